@@ -1,0 +1,18 @@
+//! Pure billing logic for Overturn: no I/O, no framework types.
+//!
+//! Every value that crosses the API boundary is parsed into one of the newtypes here,
+//! so the rest of the service can trust it ("parse, don't validate").
+
+pub mod api_key;
+pub mod claim;
+pub mod codes;
+pub mod identifiers;
+pub mod money;
+pub mod npi;
+
+pub use api_key::{ApiKeySecret, Role};
+pub use claim::{ClaimDraft, ClaimLineDraft, ClaimStatus, FieldError, FrequencyCode};
+pub use codes::{DiagnosisCode, Modifier, ProcedureCode};
+pub use identifiers::{ClaimNumber, MemberId, PartyName, PayerId, PersonName};
+pub use money::Money;
+pub use npi::Npi;
