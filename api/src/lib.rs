@@ -1,0 +1,16 @@
+//! The Overturn HTTP API and the `overturn` binary's commands.
+
+pub mod auth;
+pub mod cli;
+pub mod configuration;
+pub mod db;
+pub mod error;
+pub mod idempotency;
+pub mod json;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

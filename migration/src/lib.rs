@@ -1,1 +1,17 @@
+//! Schema history. One file per migration; never edit one that has shipped.
+//!
+//! Every migration runs on SQLite and PostgreSQL alike, so each statement changes one thing
+//! (SQLite cannot take several ALTER options in one statement).
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_foundation;
+
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_foundation::Migration)]
+    }
+}

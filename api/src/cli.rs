@@ -1,0 +1,72 @@
+//! `overturn serve | migrate | keys create`.
+
+use clap::{Parser, Subcommand};
+use overturn_domain::{ApiKeySecret, Role};
+
+use crate::auth::insert_key;
+use crate::configuration::Settings;
+use crate::db::Db;
+use crate::startup::{Application, ServeRole};
+
+#[derive(Debug, Parser)]
+#[command(name = "overturn", version, about = "Claim denial management for medical billing teams")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default command).
+    Serve {
+        /// `api` serves HTTP, `worker` runs background jobs, `all` does both.
+        #[arg(long, value_enum, default_value = "all")]
+        role: ServeRole,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once; only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["admin", "billing", "portal"])]
+        role: String,
+    },
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve { role: ServeRole::All }) {
+        Command::Serve { role } => Application::build(settings, role).await?.run_until_stopped().await,
+        Command::Migrate => {
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            db.close().await;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Create { name, role } } => {
+            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be admin, billing or portal"))?;
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 100 {
+                anyhow::bail!("--name must be 1 to 100 characters");
+            }
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            let secret = ApiKeySecret::generate();
+            let row = insert_key(&db.write, name, role, &secret, None).await?;
+            db.close().await;
+            eprintln!("created {} key {} ({}); it is shown only this once:", role.as_str(), row.id, name);
+            println!("{}", secret.expose());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Typed settings, read from the environment once at start and checked there, so that a
+//! mistyped variable stops the process with its name instead of surfacing at 3 a.m.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use overturn_domain::ApiKeySecret;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self { variable, message: message.into() }
+    }
+}
+
+/// Where claims and jobs are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseSettings {
+    /// The embedded default: one SQLite file in the data directory.
+    Sqlite { path: PathBuf },
+    /// Production: a PostgreSQL server shared by every replica.
+    Postgres { url: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    /// Connections to PostgreSQL (SQLite uses one writer and this many readers).
+    pub db_max_connections: u32,
+    pub redis_url: Option<String>,
+    pub bootstrap_admin_key: Option<ApiKeySecret>,
+    pub webhook_allow_private: bool,
+    pub max_body_bytes: usize,
+    pub shutdown_timeout: Duration,
+    /// HTTP worker threads; 0 means one per core.
+    pub http_workers: usize,
+    pub log_format: LogFormat,
+    /// How long a stored `Idempotency-Key` response is replayed before it is purged.
+    pub idempotency_retention: Duration,
+}
+
+/// One row of the configuration table in the README.
+pub struct Variable {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+pub const VARIABLES: &[Variable] = &[
+    Variable { name: "OVERTURN_ADDR", default: "127.0.0.1:8080", meaning: "address and port the API listens on" },
+    Variable { name: "OVERTURN_DATA_DIR", default: "./data", meaning: "directory of the embedded SQLite database" },
+    Variable { name: "DATABASE_URL", default: "(unset: SQLite)", meaning: "postgres://… to use PostgreSQL (sqlite://path also accepted)" },
+    Variable { name: "REDIS_URL", default: "(unset)", meaning: "redis://… for the production job queue" },
+    Variable { name: "OVERTURN_BOOTSTRAP_ADMIN_KEY", default: "(unset)", meaning: "ensures an admin API key with this value exists (at least 32 characters)" },
+    Variable { name: "OVERTURN_WEBHOOK_ALLOW_PRIVATE", default: "false", meaning: "allow webhook URLs on loopback or private addresses" },
+    Variable { name: "OVERTURN_MAX_BODY_BYTES", default: "1048576", meaning: "largest JSON request body accepted (413 above)" },
+    Variable { name: "OVERTURN_DB_MAX_CONNECTIONS", default: "16", meaning: "database connections per process" },
+    Variable { name: "OVERTURN_HTTP_WORKERS", default: "0 (one per core)", meaning: "HTTP worker threads" },
+    Variable { name: "OVERTURN_SHUTDOWN_TIMEOUT_SECS", default: "30", meaning: "grace period for in-flight requests on SIGTERM / Ctrl-C" },
+    Variable { name: "OVERTURN_IDEMPOTENCY_RETENTION_HOURS", default: "24", meaning: "how long Idempotency-Key responses are replayed" },
+    Variable { name: "OVERTURN_LOG_FORMAT", default: "text", meaning: "`text` or `json` (one JSON object per line)" },
+    Variable { name: "RUST_LOG", default: "info", meaning: "log filter (tracing-subscriber syntax)" },
+];
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    /// Reads settings from a map of variables (the environment, or a test's own map).
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        // An empty variable is treated as unset: `FOO= overturn serve` is a common way to clear one.
+        let get = |name: &str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+
+        let addr = match get("OVERTURN_ADDR") {
+            Some(v) => v.parse().map_err(|_| {
+                ConfigError::new("OVERTURN_ADDR", format!("{v:?} is not an address like 127.0.0.1:8080"))
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let data_dir = PathBuf::from(get("OVERTURN_DATA_DIR").unwrap_or("./data"));
+        let database = match get("DATABASE_URL") {
+            None => DatabaseSettings::Sqlite { path: data_dir.join("overturn.db") },
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseSettings::Postgres { url: url.to_owned() }
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or_default();
+                if path.is_empty() || path == ":memory:" {
+                    return Err(ConfigError::new(
+                        "DATABASE_URL",
+                        "a SQLite URL must name a file (an in-memory database would lose every claim on restart)",
+                    ));
+                }
+                DatabaseSettings::Sqlite { path: PathBuf::from(path) }
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "DATABASE_URL",
+                    "must start with postgres:// or postgresql:// (or sqlite:// for a file); unset it for the embedded SQLite default",
+                ));
+            }
+        };
+        let redis_url = match get("REDIS_URL") {
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url.to_owned()),
+            Some(_) => return Err(ConfigError::new("REDIS_URL", "must start with redis:// or rediss://")),
+            None => None,
+        };
+        let bootstrap_admin_key = get("OVERTURN_BOOTSTRAP_ADMIN_KEY")
+            .map(|v| ApiKeySecret::from_configured(v).map_err(|m| ConfigError::new("OVERTURN_BOOTSTRAP_ADMIN_KEY", m)))
+            .transpose()?;
+
+        Ok(Self {
+            addr,
+            data_dir,
+            database,
+            db_max_connections: number(get, "OVERTURN_DB_MAX_CONNECTIONS", 16, 1, 1000)?,
+            redis_url,
+            bootstrap_admin_key,
+            webhook_allow_private: boolean(get, "OVERTURN_WEBHOOK_ALLOW_PRIVATE")?,
+            max_body_bytes: number(get, "OVERTURN_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30)?,
+            shutdown_timeout: Duration::from_secs(number(get, "OVERTURN_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?),
+            http_workers: number(get, "OVERTURN_HTTP_WORKERS", 0, 0, 256)?,
+            log_format: match get("OVERTURN_LOG_FORMAT") {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(_) => return Err(ConfigError::new("OVERTURN_LOG_FORMAT", "must be `text` or `json`")),
+            },
+            idempotency_retention: Duration::from_secs(
+                3600 * number(get, "OVERTURN_IDEMPOTENCY_RETENTION_HOURS", 24, 1, 24 * 90)?,
+            ),
+        })
+    }
+}
+
+fn number<'a, T>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    name: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(text) = get(name) else { return Ok(default) };
+    match text.parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(ConfigError::new(name, format!("{text:?} is not a whole number from {min} to {max}"))),
+    }
+}
+
+fn boolean<'a>(get: impl Fn(&str) -> Option<&'a str>, name: &'static str) -> Result<bool, ConfigError> {
+    match get(name).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(ConfigError::new(name, format!("{other:?} is not true or false"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::from_map(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database, DatabaseSettings::Sqlite { path: PathBuf::from("./data/overturn.db") });
+        assert!(s.redis_url.is_none() && s.bootstrap_admin_key.is_none() && !s.webhook_allow_private);
+    }
+
+    #[test]
+    fn every_bad_variable_is_named() {
+        let cases = [
+            ("OVERTURN_ADDR", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_URL", "sqlite::memory:"),
+            ("REDIS_URL", "http://x"),
+            ("OVERTURN_BOOTSTRAP_ADMIN_KEY", "short"),
+            ("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "maybe"),
+            ("OVERTURN_MAX_BODY_BYTES", "-1"),
+            ("OVERTURN_DB_MAX_CONNECTIONS", "0"),
+            ("OVERTURN_LOG_FORMAT", "xml"),
+        ];
+        for (name, value) in cases {
+            let err = settings(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable, name, "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn postgres_and_sqlite_urls_are_recognised() {
+        let pg = settings(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(pg.database, DatabaseSettings::Postgres { url: "postgres://u@h/db".into() });
+        let file = settings(&[("DATABASE_URL", "sqlite:///tmp/x.db?mode=rwc")]).unwrap();
+        assert_eq!(file.database, DatabaseSettings::Sqlite { path: PathBuf::from("/tmp/x.db") });
+        let blank = settings(&[("DATABASE_URL", "  ")]).unwrap();
+        assert!(matches!(blank.database, DatabaseSettings::Sqlite { .. }));
+    }
+}

@@ -1,0 +1,105 @@
+//! Database connections for both backends.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::sqlx::ConnectOptions as _;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlxPostgresConnector, SqlxSqliteConnector};
+use sea_orm_migration::MigratorTrait;
+
+use crate::configuration::{DatabaseSettings, Settings};
+
+/// The connections a process uses: `write` for anything that changes rows, `read` for the rest.
+///
+/// On PostgreSQL both are the same pool. SQLite allows one writer at a time, and writers that
+/// collide back off in sleeps of several milliseconds; funnelling writes through a single
+/// connection turns that contention into an orderly async queue, while reads run in parallel
+/// on their own connections (WAL lets readers proceed during a write).
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub write: DatabaseConnection,
+    pub read: DatabaseConnection,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("cannot open the database: {0}")]
+    Connect(#[from] sea_orm::sqlx::Error),
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    Url(sea_orm::sqlx::Error),
+    #[error("migrations failed: {0}")]
+    Migrate(DbErr),
+}
+
+impl Db {
+    pub async fn connect(settings: &Settings) -> Result<Self, DbSetupError> {
+        match &settings.database {
+            DatabaseSettings::Sqlite { path } => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| DbSetupError::DataDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // NORMAL in WAL mode survives a process crash; only a power loss can lose
+                    // the last commits, which an embedded single-node setup accepts.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+                    // Statements carry patient data in their bound values: never log them.
+                    .disable_statement_logging();
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(settings.db_max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(options.read_only(true))
+                    .await?;
+                Ok(Self {
+                    write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
+                    read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
+                })
+            }
+            DatabaseSettings::Postgres { url } => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(DbSetupError::Url)?
+                    .disable_statement_logging();
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.db_max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?;
+                let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+                Ok(Self { write: conn.clone(), read: conn })
+            }
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbSetupError> {
+        overturn_migration::Migrator::up(&self.write, None)
+            .await
+            .map_err(DbSetupError::Migrate)
+    }
+
+    /// A round trip to the database, for `/ready`.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.read.execute_unprepared("SELECT 1").await.map(|_| ())
+    }
+
+    pub async fn close(self) {
+        let _ = self.write.close().await;
+        let _ = self.read.close().await;
+    }
+}

@@ -1,0 +1,177 @@
+//! The one place where errors become HTTP responses: RFC 9457 problem details.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use overturn_domain::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` when the status says it all).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For validation problems: every field that is wrong, by JSON path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<ValidationError>)]
+    pub errors: Vec<FieldError>,
+}
+
+/// One invalid field of a request body or query.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)] // documents the shape of `FieldError` for the OpenAPI document
+pub struct ValidationError {
+    /// JSON path of the field, e.g. `lines[0].charge`.
+    field: String,
+    message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    Validation { detail: String, errors: Vec<FieldError> },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("a valid API key is required: send `Authorization: Bearer <key>`")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this Idempotency-Key was already used with a different request")]
+    IdempotencyMismatch,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sea_orm::DbErr),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{} {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Self::Validation { detail, errors }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "validation-error",
+            Self::BadRequest(_) => "bad-request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::Conflict(_) => "conflict",
+            Self::IdempotencyMismatch => "idempotency-key-reused",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr;
+        match err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => Self::Unavailable(err),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // The source can name tables and constraints; never patient data (statement
+            // logging is off and values are not part of DbErr messages).
+            tracing::error!(error = ?self, "request failed");
+        }
+        let errors = match self {
+            Self::Validation { errors, .. } => errors.clone(),
+            _ => Vec::new(),
+        };
+        let problem = Problem {
+            kind: format!("https://overturn.dev/problems/{}", self.kind()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            errors,
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type(PROBLEM_JSON);
+        if matches!(self, Self::Unauthorized) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(problem)
+    }
+}
+
+/// Turns every error response that is not already a problem document (actix's own 404, 405,
+/// 413, extractor errors) into one, so clients handle a single error format.
+pub fn ensure_problem_json<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let detail = match status {
+        StatusCode::NOT_FOUND => "no such route".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not accept that method".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this server accepts".to_owned(),
+        _ => res
+            .response()
+            .error()
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
+    };
+    let problem = Problem {
+        kind: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors: Vec::new(),
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let (req, mut response) = res.into_parts();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let response = response.set_body(BoxBody::new(body));
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
+}

@@ -1,0 +1,164 @@
+//! `Idempotency-Key` on POST: a retry of the same request returns the first response.
+//!
+//! The record is inserted as the first statement of the request's transaction and updated
+//! with the response before the commit, so it exists exactly when the rows it describes do.
+//! A concurrent duplicate blocks on that insert (PostgreSQL waits on the unique key; SQLite
+//! has a single writer) until the first commits, then replays its response.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use overturn_entity::idempotency_key;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, EntityTrait, TryInsertResult};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub const HEADER: &str = "Idempotency-Key";
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+const MAX_KEY_LEN: usize = 255;
+
+/// A request that carries an idempotency key, identified for comparison with a retry.
+pub struct IdempotentRequest {
+    api_key_id: Uuid,
+    key: String,
+    request_hash: String,
+}
+
+pub enum Begin {
+    /// First time: go ahead, then call `finish` in the same transaction.
+    Fresh(Option<IdempotentRequest>),
+    /// Seen before with the same request: answer with this and change nothing.
+    Replay(HttpResponse),
+}
+
+/// Reads and checks the header; `None` when the client sent none.
+pub fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(HEADER) else { return Ok(None) };
+    let text = value
+        .to_str()
+        .ok()
+        .filter(|t| !t.is_empty() && t.len() <= MAX_KEY_LEN && t.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{HEADER} must be 1 to {MAX_KEY_LEN} printable ASCII characters without spaces"
+            ))
+        })?;
+    Ok(Some(text.to_owned()))
+}
+
+/// Hash of what makes two requests "the same": method, path and the body's JSON value
+/// (so that key order and white space do not matter), or the raw bytes when it is not JSON.
+pub fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.path());
+    hasher.update(b"\n");
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => hasher.update(value.to_string()),
+        Err(_) => hasher.update(body),
+    }
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn begin<C: ConnectionTrait>(
+    txn: &C,
+    api_key_id: Uuid,
+    key: Option<String>,
+    request_hash: String,
+) -> Result<Begin, ApiError> {
+    let Some(key) = key else { return Ok(Begin::Fresh(None)) };
+    let placeholder = idempotency_key::ActiveModel {
+        api_key_id: ActiveValue::Set(api_key_id),
+        key: ActiveValue::Set(key.clone()),
+        request_hash: ActiveValue::Set(request_hash.clone()),
+        response_status: ActiveValue::Set(0),
+        response_body: ActiveValue::Set(String::new()),
+        created_at: ActiveValue::Set(chrono::Utc::now()),
+    };
+    let inserted = idempotency_key::Entity::insert(placeholder)
+        .on_conflict(
+            OnConflict::columns([idempotency_key::Column::ApiKeyId, idempotency_key::Column::Key])
+                .do_nothing()
+                .to_owned(),
+        )
+        .try_insert()
+        .exec_without_returning(txn)
+        .await?;
+    if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
+        return Ok(Begin::Fresh(Some(IdempotentRequest { api_key_id, key, request_hash })));
+    }
+    let stored = idempotency_key::Entity::find_by_id((api_key_id, key))
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotency record vanished after a conflict")))?;
+    if stored.request_hash != request_hash {
+        return Err(ApiError::IdempotencyMismatch);
+    }
+    let status = u16::try_from(stored.response_status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotency record without a response")))?;
+    Ok(Begin::Replay(
+        HttpResponse::build(status)
+            .content_type("application/json")
+            .insert_header((REPLAYED_HEADER, "true"))
+            .body(stored.response_body),
+    ))
+}
+
+/// Records the response; call inside the same transaction, right before the commit.
+pub async fn finish<C: ConnectionTrait>(
+    txn: &C,
+    request: Option<IdempotentRequest>,
+    status: StatusCode,
+    body: &str,
+) -> Result<(), ApiError> {
+    let Some(request) = request else { return Ok(()) };
+    idempotency_key::ActiveModel {
+        api_key_id: ActiveValue::Unchanged(request.api_key_id),
+        key: ActiveValue::Unchanged(request.key),
+        request_hash: ActiveValue::Unchanged(request.request_hash),
+        response_status: ActiveValue::Set(status.as_u16() as i16),
+        response_body: ActiveValue::Set(body.to_owned()),
+        created_at: ActiveValue::NotSet,
+    }
+    .update(txn)
+    .await?;
+    Ok(())
+}
+
+/// Runs `work` as an idempotent POST: one transaction holding the idempotency record and
+/// every row `work` writes. `work` returns the status and the JSON body of a success; any
+/// error rolls everything back, so a retry after a failure runs afresh.
+pub async fn run<F, T>(
+    db: &sea_orm::DatabaseConnection,
+    req: &HttpRequest,
+    api_key_id: Uuid,
+    body: &[u8],
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(StatusCode, T), ApiError>,
+    T: serde::Serialize,
+{
+    use sea_orm::TransactionTrait;
+    let key = key_from(req)?;
+    let hash = request_hash(req, body);
+    let txn = db.begin().await?;
+    let record = match begin(&txn, api_key_id, key, hash).await? {
+        Begin::Replay(response) => return Ok(response),
+        Begin::Fresh(record) => record,
+    };
+    let (status, value) = work(&txn).await?;
+    let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
+    finish(&txn, record, status, &json).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::build(status).content_type("application/json").body(json))
+}

@@ -1,0 +1,64 @@
+//! Reading JSON bodies with errors that name the offending field.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use overturn_domain::FieldError;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Parses a request body as JSON into `T`.
+///
+/// Syntax errors are a plain 400; type errors and missing fields become a validation
+/// problem naming the JSON path (`lines[0].charge`), which is what a client needs to fix it.
+pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the body as application/json (got {:?})",
+            if content_type.is_empty() { "no Content-Type" } else { content_type }
+        )));
+    }
+    if body.is_empty() {
+        return Err(ApiError::BadRequest("the request body is empty; a JSON object is expected".into()));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::BadRequest(format!("the body is not valid JSON: {inner}"));
+        }
+        ApiError::validation(vec![field_error(&path, &inner)])
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde reports a missing field at its parent's path; name the field itself instead.
+fn field_error(path: &str, err: &serde_json::Error) -> FieldError {
+    let message = strip_position(&err.to_string());
+    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        return FieldError::new(field, "is required");
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        return FieldError::new(field, "is not a field of this request");
+    }
+    let field = if path == "." { "body".to_owned() } else { path.to_owned() };
+    FieldError::new(field, message)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}

@@ -1,0 +1,53 @@
+//! The OpenAPI 3.1 document, generated from the handlers and types that serve it.
+
+use actix_web::App;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{Problem, ValidationError};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Overturn",
+        description = "Claim denial management for US medical billing teams: claims, payer responses (X12 835), denials, follow-ups and signed webhooks. Every /v1 route needs `Authorization: Bearer <api key>`. Errors are RFC 9457 problem documents.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&BearerKey),
+    components(schemas(Problem, ValidationError)),
+    tags(
+        (name = "claims", description = "Claims as submitted to payers"),
+        (name = "api-keys", description = "API keys and roles (admin only)"),
+        (name = "service", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerKey;
+
+impl Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An Overturn API key (`ovt_…`)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The full document, without starting a server.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::service_routes)
+        .configure(crate::routes::api_routes)
+        .split_for_parts();
+    doc
+}

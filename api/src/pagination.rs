@@ -1,0 +1,105 @@
+//! Cursor pagination shared by every list: `?limit=` and an opaque `?cursor=`.
+//!
+//! Rows are walked in the order of their UUIDv7 ids (time-ordered), and the cursor is the
+//! last id of a page, so a page never repeats or skips rows that were inserted meanwhile.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use overturn_domain::FieldError;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: u64 = 50;
+pub const MAX_LIMIT: u64 = 500;
+const CURSOR_VERSION: u8 = 1;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: u64,
+    /// Continue after this id (exclusive), in the list's order.
+    pub after: Option<Uuid>,
+}
+
+impl Page {
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as u64,
+            Some(_) => {
+                errors.push(FieldError::new("limit", format!("must be from 1 to {MAX_LIMIT}")));
+                DEFAULT_LIMIT
+            }
+        };
+        let after = match cursor.filter(|c| !c.is_empty()) {
+            None => None,
+            Some(text) => match decode_cursor(text) {
+                Some(id) => Some(id),
+                None => {
+                    errors.push(FieldError::new("cursor", "is not a cursor returned by this list"));
+                    None
+                }
+            },
+        };
+        if errors.is_empty() { Ok(Self { limit, after }) } else { Err(ApiError::validation(errors)) }
+    }
+
+    /// Given up to `limit + 1` rows fetched, keeps `limit` and says where the next page starts.
+    pub fn finish<T>(&self, mut rows: Vec<T>, id_of: impl Fn(&T) -> Uuid) -> (Vec<T>, Option<String>) {
+        if rows.len() as u64 > self.limit {
+            rows.truncate(self.limit as usize);
+            let next = rows.last().map(|r| encode_cursor(id_of(r)));
+            (rows, next)
+        } else {
+            (rows, None)
+        }
+    }
+
+    pub fn fetch_limit(&self) -> u64 {
+        self.limit + 1
+    }
+}
+
+pub fn encode_cursor(id: Uuid) -> String {
+    let mut bytes = Vec::with_capacity(17);
+    bytes.push(CURSOR_VERSION);
+    bytes.extend_from_slice(id.as_bytes());
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn decode_cursor(text: &str) -> Option<Uuid> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    match bytes.split_first() {
+        Some((&CURSOR_VERSION, id)) => Uuid::from_slice(id).ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let id = Uuid::now_v7();
+        assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
+        assert_eq!(decode_cursor("not-a-cursor"), None);
+        assert_eq!(decode_cursor(""), None);
+        assert!(Page::parse(Some(0), None).is_err());
+        assert!(Page::parse(Some(501), None).is_err());
+        assert_eq!(Page::parse(None, None).unwrap().limit, 50);
+    }
+
+    #[test]
+    fn finish_cuts_at_the_limit() {
+        let page = Page { limit: 2, after: None };
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let (rows, next) = page.finish(ids.clone(), |id| *id);
+        assert_eq!(rows, ids[..2]);
+        assert_eq!(next, Some(encode_cursor(ids[1])));
+        let (rows, next) = page.finish(ids[..2].to_vec(), |id| *id);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(next, None);
+    }
+}

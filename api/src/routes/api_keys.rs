@@ -1,0 +1,193 @@
+//! `/v1/api-keys`: admins issue, list and revoke keys.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use overturn_domain::{ApiKeySecret, FieldError, Role};
+use overturn_entity::api_key;
+use sea_orm::{ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{Caller, insert_key};
+use crate::error::{ApiError, Problem};
+use crate::idempotency;
+use crate::json::parse_body;
+use crate::pagination::Page;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// What the key is for ("clearinghouse sync"); 1 to 100 characters.
+    pub name: String,
+    /// `admin`, `billing` or `portal`.
+    #[schema(example = "billing")]
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    /// The first characters of the key, to tell keys apart.
+    pub display_prefix: String,
+    pub created_at: DateTime<Utc>,
+    /// The key that created this one (null for keys made by the CLI or the bootstrap variable).
+    pub created_by: Option<Uuid>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub api_key: ApiKey,
+    /// The secret. Shown only in this response; Overturn keeps only its hash.
+    pub key: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyList {
+    pub items: Vec<ApiKey>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<api_key::Model> for ApiKey {
+    fn from(m: api_key::Model) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            role: m.role,
+            display_prefix: m.display_prefix,
+            created_at: m.created_at,
+            created_by: m.created_by,
+            revoked_at: m.revoked_at,
+        }
+    }
+}
+
+fn parse_request(request: &CreateApiKeyRequest) -> Result<(String, Role), ApiError> {
+    let mut errors = Vec::new();
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+    }
+    let role = Role::parse(&request.role);
+    if role.is_none() {
+        errors.push(FieldError::new("role", "must be admin, billing or portal"));
+    }
+    match role {
+        Some(role) if errors.is_empty() => Ok((name.to_owned(), role)),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+/// Create an API key (admin).
+#[utoipa::path(
+    tag = "api-keys",
+    request_body = CreateApiKeyRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely")),
+    responses(
+        (status = 201, body = CreatedApiKey),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/api-keys")]
+pub async fn create_api_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+        let request: CreateApiKeyRequest = parse_body(&req, &body)?;
+        let (name, role) = parse_request(&request)?;
+        let secret = ApiKeySecret::generate();
+        let row = insert_key(txn, &name, role, &secret, Some(caller.key_id)).await?;
+        tracing::info!(key_id = %row.id, role = role.as_str(), "API key created");
+        Ok((StatusCode::CREATED, CreatedApiKey { api_key: row.into(), key: secret.expose().to_owned() }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApiKeyListQuery {
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// List API keys, newest first, revoked ones included (admin).
+#[utoipa::path(
+    tag = "api-keys",
+    params(ApiKeyListQuery),
+    responses(
+        (status = 200, body = ApiKeyList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/api-keys")]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ApiKeyListQuery>,
+) -> Result<web::Json<ApiKeyList>, ApiError> {
+    caller.require_admin()?;
+    let page = Page::parse(query.limit, query.cursor.as_deref())?;
+    let mut select = api_key::Entity::find();
+    if let Some(after) = page.after {
+        select = select.filter(api_key::Column::Id.lt(after));
+    }
+    let rows = select
+        .order_by_desc(api_key::Column::Id)
+        .limit(page.fetch_limit())
+        .all(&state.db.read)
+        .await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    Ok(web::Json(ApiKeyList { items: rows.into_iter().map(ApiKey::from).collect(), next_cursor }))
+}
+
+/// Revoke an API key (admin). Effective for the very next request; revoking twice is fine.
+#[utoipa::path(
+    tag = "api-keys",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[delete("/api-keys/{id}")]
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let not_found = || ApiError::NotFound(format!("no API key with id {:?}", id.as_str()));
+    let key_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let result = api_key::Entity::update_many()
+        .set(api_key::ActiveModel { revoked_at: ActiveValue::Set(Some(Utc::now())), ..Default::default() })
+        .filter(api_key::Column::Id.eq(key_id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(&state.db.write)
+        .await?;
+    if result.rows_affected == 0 {
+        // Either unknown, or already revoked (which is success: the key does not work).
+        api_key::Entity::find_by_id(key_id).one(&state.db.write).await?.ok_or_else(not_found)?;
+    } else {
+        tracing::info!(key_id = %key_id, by = %caller.key_id, "API key revoked");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

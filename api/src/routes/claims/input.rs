@@ -1,0 +1,232 @@
+//! The body of `POST /v1/claims`, and its parsing into a `ClaimDraft`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use overturn_domain::claim::{MAX_DIAGNOSIS_CODES, MAX_LINES, MAX_MODIFIERS, parse_units};
+use overturn_domain::{
+    ClaimDraft, ClaimLineDraft, ClaimNumber, DiagnosisCode, FieldError, FrequencyCode, MemberId, Modifier, Money, Npi,
+    PartyName, PayerId, PersonName, ProcedureCode,
+};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClaimRequest {
+    /// The patient control number sent as CLM01 on the 837 (echoed as CLP01 on the 835). Unique.
+    #[schema(example = "CLM-1001")]
+    pub claim_number: String,
+    pub payer: PayerInput,
+    pub patient: PatientInput,
+    pub provider: ProviderInput,
+    /// First date of service, `YYYY-MM-DD`.
+    #[schema(format = Date, example = "2024-12-02")]
+    pub service_date: String,
+    /// When the claim went to the payer (RFC 3339); defaults to now.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub submitted_at: Option<String>,
+    /// `1` original (default), `7` replacement, `8` void.
+    #[schema(example = "1")]
+    pub frequency_code: Option<String>,
+    /// The payer's claim control number (CLP07) of the claim a replacement or void replaces.
+    pub payer_claim_control_number: Option<String>,
+    /// ICD-10-CM codes, with or without the dot; 1 to 12.
+    #[schema(example = json!(["E11.9"]))]
+    pub diagnosis_codes: Vec<String>,
+    /// 1 to 50 service lines.
+    pub lines: Vec<LineInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayerInput {
+    #[schema(example = "60054")]
+    pub id: String,
+    #[schema(example = "ACME HEALTH PLAN")]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatientInput {
+    #[schema(example = "MEM1001")]
+    pub member_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[schema(format = Date, example = "1980-04-12")]
+    pub date_of_birth: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderInput {
+    /// 10-digit NPI; the check digit is verified.
+    #[schema(example = "1234567893")]
+    pub npi: String,
+    #[schema(example = "SMITH FAMILY CLINIC")]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    /// CPT or HCPCS Level II code.
+    #[schema(example = "99213")]
+    pub procedure_code: String,
+    /// Up to four two-character modifiers.
+    #[serde(default)]
+    #[schema(example = json!(["25"]))]
+    pub modifiers: Vec<String>,
+    /// Units of service: a positive number (default 1), or a decimal string for fractions.
+    #[schema(value_type = Option<f64>, example = 1)]
+    pub units: Option<serde_json::Value>,
+    /// Decimal string with at most two places.
+    #[schema(example = "180.00")]
+    pub charge: String,
+    /// Defaults to the claim's `service_date`.
+    #[schema(format = Date)]
+    pub service_date: Option<String>,
+}
+
+/// Collects every problem instead of stopping at the first, so a client fixes a claim in one go.
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn take<T, E: std::fmt::Display>(&mut self, field: impl Into<String>, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(FieldError::new(field, e.to_string()));
+                None
+            }
+        }
+    }
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD")?;
+    // chrono accepts 5-digit years and unpadded fields; the contract's form is exact.
+    if text.len() != 10 {
+        return Err("must be a date YYYY-MM-DD");
+    }
+    if date.year_ce().1 < 1900 {
+        return Err("must not be before 1900");
+    }
+    Ok(date)
+}
+
+use chrono::Datelike as _;
+
+fn parse_units_value(value: Option<&serde_json::Value>) -> Result<Decimal, &'static str> {
+    let text = match value {
+        None => return Ok(Decimal::ONE),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(_) => return Err("must be a number"),
+    };
+    let units: Decimal = text.parse().map_err(|_| "must be a number")?;
+    parse_units(units)
+}
+
+pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDraft, DateTime<Utc>), Vec<FieldError>> {
+    let mut e = Errors(Vec::new());
+    let claim_number = e.take("claim_number", ClaimNumber::parse(&request.claim_number));
+    let payer_id = e.take("payer.id", PayerId::parse(&request.payer.id));
+    let payer_name = e.take("payer.name", PartyName::parse(request.payer.name.trim()));
+    let member_id = e.take("patient.member_id", MemberId::parse(&request.patient.member_id));
+    let first_name = e.take("patient.first_name", PersonName::parse(request.patient.first_name.trim()));
+    let last_name = e.take("patient.last_name", PersonName::parse(request.patient.last_name.trim()));
+    let date_of_birth = e.take("patient.date_of_birth", parse_date(&request.patient.date_of_birth));
+    let npi = e.take("provider.npi", Npi::parse(&request.provider.npi));
+    let provider_name = e.take("provider.name", PartyName::parse(request.provider.name.trim()));
+    let service_date = e.take("service_date", parse_date(&request.service_date));
+    let submitted_at = match request.submitted_at.as_deref() {
+        None => Some(now),
+        Some(text) => e.take(
+            "submitted_at",
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| "must be an RFC 3339 timestamp such as 2025-01-15T12:00:00Z")
+                .and_then(|t| if t > now { Err("must not be in the future") } else { Ok(t) }),
+        ),
+    };
+    let frequency_code = e.take("frequency_code", FrequencyCode::parse(request.frequency_code.as_deref().unwrap_or("1")));
+    let payer_claim_control_number = match request.payer_claim_control_number.as_deref() {
+        None | Some("") => Some(None),
+        Some(text) => e.take("payer_claim_control_number", PayerId::parse(text)).map(Some),
+    };
+
+    if request.diagnosis_codes.is_empty() || request.diagnosis_codes.len() > MAX_DIAGNOSIS_CODES {
+        e.0.push(FieldError::new("diagnosis_codes", format!("must hold 1 to {MAX_DIAGNOSIS_CODES} codes")));
+    }
+    let diagnosis_codes: Vec<Option<DiagnosisCode>> = request
+        .diagnosis_codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| e.take(format!("diagnosis_codes[{i}]"), DiagnosisCode::parse(code)))
+        .collect();
+
+    if request.lines.is_empty() || request.lines.len() > MAX_LINES {
+        e.0.push(FieldError::new("lines", format!("must hold 1 to {MAX_LINES} service lines")));
+    }
+    let mut lines = Vec::with_capacity(request.lines.len());
+    for (i, line) in request.lines.iter().enumerate() {
+        let procedure_code = e.take(format!("lines[{i}].procedure_code"), ProcedureCode::parse(&line.procedure_code));
+        if line.modifiers.len() > MAX_MODIFIERS {
+            e.0.push(FieldError::new(format!("lines[{i}].modifiers"), format!("must hold at most {MAX_MODIFIERS} modifiers")));
+        }
+        let modifiers: Vec<Option<Modifier>> = line
+            .modifiers
+            .iter()
+            .enumerate()
+            .map(|(j, m)| e.take(format!("lines[{i}].modifiers[{j}]"), Modifier::parse(m)))
+            .collect();
+        let units = e.take(format!("lines[{i}].units"), parse_units_value(line.units.as_ref()));
+        let charge = e.take(format!("lines[{i}].charge"), Money::parse(&line.charge));
+        let line_date = match line.service_date.as_deref() {
+            None => service_date,
+            Some(text) => e.take(format!("lines[{i}].service_date"), parse_date(text)),
+        };
+        lines.push((procedure_code, modifiers, units, charge, line_date));
+    }
+
+    if !e.0.is_empty() {
+        return Err(e.0);
+    }
+    // Every field parsed: the unwraps below cannot fail, but stay graceful rather than panic.
+    let built = (|| {
+        Some(ClaimDraft {
+            claim_number: claim_number?,
+            payer_id: payer_id?,
+            payer_name: payer_name?,
+            patient_member_id: member_id?,
+            patient_first_name: first_name?,
+            patient_last_name: last_name?,
+            patient_date_of_birth: date_of_birth?,
+            provider_npi: npi?,
+            provider_name: provider_name?,
+            service_date: service_date?,
+            frequency_code: frequency_code?,
+            payer_claim_control_number: payer_claim_control_number?,
+            diagnosis_codes: diagnosis_codes.into_iter().collect::<Option<Vec<_>>>()?,
+            lines: lines
+                .into_iter()
+                .map(|(code, mods, units, charge, date)| {
+                    Some(ClaimLineDraft {
+                        procedure_code: code?,
+                        modifiers: mods.into_iter().collect::<Option<Vec<_>>>()?,
+                        units: units?,
+                        charge: charge?,
+                        service_date: date?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?,
+        })
+    })();
+    let draft = built.ok_or_else(|| vec![FieldError::new("body", "could not be read")])?;
+    let cross_field = draft.check(now.date_naive());
+    if !cross_field.is_empty() {
+        return Err(cross_field);
+    }
+    Ok((draft, submitted_at.unwrap_or(now)))
+}

@@ -1,0 +1,246 @@
+//! `/v1/claims`: create, get, list.
+
+mod input;
+mod output;
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use overturn_domain::{ClaimDraft, ClaimStatus, FieldError};
+use overturn_entity::{claim, claim_line};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr,
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
+pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::idempotency;
+use crate::json::parse_body;
+use crate::pagination::Page;
+use crate::state::AppState;
+
+/// Create a claim.
+///
+/// Codes are format-checked, the NPI check digit verified, and money must be a decimal
+/// string with at most two places. `total_charge` is the sum of the line charges.
+#[utoipa::path(
+    tag = "claims",
+    request_body = CreateClaimRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response")),
+    responses(
+        (status = 201, description = "Created", body = Claim),
+        (status = 400, description = "Malformed or invalid body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A claim with this claim_number exists", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/claims")]
+pub async fn create_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_billing_write()?;
+    idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+        let request: CreateClaimRequest = parse_body(&req, &body)?;
+        let now = chrono::Utc::now();
+        let (draft, submitted_at) = input::parse(request, now).map_err(ApiError::validation)?;
+        let claim = insert_claim(txn, &draft, submitted_at, now).await?;
+        Ok((StatusCode::CREATED, claim))
+    })
+    .await
+}
+
+async fn insert_claim(
+    txn: &DatabaseTransaction,
+    draft: &ClaimDraft,
+    submitted_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Claim, ApiError> {
+    let id = Uuid::now_v7();
+    let total = draft
+        .total_charge()
+        .ok_or_else(|| ApiError::validation(vec![FieldError::new("lines", "the sum of line charges is too large")]))?;
+    let row = claim::Model {
+        id,
+        claim_number: draft.claim_number.as_str().to_owned(),
+        payer_id: draft.payer_id.as_str().to_owned(),
+        payer_name: draft.payer_name.as_str().to_owned(),
+        patient_member_id: draft.patient_member_id.as_str().to_owned(),
+        patient_first_name: draft.patient_first_name.as_str().to_owned(),
+        patient_last_name: draft.patient_last_name.as_str().to_owned(),
+        patient_date_of_birth: draft.patient_date_of_birth,
+        provider_npi: draft.provider_npi.as_str().to_owned(),
+        provider_name: draft.provider_name.as_str().to_owned(),
+        service_date: draft.service_date,
+        submitted_at,
+        frequency_code: draft.frequency_code.code().to_owned(),
+        payer_claim_control_number: draft.payer_claim_control_number.as_ref().map(|p| p.as_str().to_owned()),
+        diagnosis_codes: serde_json::json!(draft.diagnosis_codes.iter().map(|d| d.as_str()).collect::<Vec<_>>()),
+        total_charge_cents: total.cents(),
+        paid_amount_cents: 0,
+        patient_responsibility_cents: 0,
+        status: ClaimStatus::Submitted.as_str().to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    let lines: Vec<claim_line::Model> = draft
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| claim_line::Model {
+            claim_id: id,
+            line_number: i as i32 + 1,
+            procedure_code: line.procedure_code.as_str().to_owned(),
+            modifiers: serde_json::json!(line.modifiers.iter().map(|m| m.as_str()).collect::<Vec<_>>()),
+            units: line.units.to_string(),
+            charge_cents: line.charge.cents(),
+            service_date: line.service_date,
+        })
+        .collect();
+
+    claim::Entity::insert(claim::ActiveModel::from(row.clone()))
+        .exec_without_returning(txn)
+        .await
+        .map_err(|err| match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict(format!(
+                "a claim with claim_number {:?} already exists",
+                draft.claim_number.as_str()
+            )),
+            _ => err.into(),
+        })?;
+    claim_line::Entity::insert_many(lines.iter().cloned().map(claim_line::ActiveModel::from))
+        .exec_without_returning(txn)
+        .await?;
+    Ok(Claim::from_rows(row, lines))
+}
+
+/// Get a claim.
+#[utoipa::path(
+    tag = "claims",
+    params(("id" = Uuid, Path, description = "The claim's id")),
+    responses(
+        (status = 200, body = Claim),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/claims/{id}")]
+pub async fn get_claim(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Claim>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no claim with id {:?}", id.as_str()));
+    let claim_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let row = claim::Entity::find_by_id(claim_id).one(&state.db.read).await?.ok_or_else(not_found)?;
+    let mut claims = with_lines(&state.db.read, vec![row]).await?;
+    claims.pop().map(web::Json).ok_or_else(not_found)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimListQuery {
+    /// Exact claim number.
+    pub claim_number: Option<String>,
+    /// Exact payer id.
+    pub payer_id: Option<String>,
+    /// Exact patient member id.
+    pub member_id: Option<String>,
+    /// `submitted`, `paid`, `partially_paid`, `denied` or `reversed`.
+    pub status: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List claims, newest first.
+#[utoipa::path(
+    tag = "claims",
+    params(ClaimListQuery),
+    responses(
+        (status = 200, body = ClaimList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/claims")]
+pub async fn list_claims(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<ClaimListQuery>,
+) -> Result<web::Json<ClaimList>, ApiError> {
+    let page = Page::parse(query.limit, query.cursor.as_deref())?;
+    let mut select = claim::Entity::find();
+    if let Some(status) = query.status.as_deref() {
+        let status = ClaimStatus::parse(status).ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "status",
+                "must be one of submitted, paid, partially_paid, denied, reversed",
+            )])
+        })?;
+        select = select.filter(claim::Column::Status.eq(status.as_str()));
+    }
+    if let Some(number) = &query.claim_number {
+        select = select.filter(claim::Column::ClaimNumber.eq(number.as_str()));
+    }
+    if let Some(payer) = &query.payer_id {
+        select = select.filter(claim::Column::PayerId.eq(payer.as_str()));
+    }
+    if let Some(member) = &query.member_id {
+        select = select.filter(claim::Column::PatientMemberId.eq(member.as_str()));
+    }
+    if let Some(after) = page.after {
+        select = select.filter(claim::Column::Id.lt(after));
+    }
+    let rows = select
+        .order_by_desc(claim::Column::Id)
+        .limit(page.fetch_limit())
+        .all(&state.db.read)
+        .await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    let items = with_lines(&state.db.read, rows).await?;
+    Ok(web::Json(ClaimList { items, next_cursor }))
+}
+
+/// Loads the lines of many claims in one query.
+async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Result<Vec<Claim>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let lines = claim_line::Entity::find()
+        .filter(claim_line::Column::ClaimId.is_in(ids))
+        .order_by_asc(claim_line::Column::ClaimId)
+        .order_by_asc(claim_line::Column::LineNumber)
+        .all(db)
+        .await?;
+    let mut by_claim: HashMap<Uuid, Vec<claim_line::Model>> = HashMap::new();
+    for line in lines {
+        by_claim.entry(line.claim_id).or_default().push(line);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let lines = by_claim.remove(&row.id).unwrap_or_default();
+            Claim::from_rows(row, lines)
+        })
+        .collect())
+}
+

@@ -1,0 +1,145 @@
+//! Builds the application from settings: database, migrations, HTTP server, background tasks.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use tokio::sync::watch;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::ensure_bootstrap_key;
+use crate::configuration::Settings;
+use crate::db::Db;
+use crate::error::{ApiError, ensure_problem_json};
+use crate::metrics::{Metrics, observe};
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::state::AppState;
+
+/// What a process runs: the API, the workers, or both (the embedded default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeRole {
+    Api,
+    Worker,
+    All,
+}
+
+impl ServeRole {
+    fn serves_api(self) -> bool {
+        matches!(self, Self::Api | Self::All)
+    }
+
+    fn runs_workers(self) -> bool {
+        matches!(self, Self::Worker | Self::All)
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+    stop_background: watch::Sender<bool>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, role: ServeRole) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings).await?;
+        db.migrate().await?;
+        if let Some(key) = &settings.bootstrap_admin_key {
+            ensure_bootstrap_key(&db.write, key).await?;
+        }
+        let listener = TcpListener::bind(settings.addr)
+            .map_err(|e| anyhow::anyhow!("OVERTURN_ADDR: cannot listen on {}: {e}", settings.addr))?;
+        let port = listener.local_addr()?.port();
+        let settings = Arc::new(settings);
+        let state = AppState { db: db.clone(), settings: settings.clone(), metrics: Metrics::new() };
+        let server = http_server(state, listener, role)?;
+
+        let (stop_background, stop_rx) = watch::channel(false);
+        let mut background = Vec::new();
+        if role.runs_workers() {
+            background.push(tokio::spawn(overturn_worker::maintenance::run(
+                db.write.clone(),
+                settings.idempotency_retention,
+                Duration::from_secs(3600),
+                stop_rx,
+            )));
+        }
+        tracing::info!(addr = %settings.addr, port, ?role, backend = backend_name(&settings), "overturn started");
+        Ok(Self { port, server, db, stop_background, background })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or Ctrl-C (actix drains in-flight requests for the shutdown
+    /// timeout), then stops background tasks and closes the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        let _ = self.stop_background.send(true);
+        for task in self.background {
+            let _ = task.await;
+        }
+        self.db.close().await;
+        tracing::info!("overturn stopped");
+        served.map_err(Into::into)
+    }
+}
+
+fn backend_name(settings: &Settings) -> &'static str {
+    match settings.database {
+        crate::configuration::DatabaseSettings::Sqlite { .. } => "sqlite",
+        crate::configuration::DatabaseSettings::Postgres { .. } => "postgres",
+    }
+}
+
+fn http_server(state: AppState, listener: TcpListener, role: ServeRole) -> std::io::Result<Server> {
+    let settings = state.settings.clone();
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        let max_body = data.settings.max_body_bytes;
+        let mut app = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::BadRequest(format!("invalid query string: {err}")).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::NotFound(format!("invalid path: {err}")).into()
+            }))
+            .configure(routes::service_routes);
+        if role.serves_api() {
+            app = app.configure(routes::api_routes);
+        }
+        let (app, doc) = app.split_for_parts();
+        let app = if role.serves_api() {
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+                .route("/docs", web::get().to(|| async {
+                    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
+                }))
+        } else {
+            app
+        };
+        app.default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::NotFound("no such route".into()))
+        }))
+        .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
+        .wrap(from_fn(observe))
+    })
+    .listen(listener)?
+    .shutdown_timeout(settings.shutdown_timeout.as_secs());
+    if settings.http_workers > 0 {
+        server = server.workers(settings.http_workers);
+    }
+    Ok(server.run())
+}
+

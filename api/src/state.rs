@@ -1,0 +1,14 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use crate::configuration::Settings;
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub metrics: Metrics,
+}

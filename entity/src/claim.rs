@@ -1,0 +1,43 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "claims")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub claim_number: String,
+    pub payer_id: String,
+    pub payer_name: String,
+    pub patient_member_id: String,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+    pub patient_date_of_birth: Date,
+    pub provider_npi: String,
+    pub provider_name: String,
+    pub service_date: Date,
+    pub submitted_at: DateTimeUtc,
+    pub frequency_code: String,
+    pub payer_claim_control_number: Option<String>,
+    pub diagnosis_codes: Json,
+    pub total_charge_cents: i64,
+    pub paid_amount_cents: i64,
+    pub patient_responsibility_cents: i64,
+    pub status: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::claim_line::Entity")]
+    Lines,
+}
+
+impl Related<super::claim_line::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Lines.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
