@@ -35,10 +35,7 @@ impl Caller {
         if self.role.can_write_billing_data() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
-                "the {} role can read but not change billing data",
-                self.role.as_str()
-            )))
+            Err(ApiError::Forbidden(format!("the {} role can read but not change billing data", self.role.as_str())))
         }
     }
 }
@@ -87,7 +84,7 @@ pub async fn insert_key<C: ConnectionTrait>(
         role: ActiveValue::Set(role.as_str().to_owned()),
         key_hash: ActiveValue::Set(secret.hash()),
         display_prefix: ActiveValue::Set(secret.display_prefix()),
-        created_at: ActiveValue::Set(chrono::Utc::now()),
+        created_at: ActiveValue::Set(crate::db::now()),
         created_by: ActiveValue::Set(created_by),
         revoked_at: ActiveValue::Set(None),
     }
@@ -100,10 +97,7 @@ pub async fn insert_key<C: ConnectionTrait>(
 /// A bootstrap key that an admin has revoked stays revoked: revocation is deliberate, and
 /// silently restoring it on the next restart would undo it. Rotate by changing the value.
 pub async fn ensure_bootstrap_key<C: ConnectionTrait>(db: &C, secret: &ApiKeySecret) -> Result<(), sea_orm::DbErr> {
-    let existing = api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(secret.hash()))
-        .one(db)
-        .await?;
+    let existing = api_key::Entity::find().filter(api_key::Column::KeyHash.eq(secret.hash())).one(db).await?;
     match existing {
         Some(key) if key.revoked_at.is_some() => {
             tracing::warn!(key_id = %key.id, "OVERTURN_BOOTSTRAP_ADMIN_KEY names a revoked key; it stays revoked");

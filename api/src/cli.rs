@@ -1,5 +1,7 @@
 //! `overturn serve | migrate | keys create`.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use overturn_domain::{ApiKeySecret, Role};
 
@@ -41,6 +43,34 @@ pub enum KeysCommand {
         #[arg(long, value_parser = ["admin", "billing", "portal"])]
         role: String,
     },
+}
+
+/// The whole `overturn` program: parse arguments and settings, run the command.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("overturn: invalid configuration: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("overturn: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("overturn: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {

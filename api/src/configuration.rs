@@ -65,15 +65,39 @@ pub struct Variable {
 pub const VARIABLES: &[Variable] = &[
     Variable { name: "OVERTURN_ADDR", default: "127.0.0.1:8080", meaning: "address and port the API listens on" },
     Variable { name: "OVERTURN_DATA_DIR", default: "./data", meaning: "directory of the embedded SQLite database" },
-    Variable { name: "DATABASE_URL", default: "(unset: SQLite)", meaning: "postgres://… to use PostgreSQL (sqlite://path also accepted)" },
+    Variable {
+        name: "DATABASE_URL",
+        default: "(unset: SQLite)",
+        meaning: "postgres://… to use PostgreSQL (sqlite://path also accepted)",
+    },
     Variable { name: "REDIS_URL", default: "(unset)", meaning: "redis://… for the production job queue" },
-    Variable { name: "OVERTURN_BOOTSTRAP_ADMIN_KEY", default: "(unset)", meaning: "ensures an admin API key with this value exists (at least 32 characters)" },
-    Variable { name: "OVERTURN_WEBHOOK_ALLOW_PRIVATE", default: "false", meaning: "allow webhook URLs on loopback or private addresses" },
-    Variable { name: "OVERTURN_MAX_BODY_BYTES", default: "1048576", meaning: "largest JSON request body accepted (413 above)" },
+    Variable {
+        name: "OVERTURN_BOOTSTRAP_ADMIN_KEY",
+        default: "(unset)",
+        meaning: "ensures an admin API key with this value exists (at least 32 characters)",
+    },
+    Variable {
+        name: "OVERTURN_WEBHOOK_ALLOW_PRIVATE",
+        default: "false",
+        meaning: "allow webhook URLs on loopback or private addresses",
+    },
+    Variable {
+        name: "OVERTURN_MAX_BODY_BYTES",
+        default: "1048576",
+        meaning: "largest JSON request body accepted (413 above)",
+    },
     Variable { name: "OVERTURN_DB_MAX_CONNECTIONS", default: "16", meaning: "database connections per process" },
     Variable { name: "OVERTURN_HTTP_WORKERS", default: "0 (one per core)", meaning: "HTTP worker threads" },
-    Variable { name: "OVERTURN_SHUTDOWN_TIMEOUT_SECS", default: "30", meaning: "grace period for in-flight requests on SIGTERM / Ctrl-C" },
-    Variable { name: "OVERTURN_IDEMPOTENCY_RETENTION_HOURS", default: "24", meaning: "how long Idempotency-Key responses are replayed" },
+    Variable {
+        name: "OVERTURN_SHUTDOWN_TIMEOUT_SECS",
+        default: "30",
+        meaning: "grace period for in-flight requests on SIGTERM / Ctrl-C",
+    },
+    Variable {
+        name: "OVERTURN_IDEMPOTENCY_RETENTION_HOURS",
+        default: "24",
+        meaning: "how long Idempotency-Key responses are replayed",
+    },
     Variable { name: "OVERTURN_LOG_FORMAT", default: "text", meaning: "`text` or `json` (one JSON object per line)" },
     Variable { name: "RUST_LOG", default: "info", meaning: "log filter (tracing-subscriber syntax)" },
 ];

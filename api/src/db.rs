@@ -3,9 +3,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlxPostgresConnector, SqlxSqliteConnector};
 use sea_orm_migration::MigratorTrait;
 
@@ -40,10 +40,8 @@ impl Db {
         match &settings.database {
             DatabaseSettings::Sqlite { path } => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|source| DbSetupError::DataDir {
-                        path: dir.display().to_string(),
-                        source,
-                    })?;
+                    std::fs::create_dir_all(dir)
+                        .map_err(|source| DbSetupError::DataDir { path: dir.display().to_string(), source })?;
                 }
                 let options = SqliteConnectOptions::new()
                     .filename(path)
@@ -73,9 +71,7 @@ impl Db {
                 })
             }
             DatabaseSettings::Postgres { url } => {
-                let options = PgConnectOptions::from_str(url)
-                    .map_err(DbSetupError::Url)?
-                    .disable_statement_logging();
+                let options = PgConnectOptions::from_str(url).map_err(DbSetupError::Url)?.disable_statement_logging();
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.db_max_connections)
                     .acquire_timeout(Duration::from_secs(10))
@@ -88,9 +84,7 @@ impl Db {
     }
 
     pub async fn migrate(&self) -> Result<(), DbSetupError> {
-        overturn_migration::Migrator::up(&self.write, None)
-            .await
-            .map_err(DbSetupError::Migrate)
+        overturn_migration::Migrator::up(&self.write, None).await.map_err(DbSetupError::Migrate)
     }
 
     /// A round trip to the database, for `/ready`.
@@ -102,4 +96,11 @@ impl Db {
         let _ = self.write.close().await;
         let _ = self.read.close().await;
     }
+}
+
+/// The current UTC time at the precision both backends store (PostgreSQL keeps
+/// microseconds), so a value returned at creation equals the one read back later.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
 }

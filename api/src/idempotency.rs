@@ -80,7 +80,7 @@ pub async fn begin<C: ConnectionTrait>(
         request_hash: ActiveValue::Set(request_hash.clone()),
         response_status: ActiveValue::Set(0),
         response_body: ActiveValue::Set(String::new()),
-        created_at: ActiveValue::Set(chrono::Utc::now()),
+        created_at: ActiveValue::Set(crate::db::now()),
     };
     let inserted = idempotency_key::Entity::insert(placeholder)
         .on_conflict(

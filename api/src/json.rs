@@ -12,11 +12,7 @@ use crate::error::ApiError;
 /// Syntax errors are a plain 400; type errors and missing fields become a validation
 /// problem naming the JSON path (`lines[0].charge`), which is what a client needs to fix it.
 pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence != "application/json" && !essence.ends_with("+json") {
         return Err(ApiError::UnsupportedMediaType(format!(
@@ -47,10 +43,9 @@ fn field_error(path: &str, err: &serde_json::Error) -> FieldError {
         let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
         return FieldError::new(field, "is required");
     }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        let name = rest.split('`').next().unwrap_or_default();
-        let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
-        return FieldError::new(field, "is not a field of this request");
+    if message.starts_with("unknown field `") {
+        // Here serde's path already ends in the unknown key.
+        return FieldError::new(path, "is not a field of this request");
     }
     let field = if path == "." { "body".to_owned() } else { path.to_owned() };
     FieldError::new(field, message)

@@ -22,11 +22,11 @@ pub struct Page {
 }
 
 impl Page {
-    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
-        let limit = match limit {
+        let limit = match limit.filter(|l| !l.is_empty()).map(str::parse::<u64>) {
             None => DEFAULT_LIMIT,
-            Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as u64,
+            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
             Some(_) => {
                 errors.push(FieldError::new("limit", format!("must be from 1 to {MAX_LIMIT}")));
                 DEFAULT_LIMIT
@@ -86,8 +86,10 @@ mod tests {
         assert_eq!(decode_cursor(&encode_cursor(id)), Some(id));
         assert_eq!(decode_cursor("not-a-cursor"), None);
         assert_eq!(decode_cursor(""), None);
-        assert!(Page::parse(Some(0), None).is_err());
-        assert!(Page::parse(Some(501), None).is_err());
+        assert!(Page::parse(Some("0"), None).is_err());
+        assert!(Page::parse(Some("501"), None).is_err());
+        assert!(Page::parse(Some("ten"), None).is_err());
+        assert_eq!(Page::parse(Some("500"), None).unwrap().limit, 500);
         assert_eq!(Page::parse(None, None).unwrap().limit, 50);
     }
 

@@ -110,30 +110,31 @@ fn http_server(state: AppState, listener: TcpListener, role: ServeRole) -> std::
             .openapi(ApiDoc::openapi())
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(max_body))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                ApiError::BadRequest(format!("invalid query string: {err}")).into()
-            }))
-            .app_data(web::PathConfig::default().error_handler(|err, _| {
-                ApiError::NotFound(format!("invalid path: {err}")).into()
-            }))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|err, _| ApiError::BadRequest(format!("invalid query string: {err}")).into()),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|err, _| ApiError::NotFound(format!("invalid path: {err}")).into()),
+            )
             .configure(routes::service_routes);
         if role.serves_api() {
             app = app.configure(routes::api_routes);
         }
         let (app, doc) = app.split_for_parts();
         let app = if role.serves_api() {
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
-                .route("/docs", web::get().to(|| async {
-                    HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish()
-                }))
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc)).route(
+                "/docs",
+                web::get()
+                    .to(|| async { HttpResponse::PermanentRedirect().insert_header(("Location", "/docs/")).finish() }),
+            )
         } else {
             app
         };
-        app.default_service(web::to(|| async {
-            Err::<HttpResponse, _>(ApiError::NotFound("no such route".into()))
-        }))
-        .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
-        .wrap(from_fn(observe))
+        app.default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NotFound("no such route".into())) }))
+            .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
+            .wrap(from_fn(observe))
     })
     .listen(listener)?
     .shutdown_timeout(settings.shutdown_timeout.as_secs());
@@ -142,4 +143,3 @@ fn http_server(state: AppState, listener: TcpListener, role: ServeRole) -> std::
     }
     Ok(server.run())
 }
-

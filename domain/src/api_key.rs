@@ -132,9 +132,6 @@ mod tests {
 
     #[test]
     fn known_sha256() {
-        assert_eq!(
-            hash_presented_key("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_presented_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

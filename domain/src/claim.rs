@@ -3,7 +3,9 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use crate::{ClaimNumber, DiagnosisCode, MemberId, Modifier, Money, Npi, PartyName, PayerId, PersonName, ProcedureCode};
+use crate::{
+    ClaimNumber, DiagnosisCode, MemberId, Modifier, Money, Npi, PartyName, PayerId, PersonName, ProcedureCode,
+};
 
 /// One problem with one field of a request, named by its JSON path (`lines[0].charge`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -61,8 +63,7 @@ pub enum ClaimStatus {
 }
 
 impl ClaimStatus {
-    pub const ALL: [ClaimStatus; 5] =
-        [Self::Submitted, Self::Paid, Self::PartiallyPaid, Self::Denied, Self::Reversed];
+    pub const ALL: [ClaimStatus; 5] = [Self::Submitted, Self::Paid, Self::PartiallyPaid, Self::Denied, Self::Reversed];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -127,6 +128,11 @@ pub fn parse_units(value: Decimal) -> Result<Decimal, &'static str> {
     Ok(value.normalize())
 }
 
+/// Birth and service dates lie in the past: a claim is billed after the service.
+pub fn past_date(date: NaiveDate, today: NaiveDate) -> Result<NaiveDate, &'static str> {
+    if date > today { Err("must not be in the future") } else { Ok(date) }
+}
+
 impl ClaimDraft {
     /// Sum of line charges; `None` only if it would exceed what `Money` can hold.
     pub fn total_charge(&self) -> Option<Money> {
@@ -136,27 +142,18 @@ impl ClaimDraft {
             .and_then(|sum| Money::from_cents(sum.cents()).ok())
     }
 
-    /// Rules across fields. `today` is the UTC date the claim is received.
+    /// Rules across fields, and the dates a client could not have known were wrong one by
+    /// one. `today` is the UTC date the claim is received.
     pub fn check(&self, today: NaiveDate) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if self.patient_date_of_birth > today {
-            errors.push(FieldError::new("patient.date_of_birth", "must not be in the future"));
-        }
-        if self.service_date > today {
-            errors.push(FieldError::new("service_date", "must not be in the future"));
-        }
         if self.service_date < self.patient_date_of_birth {
-            errors.push(FieldError::new(
-                "service_date",
-                "must not be before the patient's date of birth",
-            ));
+            errors.push(FieldError::new("service_date", "must not be before the patient's date of birth"));
         }
         for (i, line) in self.lines.iter().enumerate() {
-            if line.service_date > today {
-                errors.push(FieldError::new(
-                    format!("lines[{i}].service_date"),
-                    "must not be in the future",
-                ));
+            for (field, date) in [("service_date", line.service_date)] {
+                if past_date(date, today).is_err() {
+                    errors.push(FieldError::new(format!("lines[{i}].{field}"), "must not be in the future"));
+                }
             }
             if line.service_date < self.patient_date_of_birth {
                 errors.push(FieldError::new(
@@ -165,8 +162,7 @@ impl ClaimDraft {
                 ));
             }
         }
-        if self.frequency_code.needs_original_reference() && self.payer_claim_control_number.is_none()
-        {
+        if self.frequency_code.needs_original_reference() && self.payer_claim_control_number.is_none() {
             errors.push(FieldError::new(
                 "payer_claim_control_number",
                 "is required for a replacement (7) or void (8) claim: the payer's claim control number (CLP07) of the claim it replaces",
@@ -231,10 +227,13 @@ mod tests {
     #[test]
     fn future_and_pre_birth_dates_are_named() {
         let mut claim = draft();
-        claim.service_date = NaiveDate::from_ymd_opt(2025, 2, 1).unwrap();
+        claim.service_date = NaiveDate::from_ymd_opt(1979, 2, 1).unwrap();
+        claim.lines[0].service_date = NaiveDate::from_ymd_opt(2025, 2, 1).unwrap();
         claim.lines[1].service_date = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
         let fields: Vec<String> = claim.check(today()).into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["service_date", "lines[1].service_date"]);
+        assert_eq!(fields, ["service_date", "lines[0].service_date", "lines[1].service_date"]);
+        assert!(past_date(today(), today()).is_ok());
+        assert!(past_date(today().succ_opt().unwrap(), today()).is_err());
     }
 
     #[test]

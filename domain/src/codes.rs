@@ -49,11 +49,7 @@ impl DiagnosisCode {
         if !ok {
             return Err(CodeError::Diagnosis);
         }
-        if etiology.is_empty() {
-            Ok(Self(category))
-        } else {
-            Ok(Self(format!("{category}.{etiology}")))
-        }
+        if etiology.is_empty() { Ok(Self(category)) } else { Ok(Self(format!("{category}.{etiology}"))) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -10,9 +10,7 @@ pub enum IdentifierError {
     TooLong(usize),
     #[error("must not start or end with a space")]
     Padded,
-    #[error(
-        "may hold only printable ASCII characters, and none of the X12 delimiters * ~ : ^ | > \\"
-    )]
+    #[error("may hold only printable ASCII characters, and none of the X12 delimiters * ~ : ^ | > \\")]
     Character,
 }
 

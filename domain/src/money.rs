@@ -26,7 +26,8 @@ pub struct Money(i64);
 
 /// Upper bound on any single amount the API accepts; far above any real claim and far below
 /// the point where sums of many amounts could overflow an `i64` of cents.
-const MAX_CENTS: i64 = 99_999_999_99;
+/// 99,999,999.99 in cents.
+const MAX_CENTS: i64 = 9_999_999_999;
 
 impl Money {
     pub const ZERO: Money = Money(0);
@@ -35,10 +36,7 @@ impl Money {
     pub fn parse_signed(text: &str) -> Result<Self, MoneyError> {
         let trimmed = text.trim();
         let valid_chars = !trimmed.is_empty()
-            && trimmed
-                .chars()
-                .enumerate()
-                .all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && c == '-'));
+            && trimmed.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && c == '-'));
         if !valid_chars || trimmed == "-" || trimmed.starts_with('.') || trimmed.ends_with('.') {
             return Err(MoneyError::Format);
         }
@@ -47,10 +45,7 @@ impl Money {
         if normalized.scale() > 2 {
             return Err(MoneyError::TooPrecise);
         }
-        let cents = (normalized * Decimal::ONE_HUNDRED)
-            .trunc()
-            .try_into()
-            .map_err(|_| MoneyError::TooLarge)?;
+        let cents = (normalized * Decimal::ONE_HUNDRED).trunc().try_into().map_err(|_| MoneyError::TooLarge)?;
         Self::from_cents(cents)
     }
 

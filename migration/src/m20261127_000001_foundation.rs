@@ -122,14 +122,7 @@ impl MigrationTrait for Migration {
             ("idx_claims_patient_member_id", Claims::PatientMemberId),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Claims::Table)
-                        .col(column)
-                        .col(Claims::Id)
-                        .to_owned(),
-                )
+                .create_index(Index::create().name(name).table(Claims::Table).col(column).col(Claims::Id).to_owned())
                 .await?;
         }
 
@@ -144,11 +137,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(ClaimLines::Units, 16))
                     .col(big_integer(ClaimLines::ChargeCents))
                     .col(date(ClaimLines::ServiceDate))
-                    .primary_key(
-                        Index::create()
-                            .col(ClaimLines::ClaimId)
-                            .col(ClaimLines::LineNumber),
-                    )
+                    .primary_key(Index::create().col(ClaimLines::ClaimId).col(ClaimLines::LineNumber))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_claim_lines_claim")
@@ -170,11 +159,7 @@ impl MigrationTrait for Migration {
                     .col(small_integer(IdempotencyKeys::ResponseStatus))
                     .col(text(IdempotencyKeys::ResponseBody))
                     .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(IdempotencyKeys::ApiKeyId)
-                            .col(IdempotencyKeys::Key),
-                    )
+                    .primary_key(Index::create().col(IdempotencyKeys::ApiKeyId).col(IdempotencyKeys::Key))
                     .to_owned(),
             )
             .await?;

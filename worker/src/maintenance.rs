@@ -12,10 +12,8 @@ use tokio::sync::watch;
 pub async fn purge_idempotency_keys(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
     let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
     let cutoff = chrono::Utc::now() - retention;
-    let result = idempotency_key::Entity::delete_many()
-        .filter(idempotency_key::Column::CreatedAt.lt(cutoff))
-        .exec(db)
-        .await?;
+    let result =
+        idempotency_key::Entity::delete_many().filter(idempotency_key::Column::CreatedAt.lt(cutoff)).exec(db).await?;
     Ok(result.rows_affected)
 }
 

@@ -120,7 +120,8 @@ pub async fn create_api_key(
 #[into_params(parameter_in = Query)]
 pub struct ApiKeyListQuery {
     /// Page size, 1 to 500 (default 50).
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
     pub cursor: Option<String>,
 }
 
@@ -142,16 +143,12 @@ pub async fn list_api_keys(
     query: web::Query<ApiKeyListQuery>,
 ) -> Result<web::Json<ApiKeyList>, ApiError> {
     caller.require_admin()?;
-    let page = Page::parse(query.limit, query.cursor.as_deref())?;
+    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut select = api_key::Entity::find();
     if let Some(after) = page.after {
         select = select.filter(api_key::Column::Id.lt(after));
     }
-    let rows = select
-        .order_by_desc(api_key::Column::Id)
-        .limit(page.fetch_limit())
-        .all(&state.db.read)
-        .await?;
+    let rows = select.order_by_desc(api_key::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(ApiKeyList { items: rows.into_iter().map(ApiKey::from).collect(), next_cursor }))
 }
@@ -178,7 +175,7 @@ pub async fn revoke_api_key(
     let not_found = || ApiError::NotFound(format!("no API key with id {:?}", id.as_str()));
     let key_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let result = api_key::Entity::update_many()
-        .set(api_key::ActiveModel { revoked_at: ActiveValue::Set(Some(Utc::now())), ..Default::default() })
+        .set(api_key::ActiveModel { revoked_at: ActiveValue::Set(Some(crate::db::now())), ..Default::default() })
         .filter(api_key::Column::Id.eq(key_id))
         .filter(api_key::Column::RevokedAt.is_null())
         .exec(&state.db.write)

@@ -1,1 +1,10 @@
+//! End-to-end tests: the real application over HTTP on loopback, against real SQLite and
+//! real PostgreSQL. One binary for all of them keeps CI's link time down.
 
+mod helpers;
+
+mod api_keys;
+mod binary;
+mod claims;
+mod idempotency;
+mod service;

@@ -1,7 +1,7 @@
 //! The body of `POST /v1/claims`, and its parsing into a `ClaimDraft`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use overturn_domain::claim::{MAX_DIAGNOSIS_CODES, MAX_LINES, MAX_MODIFIERS, parse_units};
+use overturn_domain::claim::{MAX_DIAGNOSIS_CODES, MAX_LINES, MAX_MODIFIERS, parse_units, past_date};
 use overturn_domain::{
     ClaimDraft, ClaimLineDraft, ClaimNumber, DiagnosisCode, FieldError, FrequencyCode, MemberId, Modifier, Money, Npi,
     PartyName, PayerId, PersonName, ProcedureCode,
@@ -136,21 +136,24 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
     let member_id = e.take("patient.member_id", MemberId::parse(&request.patient.member_id));
     let first_name = e.take("patient.first_name", PersonName::parse(request.patient.first_name.trim()));
     let last_name = e.take("patient.last_name", PersonName::parse(request.patient.last_name.trim()));
-    let date_of_birth = e.take("patient.date_of_birth", parse_date(&request.patient.date_of_birth));
+    let today = now.date_naive();
+    let date_of_birth =
+        e.take("patient.date_of_birth", parse_date(&request.patient.date_of_birth).and_then(|d| past_date(d, today)));
     let npi = e.take("provider.npi", Npi::parse(&request.provider.npi));
     let provider_name = e.take("provider.name", PartyName::parse(request.provider.name.trim()));
-    let service_date = e.take("service_date", parse_date(&request.service_date));
+    let service_date = e.take("service_date", parse_date(&request.service_date).and_then(|d| past_date(d, today)));
     let submitted_at = match request.submitted_at.as_deref() {
         None => Some(now),
         Some(text) => e.take(
             "submitted_at",
             DateTime::parse_from_rfc3339(text)
-                .map(|t| t.with_timezone(&Utc))
+                .map(|t| chrono::SubsecRound::trunc_subsecs(t.with_timezone(&Utc), 6))
                 .map_err(|_| "must be an RFC 3339 timestamp such as 2025-01-15T12:00:00Z")
                 .and_then(|t| if t > now { Err("must not be in the future") } else { Ok(t) }),
         ),
     };
-    let frequency_code = e.take("frequency_code", FrequencyCode::parse(request.frequency_code.as_deref().unwrap_or("1")));
+    let frequency_code =
+        e.take("frequency_code", FrequencyCode::parse(request.frequency_code.as_deref().unwrap_or("1")));
     let payer_claim_control_number = match request.payer_claim_control_number.as_deref() {
         None | Some("") => Some(None),
         Some(text) => e.take("payer_claim_control_number", PayerId::parse(text)).map(Some),
@@ -173,7 +176,10 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
     for (i, line) in request.lines.iter().enumerate() {
         let procedure_code = e.take(format!("lines[{i}].procedure_code"), ProcedureCode::parse(&line.procedure_code));
         if line.modifiers.len() > MAX_MODIFIERS {
-            e.0.push(FieldError::new(format!("lines[{i}].modifiers"), format!("must hold at most {MAX_MODIFIERS} modifiers")));
+            e.0.push(FieldError::new(
+                format!("lines[{i}].modifiers"),
+                format!("must hold at most {MAX_MODIFIERS} modifiers"),
+            ));
         }
         let modifiers: Vec<Option<Modifier>> = line
             .modifiers
@@ -224,7 +230,7 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
         })
     })();
     let draft = built.ok_or_else(|| vec![FieldError::new("body", "could not be read")])?;
-    let cross_field = draft.check(now.date_naive());
+    let cross_field = draft.check(today);
     if !cross_field.is_empty() {
         return Err(cross_field);
     }

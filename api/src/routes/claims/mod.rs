@@ -10,8 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use overturn_domain::{ClaimDraft, ClaimStatus, FieldError};
 use overturn_entity::{claim, claim_line};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -56,7 +55,7 @@ pub async fn create_claim(
     caller.require_billing_write()?;
     idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let request: CreateClaimRequest = parse_body(&req, &body)?;
-        let now = chrono::Utc::now();
+        let now = crate::db::now();
         let (draft, submitted_at) = input::parse(request, now).map_err(ApiError::validation)?;
         let claim = insert_claim(txn, &draft, submitted_at, now).await?;
         Ok((StatusCode::CREATED, claim))
@@ -112,16 +111,15 @@ async fn insert_claim(
         })
         .collect();
 
-    claim::Entity::insert(claim::ActiveModel::from(row.clone()))
-        .exec_without_returning(txn)
-        .await
-        .map_err(|err| match err.sql_err() {
+    claim::Entity::insert(claim::ActiveModel::from(row.clone())).exec_without_returning(txn).await.map_err(|err| {
+        match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict(format!(
                 "a claim with claim_number {:?} already exists",
                 draft.claim_number.as_str()
             )),
             _ => err.into(),
-        })?;
+        }
+    })?;
     claim_line::Entity::insert_many(lines.iter().cloned().map(claim_line::ActiveModel::from))
         .exec_without_returning(txn)
         .await?;
@@ -164,7 +162,8 @@ pub struct ClaimListQuery {
     /// `submitted`, `paid`, `partially_paid`, `denied` or `reversed`.
     pub status: Option<String>,
     /// Page size, 1 to 500 (default 50).
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
@@ -186,7 +185,7 @@ pub async fn list_claims(
     _caller: Caller,
     query: web::Query<ClaimListQuery>,
 ) -> Result<web::Json<ClaimList>, ApiError> {
-    let page = Page::parse(query.limit, query.cursor.as_deref())?;
+    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut select = claim::Entity::find();
     if let Some(status) = query.status.as_deref() {
         let status = ClaimStatus::parse(status).ok_or_else(|| {
@@ -209,11 +208,7 @@ pub async fn list_claims(
     if let Some(after) = page.after {
         select = select.filter(claim::Column::Id.lt(after));
     }
-    let rows = select
-        .order_by_desc(claim::Column::Id)
-        .limit(page.fetch_limit())
-        .all(&state.db.read)
-        .await?;
+    let rows = select.order_by_desc(claim::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     let items = with_lines(&state.db.read, rows).await?;
     Ok(web::Json(ClaimList { items, next_cursor }))
@@ -243,4 +238,3 @@ async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Resu
         })
         .collect())
 }
-

@@ -79,9 +79,7 @@ fn money(cents: i64) -> Money {
 }
 
 fn strings(json: &serde_json::Value) -> Vec<String> {
-    json.as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+    json.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
 
 impl Claim {

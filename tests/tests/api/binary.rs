@@ -1,0 +1,199 @@
+//! The `overturn` program as a separate process: commands, configuration errors, signals, logs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestDatabase, claim_body, random_key};
+
+const BIN: &str = env!("CARGO_BIN_EXE_overturn-e2e");
+
+fn command(db: &TestDatabase, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env_clear().env("OVERTURN_LOG_FORMAT", "json").env("RUST_LOG", "info");
+    for (k, v) in &db.vars {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Server {
+    fn start(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .env("OVERTURN_ADDR", "127.0.0.1:0")
+            .env("OVERTURN_HTTP_WORKERS", "1")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut log = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            let line =
+                lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server logs its start");
+            log.push(line.clone());
+            if let Ok(event) = serde_json::from_str::<Value>(&line)
+                && let Some(port) = event.get("port").and_then(Value::as_u64)
+            {
+                break port as u16;
+            }
+        };
+        Self { child, port, lines, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit code and every log line.
+    fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        self.log.extend(self.lines.try_iter());
+        (status.code(), self.log)
+    }
+}
+
+async fn keys_create_then_serve_then_sigterm(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let out = command(&db, &["keys", "create", "--name", "ops", "--role", "billing"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("ovt_"), "the key is printed on stdout: {key}");
+
+    let server = Server::start(&mut command(&db, &["serve"]));
+    let client = reqwest::Client::new();
+    let mut body = claim_body("CLM-BIN");
+    body["patient"]["member_id"] = Value::from("SECRET-MEMBER-42");
+    body["patient"]["first_name"] = Value::from("Quintessa");
+    body["patient"]["date_of_birth"] = Value::from("1961-07-19");
+    let res = client.post(server.url("/v1/claims")).bearer_auth(&key).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = client.get(server.url("/v1/claims?member_id=SECRET-MEMBER-42")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .post(server.url("/v1/api-keys"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"name":"x","role":"admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a billing key made by the CLI cannot make keys");
+
+    let (code, log) = server.terminate();
+    assert_eq!(code, Some(0), "graceful exit on SIGTERM");
+    let log = log.join("\n");
+    assert!(log.contains("\"route\":\"/v1/claims\""), "requests are logged by route: {log}");
+    for phi in ["SECRET-MEMBER-42", "Quintessa", "1961-07-19"] {
+        assert!(!log.contains(phi), "{phi} leaked into the logs");
+    }
+}
+
+async fn bootstrap_key_is_created_once_and_revocation_sticks(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let client = reqwest::Client::new();
+
+    let server = Server::start(command(&db, &["serve"]).env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin));
+    let keys: Value =
+        client.get(server.url("/v1/api-keys")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 1);
+    let id = keys["items"][0]["id"].as_str().unwrap().to_owned();
+    // A second admin, to look at the list after the bootstrap key is revoked.
+    let other: Value = client
+        .post(server.url("/v1/api-keys"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "second admin", "role": "admin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let other = other["key"].as_str().unwrap().to_owned();
+    let res = client.delete(server.url(&format!("/v1/api-keys/{id}"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(server.terminate().0, Some(0));
+
+    let server = Server::start(command(&db, &["serve", "--role", "all"]).env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin));
+    let res = client.get(server.url("/v1/api-keys")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(res.status(), 401, "a revoked bootstrap key is not restored by a restart");
+    let keys: Value =
+        client.get(server.url("/v1/api-keys")).bearer_auth(&other).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 2, "no duplicate bootstrap key was made");
+    assert_eq!(server.terminate().0, Some(0));
+}
+
+async fn migrate_applies_and_is_repeatable(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    for _ in 0..2 {
+        let out = command(&db, &["migrate"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn bad_configuration_stops_the_process_and_names_the_variable() {
+    let cases = [
+        ("OVERTURN_ADDR", "not-an-address"),
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("OVERTURN_BOOTSTRAP_ADMIN_KEY", "short"),
+        ("OVERTURN_MAX_BODY_BYTES", "lots"),
+    ];
+    for (name, value) in cases {
+        let out = Command::new(BIN).arg("serve").env_clear().env(name, value).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+    let out = Command::new(BIN).args(["keys", "create", "--name", "x", "--role", "root"]).env_clear().output().unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn an_address_in_use_is_reported() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env_clear()
+        .env("OVERTURN_DATA_DIR", dir.path())
+        .env("OVERTURN_ADDR", &addr)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OVERTURN_ADDR"));
+}
+
+crate::on_both_backends!(
+    keys_create_then_serve_then_sigterm,
+    bootstrap_key_is_created_once_and_revocation_sticks,
+    migrate_applies_and_is_repeatable,
+);

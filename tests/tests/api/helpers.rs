@@ -1,0 +1,197 @@
+//! Starts the real application on a random port, each test with its own fresh database.
+
+use std::collections::HashMap;
+
+use overturn_api::configuration::Settings;
+use overturn_api::startup::{Application, ServeRole};
+use reqwest::{Method, Response};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("OVERTURN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database of its own for one test, dropped when the test ends.
+pub struct TestDatabase {
+    pub vars: HashMap<String, String>,
+    /// Holds the SQLite directory until the test ends.
+    _dir: tempfile::TempDir,
+    postgres_name: Option<String>,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut vars = HashMap::new();
+        vars.insert("OVERTURN_DATA_DIR".to_owned(), dir.path().display().to_string());
+        let mut postgres_name = None;
+        if backend == Backend::Postgres {
+            let name = format!("overturn_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(postgres_admin_url())
+                .await
+                .expect("PostgreSQL must be running for the tests (see .ci/run)");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+            let _ = admin.close().await;
+            let base = postgres_admin_url();
+            let server = base.rsplit_once('/').map(|(s, _)| s).unwrap_or(&base);
+            vars.insert("DATABASE_URL".to_owned(), format!("{server}/{name}"));
+            postgres_name = Some(name);
+        }
+        Self { vars, _dir: dir, postgres_name }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else { return };
+        // Drop needs async work; run it on a runtime of its own so it works inside or
+        // outside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let admin = sea_orm::Database::connect(postgres_admin_url()).await.ok()?;
+                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub admin_key: String,
+    pub client: reqwest::Client,
+    /// Dropped with the app: removes the test's database.
+    _db: TestDatabase,
+}
+
+pub fn random_key() -> String {
+    format!("test-admin-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, ServeRole::All, &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, role: ServeRole, extra: &[(&str, &str)]) -> TestApp {
+    let db = TestDatabase::new(backend).await;
+    let admin_key = random_key();
+    let mut vars = db.vars.clone();
+    vars.insert("OVERTURN_ADDR".into(), "127.0.0.1:0".into());
+    vars.insert("OVERTURN_BOOTSTRAP_ADMIN_KEY".into(), admin_key.clone());
+    vars.insert("OVERTURN_HTTP_WORKERS".into(), "2".into());
+    vars.insert("OVERTURN_DB_MAX_CONNECTIONS".into(), "5".into());
+    vars.insert("OVERTURN_SHUTDOWN_TIMEOUT_SECS".into(), "1".into());
+    for (k, v) in extra {
+        vars.insert((*k).into(), (*v).into());
+    }
+    let settings = Settings::from_map(&vars).expect("test settings are valid");
+    let app = Application::build(settings, role).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { address, admin_key, client: reqwest::Client::new(), _db: db }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn request(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, Some(&self.admin_key), None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(&self.admin_key), Some(body)).await
+    }
+
+    pub async fn post_claim(&self, body: &Value) -> Response {
+        self.post("/v1/claims", body).await
+    }
+
+    /// Creates a key with `role` and returns its secret.
+    pub async fn create_key(&self, role: &str) -> String {
+        let res = self.post("/v1/api-keys", &json!({"name": format!("{role} key"), "role": role})).await;
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        body["key"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A valid claim body; tests change what they need.
+pub fn claim_body(claim_number: &str) -> Value {
+    json!({
+        "claim_number": claim_number,
+        "payer": {"id": "60054", "name": "ACME HEALTH PLAN"},
+        "patient": {"member_id": "MEM1001", "first_name": "Jane", "last_name": "Doe", "date_of_birth": "1980-04-12"},
+        "provider": {"npi": "1234567893", "name": "SMITH FAMILY CLINIC"},
+        "service_date": "2024-12-02",
+        "diagnosis_codes": ["E119", "I10"],
+        "lines": [
+            {"procedure_code": "99213", "modifiers": ["25"], "units": 1, "charge": "180.00"},
+            {"procedure_code": "36415", "charge": "20.5", "service_date": "2024-12-03"}
+        ]
+    })
+}
+
+/// Asserts an RFC 9457 problem document with `status`, and returns it.
+pub async fn assert_problem(res: Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status, "unexpected status");
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let body: Value = res.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status);
+    assert!(body["title"].is_string() && body["detail"].is_string() && body["type"].is_string(), "{body}");
+    body
+}
+
+/// The `field`s of a validation problem's `errors`.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// Runs each named `async fn(Backend)` test against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

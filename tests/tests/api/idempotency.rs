@@ -1,0 +1,133 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, assert_problem, claim_body, spawn_app};
+
+async fn post_with_key(app: &TestApp, api_key: &str, idem: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/claims"))
+        .bearer_auth(api_key)
+        .header("Idempotency-Key", idem)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn claim_count(app: &TestApp) -> usize {
+    let list: Value = app.get("/v1/claims?limit=500").await.json().await.unwrap();
+    list["items"].as_array().unwrap().len()
+}
+
+async fn a_retry_replays_the_first_response(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = claim_body("CLM-IDEM");
+    let first = post_with_key(&app, &app.admin_key, "retry-1", &body).await;
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+
+    // The same JSON with keys in another order is the same request.
+    let reordered: Value = serde_json::from_str(&{
+        let mut fields: Vec<(String, Value)> = body.as_object().unwrap().clone().into_iter().collect();
+        fields.reverse();
+        let map: serde_json::Map<String, Value> = fields.into_iter().collect();
+        serde_json::to_string(&map).unwrap()
+    })
+    .unwrap();
+    let second = post_with_key(&app, &app.admin_key, "retry-1", &reordered).await;
+    assert_eq!(second.status(), 201);
+    assert_eq!(second.headers().get("idempotent-replayed").unwrap(), "true");
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(claim_count(&app).await, 1);
+}
+
+async fn the_same_key_with_another_body_is_422(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(post_with_key(&app, &app.admin_key, "k-1", &claim_body("CLM-A")).await.status(), 201);
+    let problem = assert_problem(post_with_key(&app, &app.admin_key, "k-1", &claim_body("CLM-B")).await, 422).await;
+    assert!(problem["detail"].as_str().unwrap().contains("Idempotency-Key"));
+    assert_eq!(claim_count(&app).await, 1);
+}
+
+async fn concurrent_duplicates_create_one_claim(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = claim_body("CLM-RACE");
+    let attempts = (0..12).map(|_| post_with_key(&app, &app.admin_key, "race", &body));
+    let responses = futures::future::join_all(attempts).await;
+    let mut ids = Vec::new();
+    for res in responses {
+        assert_eq!(res.status(), 201);
+        let claim: Value = res.json().await.unwrap();
+        ids.push(claim["id"].as_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every duplicate got the first response");
+    assert_eq!(claim_count(&app).await, 1);
+}
+
+async fn failures_are_not_remembered(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut bad = claim_body("CLM-FIX");
+    bad["provider"]["npi"] = json!("1234567890");
+    assert_problem(post_with_key(&app, &app.admin_key, "fix-me", &bad).await, 400).await;
+    // After a failure the key is free: the corrected request goes through.
+    let res = post_with_key(&app, &app.admin_key, "fix-me", &claim_body("CLM-FIX")).await;
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get("idempotent-replayed").is_none());
+}
+
+async fn keys_are_scoped_to_the_api_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let billing = app.create_key("billing").await;
+    assert_eq!(post_with_key(&app, &app.admin_key, "shared", &claim_body("CLM-S1")).await.status(), 201);
+    let res = post_with_key(&app, &billing, "shared", &claim_body("CLM-S2")).await;
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get("idempotent-replayed").is_none());
+    assert_eq!(claim_count(&app).await, 2);
+}
+
+async fn bad_idempotency_keys_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let long = "k".repeat(256);
+    for bad in ["has space", long.as_str()] {
+        let problem = assert_problem(post_with_key(&app, &app.admin_key, bad, &claim_body("CLM-K")).await, 400).await;
+        assert!(problem["detail"].as_str().unwrap().contains("Idempotency-Key"));
+    }
+    assert_eq!(claim_count(&app).await, 0);
+    // Idempotency applies to every POST, key creation included.
+    let key_body = json!({"name": "ci", "role": "billing"});
+    let first = app
+        .client
+        .post(app.url("/v1/api-keys"))
+        .bearer_auth(&app.admin_key)
+        .header("Idempotency-Key", "mk")
+        .json(&key_body)
+        .send()
+        .await
+        .unwrap();
+    let first: Value = first.json().await.unwrap();
+    let again = app.request(Method::POST, "/v1/api-keys", Some(&app.admin_key), None).await;
+    assert_problem(again, 415).await;
+    let second = app
+        .client
+        .post(app.url("/v1/api-keys"))
+        .bearer_auth(&app.admin_key)
+        .header("Idempotency-Key", "mk")
+        .json(&key_body)
+        .send()
+        .await
+        .unwrap();
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(first["id"], second["id"]);
+}
+
+crate::on_both_backends!(
+    a_retry_replays_the_first_response,
+    the_same_key_with_another_body_is_422,
+    concurrent_duplicates_create_one_claim,
+    failures_are_not_remembered,
+    keys_are_scoped_to_the_api_key,
+    bad_idempotency_keys_are_refused,
+);

@@ -1,0 +1,95 @@
+use overturn_api::startup::ServeRole;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{Backend, assert_problem, claim_body, spawn_app, spawn_app_with};
+
+async fn health_ready_and_metrics_answer_without_a_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let health: Value = app.client.get(app.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready: Value = app.client.get(app.url("/ready")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["checks"]["database"], "ok");
+
+    let mut body = claim_body("CLM-METRICS");
+    body["patient"]["member_id"] = Value::from("PHI-MEMBER-777");
+    body["patient"]["last_name"] = Value::from("Zyxwvutsrq");
+    assert_eq!(app.post_claim(&body).await.status(), 201);
+    let res = app.get("/v1/claims?member_id=PHI-MEMBER-777").await;
+    assert_eq!(res.status(), 200);
+
+    let res = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(r#"overturn_http_requests_total{method="POST",route="/v1/claims",status="201"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"overturn_http_request_duration_seconds_bucket{method="GET",route="/v1/claims""#));
+    assert!(!text.contains("PHI-MEMBER-777") && !text.contains("Zyxwvutsrq"), "no PHI in metrics");
+}
+
+async fn openapi_and_docs_are_served_from_the_binary(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let served: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let generated: Value = serde_json::from_str(&overturn_openapi::generate()).unwrap();
+    assert_eq!(served, generated);
+    assert_eq!(served["openapi"], "3.1.0");
+    for path in ["/v1/claims", "/v1/claims/{id}", "/v1/api-keys", "/v1/api-keys/{id}", "/health", "/ready", "/metrics"]
+    {
+        assert!(served["paths"].get(path).is_some(), "{path} is documented");
+    }
+
+    let res = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("swagger-ui"));
+    // The UI's assets come from the binary, not a CDN.
+    let res = app.client.get(app.url("/docs/swagger-ui-bundle.js")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.bytes().await.unwrap().len() > 100_000);
+    let redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = redirect.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(res.headers()["location"], "/docs/");
+}
+
+async fn request_ids_are_echoed_or_made(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.client.get(app.url("/health")).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let res = app.client.get(app.url("/health")).header("x-request-id", "bad id with spaces").send().await.unwrap();
+    let made = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(made, "bad id with spaces");
+    assert_eq!(made.len(), 36);
+    let res = app.request(Method::GET, "/v1/claims", None, None).await;
+    assert!(res.headers().get("x-request-id").is_some(), "errors carry the id too");
+}
+
+async fn worker_role_serves_probes_but_not_the_api(backend: Backend) {
+    let app = spawn_app_with(backend, ServeRole::Worker, &[]).await;
+    assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), 200);
+    assert_eq!(app.client.get(app.url("/ready")).send().await.unwrap().status(), 200);
+    assert_problem(app.get("/v1/claims").await, 404).await;
+}
+
+async fn unknown_methods_and_routes_are_problems(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_problem(app.request(Method::PUT, "/health", None, None).await, 404).await;
+    assert_problem(app.request(Method::DELETE, "/v1/claims", Some(&app.admin_key), None).await, 404).await;
+}
+
+#[test]
+fn committed_openapi_document_matches_the_code() {
+    let committed = std::fs::read_to_string(overturn_openapi::committed_path()).unwrap_or_default();
+    assert!(
+        committed == overturn_openapi::generate(),
+        "openapi/openapi.json is out of date: run `cargo run -p overturn-openapi` and commit it"
+    );
+}
+
+crate::on_both_backends!(
+    health_ready_and_metrics_answer_without_a_key,
+    openapi_and_docs_are_served_from_the_binary,
+    request_ids_are_echoed_or_made,
+    worker_role_serves_probes_but_not_the_api,
+    unknown_methods_and_routes_are_problems,
+);
