@@ -90,6 +90,17 @@ x12_identifier!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics_and_accepted_values_are_kept_verbatim(s in "\\PC{0,50}") {
+            if let Ok(number) = ClaimNumber::parse(&s) {
+                prop_assert_eq!(number.as_str(), s.as_str());
+                prop_assert!(s.len() <= 38);
+            }
+        }
+    }
 
     #[test]
     fn accepts_ordinary_claim_numbers() {

@@ -73,6 +73,9 @@ fn parse_request(request: &CreateApiKeyRequest) -> Result<(String, Role), ApiErr
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+    } else if name.chars().any(char::is_control) {
+        // PostgreSQL refuses NUL in text; no name needs control characters.
+        errors.push(FieldError::new("name", "must not contain control characters"));
     }
     let role = Role::parse(&request.role);
     if role.is_none() {

@@ -63,6 +63,9 @@ async fn key_requests_are_validated(backend: Backend) {
     assert_eq!(error_fields(&problem), ["name", "role"]);
     let problem = assert_problem(app.post("/v1/api-keys", &json!({"name": "x"})).await, 400).await;
     assert_eq!(error_fields(&problem), ["role"]);
+    let problem =
+        assert_problem(app.post("/v1/api-keys", &json!({"name": "a\u{0}b", "role": "billing"})).await, 400).await;
+    assert_eq!(error_fields(&problem), ["name"]);
 }
 
 async fn a_revoked_admin_key_locks_itself_out(backend: Backend) {

@@ -212,7 +212,9 @@ async fn list_filters_and_pages_without_gaps(backend: Backend) {
     let one: Value = app.get("/v1/claims?claim_number=CLM-P3").await.json().await.unwrap();
     assert_eq!(one["items"][0]["id"], created[3].as_str());
 
-    for bad in ["status=lost", "limit=0", "limit=501", "limit=ten", "cursor=garbage"] {
+    for bad in
+        ["status=lost", "limit=0", "limit=501", "limit=ten", "cursor=garbage", "claim_number=a%00b", "member_id=%0A"]
+    {
         let problem = assert_problem(app.get(&format!("/v1/claims?{bad}")).await, 400).await;
         let field = bad.split('=').next().unwrap();
         assert_eq!(error_fields(&problem), [field], "{bad}");

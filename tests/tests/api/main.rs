@@ -6,5 +6,6 @@ mod helpers;
 mod api_keys;
 mod binary;
 mod claims;
+mod fuzz;
 mod idempotency;
 mod service;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use overturn_domain::{ClaimDraft, ClaimStatus, FieldError};
+use overturn_domain::{ClaimDraft, ClaimNumber, ClaimStatus, FieldError, MemberId, PayerId};
 use overturn_entity::{claim, claim_line};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
@@ -196,14 +196,30 @@ pub async fn list_claims(
         })?;
         select = select.filter(claim::Column::Status.eq(status.as_str()));
     }
-    if let Some(number) = &query.claim_number {
-        select = select.filter(claim::Column::ClaimNumber.eq(number.as_str()));
+    // Filters are parsed like the fields they match: a value no claim could hold (a NUL byte,
+    // say, which PostgreSQL refuses in text) is the client's mistake, not a server error.
+    let mut errors = Vec::new();
+    let mut filter = |field: &'static str, value: &Option<String>, parse: fn(&str) -> bool| match value {
+        Some(v) if !parse(v) => {
+            errors.push(FieldError::new(field, "is not a value this field can hold"));
+            None
+        }
+        other => other.clone(),
+    };
+    let claim_number = filter("claim_number", &query.claim_number, |v| ClaimNumber::parse(v).is_ok());
+    let payer_id = filter("payer_id", &query.payer_id, |v| PayerId::parse(v).is_ok());
+    let member_id = filter("member_id", &query.member_id, |v| MemberId::parse(v).is_ok());
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
     }
-    if let Some(payer) = &query.payer_id {
-        select = select.filter(claim::Column::PayerId.eq(payer.as_str()));
+    if let Some(number) = claim_number {
+        select = select.filter(claim::Column::ClaimNumber.eq(number));
     }
-    if let Some(member) = &query.member_id {
-        select = select.filter(claim::Column::PatientMemberId.eq(member.as_str()));
+    if let Some(payer) = payer_id {
+        select = select.filter(claim::Column::PayerId.eq(payer));
+    }
+    if let Some(member) = member_id {
+        select = select.filter(claim::Column::PatientMemberId.eq(member));
     }
     if let Some(after) = page.after {
         select = select.filter(claim::Column::Id.lt(after));

@@ -1,0 +1,33 @@
+-- wrk script: POST /v1/claims with unique claim numbers and two lines each.
+-- Usage: KEY=ovt_... wrk -t2 -c32 -d30s --latency -s bench/claims.lua http://127.0.0.1:8080
+local key = os.getenv("KEY") or error("set KEY to an API key with the billing role")
+local run = os.getenv("RUN") or tostring(os.time())
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  -- `id` is set per thread by setup()
+  counter = 0
+end
+
+local template = [[{"claim_number":"B%s-%d-%d","payer":{"id":"60054","name":"ACME HEALTH PLAN"},]] ..
+  [["patient":{"member_id":"MEM%d","first_name":"Jane","last_name":"Doe","date_of_birth":"1980-04-12"},]] ..
+  [["provider":{"npi":"1234567893","name":"SMITH FAMILY CLINIC"},"service_date":"2024-12-02",]] ..
+  [["diagnosis_codes":["E11.9","I10"],"lines":[{"procedure_code":"99213","modifiers":["25"],"units":1,"charge":"180.00"},]] ..
+  [[{"procedure_code":"36415","charge":"20.00"}]}]]
+
+local headers = {
+  ["Content-Type"] = "application/json",
+  ["Authorization"] = "Bearer " .. key,
+}
+
+function request()
+  counter = counter + 1
+  local body = string.format(template, run, id, counter, counter % 1000)
+  return wrk.format("POST", "/v1/claims", headers, body)
+end

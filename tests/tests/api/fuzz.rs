@@ -1,0 +1,109 @@
+//! Mutated claim bodies: whatever a client sends, the answer is a success or a problem
+//! document, never a 500, and a refused body stores nothing.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, claim_body, spawn_app};
+
+/// xorshift64*: deterministic, so a failure can be replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn strange_value(rng: &mut Rng) -> Value {
+    let choices = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(1e308),
+        json!(18446744073709551615u64),
+        json!(0.1),
+        json!(""),
+        json!(" "),
+        json!("0"),
+        json!("-0.00"),
+        json!("99999999999999999999999999999.99"),
+        json!("1e5"),
+        json!("NaN"),
+        json!("2024-02-30"),
+        json!("9999-12-31"),
+        json!("0000-01-01"),
+        json!("E11.9"),
+        json!("99213"),
+        json!("ñ✓🙂"),
+        json!("a\u{0000}b"),
+        json!("*~:^|"),
+        json!("x".repeat(300)),
+        json!([]),
+        json!([1, "2", null]),
+        json!({}),
+        json!({"nested": {"deep": [1]}}),
+    ];
+    choices[rng.below(choices.len())].clone()
+}
+
+/// Replaces one randomly chosen node of `value` (objects and arrays included) with a strange value.
+fn mutate(value: &mut Value, rng: &mut Rng, depth: usize) {
+    let replace_here = depth > 0 && rng.below(4) == 0;
+    match value {
+        _ if replace_here => *value = strange_value(rng),
+        Value::Object(map) if !map.is_empty() => {
+            let keys: Vec<String> = map.keys().cloned().collect();
+            let key = &keys[rng.below(keys.len())];
+            match rng.below(10) {
+                0 => {
+                    map.remove(key);
+                }
+                1 => {
+                    map.insert(format!("extra_{}", rng.below(100)), strange_value(rng));
+                }
+                _ => mutate(map.get_mut(key).unwrap(), rng, depth + 1),
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            let at = rng.below(items.len());
+            mutate(&mut items[at], rng, depth + 1)
+        }
+        _ => *value = strange_value(rng),
+    }
+}
+
+async fn mutated_claims_never_break_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut rng = Rng(0x5EED_0F0E_1234_5678);
+    let mut created = 0;
+    for i in 0..150 {
+        let mut body = claim_body(&format!("CLM-FUZZ-{i}"));
+        for _ in 0..=rng.below(3) {
+            mutate(&mut body, &mut rng, 0);
+        }
+        let res = app.post_claim(&body).await;
+        let status = res.status().as_u16();
+        let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        assert!(matches!(status, 201 | 400 | 409), "case {i}: status {status} for {body}");
+        if status == 201 {
+            created += 1;
+        } else {
+            assert_eq!(content_type.as_deref(), Some("application/problem+json"), "case {i}");
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["status"], status, "case {i}");
+        }
+    }
+    let list: Value = app.get("/v1/claims?limit=500").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), created, "only accepted claims were stored");
+    assert!(created < 150, "the mutations did refuse some bodies");
+}
+
+crate::on_both_backends!(mutated_claims_never_break_the_server);
