@@ -148,6 +148,23 @@ where
     F: AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(StatusCode, T), ApiError>,
     T: serde::Serialize,
 {
+    run_redacted(db, req, api_key_id, body, |_| {}, work).await
+}
+
+/// Like `run`, but `redact` removes from the stored copy what must never be stored (a
+/// secret shown once); a replay then answers with the redacted body.
+pub async fn run_redacted<F, T>(
+    db: &sea_orm::DatabaseConnection,
+    req: &HttpRequest,
+    api_key_id: Uuid,
+    body: &[u8],
+    redact: impl FnOnce(&mut serde_json::Value),
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(StatusCode, T), ApiError>,
+    T: serde::Serialize,
+{
     use sea_orm::TransactionTrait;
     let key = key_from(req)?;
     let hash = request_hash(req, body);
@@ -157,8 +174,12 @@ where
         Begin::Fresh(record) => record,
     };
     let (status, value) = work(&txn).await?;
-    let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
-    finish(&txn, record, status, &json).await?;
+    let mut value = serde_json::to_value(&value).map_err(|e| ApiError::Internal(e.into()))?;
+    let json = value.to_string();
+    if record.is_some() {
+        redact(&mut value);
+        finish(&txn, record, status, &value.to_string()).await?;
+    }
     txn.commit().await?;
     Ok(HttpResponse::build(status).content_type("application/json").body(json))
 }

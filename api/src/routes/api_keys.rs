@@ -44,8 +44,9 @@ pub struct ApiKey {
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub api_key: ApiKey,
-    /// The secret. Shown only in this response; Overturn keeps only its hash.
-    pub key: String,
+    /// The secret. Shown only in this response; Overturn keeps only its hash. Null when
+    /// this is a replay of an `Idempotency-Key` request (the secret is not stored anywhere).
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,13 +109,16 @@ pub async fn create_api_key(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_admin()?;
-    idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+    // The secret is shown once and stored nowhere, not even in the idempotency record: a
+    // replay answers with the key's details and `key: null`.
+    let redact_secret = |stored: &mut serde_json::Value| stored["key"] = serde_json::Value::Null;
+    idempotency::run_redacted(&state.db.write, &req, caller.key_id, &body, redact_secret, async |txn| {
         let request: CreateApiKeyRequest = parse_body(&req, &body)?;
         let (name, role) = parse_request(&request)?;
         let secret = ApiKeySecret::generate();
         let row = insert_key(txn, &name, role, &secret, Some(caller.key_id)).await?;
         tracing::info!(key_id = %row.id, role = role.as_str(), "API key created");
-        Ok((StatusCode::CREATED, CreatedApiKey { api_key: row.into(), key: secret.expose().to_owned() }))
+        Ok((StatusCode::CREATED, CreatedApiKey { api_key: row.into(), key: Some(secret.expose().to_owned()) }))
     })
     .await
 }

@@ -4,14 +4,11 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, TestApp, assert_problem, claim_body, spawn_app};
 
 async fn post_with_key(app: &TestApp, api_key: &str, idem: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .post(app.url("/v1/claims"))
-        .bearer_auth(api_key)
-        .header("Idempotency-Key", idem)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    post_to(app, "/v1/claims", api_key, idem, body).await
+}
+
+async fn post_to(app: &TestApp, path: &str, api_key: &str, idem: &str, body: &Value) -> reqwest::Response {
+    app.client.post(app.url(path)).bearer_auth(api_key).header("Idempotency-Key", idem).json(body).send().await.unwrap()
 }
 
 async fn claim_count(app: &TestApp) -> usize {
@@ -98,29 +95,15 @@ async fn bad_idempotency_keys_are_refused(backend: Backend) {
     assert_eq!(claim_count(&app).await, 0);
     // Idempotency applies to every POST, key creation included.
     let key_body = json!({"name": "ci", "role": "billing"});
-    let first = app
-        .client
-        .post(app.url("/v1/api-keys"))
-        .bearer_auth(&app.admin_key)
-        .header("Idempotency-Key", "mk")
-        .json(&key_body)
-        .send()
-        .await
-        .unwrap();
-    let first: Value = first.json().await.unwrap();
+    let first: Value = post_to(&app, "/v1/api-keys", &app.admin_key, "mk", &key_body).await.json().await.unwrap();
     let again = app.request(Method::POST, "/v1/api-keys", Some(&app.admin_key), None).await;
     assert_problem(again, 415).await;
-    let second = app
-        .client
-        .post(app.url("/v1/api-keys"))
-        .bearer_auth(&app.admin_key)
-        .header("Idempotency-Key", "mk")
-        .json(&key_body)
-        .send()
-        .await
-        .unwrap();
-    let second: Value = second.json().await.unwrap();
+    let second: Value = post_to(&app, "/v1/api-keys", &app.admin_key, "mk", &key_body).await.json().await.unwrap();
     assert_eq!(first["id"], second["id"]);
+    assert!(first["key"].as_str().unwrap().starts_with("ovt_"));
+    assert_eq!(second["key"], Value::Null, "a replay never repeats the secret: it is stored nowhere");
+    let keys: Value = app.get("/v1/api-keys").await.json().await.unwrap();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 2, "bootstrap key and one new key");
 }
 
 crate::on_both_backends!(
