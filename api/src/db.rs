@@ -21,6 +21,8 @@ use crate::configuration::{DatabaseSettings, Settings};
 pub struct Db {
     pub write: DatabaseConnection,
     pub read: DatabaseConnection,
+    /// How many write transactions can usefully run at once.
+    concurrent_writes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +70,7 @@ impl Db {
                 Ok(Self {
                     write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
                     read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
+                    concurrent_writes: 1,
                 })
             }
             DatabaseSettings::Postgres { url } => {
@@ -78,9 +81,17 @@ impl Db {
                     .connect_with(options)
                     .await?;
                 let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
-                Ok(Self { write: conn.clone(), read: conn })
+                // Leave half the pool to reads and other writes.
+                let concurrent_writes = (settings.db_max_connections as usize / 2).max(1);
+                Ok(Self { write: conn.clone(), read: conn, concurrent_writes })
             }
         }
+    }
+
+    /// Writer tasks worth running for batched writes: one on SQLite (a single writer), a
+    /// share of the pool on PostgreSQL.
+    pub fn writers(&self) -> usize {
+        self.concurrent_writes
     }
 
     pub async fn migrate(&self) -> Result<(), DbSetupError> {

@@ -105,12 +105,29 @@ pub async fn begin<C: ConnectionTrait>(
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotency record without a response")))?;
-    Ok(Begin::Replay(
-        HttpResponse::build(status)
-            .content_type("application/json")
-            .insert_header((REPLAYED_HEADER, "true"))
-            .body(stored.response_body),
-    ))
+    Ok(Begin::Replay(replay(status.as_u16(), stored.response_body)))
+}
+
+/// The answer to a request whose key was used before with the same request.
+pub fn replay(status: u16, body: String) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
+        .content_type("application/json")
+        .insert_header((REPLAYED_HEADER, "true"))
+        .body(body)
+}
+
+/// For a request that failed before touching the database: if its key was used before, the
+/// error the client must see is the key's (422 for another body), not the body's.
+pub async fn check_unusable<C: ConnectionTrait>(
+    db: &C,
+    record: Option<&crate::claim_writer::IdempotencyRecord>,
+) -> Result<Option<ApiError>, ApiError> {
+    let Some(record) = record else { return Ok(None) };
+    let stored = idempotency_key::Entity::find_by_id((record.api_key_id, record.key.clone())).one(db).await?;
+    Ok(match stored {
+        Some(stored) if stored.request_hash != record.request_hash => Some(ApiError::IdempotencyMismatch),
+        _ => None,
+    })
 }
 
 /// Records the response; call inside the same transaction, right before the commit.

@@ -1,6 +1,7 @@
 //! The Overturn HTTP API and the `overturn` binary's commands.
 
 pub mod auth;
+pub mod claim_writer;
 pub mod cli;
 pub mod configuration;
 pub mod db;

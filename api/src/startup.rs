@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::ensure_bootstrap_key;
+use crate::claim_writer::ClaimWriter;
 use crate::configuration::Settings;
 use crate::db::Db;
 use crate::error::{ApiError, ensure_problem_json};
@@ -58,7 +59,8 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("OVERTURN_ADDR: cannot listen on {}: {e}", settings.addr))?;
         let port = listener.local_addr()?.port();
         let settings = Arc::new(settings);
-        let state = AppState { db: db.clone(), settings: settings.clone(), metrics: Metrics::new() };
+        let claims = ClaimWriter::start(db.write.clone(), db.writers());
+        let state = AppState { db: db.clone(), settings: settings.clone(), metrics: Metrics::new(), claims };
         let server = http_server(state, listener, role)?;
 
         let (stop_background, stop_rx) = watch::channel(false);

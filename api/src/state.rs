@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::claim_writer::ClaimWriter;
 use crate::configuration::Settings;
 use crate::db::Db;
 use crate::metrics::Metrics;
@@ -11,4 +12,5 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub metrics: Metrics,
+    pub claims: ClaimWriter,
 }

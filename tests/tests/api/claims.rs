@@ -250,7 +250,32 @@ async fn roles_are_enforced_on_claims(backend: Backend) {
     assert_problem(res, 401).await;
 }
 
+async fn a_burst_of_claims_keeps_each_outcome_apart(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Concurrent requests are stored in shared batches; each must still get its own answer.
+    let mut bodies: Vec<Value> = (0..40).map(|i| claim_body(&format!("CLM-BURST-{i}"))).collect();
+    for _ in 0..6 {
+        bodies.push(claim_body("CLM-BURST-SAME"));
+    }
+    let mut invalid = claim_body("CLM-BURST-BAD");
+    invalid["provider"]["npi"] = json!("1234567890");
+    bodies.push(invalid);
+    let responses = futures::future::join_all(bodies.iter().map(|b| app.post_claim(b))).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses[..40].iter().all(|&s| s == 201), "{statuses:?}");
+    let same: Vec<u16> = statuses[40..46].to_vec();
+    assert_eq!(same.iter().filter(|&&s| s == 201).count(), 1, "one of the duplicates wins: {same:?}");
+    assert_eq!(same.iter().filter(|&&s| s == 409).count(), 5, "{same:?}");
+    assert_eq!(statuses[46], 400);
+
+    let list: Value = app.get("/v1/claims?limit=500").await.json().await.unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 41);
+    assert!(items.iter().all(|c| c["lines"].as_array().unwrap().len() == 2), "every stored claim has its lines");
+}
+
 crate::on_both_backends!(
+    a_burst_of_claims_keeps_each_outcome_apart,
     create_then_get_returns_the_parsed_claim,
     exact_money_survives_the_round_trip,
     duplicate_claim_number_is_409_and_changes_nothing,

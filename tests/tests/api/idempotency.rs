@@ -48,6 +48,58 @@ async fn the_same_key_with_another_body_is_422(backend: Backend) {
     assert_eq!(claim_count(&app).await, 1);
 }
 
+async fn a_reused_key_with_an_invalid_body_is_still_422(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(post_with_key(&app, &app.admin_key, "k-2", &claim_body("CLM-A")).await.status(), 201);
+    let mut invalid = claim_body("CLM-A");
+    invalid["lines"] = json!([]);
+    assert_problem(post_with_key(&app, &app.admin_key, "k-2", &invalid).await, 422).await;
+    // A new key with the same invalid body is a plain validation error.
+    assert_problem(post_with_key(&app, &app.admin_key, "k-3", &invalid).await, 400).await;
+}
+
+async fn concurrent_mixed_keys_each_get_their_own_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    // Three keys, each sent four times at once, next to unkeyed claims.
+    let mut requests = Vec::new();
+    for round in 0..4 {
+        for k in 0..3 {
+            requests.push((Some(format!("mixed-{k}")), claim_body(&format!("CLM-MIX-{k}"))));
+        }
+        requests.push((None, claim_body(&format!("CLM-PLAIN-{round}"))));
+    }
+    let app = &app;
+    let sends = requests.iter().map(|(key, body)| async move {
+        let res = match key {
+            Some(key) => post_with_key(app, &app.admin_key, key, body).await,
+            None => app.post_claim(body).await,
+        };
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        (status, body)
+    });
+    let answers = futures::future::join_all(sends).await;
+    for k in 0..3 {
+        let ids: Vec<&Value> = answers
+            .iter()
+            .zip(&requests)
+            .filter(|(_, (key, _))| key.as_deref() == Some(&format!("mixed-{k}")))
+            .map(|((status, body), _)| {
+                assert_eq!(*status, 201);
+                &body["id"]
+            })
+            .collect();
+        assert_eq!(ids.len(), 4);
+        assert!(ids.iter().all(|id| *id == ids[0]), "key mixed-{k} answered with one claim");
+    }
+    assert_eq!(claim_count(app).await, 7);
+    let res = post_with_key(app, &app.admin_key, "mixed-dup", &claim_body("CLM-MIX-0")).await;
+    assert_eq!(res.status(), 409, "a new key cannot take a claim number already used");
+    // The failed request's key is free again.
+    let res = post_with_key(app, &app.admin_key, "mixed-dup", &claim_body("CLM-MIX-NEW")).await;
+    assert_eq!(res.status(), 201);
+}
+
 async fn concurrent_duplicates_create_one_claim(backend: Backend) {
     let app = spawn_app(backend).await;
     let body = claim_body("CLM-RACE");
@@ -107,6 +159,8 @@ async fn bad_idempotency_keys_are_refused(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    a_reused_key_with_an_invalid_body_is_still_422,
+    concurrent_mixed_keys_each_get_their_own_answer,
     a_retry_replays_the_first_response,
     the_same_key_with_another_body_is_422,
     concurrent_duplicates_create_one_claim,

@@ -5,13 +5,10 @@ mod output;
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use overturn_domain::{ClaimDraft, ClaimNumber, ClaimStatus, FieldError, MemberId, PayerId};
 use overturn_entity::{claim, claim_line};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -20,6 +17,7 @@ pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, Provide
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
 
 use crate::auth::Caller;
+use crate::claim_writer::{IdempotencyRecord, Outcome, PendingClaim};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::parse_body;
@@ -53,26 +51,44 @@ pub async fn create_claim(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_billing_write()?;
-    idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
-        let request: CreateClaimRequest = parse_body(&req, &body)?;
-        let now = crate::db::now();
-        let (draft, submitted_at) = input::parse(request, now).map_err(ApiError::validation)?;
-        let claim = insert_claim(txn, &draft, submitted_at, now).await?;
-        Ok((StatusCode::CREATED, claim))
-    })
-    .await
+    let idempotency = idempotency::key_from(&req)?.map(|key| IdempotencyRecord {
+        api_key_id: caller.key_id,
+        key,
+        request_hash: idempotency::request_hash(&req, &body),
+    });
+    let now = crate::db::now();
+    let parsed = parse_body::<CreateClaimRequest>(&req, &body)
+        .and_then(|request| input::parse(request, now).map_err(ApiError::validation));
+    let (draft, submitted_at) = match parsed {
+        Ok(parsed) => parsed,
+        // A reused key must still be refused (or replayed) when the new body is also invalid.
+        Err(err) => {
+            return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
+        }
+    };
+    let (row, lines) = claim_rows(&draft, submitted_at, now);
+    let response = serde_json::to_string(&Claim::from_rows(row.clone(), lines.clone()))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency, response }).await?;
+    match outcome {
+        Outcome::Created(body) => Ok(HttpResponse::Created().content_type("application/json").body(body)),
+        Outcome::Replayed { status, body } => Ok(idempotency::replay(status, body)),
+        Outcome::IdempotencyMismatch => Err(ApiError::IdempotencyMismatch),
+        Outcome::DuplicateClaimNumber => Err(ApiError::Conflict(format!(
+            "a claim with claim_number {:?} already exists",
+            draft.claim_number.as_str()
+        ))),
+    }
 }
 
-async fn insert_claim(
-    txn: &DatabaseTransaction,
+fn claim_rows(
     draft: &ClaimDraft,
     submitted_at: chrono::DateTime<chrono::Utc>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Claim, ApiError> {
+) -> (claim::Model, Vec<claim_line::Model>) {
     let id = Uuid::now_v7();
-    let total = draft
-        .total_charge()
-        .ok_or_else(|| ApiError::validation(vec![FieldError::new("lines", "the sum of line charges is too large")]))?;
+    // `check` has already refused a sum that does not fit.
+    let total = draft.total_charge().unwrap_or_default();
     let row = claim::Model {
         id,
         claim_number: draft.claim_number.as_str().to_owned(),
@@ -96,7 +112,7 @@ async fn insert_claim(
         created_at: now,
         updated_at: now,
     };
-    let lines: Vec<claim_line::Model> = draft
+    let lines = draft
         .lines
         .iter()
         .enumerate()
@@ -110,20 +126,7 @@ async fn insert_claim(
             service_date: line.service_date,
         })
         .collect();
-
-    claim::Entity::insert(claim::ActiveModel::from(row.clone())).exec_without_returning(txn).await.map_err(|err| {
-        match err.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => ApiError::Conflict(format!(
-                "a claim with claim_number {:?} already exists",
-                draft.claim_number.as_str()
-            )),
-            _ => err.into(),
-        }
-    })?;
-    claim_line::Entity::insert_many(lines.iter().cloned().map(claim_line::ActiveModel::from))
-        .exec_without_returning(txn)
-        .await?;
-    Ok(Claim::from_rows(row, lines))
+    (row, lines)
 }
 
 /// Get a claim.

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Load benchmark of POST /v1/claims against the release binary, on the embedded default or
+# on PostgreSQL. Everything stays on loopback; the run is bounded by DURATION.
+#
+#   bench/claims.sh sqlite            # fresh SQLite file in a temp dir
+#   bench/claims.sh postgres          # fresh database on $BENCH_POSTGRES_URL's server
+#
+# Needs: wrk (apt-get install wrk), a release build (cargo build --release), PostgreSQL for the second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+backend=${1:-sqlite}
+duration=${DURATION:-30s}
+connections=${CONNECTIONS:-32}
+threads=${THREADS:-2}
+port=${PORT:-18181}
+bin=target/release/overturn
+admin=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+dir=$(mktemp -d)
+pg_server=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+db_name="overturn_bench_$$"
+
+cleanup() {
+  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  if [ "$backend" = postgres ]; then psql "$pg_server" -qc "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+env_vars=(OVERTURN_ADDR="127.0.0.1:$port" OVERTURN_DATA_DIR="$dir" OVERTURN_BOOTSTRAP_ADMIN_KEY="$admin" RUST_LOG=warn)
+if [ "$backend" = postgres ]; then
+  psql "$pg_server" -qc "CREATE DATABASE $db_name" >/dev/null
+  env_vars+=(DATABASE_URL="${pg_server%/*}/$db_name")
+fi
+
+env "${env_vars[@]}" "$bin" serve >"$dir/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do curl -sf "localhost:$port/ready" >/dev/null && break; sleep 0.1; done
+idle_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+
+key=$(curl -sf -X POST "localhost:$port/v1/api-keys" -H "Authorization: Bearer $admin" \
+  -H 'Content-Type: application/json' -d '{"name":"bench","role":"billing"}' | sed -E 's/.*"key":"([^"]+)".*/\1/')
+
+echo "backend=$backend connections=$connections threads=$threads duration=$duration"
+echo "idle RSS: $((idle_kb / 1024)) MiB"
+KEY=$key RUN="$$" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/claims.lua "http://127.0.0.1:$port"
+echo "RSS after load: $(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
+stored=$(curl -sf "localhost:$port/metrics" | awk -F' ' '/overturn_http_requests_total\{method="POST",route="\/v1\/claims",status="201"\}/ {print $2}')
+errors=$(curl -sf "localhost:$port/metrics" | awk -F' ' '/overturn_http_requests_total\{method="POST",route="\/v1\/claims",status="[45]/ {s += $2} END {print s + 0}')
+echo "server counted: created=$stored errors=$errors"
