@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-env_vars=(OVERTURN_ADDR="127.0.0.1:$port" OVERTURN_DATA_DIR="$dir" OVERTURN_BOOTSTRAP_ADMIN_KEY="$admin" RUST_LOG=warn)
+env_vars=(OVERTURN_ADDR="127.0.0.1:$port" OVERTURN_DATA_DIR="$dir" OVERTURN_BOOTSTRAP_ADMIN_KEY="$admin" RUST_LOG="${BENCH_RUST_LOG:-warn}" ${EXTRA_ENV:-})
 if [ "$backend" = postgres ]; then
   psql "$pg_server" -qc "CREATE DATABASE $db_name" >/dev/null
   env_vars+=(DATABASE_URL="${pg_server%/*}/$db_name")

@@ -72,7 +72,7 @@ impl ClaimWriter {
         let (queue, receiver) = mpsc::channel::<(PendingClaim, Reply)>(MAX_BATCH * 4);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
-            tokio::spawn(run_writer(db.clone(), receiver.clone()));
+            tokio::spawn(supervise(db.clone(), receiver.clone()));
         }
         Self { queue }
     }
@@ -84,6 +84,17 @@ impl ClaimWriter {
         match answer.await.map_err(|_| gone())? {
             Ok(outcome) => Ok(outcome),
             Err(message) => Err(ApiError::Internal(anyhow::anyhow!(message))),
+        }
+    }
+}
+
+/// Restarts a writer that panicked: the claims of that batch get a 500 (their reply
+/// channels close), and the next claims are stored as usual.
+async fn supervise(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<(PendingClaim, Reply)>>>) {
+    loop {
+        match tokio::spawn(run_writer(db.clone(), receiver.clone())).await {
+            Ok(()) => return,
+            Err(err) => tracing::error!(error = %err, "claim writer stopped unexpectedly; restarting it"),
         }
     }
 }

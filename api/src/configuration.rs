@@ -124,7 +124,7 @@ impl Settings {
             addr,
             data_dir,
             database,
-            db_max_connections: number(get, "OVERTURN_DB_MAX_CONNECTIONS", 16, 1, 1000)?,
+            db_max_connections: number(get, "OVERTURN_DB_MAX_CONNECTIONS", default_connections(), 1, 1000)?,
             redis_url,
             bootstrap_admin_key,
             webhook_allow_private: boolean(get, "OVERTURN_WEBHOOK_ALLOW_PRIVATE")?,
@@ -141,6 +141,14 @@ impl Settings {
             ),
         })
     }
+}
+
+/// The PostgreSQL wiki's rule of thumb, cores × 2 plus one, rounded up to an even number so
+/// the pool splits evenly between writers and readers: more connections than the cores can
+/// serve only queue inside the server (measured in docs/benchmarks.md).
+fn default_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2);
+    (cores * 2 + 2).clamp(4, 32)
 }
 
 fn number<'a, T>(

@@ -81,15 +81,17 @@ impl Db {
                     .connect_with(options)
                     .await?;
                 let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
-                // Leave half the pool to reads and other writes.
-                let concurrent_writes = (settings.db_max_connections as usize / 2).max(1);
+                // Two writers: one fills its batch while the other waits on its commit. More
+                // writers split the same load into smaller batches and more commits, which
+                // measured slower (docs/benchmarks.md); the rest of the pool serves reads.
+                let concurrent_writes = (settings.db_max_connections as usize / 2).clamp(1, 2);
                 Ok(Self { write: conn.clone(), read: conn, concurrent_writes })
             }
         }
     }
 
-    /// Writer tasks worth running for batched writes: one on SQLite (a single writer), a
-    /// share of the pool on PostgreSQL.
+    /// Writer tasks worth running for batched writes: one on SQLite (a single writer), two
+    /// on PostgreSQL.
     pub fn writers(&self) -> usize {
         self.concurrent_writes
     }

@@ -98,7 +98,9 @@ pub async fn spawn_app_with(backend: Backend, role: ServeRole, extra: &[(&str, &
     let app = Application::build(settings, role).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, admin_key, client: reqwest::Client::new(), _db: db }
+    // A request that hangs fails its test instead of stalling the whole run.
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().expect("client");
+    TestApp { address, admin_key, client, _db: db }
 }
 
 impl TestApp {
