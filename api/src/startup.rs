@@ -125,6 +125,7 @@ fn http_server(state: AppState, listener: TcpListener, role: ServeRole) -> std::
             app = app.configure(routes::api_routes);
         }
         let (app, doc) = app.split_for_parts();
+        let known = web::Data::new(routes::KnownRoutes::from_document(&doc));
         let app = if role.serves_api() {
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc)).route(
                 "/docs",
@@ -134,7 +135,8 @@ fn http_server(state: AppState, listener: TcpListener, role: ServeRole) -> std::
         } else {
             app
         };
-        app.default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::NotFound("no such route".into())) }))
+        app.app_data(known)
+            .default_service(web::to(routes::fallback))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
             .wrap(from_fn(observe))
     })

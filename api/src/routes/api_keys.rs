@@ -21,9 +21,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     /// What the key is for ("clearinghouse sync"); 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// `admin`, `billing` or `portal`.
-    #[schema(example = "billing")]
+    #[schema(example = "billing", pattern = "^(admin|billing|portal)$")]
     pub role: String,
 }
 
@@ -138,6 +139,7 @@ pub struct ApiKeyListQuery {
     params(ApiKeyListQuery),
     responses(
         (status = 200, body = ApiKeyList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),

@@ -4,7 +4,12 @@ pub mod api_keys;
 pub mod claims;
 pub mod health;
 
+use actix_web::dev::ResourceDef;
+use actix_web::http::{Method, header};
+use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::scope;
+
+use crate::error::ApiError;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Service routes, present on every role (orchestrators probe workers too).
@@ -23,4 +28,55 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(api_keys::list_api_keys)
             .service(api_keys::revoke_api_key),
     );
+}
+
+/// The documented routes and their methods, to tell "no such route" (404) from "not with
+/// that method" (405 with `Allow`), which actix's per-method handlers do not.
+pub struct KnownRoutes(Vec<(ResourceDef, Vec<Method>)>);
+
+impl KnownRoutes {
+    pub fn from_document(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (&item.get, Method::GET),
+                    (&item.post, Method::POST),
+                    (&item.put, Method::PUT),
+                    (&item.patch, Method::PATCH),
+                    (&item.delete, Method::DELETE),
+                ]
+                .into_iter()
+                .filter(|(op, _)| op.is_some())
+                .map(|(_, m)| m)
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        Self(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<&[Method]> {
+        self.0.iter().find(|(def, _)| def.is_match(path)).map(|(_, methods)| methods.as_slice())
+    }
+}
+
+/// Whatever no route took.
+pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> Result<HttpResponse, ApiError> {
+    match known.allowed(req.path()) {
+        Some(methods) if !methods.is_empty() => {
+            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(format!(
+                "{} is not allowed here; use {allow}",
+                req.method()
+            )));
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            Ok(response)
+        }
+        _ => Err(ApiError::NotFound("no such route".into())),
+    }
 }

@@ -209,6 +209,8 @@ async fn list_filters_and_pages_without_gaps(backend: Backend) {
     assert_eq!(by_status["items"].as_array().unwrap().len(), 7);
     let denied: Value = app.get("/v1/claims?status=denied").await.json().await.unwrap();
     assert_eq!(denied["items"], json!([]));
+    let blank: Value = app.get("/v1/claims?claim_number=&payer_id=&status=").await.json().await.unwrap();
+    assert_eq!(blank["items"].as_array().unwrap().len(), 7, "empty filters filter nothing");
     let one: Value = app.get("/v1/claims?claim_number=CLM-P3").await.json().await.unwrap();
     assert_eq!(one["items"][0]["id"], created[3].as_str());
 

@@ -73,8 +73,17 @@ async fn worker_role_serves_probes_but_not_the_api(backend: Backend) {
 
 async fn unknown_methods_and_routes_are_problems(backend: Backend) {
     let app = spawn_app(backend).await;
-    assert_problem(app.request(Method::PUT, "/health", None, None).await, 404).await;
-    assert_problem(app.request(Method::DELETE, "/v1/claims", Some(&app.admin_key), None).await, 404).await;
+    let res = app.request(Method::PUT, "/health", None, None).await;
+    assert_eq!(res.headers()["allow"], "GET");
+    assert_problem(res, 405).await;
+    let res = app.request(Method::DELETE, "/v1/claims", Some(&app.admin_key), None).await;
+    assert_eq!(res.headers()["allow"], "GET, POST");
+    assert_problem(res, 405).await;
+    let res = app.request(Method::PATCH, &format!("/v1/claims/{}", uuid::Uuid::now_v7()), None, None).await;
+    assert_eq!(res.headers()["allow"], "GET");
+    assert_problem(res, 405).await;
+    assert_problem(app.request(Method::GET, "/v1/claims/a/b", Some(&app.admin_key), None).await, 404).await;
+    assert_problem(app.request(Method::GET, "/nowhere", None, None).await, 404).await;
 }
 
 #[test]

@@ -14,46 +14,49 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CreateClaimRequest {
     /// The patient control number sent as CLM01 on the 837 (echoed as CLP01 on the 835). Unique.
-    #[schema(example = "CLM-1001")]
+    #[schema(example = "CLM-1001", min_length = 1, max_length = 38, pattern = r"^[ -)+-9;-=?-\[\]_-{}]+$")]
     pub claim_number: String,
     pub payer: PayerInput,
     pub patient: PatientInput,
     pub provider: ProviderInput,
     /// First date of service, `YYYY-MM-DD`.
-    #[schema(format = Date, example = "2024-12-02")]
+    #[schema(format = Date, example = "2024-12-02", pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub service_date: String,
     /// When the claim went to the payer (RFC 3339); defaults to now.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub submitted_at: Option<String>,
     /// `1` original (default), `7` replacement, `8` void.
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = "^[178]$")]
     pub frequency_code: Option<String>,
     /// The payer's claim control number (CLP07) of the claim a replacement or void replaces.
     pub payer_claim_control_number: Option<String>,
     /// ICD-10-CM codes, with or without the dot; 1 to 12.
-    #[schema(example = json!(["E11.9"]))]
+    #[schema(example = json!(["E11.9"]), min_items = 1, max_items = 12)]
     pub diagnosis_codes: Vec<String>,
     /// 1 to 50 service lines.
+    #[schema(min_items = 1, max_items = 50)]
     pub lines: Vec<LineInput>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayerInput {
-    #[schema(example = "60054")]
+    #[schema(example = "60054", min_length = 1, max_length = 80)]
     pub id: String,
-    #[schema(example = "ACME HEALTH PLAN")]
+    #[schema(example = "ACME HEALTH PLAN", min_length = 1, max_length = 60)]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientInput {
-    #[schema(example = "MEM1001")]
+    #[schema(example = "MEM1001", min_length = 1, max_length = 80)]
     pub member_id: String,
+    #[schema(example = "Jane", min_length = 1, max_length = 60)]
     pub first_name: String,
+    #[schema(example = "Doe", min_length = 1, max_length = 60)]
     pub last_name: String,
-    #[schema(format = Date, example = "1980-04-12")]
+    #[schema(format = Date, example = "1980-04-12", pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub date_of_birth: String,
 }
 
@@ -61,9 +64,9 @@ pub struct PatientInput {
 #[serde(deny_unknown_fields)]
 pub struct ProviderInput {
     /// 10-digit NPI; the check digit is verified.
-    #[schema(example = "1234567893")]
+    #[schema(example = "1234567893", pattern = "^[0-9]{10}$")]
     pub npi: String,
-    #[schema(example = "SMITH FAMILY CLINIC")]
+    #[schema(example = "SMITH FAMILY CLINIC", min_length = 1, max_length = 60)]
     pub name: String,
 }
 
@@ -71,17 +74,17 @@ pub struct ProviderInput {
 #[serde(deny_unknown_fields)]
 pub struct LineInput {
     /// CPT or HCPCS Level II code.
-    #[schema(example = "99213")]
+    #[schema(example = "99213", pattern = "^([0-9]{4}[0-9FTU]|[A-HJ-MP-V][0-9]{4})$")]
     pub procedure_code: String,
     /// Up to four two-character modifiers.
     #[serde(default)]
-    #[schema(example = json!(["25"]))]
+    #[schema(example = json!(["25"]), max_items = 4)]
     pub modifiers: Vec<String>,
     /// Units of service: a positive number (default 1), or a decimal string for fractions.
     #[schema(value_type = Option<f64>, example = 1)]
     pub units: Option<serde_json::Value>,
     /// Decimal string with at most two places.
-    #[schema(example = "180.00")]
+    #[schema(example = "180.00", pattern = r"^[0-9]{1,8}(\.[0-9]{1,2})?$")]
     pub charge: String,
     /// Defaults to the claim's `service_date`.
     #[schema(format = Date)]

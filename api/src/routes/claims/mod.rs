@@ -190,7 +190,7 @@ pub async fn list_claims(
 ) -> Result<web::Json<ClaimList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut select = claim::Entity::find();
-    if let Some(status) = query.status.as_deref() {
+    if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
         let status = ClaimStatus::parse(status).ok_or_else(|| {
             ApiError::validation(vec![FieldError::new(
                 "status",
@@ -202,7 +202,9 @@ pub async fn list_claims(
     // Filters are parsed like the fields they match: a value no claim could hold (a NUL byte,
     // say, which PostgreSQL refuses in text) is the client's mistake, not a server error.
     let mut errors = Vec::new();
+    // An empty value (`?payer_id=`) is no filter, as forms and query builders send it.
     let mut filter = |field: &'static str, value: &Option<String>, parse: fn(&str) -> bool| match value {
+        Some(v) if v.is_empty() => None,
         Some(v) if !parse(v) => {
             errors.push(FieldError::new(field, "is not a value this field can hold"));
             None
