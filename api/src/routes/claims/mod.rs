@@ -163,11 +163,13 @@ pub struct ClaimListQuery {
     /// Exact patient member id.
     pub member_id: Option<String>,
     /// `submitted`, `paid`, `partially_paid`, `denied` or `reversed`.
+    #[param(pattern = "^(submitted|paid|partially_paid|denied|reversed)?$")]
     pub status: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
