@@ -104,6 +104,12 @@ pub async fn spawn_app_with(backend: Backend, role: ServeRole, extra: &[(&str, &
 }
 
 impl TestApp {
+    /// Connections to this app's own database, for tests that look under the API.
+    pub async fn database(&self) -> overturn_api::db::Db {
+        let settings = Settings::from_map(&self._db.vars).expect("test settings are valid");
+        overturn_api::db::Db::connect(&settings).await.expect("test database reachable")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -158,7 +158,38 @@ async fn bad_idempotency_keys_are_refused(backend: Backend) {
     assert_eq!(keys["items"].as_array().unwrap().len(), 2, "bootstrap key and one new key");
 }
 
+async fn expired_records_are_purged_and_the_key_is_free(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app(backend).await;
+    assert_eq!(post_with_key(&app, &app.admin_key, "old", &claim_body("CLM-OLD")).await.status(), 201);
+    assert_eq!(post_with_key(&app, &app.admin_key, "new", &claim_body("CLM-NEW")).await.status(), 201);
+
+    let db = app.database().await;
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        db.write.get_database_backend(),
+        match db.write.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "UPDATE idempotency_keys SET created_at = $1 WHERE key = 'old'",
+            _ => "UPDATE idempotency_keys SET created_at = ? WHERE key = 'old'",
+        },
+        [two_days_ago.into()],
+    );
+    assert_eq!(db.write.execute_raw(stmt).await.unwrap().rows_affected(), 1);
+
+    let retention = std::time::Duration::from_secs(24 * 3600);
+    assert_eq!(overturn_worker::maintenance::purge_idempotency_keys(&db.write, retention).await.unwrap(), 1);
+    assert_eq!(overturn_worker::maintenance::purge_idempotency_keys(&db.write, retention).await.unwrap(), 0);
+
+    // The purged key is free for a new request; the fresh one still guards its request.
+    let res = post_with_key(&app, &app.admin_key, "old", &claim_body("CLM-OLD-2")).await;
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get("idempotent-replayed").is_none());
+    assert_problem(post_with_key(&app, &app.admin_key, "new", &claim_body("CLM-OTHER")).await, 422).await;
+    db.close().await;
+}
+
 crate::on_both_backends!(
+    expired_records_are_purged_and_the_key_is_free,
     a_reused_key_with_an_invalid_body_is_still_422,
     concurrent_mixed_keys_each_get_their_own_answer,
     a_retry_replays_the_first_response,
