@@ -25,18 +25,11 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::idempotency::IdempotencyRecord;
 
 const MAX_BATCH: usize = 256;
 /// Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
-
-/// The idempotency identity of a request.
-#[derive(Debug, Clone)]
-pub struct IdempotencyRecord {
-    pub api_key_id: Uuid,
-    pub key: String,
-    pub request_hash: String,
-}
 
 /// A validated claim, ready to store, with the answer to give once it is stored.
 pub struct PendingClaim {
@@ -175,15 +168,8 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
     if !keyed.is_empty() {
         let now = crate::db::now();
         let rows = keyed.iter().map(|&i| {
-            let r = jobs[i].idempotency.as_ref().expect("filtered on is_some");
-            idempotency_key::ActiveModel::from(idempotency_key::Model {
-                api_key_id: r.api_key_id,
-                key: r.key.clone(),
-                request_hash: r.request_hash.clone(),
-                response_status: 201,
-                response_body: jobs[i].response.clone(),
-                created_at: now,
-            })
+            let record = jobs[i].idempotency.as_ref().expect("filtered on is_some");
+            idempotency_key::ActiveModel::from(record.stored(201, jobs[i].response.clone(), now))
         });
         let inserted = idempotency_key::Entity::insert_many(rows)
             .on_conflict(

@@ -19,16 +19,31 @@ pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 const MAX_KEY_LEN: usize = 255;
 
-/// A request that carries an idempotency key, identified for comparison with a retry.
-pub struct IdempotentRequest {
-    api_key_id: Uuid,
-    key: String,
-    request_hash: String,
+/// The idempotency identity of a request: which key, used by which API key, for what request.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub api_key_id: Uuid,
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotencyRecord {
+    /// The row that remembers this request's answer.
+    pub fn stored(&self, status: u16, body: String, now: chrono::DateTime<chrono::Utc>) -> idempotency_key::Model {
+        idempotency_key::Model {
+            api_key_id: self.api_key_id,
+            key: self.key.clone(),
+            request_hash: self.request_hash.clone(),
+            response_status: status as i16,
+            response_body: body,
+            created_at: now,
+        }
+    }
 }
 
 pub enum Begin {
     /// First time: go ahead, then call `finish` in the same transaction.
-    Fresh(Option<IdempotentRequest>),
+    Fresh(Option<IdempotencyRecord>),
     /// Seen before with the same request: answer with this and change nothing.
     Replay(HttpResponse),
 }
@@ -74,14 +89,10 @@ pub async fn begin<C: ConnectionTrait>(
     request_hash: String,
 ) -> Result<Begin, ApiError> {
     let Some(key) = key else { return Ok(Begin::Fresh(None)) };
-    let placeholder = idempotency_key::ActiveModel {
-        api_key_id: ActiveValue::Set(api_key_id),
-        key: ActiveValue::Set(key.clone()),
-        request_hash: ActiveValue::Set(request_hash.clone()),
-        response_status: ActiveValue::Set(0),
-        response_body: ActiveValue::Set(String::new()),
-        created_at: ActiveValue::Set(crate::db::now()),
-    };
+    let record = IdempotencyRecord { api_key_id, key, request_hash };
+    // Status 0 marks a record whose answer is still being made; it is never visible to
+    // another transaction, because `finish` fills it in before the commit.
+    let placeholder = idempotency_key::ActiveModel::from(record.stored(0, String::new(), crate::db::now()));
     let inserted = idempotency_key::Entity::insert(placeholder)
         .on_conflict(
             OnConflict::columns([idempotency_key::Column::ApiKeyId, idempotency_key::Column::Key])
@@ -92,13 +103,13 @@ pub async fn begin<C: ConnectionTrait>(
         .exec_without_returning(txn)
         .await?;
     if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
-        return Ok(Begin::Fresh(Some(IdempotentRequest { api_key_id, key, request_hash })));
+        return Ok(Begin::Fresh(Some(record)));
     }
-    let stored = idempotency_key::Entity::find_by_id((api_key_id, key))
+    let stored = idempotency_key::Entity::find_by_id((record.api_key_id, record.key.clone()))
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotency record vanished after a conflict")))?;
-    if stored.request_hash != request_hash {
+    if stored.request_hash != record.request_hash {
         return Err(ApiError::IdempotencyMismatch);
     }
     let status = u16::try_from(stored.response_status)
@@ -120,7 +131,7 @@ pub fn replay(status: u16, body: String) -> HttpResponse {
 /// error the client must see is the key's (422 for another body), not the body's.
 pub async fn check_unusable<C: ConnectionTrait>(
     db: &C,
-    record: Option<&crate::claim_writer::IdempotencyRecord>,
+    record: Option<&IdempotencyRecord>,
 ) -> Result<Option<ApiError>, ApiError> {
     let Some(record) = record else { return Ok(None) };
     let stored = idempotency_key::Entity::find_by_id((record.api_key_id, record.key.clone())).one(db).await?;
@@ -133,7 +144,7 @@ pub async fn check_unusable<C: ConnectionTrait>(
 /// Records the response; call inside the same transaction, right before the commit.
 pub async fn finish<C: ConnectionTrait>(
     txn: &C,
-    request: Option<IdempotentRequest>,
+    request: Option<IdempotencyRecord>,
     status: StatusCode,
     body: &str,
 ) -> Result<(), ApiError> {

@@ -37,9 +37,12 @@ impl Metrics {
         )
         .expect("valid metric definition");
         let latency = HistogramVec::new(
-            HistogramOpts::new("overturn_http_request_duration_seconds", "HTTP request latency by route and method")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
-            &["route", "method"],
+            HistogramOpts::new(
+                "overturn_http_request_duration_seconds",
+                "HTTP request latency by route, method and status",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["route", "method", "status"],
         )
         .expect("valid metric definition");
         let build = prometheus::IntGauge::with_opts(
@@ -66,8 +69,9 @@ impl Metrics {
     }
 
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[route, method, &status.to_string()]).inc();
-        self.latency.with_label_values(&[route, method]).observe(seconds);
+        let status = status.to_string();
+        self.requests.with_label_values(&[route, method, &status]).inc();
+        self.latency.with_label_values(&[route, method, &status]).observe(seconds);
     }
 }
 

@@ -25,7 +25,12 @@ async fn health_ready_and_metrics_answer_without_a_key(backend: Backend) {
         text.contains(r#"overturn_http_requests_total{method="POST",route="/v1/claims",status="201"} 1"#),
         "{text}"
     );
-    assert!(text.contains(r#"overturn_http_request_duration_seconds_bucket{method="GET",route="/v1/claims""#));
+    assert!(
+        text.contains(
+            r#"overturn_http_request_duration_seconds_count{method="GET",route="/v1/claims",status="200"} 1"#
+        ),
+        "{text}"
+    );
     assert!(!text.contains("PHI-MEMBER-777") && !text.contains("Zyxwvutsrq"), "no PHI in metrics");
 }
 

@@ -17,9 +17,9 @@ pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, Provide
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
 
 use crate::auth::Caller;
-use crate::claim_writer::{IdempotencyRecord, Outcome, PendingClaim};
+use crate::claim_writer::{Outcome, PendingClaim};
 use crate::error::{ApiError, Problem};
-use crate::idempotency;
+use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
 use crate::pagination::Page;
 use crate::state::AppState;
@@ -61,7 +61,7 @@ pub async fn create_claim(
         .and_then(|request| input::parse(request, now).map_err(ApiError::validation));
     let (draft, submitted_at) = match parsed {
         Ok(parsed) => parsed,
-        // A reused key must still be refused (or replayed) when the new body is also invalid.
+        // A key already used for another request is refused as such, even when the new body is also invalid.
         Err(err) => {
             return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
         }
