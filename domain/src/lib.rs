@@ -9,6 +9,7 @@ pub mod codes;
 pub mod identifiers;
 pub mod money;
 pub mod npi;
+pub mod x12;
 
 pub use api_key::{ApiKeySecret, Role};
 pub use claim::{ClaimDraft, ClaimLineDraft, ClaimStatus, FieldError, FrequencyCode};

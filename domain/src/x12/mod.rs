@@ -1,0 +1,24 @@
+//! X12 005010X221A1 (835, health care claim payment/advice) parsing. No I/O: bytes in,
+//! a typed remittance out, or an error naming the segment and element that are wrong.
+//!
+//! Strict where money or structure is at stake (envelopes, control numbers, segment counts,
+//! balancing, numbers, dates); tolerant where payers are sloppy and nothing is ambiguous (a
+//! missing payer PER, repeated payer or payee loops, claims outside an LX): those are accepted
+//! and recorded as warnings.
+
+mod balance;
+mod error;
+pub mod generate;
+mod parse835;
+mod remittance;
+mod segments;
+
+pub use error::{EdiError, Warning};
+pub use parse835::parse_835;
+pub use remittance::{
+    Adjustment, ClaimPayment, Party, Payment, Procedure, ProviderAdjustment, RemittanceFile, ServiceLine, Transaction,
+};
+pub use segments::Delimiters;
+
+#[cfg(test)]
+mod tests;

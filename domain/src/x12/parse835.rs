@@ -1,0 +1,511 @@
+//! The 835 state machine: envelopes, loops, and the typed model.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::balance;
+use super::error::{EdiError, Warning};
+use super::remittance::*;
+use super::segments::{Delimiters, Segment, SegmentReader};
+use crate::Money;
+
+/// Parses a whole 835 file: one or more interchanges, each with one or more functional
+/// groups of one or more transactions. Any structural, numeric or balancing problem refuses
+/// the whole file, so that nothing of a bad file is ever applied.
+pub fn parse_835(input: &[u8]) -> Result<RemittanceFile, EdiError> {
+    let mut cursor = Cursor { reader: SegmentReader::new(input), peeked: None };
+    let mut transactions = Vec::new();
+    while let Some(isa) = cursor.next()? {
+        if isa.id != "ISA" {
+            return Err(isa.error(None, "expected ISA: every interchange starts with one"));
+        }
+        parse_interchange(&mut cursor, isa, &mut transactions)?;
+    }
+    if transactions.is_empty() {
+        return Err(EdiError::new(1, "", None, "the file holds no 835 transaction"));
+    }
+    Ok(RemittanceFile { transactions })
+}
+
+struct Cursor<'a> {
+    reader: SegmentReader<'a>,
+    peeked: Option<Segment<'a>>,
+}
+
+impl<'a> Cursor<'a> {
+    fn next(&mut self) -> Result<Option<Segment<'a>>, EdiError> {
+        if let Some(seg) = self.peeked.take() {
+            return Ok(Some(seg));
+        }
+        self.reader.next_segment().transpose()
+    }
+
+    /// The next segment, which must exist; `expected` says what the file ended without.
+    fn require(&mut self, expected: &str) -> Result<Segment<'a>, EdiError> {
+        let index = self.reader.next_index();
+        self.next()?
+            .ok_or_else(|| EdiError::new(index, "", None, format!("the file ends where {expected} was expected")))
+    }
+
+    fn delimiters(&self) -> Delimiters {
+        self.reader.delimiters().expect("set by the ISA that was read first")
+    }
+}
+
+fn parse_interchange<'a>(
+    cursor: &mut Cursor<'a>,
+    isa: Segment<'a>,
+    out: &mut Vec<Transaction>,
+) -> Result<(), EdiError> {
+    let control = isa.get(13).trim();
+    if control.len() != 9 || !control.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(isa.error(Some(13), "the interchange control number must be 9 digits"));
+    }
+    let mut groups = 0usize;
+    loop {
+        let seg = cursor.require("GS or IEA")?;
+        match seg.id {
+            "GS" => {
+                groups += 1;
+                parse_group(cursor, seg, control, out)?;
+            }
+            "IEA" => {
+                check_count(&seg, 1, groups, "functional groups (GS)")?;
+                if seg.get(2).trim() != control {
+                    return Err(seg.error(Some(2), format!("must repeat the ISA13 control number {control}")));
+                }
+                return Ok(());
+            }
+            _ => return Err(seg.error(None, "expected GS or IEA inside an interchange")),
+        }
+    }
+}
+
+fn parse_group<'a>(
+    cursor: &mut Cursor<'a>,
+    gs: Segment<'a>,
+    interchange: &str,
+    out: &mut Vec<Transaction>,
+) -> Result<(), EdiError> {
+    if gs.get(1) != "HP" {
+        return Err(gs.error(Some(1), "the functional identifier must be HP (health care claim payment/advice)"));
+    }
+    let control = gs.required(6, "the group control number")?;
+    let mut sets = 0usize;
+    loop {
+        let seg = cursor.require("ST or GE")?;
+        match seg.id {
+            "ST" => {
+                sets += 1;
+                out.push(parse_transaction(cursor, seg, interchange, control)?);
+            }
+            "GE" => {
+                check_count(&seg, 1, sets, "transaction sets (ST)")?;
+                if seg.get(2) != control {
+                    return Err(seg.error(Some(2), format!("must repeat the GS06 control number {control}")));
+                }
+                return Ok(());
+            }
+            _ => return Err(seg.error(None, "expected ST or GE inside a functional group")),
+        }
+    }
+}
+
+fn check_count(seg: &Segment<'_>, element: usize, actual: usize, what: &str) -> Result<(), EdiError> {
+    match seg.get(element).parse::<usize>() {
+        Ok(n) if n == actual => Ok(()),
+        Ok(n) => Err(seg.error(Some(element), format!("says {n} {what}, but there are {actual}"))),
+        Err(_) => Err(seg.error(Some(element), format!("must be the number of {what}"))),
+    }
+}
+
+#[derive(Default)]
+struct Header {
+    payment: Option<Payment>,
+    trace: Option<(String, String)>,
+    production_date: Option<NaiveDate>,
+    payer: Option<Party>,
+    payee: Option<Party>,
+    payer_contact: bool,
+}
+
+#[derive(PartialEq, Clone, Copy)]
+enum Loop {
+    Header,
+    Payer,
+    Payee,
+    Detail,
+    Trailer,
+}
+
+fn parse_transaction<'a>(
+    cursor: &mut Cursor<'a>,
+    st: Segment<'a>,
+    interchange: &str,
+    group: &str,
+) -> Result<Transaction, EdiError> {
+    if st.get(1) != "835" {
+        return Err(st.error(Some(1), "only 835 transaction sets are accepted here"));
+    }
+    let control = st.required(2, "the transaction set control number")?;
+    let component = cursor.delimiters().component as char;
+    let mut header = Header::default();
+    let mut warnings = Vec::new();
+    let mut claims: Vec<ClaimPayment> = Vec::new();
+    let mut plbs = Vec::new();
+    let mut state = Loop::Header;
+    let mut in_lx = false;
+    let mut warned_no_lx = false;
+    let mut count = 1usize;
+
+    loop {
+        let seg = cursor.require("SE")?;
+        count += 1;
+        let warn = |warnings: &mut Vec<Warning>, message: String| {
+            warnings.push(Warning { segment_index: seg.index, segment_id: seg.id.to_owned(), message })
+        };
+        match seg.id {
+            "SE" => {
+                check_count(&seg, 1, count, "segments from ST to SE")?;
+                if seg.get(2) != control {
+                    return Err(seg.error(Some(2), format!("must repeat the ST02 control number {control}")));
+                }
+                break;
+            }
+            "ISA" | "IEA" | "GS" | "GE" | "ST" => {
+                return Err(seg.error(None, format!("the transaction {control} ends without an SE segment")));
+            }
+            "BPR" => {
+                if count != 2 {
+                    return Err(seg.error(None, "BPR must be the first segment after ST"));
+                }
+                header.payment = Some(Payment {
+                    handling_code: seg.required(1, "the transaction handling code")?.to_owned(),
+                    amount: amount(&seg, 2, true)?,
+                    credit_debit: match seg.get(3) {
+                        "C" | "D" => seg.get(3).to_owned(),
+                        _ => return Err(seg.error(Some(3), "must be C (credit) or D (debit)")),
+                    },
+                    method: seg.required(4, "the payment method")?.to_owned(),
+                    effective_date: optional_date(&seg, 16)?,
+                });
+            }
+            "TRN" if state == Loop::Header => {
+                if header.trace.is_some() {
+                    return Err(seg.error(None, "a transaction has one TRN"));
+                }
+                let trace = seg.required(2, "the check or EFT trace number")?.to_owned();
+                let payer = seg.required(3, "the payer identifier")?.to_owned();
+                header.trace = Some((trace, payer));
+            }
+            "DTM" if state == Loop::Header => {
+                if seg.get(1) == "405" {
+                    header.production_date = Some(date(&seg, 2)?);
+                }
+            }
+            "N1" if matches!(state, Loop::Header | Loop::Payer | Loop::Payee) => {
+                let party = Party {
+                    name: seg.get(2).to_owned(),
+                    id_qualifier: seg.get(3).to_owned(),
+                    id: seg.get(4).to_owned(),
+                };
+                let (slot, next_state, role) = match seg.get(1) {
+                    "PR" => (&mut header.payer, Loop::Payer, "payer"),
+                    "PE" => (&mut header.payee, Loop::Payee, "payee"),
+                    _ => return Err(seg.error(Some(1), "must be PR (payer) or PE (payee)")),
+                };
+                if slot.is_some() {
+                    // Clearinghouses repeat the loops; the first one is the one that paid.
+                    warn(&mut warnings, format!("a repeated {role} loop was ignored"));
+                } else {
+                    *slot = Some(party);
+                }
+                state = next_state;
+            }
+            "PER" if state == Loop::Payer => {
+                if seg.get(1) == "BL" {
+                    header.payer_contact = true;
+                }
+            }
+            "LX" => {
+                enter_detail(&mut state, &seg)?;
+                in_lx = true;
+            }
+            "CLP" => {
+                enter_detail(&mut state, &seg)?;
+                if !in_lx && !warned_no_lx {
+                    warned_no_lx = true;
+                    warn(&mut warnings, "claims are not grouped under an LX header number".into());
+                }
+                claims.push(claim_payment(&seg)?);
+            }
+            "CAS" => {
+                let adjustments = cas(&seg)?;
+                let claim = claims.last_mut().filter(|_| state == Loop::Detail);
+                let claim = claim.ok_or_else(|| seg.error(None, "CAS must follow a CLP or SVC segment"))?;
+                match claim.service_lines.last_mut() {
+                    Some(line) => line.adjustments.extend(adjustments),
+                    None => claim.adjustments.extend(adjustments),
+                }
+            }
+            "NM1" if state == Loop::Detail => {
+                if let Some(claim) = claims.last_mut().filter(|c| c.service_lines.is_empty())
+                    && seg.get(1) == "QC"
+                {
+                    claim.patient_last_name = seg.get(3).to_owned();
+                    claim.patient_first_name = seg.get(4).to_owned();
+                    claim.patient_member_id = seg.get(9).to_owned();
+                }
+            }
+            "MIA" | "MOA" if state == Loop::Detail => {
+                let positions: &[usize] = if seg.id == "MIA" { &[5, 20, 21, 22, 23] } else { &[3, 4, 5, 6, 7] };
+                let claim = claims.last_mut().ok_or_else(|| seg.error(None, "must follow a CLP segment"))?;
+                claim
+                    .remark_codes
+                    .extend(positions.iter().map(|&p| seg.get(p)).filter(|c| !c.is_empty()).map(str::to_owned));
+            }
+            "SVC" if state == Loop::Detail => {
+                let claim = claims.last_mut().ok_or_else(|| seg.error(None, "SVC must follow a CLP segment"))?;
+                claim.service_lines.push(service_line(&seg, component)?);
+            }
+            "DTM" if state == Loop::Detail => {
+                if let Some(line) = claims.last_mut().and_then(|c| c.service_lines.last_mut())
+                    && matches!(seg.get(1), "472" | "150")
+                {
+                    line.service_date = Some(date(&seg, 2)?);
+                } else {
+                    date(&seg, 2)?;
+                }
+            }
+            "REF" if state == Loop::Detail => {
+                if let Some(line) = claims.last_mut().and_then(|c| c.service_lines.last_mut())
+                    && seg.get(1) == "6R"
+                {
+                    line.line_control_number = Some(seg.required(2, "the line item control number")?.to_owned());
+                }
+            }
+            "AMT" if state == Loop::Detail => {
+                let value = amount(&seg, 2, true)?;
+                if let Some(line) = claims.last_mut().and_then(|c| c.service_lines.last_mut())
+                    && seg.get(1) == "B6"
+                {
+                    line.allowed = Some(value);
+                }
+            }
+            "LQ" if state == Loop::Detail => {
+                let line = claims.last_mut().and_then(|c| c.service_lines.last_mut());
+                let line = line.ok_or_else(|| seg.error(None, "LQ must follow an SVC segment"))?;
+                if seg.get(1) == "HE" {
+                    line.remark_codes.push(seg.required(2, "the remark code")?.to_owned());
+                }
+            }
+            "PLB" => {
+                state = Loop::Trailer;
+                plbs.extend(plb(&seg, component)?);
+            }
+            // Other segments of the guide (N3, N4, REF, RDM, CUR, TS2, TS3, QTY, …) carry
+            // nothing this model keeps; their numbers are still checked where they are money.
+            "QTY" => {
+                decimal(&seg, 2)?;
+            }
+            "TS3" | "TS2" | "N3" | "N4" | "REF" | "RDM" | "CUR" | "PER" | "DTM" | "NM1" | "MIA" | "MOA" | "AMT" => {}
+            other => {
+                if state == Loop::Trailer {
+                    return Err(seg.error(None, format!("{other} cannot follow PLB; only SE can")));
+                }
+                warn(&mut warnings, format!("segment {other} is not part of an 835 and was ignored"));
+            }
+        }
+    }
+
+    let se_index = cursor.reader.next_index() - 1;
+    let missing = |what: &str| EdiError::new(se_index, "SE", None, format!("the transaction {control} has no {what}"));
+    let payment = header.payment.ok_or_else(|| missing("BPR segment"))?;
+    let (trace_number, trace_payer_id) = header.trace.ok_or_else(|| missing("TRN segment"))?;
+    let payer = header.payer.ok_or_else(|| missing("payer (N1*PR) loop"))?;
+    let payee = header.payee.ok_or_else(|| missing("payee (N1*PE) loop"))?;
+    if !header.payer_contact {
+        warnings.push(Warning {
+            segment_index: st.index,
+            segment_id: "ST".into(),
+            message: "the payer loop has no technical contact (PER*BL)".into(),
+        });
+    }
+    let transaction = Transaction {
+        interchange_control_number: interchange.to_owned(),
+        group_control_number: group.to_owned(),
+        transaction_control_number: control.to_owned(),
+        payment,
+        trace_number,
+        trace_payer_id,
+        production_date: header.production_date,
+        payer,
+        payee,
+        claims,
+        provider_adjustments: plbs,
+        warnings,
+    };
+    balance::check(&transaction, st.index)?;
+    Ok(transaction)
+}
+
+fn enter_detail(state: &mut Loop, seg: &Segment<'_>) -> Result<(), EdiError> {
+    match *state {
+        Loop::Trailer => Err(seg.error(None, "claims cannot follow PLB")),
+        Loop::Header => Err(seg.error(None, "claims must follow the payer (N1*PR) and payee (N1*PE) loops")),
+        _ => {
+            *state = Loop::Detail;
+            Ok(())
+        }
+    }
+}
+
+fn claim_payment(seg: &Segment<'_>) -> Result<ClaimPayment, EdiError> {
+    let status = seg.required(2, "the claim status code")?;
+    if !status.bytes().all(|b| b.is_ascii_digit()) || status.len() > 2 {
+        return Err(seg.error(Some(2), "must be a claim status code such as 1, 4 or 22"));
+    }
+    Ok(ClaimPayment {
+        claim_number: seg.required(1, "the patient control number")?.to_owned(),
+        status_code: status.to_owned(),
+        charge: amount(seg, 3, true)?,
+        paid: amount(seg, 4, true)?,
+        patient_responsibility: amount(seg, 5, false)?,
+        filing_indicator: seg.get(6).to_owned(),
+        payer_claim_control_number: seg.get(7).to_owned(),
+        facility_code: seg.get(8).to_owned(),
+        frequency_code: seg.get(9).to_owned(),
+        patient_last_name: String::new(),
+        patient_first_name: String::new(),
+        patient_member_id: String::new(),
+        adjustments: Vec::new(),
+        remark_codes: Vec::new(),
+        service_lines: Vec::new(),
+        segment_index: seg.index,
+    })
+}
+
+fn cas(seg: &Segment<'_>) -> Result<Vec<Adjustment>, EdiError> {
+    let group = seg.get(1);
+    if !matches!(group, "CO" | "PR" | "OA" | "PI" | "CR") {
+        return Err(seg.error(Some(1), "must be a claim adjustment group code: CO, PR, OA or PI"));
+    }
+    let mut out = Vec::new();
+    for triplet in 0..6 {
+        let at = 2 + triplet * 3;
+        let reason = seg.get(at);
+        if reason.is_empty() {
+            if !seg.get(at + 1).is_empty() {
+                return Err(seg.error(Some(at), "an adjustment amount needs its reason code"));
+            }
+            continue;
+        }
+        if reason.len() > 5 || !reason.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(seg.error(Some(at), "must be a claim adjustment reason code"));
+        }
+        out.push(Adjustment {
+            group: group.to_owned(),
+            reason: reason.to_owned(),
+            amount: amount(seg, at + 1, true)?,
+            quantity: if seg.get(at + 2).is_empty() { None } else { Some(decimal(seg, at + 2)?) },
+        });
+    }
+    if out.is_empty() {
+        return Err(seg.error(Some(2), "a CAS segment needs at least one reason code and amount"));
+    }
+    Ok(out)
+}
+
+fn procedure(seg: &Segment<'_>, element: usize, component: char) -> Result<Procedure, EdiError> {
+    let raw = seg.get(element);
+    let mut parts = raw.split(component);
+    let qualifier = parts.next().unwrap_or("").to_owned();
+    let code = parts.next().unwrap_or("").to_owned();
+    if qualifier.is_empty() || code.is_empty() {
+        return Err(seg.error(Some(element), "must be a composite of a qualifier and a code, such as HC:99213"));
+    }
+    let modifiers = parts.take(4).filter(|m| !m.is_empty()).map(str::to_owned).collect();
+    Ok(Procedure { qualifier, code, modifiers })
+}
+
+fn service_line(seg: &Segment<'_>, component: char) -> Result<ServiceLine, EdiError> {
+    Ok(ServiceLine {
+        procedure: procedure(seg, 1, component)?,
+        charge: amount(seg, 2, true)?,
+        paid: amount(seg, 3, true)?,
+        units: if seg.get(5).is_empty() { None } else { Some(decimal(seg, 5)?) },
+        original_procedure: if seg.get(6).is_empty() { None } else { Some(procedure(seg, 6, component)?) },
+        service_date: None,
+        line_control_number: None,
+        allowed: None,
+        adjustments: Vec::new(),
+        remark_codes: Vec::new(),
+        segment_index: seg.index,
+    })
+}
+
+fn plb(seg: &Segment<'_>, component: char) -> Result<Vec<ProviderAdjustment>, EdiError> {
+    let provider_id = seg.required(1, "the provider identifier")?.to_owned();
+    let fiscal_period_date = Some(date(seg, 2)?);
+    let mut out = Vec::new();
+    for pair in 0..6 {
+        let at = 3 + pair * 2;
+        let composite = seg.get(at);
+        if composite.is_empty() {
+            if !seg.get(at + 1).is_empty() {
+                return Err(seg.error(Some(at), "an adjustment amount needs its reason code"));
+            }
+            continue;
+        }
+        let (reason_code, reference) = match composite.split_once(component) {
+            Some((code, reference)) => (code.to_owned(), reference.to_owned()),
+            None => (composite.to_owned(), String::new()),
+        };
+        out.push(ProviderAdjustment {
+            provider_id: provider_id.clone(),
+            fiscal_period_date,
+            reason_code,
+            reference,
+            amount: amount(seg, at + 1, true)?,
+        });
+    }
+    if out.is_empty() {
+        return Err(seg.error(Some(3), "a PLB segment needs at least one adjustment"));
+    }
+    Ok(out)
+}
+
+/// An X12 decimal amount ("200", "200.5", "-9.00", ".5") with at most two places.
+fn amount(seg: &Segment<'_>, element: usize, required: bool) -> Result<Money, EdiError> {
+    let text = seg.get(element);
+    if text.is_empty() {
+        return if required { Err(seg.error(Some(element), "an amount is required")) } else { Ok(Money::ZERO) };
+    }
+    let normalized = match text.strip_prefix('-') {
+        Some(rest) if rest.starts_with('.') => format!("-0{rest}"),
+        _ if text.starts_with('.') => format!("0{text}"),
+        _ => text.to_owned(),
+    };
+    Money::parse_signed(&normalized).map_err(|e| seg.error(Some(element), format!("{text:?} is not an amount: {e}")))
+}
+
+fn decimal(seg: &Segment<'_>, element: usize) -> Result<Decimal, EdiError> {
+    let text = seg.get(element);
+    let ok = !text.is_empty() && text.len() <= 15 && text.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+    ok.then(|| text.parse::<Decimal>().ok())
+        .flatten()
+        .ok_or_else(|| seg.error(Some(element), format!("{text:?} is not a number")))
+}
+
+fn date(seg: &Segment<'_>, element: usize) -> Result<NaiveDate, EdiError> {
+    let text = seg.get(element);
+    let valid = text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit());
+    valid
+        .then(|| NaiveDate::parse_from_str(text, "%Y%m%d").ok())
+        .flatten()
+        .ok_or_else(|| seg.error(Some(element), format!("{text:?} is not a date CCYYMMDD")))
+}
+
+fn optional_date(seg: &Segment<'_>, element: usize) -> Result<Option<NaiveDate>, EdiError> {
+    if seg.get(element).is_empty() { Ok(None) } else { date(seg, element).map(Some) }
+}

@@ -1,0 +1,151 @@
+//! Delimiters from the ISA header, and a streaming reader of segments.
+
+use super::error::EdiError;
+
+/// The separators an interchange declares in its ISA segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiters {
+    pub element: u8,
+    pub component: u8,
+    /// ISA11 in 005010; `None` when ISA11 is the old "U" standards identifier.
+    pub repetition: Option<u8>,
+    pub segment: u8,
+}
+
+/// ISA is fixed width: 106 characters, its 4th the element separator, its 105th (ISA16) the
+/// component separator and its 106th the segment terminator.
+pub const ISA_LEN: usize = 106;
+
+impl Delimiters {
+    /// Reads the delimiters of the ISA starting at `at`.
+    pub fn from_isa(input: &[u8], at: usize, segment_index: usize) -> Result<Self, EdiError> {
+        let err = |m: &str| EdiError::new(segment_index, "ISA", None, m);
+        let isa = input
+            .get(at..at + ISA_LEN)
+            .ok_or_else(|| err("the ISA segment must be 106 characters long; the file ends before that"))?;
+        if &isa[..3] != b"ISA" {
+            return Err(err("an interchange must start with an ISA segment"));
+        }
+        let element = isa[3];
+        let component = isa[104];
+        let segment = isa[105];
+        // ISA's elements are fixed width; the element separator must sit between each of them.
+        let separator_positions = [3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103];
+        if let Some(p) = separator_positions.iter().find(|&&p| isa[p] != element) {
+            let position = separator_positions.iter().position(|q| q == p).unwrap_or(0);
+            return Err(EdiError::new(
+                segment_index,
+                "ISA",
+                Some(position.max(1)),
+                "ISA elements must have their fixed widths (is the segment padded to 106 characters?)",
+            ));
+        }
+        let distinct = [element, component, segment];
+        if element.is_ascii_alphanumeric() || component.is_ascii_alphanumeric() || segment.is_ascii_alphanumeric() {
+            return Err(err("delimiters must not be letters or digits"));
+        }
+        if distinct[0] == distinct[1] || distinct[0] == distinct[2] || distinct[1] == distinct[2] {
+            return Err(err("the element, component and segment delimiters must differ"));
+        }
+        let rep = isa[82];
+        let repetition =
+            if rep == b'U' || rep.is_ascii_alphanumeric() || distinct.contains(&rep) { None } else { Some(rep) };
+        Ok(Self { element, component, repetition, segment })
+    }
+}
+
+/// One segment: its id and elements (element 1 is `elements[0]`), borrowed from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment<'a> {
+    /// 1-based position in the file.
+    pub index: usize,
+    pub id: &'a str,
+    pub elements: Vec<&'a str>,
+}
+
+impl<'a> Segment<'a> {
+    /// Element `n` (1-based), or "" when absent.
+    pub fn get(&self, n: usize) -> &'a str {
+        self.elements.get(n.wrapping_sub(1)).copied().unwrap_or("")
+    }
+
+    pub fn error(&self, element: Option<usize>, message: impl Into<String>) -> EdiError {
+        EdiError::new(self.index, self.id, element, message)
+    }
+
+    /// Element `n`, which must be present.
+    pub fn required(&self, n: usize, what: &str) -> Result<&'a str, EdiError> {
+        let value = self.get(n);
+        if value.is_empty() { Err(self.error(Some(n), format!("{what} is required"))) } else { Ok(value) }
+    }
+}
+
+/// Reads segments one at a time; a new ISA anywhere switches to the delimiters it declares.
+pub struct SegmentReader<'a> {
+    input: &'a [u8],
+    pos: usize,
+    index: usize,
+    delimiters: Option<Delimiters>,
+}
+
+impl<'a> SegmentReader<'a> {
+    pub fn new(input: &'a [u8]) -> Self {
+        Self { input, pos: 0, index: 0, delimiters: None }
+    }
+
+    pub fn delimiters(&self) -> Option<Delimiters> {
+        self.delimiters
+    }
+
+    /// Index the next segment will get, for errors about a missing one.
+    pub fn next_index(&self) -> usize {
+        self.index + 1
+    }
+
+    fn skip_whitespace(&mut self) {
+        while self.pos < self.input.len() && matches!(self.input[self.pos], b'\r' | b'\n' | b' ' | b'\t') {
+            self.pos += 1;
+        }
+        // A UTF-8 byte-order mark before the first ISA.
+        if self.pos == 0 && self.input.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.pos = 3;
+            self.skip_whitespace();
+        }
+    }
+
+    pub fn next_segment(&mut self) -> Option<Result<Segment<'a>, EdiError>> {
+        self.skip_whitespace();
+        if self.pos >= self.input.len() {
+            return None;
+        }
+        self.index += 1;
+        if self.input[self.pos..].starts_with(b"ISA") {
+            match Delimiters::from_isa(self.input, self.pos, self.index) {
+                Ok(d) => self.delimiters = Some(d),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        let Some(delimiters) = self.delimiters else {
+            return Some(Err(EdiError::new(self.index, "", None, "the file must start with an ISA segment")));
+        };
+        let rest = &self.input[self.pos..];
+        let end = rest.iter().position(|&b| b == delimiters.segment).unwrap_or(rest.len());
+        let raw = &rest[..end];
+        self.pos += (end + 1).min(rest.len());
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => t.trim_end_matches(['\r', '\n']),
+            Err(_) => return Some(Err(EdiError::new(self.index, "", None, "the segment is not valid text (UTF-8)"))),
+        };
+        let mut parts = text.split(delimiters.element as char);
+        let id = parts.next().unwrap_or("");
+        if id.is_empty() || id.len() > 3 || !id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+            return Some(Err(EdiError::new(
+                self.index,
+                id,
+                None,
+                "a segment must start with an id of 2 or 3 capital letters or digits",
+            )));
+        }
+        Some(Ok(Segment { index: self.index, id, elements: parts.collect() }))
+    }
+}
