@@ -13,7 +13,7 @@ pub enum MoneyError {
     TooPrecise,
     #[error("must not be negative")]
     Negative,
-    #[error("must not exceed 99999999.99")]
+    #[error("must not exceed 999999999999.99")]
     TooLarge,
 }
 
@@ -24,10 +24,10 @@ pub enum MoneyError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Money(i64);
 
-/// Upper bound on any single amount the API accepts; far above any real claim and far below
-/// the point where sums of many amounts could overflow an `i64` of cents.
-/// 99,999,999.99 in cents.
-const MAX_CENTS: i64 = 9_999_999_999;
+/// Upper bound on any single amount, 999,999,999,999.99: a payment (BPR02) for a whole
+/// clearinghouse file can run to hundreds of millions. Sums of many amounts can pass what an
+/// `i64` of cents holds, so they are done in `i128` or with `checked_add`.
+const MAX_CENTS: i64 = 99_999_999_999_999;
 
 impl Money {
     pub const ZERO: Money = Money(0);
@@ -117,7 +117,8 @@ mod tests {
     fn rejects_what_is_not_an_amount() {
         assert_eq!(Money::parse("12.345"), Err(MoneyError::TooPrecise));
         assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
-        assert_eq!(Money::parse("100000000.00"), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse("1000000000000.00"), Err(MoneyError::TooLarge));
+        assert_eq!(Money::parse("999999999999.99").unwrap().cents(), 99_999_999_999_999);
         for bad in ["", "abc", "1e3", "1,000.00", "--1", "1.", ".5", "+5", "NaN", " ", "1 000"] {
             assert_eq!(Money::parse(bad), Err(MoneyError::Format), "{bad:?}");
         }

@@ -3,7 +3,7 @@
 use super::error::EdiError;
 use super::remittance::{Adjustment, Transaction};
 
-fn cents(adjustments: &[Adjustment]) -> i128 {
+fn cents(adjustments: &[Adjustment<'_>]) -> i128 {
     adjustments.iter().map(|a| i128::from(a.amount.cents())).sum()
 }
 
@@ -15,7 +15,7 @@ fn money(cents: i128) -> String {
 
 /// Per line: charge − paid = Σ line CAS. Per claim: charge − paid = Σ claim CAS + Σ line CAS.
 /// Per transaction: BPR02 = Σ CLP04 − Σ PLB (a debit BPR counts negative).
-pub fn check(tx: &Transaction, st_index: usize) -> Result<(), EdiError> {
+pub fn check(tx: &Transaction<'_>, st_index: usize) -> Result<(), EdiError> {
     let mut paid_total: i128 = 0;
     for claim in &tx.claims {
         let mut line_adjustments: i128 = 0;

@@ -12,7 +12,7 @@ use crate::Money;
 /// Parses a whole 835 file: one or more interchanges, each with one or more functional
 /// groups of one or more transactions. Any structural, numeric or balancing problem refuses
 /// the whole file, so that nothing of a bad file is ever applied.
-pub fn parse_835(input: &[u8]) -> Result<RemittanceFile, EdiError> {
+pub fn parse_835(input: &[u8]) -> Result<RemittanceFile<'_>, EdiError> {
     let mut cursor = Cursor { reader: SegmentReader::new(input), peeked: None };
     let mut transactions = Vec::new();
     while let Some(isa) = cursor.next()? {
@@ -55,7 +55,7 @@ impl<'a> Cursor<'a> {
 fn parse_interchange<'a>(
     cursor: &mut Cursor<'a>,
     isa: Segment<'a>,
-    out: &mut Vec<Transaction>,
+    out: &mut Vec<Transaction<'a>>,
 ) -> Result<(), EdiError> {
     let control = isa.get(13).trim();
     if control.len() != 9 || !control.bytes().all(|b| b.is_ascii_digit()) {
@@ -84,8 +84,8 @@ fn parse_interchange<'a>(
 fn parse_group<'a>(
     cursor: &mut Cursor<'a>,
     gs: Segment<'a>,
-    interchange: &str,
-    out: &mut Vec<Transaction>,
+    interchange: &'a str,
+    out: &mut Vec<Transaction<'a>>,
 ) -> Result<(), EdiError> {
     if gs.get(1) != "HP" {
         return Err(gs.error(Some(1), "the functional identifier must be HP (health care claim payment/advice)"));
@@ -120,12 +120,12 @@ fn check_count(seg: &Segment<'_>, element: usize, actual: usize, what: &str) -> 
 }
 
 #[derive(Default)]
-struct Header {
-    payment: Option<Payment>,
-    trace: Option<(String, String)>,
+struct Header<'a> {
+    payment: Option<Payment<'a>>,
+    trace: Option<(&'a str, &'a str)>,
     production_date: Option<NaiveDate>,
-    payer: Option<Party>,
-    payee: Option<Party>,
+    payer: Option<Party<'a>>,
+    payee: Option<Party<'a>>,
     payer_contact: bool,
 }
 
@@ -141,9 +141,9 @@ enum Loop {
 fn parse_transaction<'a>(
     cursor: &mut Cursor<'a>,
     st: Segment<'a>,
-    interchange: &str,
-    group: &str,
-) -> Result<Transaction, EdiError> {
+    interchange: &'a str,
+    group: &'a str,
+) -> Result<Transaction<'a>, EdiError> {
     if st.get(1) != "835" {
         return Err(st.error(Some(1), "only 835 transaction sets are accepted here"));
     }
@@ -151,7 +151,7 @@ fn parse_transaction<'a>(
     let component = cursor.delimiters().component as char;
     let mut header = Header::default();
     let mut warnings = Vec::new();
-    let mut claims: Vec<ClaimPayment> = Vec::new();
+    let mut claims: Vec<ClaimPayment<'a>> = Vec::new();
     let mut plbs = Vec::new();
     let mut state = Loop::Header;
     let mut in_lx = false;
@@ -180,13 +180,13 @@ fn parse_transaction<'a>(
                     return Err(seg.error(None, "BPR must be the first segment after ST"));
                 }
                 header.payment = Some(Payment {
-                    handling_code: seg.required(1, "the transaction handling code")?.to_owned(),
+                    handling_code: seg.required(1, "the transaction handling code")?,
                     amount: amount(&seg, 2, true)?,
                     credit_debit: match seg.get(3) {
-                        "C" | "D" => seg.get(3).to_owned(),
+                        "C" | "D" => seg.get(3),
                         _ => return Err(seg.error(Some(3), "must be C (credit) or D (debit)")),
                     },
-                    method: seg.required(4, "the payment method")?.to_owned(),
+                    method: seg.required(4, "the payment method")?,
                     effective_date: optional_date(&seg, 16)?,
                 });
             }
@@ -194,8 +194,8 @@ fn parse_transaction<'a>(
                 if header.trace.is_some() {
                     return Err(seg.error(None, "a transaction has one TRN"));
                 }
-                let trace = seg.required(2, "the check or EFT trace number")?.to_owned();
-                let payer = seg.required(3, "the payer identifier")?.to_owned();
+                let trace = seg.required(2, "the check or EFT trace number")?;
+                let payer = seg.required(3, "the payer identifier")?;
                 header.trace = Some((trace, payer));
             }
             "DTM" if state == Loop::Header => {
@@ -204,11 +204,7 @@ fn parse_transaction<'a>(
                 }
             }
             "N1" if matches!(state, Loop::Header | Loop::Payer | Loop::Payee) => {
-                let party = Party {
-                    name: seg.get(2).to_owned(),
-                    id_qualifier: seg.get(3).to_owned(),
-                    id: seg.get(4).to_owned(),
-                };
+                let party = Party { name: seg.get(2), id_qualifier: seg.get(3), id: seg.get(4) };
                 let (slot, next_state, role) = match seg.get(1) {
                     "PR" => (&mut header.payer, Loop::Payer, "payer"),
                     "PE" => (&mut header.payee, Loop::Payee, "payee"),
@@ -252,17 +248,15 @@ fn parse_transaction<'a>(
                 if let Some(claim) = claims.last_mut().filter(|c| c.service_lines.is_empty())
                     && seg.get(1) == "QC"
                 {
-                    claim.patient_last_name = seg.get(3).to_owned();
-                    claim.patient_first_name = seg.get(4).to_owned();
-                    claim.patient_member_id = seg.get(9).to_owned();
+                    claim.patient_last_name = seg.get(3);
+                    claim.patient_first_name = seg.get(4);
+                    claim.patient_member_id = seg.get(9);
                 }
             }
             "MIA" | "MOA" if state == Loop::Detail => {
                 let positions: &[usize] = if seg.id == "MIA" { &[5, 20, 21, 22, 23] } else { &[3, 4, 5, 6, 7] };
                 let claim = claims.last_mut().ok_or_else(|| seg.error(None, "must follow a CLP segment"))?;
-                claim
-                    .remark_codes
-                    .extend(positions.iter().map(|&p| seg.get(p)).filter(|c| !c.is_empty()).map(str::to_owned));
+                claim.remark_codes.extend(positions.iter().map(|&p| seg.get(p)).filter(|c| !c.is_empty()));
             }
             "SVC" if state == Loop::Detail => {
                 let claim = claims.last_mut().ok_or_else(|| seg.error(None, "SVC must follow a CLP segment"))?;
@@ -281,7 +275,7 @@ fn parse_transaction<'a>(
                 if let Some(line) = claims.last_mut().and_then(|c| c.service_lines.last_mut())
                     && seg.get(1) == "6R"
                 {
-                    line.line_control_number = Some(seg.required(2, "the line item control number")?.to_owned());
+                    line.line_control_number = Some(seg.required(2, "the line item control number")?);
                 }
             }
             "AMT" if state == Loop::Detail => {
@@ -296,7 +290,7 @@ fn parse_transaction<'a>(
                 let line = claims.last_mut().and_then(|c| c.service_lines.last_mut());
                 let line = line.ok_or_else(|| seg.error(None, "LQ must follow an SVC segment"))?;
                 if seg.get(1) == "HE" {
-                    line.remark_codes.push(seg.required(2, "the remark code")?.to_owned());
+                    line.remark_codes.push(seg.required(2, "the remark code")?);
                 }
             }
             "PLB" => {
@@ -332,9 +326,9 @@ fn parse_transaction<'a>(
         });
     }
     let transaction = Transaction {
-        interchange_control_number: interchange.to_owned(),
-        group_control_number: group.to_owned(),
-        transaction_control_number: control.to_owned(),
+        interchange_control_number: interchange,
+        group_control_number: group,
+        transaction_control_number: control,
         payment,
         trace_number,
         trace_payer_id,
@@ -360,24 +354,24 @@ fn enter_detail(state: &mut Loop, seg: &Segment<'_>) -> Result<(), EdiError> {
     }
 }
 
-fn claim_payment(seg: &Segment<'_>) -> Result<ClaimPayment, EdiError> {
+fn claim_payment<'a>(seg: &Segment<'a>) -> Result<ClaimPayment<'a>, EdiError> {
     let status = seg.required(2, "the claim status code")?;
     if !status.bytes().all(|b| b.is_ascii_digit()) || status.len() > 2 {
         return Err(seg.error(Some(2), "must be a claim status code such as 1, 4 or 22"));
     }
     Ok(ClaimPayment {
-        claim_number: seg.required(1, "the patient control number")?.to_owned(),
-        status_code: status.to_owned(),
+        claim_number: seg.required(1, "the patient control number")?,
+        status_code: status,
         charge: amount(seg, 3, true)?,
         paid: amount(seg, 4, true)?,
         patient_responsibility: amount(seg, 5, false)?,
-        filing_indicator: seg.get(6).to_owned(),
-        payer_claim_control_number: seg.get(7).to_owned(),
-        facility_code: seg.get(8).to_owned(),
-        frequency_code: seg.get(9).to_owned(),
-        patient_last_name: String::new(),
-        patient_first_name: String::new(),
-        patient_member_id: String::new(),
+        filing_indicator: seg.get(6),
+        payer_claim_control_number: seg.get(7),
+        facility_code: seg.get(8),
+        frequency_code: seg.get(9),
+        patient_last_name: "",
+        patient_first_name: "",
+        patient_member_id: "",
         adjustments: Vec::new(),
         remark_codes: Vec::new(),
         service_lines: Vec::new(),
@@ -385,7 +379,7 @@ fn claim_payment(seg: &Segment<'_>) -> Result<ClaimPayment, EdiError> {
     })
 }
 
-fn cas(seg: &Segment<'_>) -> Result<Vec<Adjustment>, EdiError> {
+fn cas<'a>(seg: &Segment<'a>) -> Result<Vec<Adjustment<'a>>, EdiError> {
     let group = seg.get(1);
     if !matches!(group, "CO" | "PR" | "OA" | "PI" | "CR") {
         return Err(seg.error(Some(1), "must be a claim adjustment group code: CO, PR, OA or PI"));
@@ -404,8 +398,8 @@ fn cas(seg: &Segment<'_>) -> Result<Vec<Adjustment>, EdiError> {
             return Err(seg.error(Some(at), "must be a claim adjustment reason code"));
         }
         out.push(Adjustment {
-            group: group.to_owned(),
-            reason: reason.to_owned(),
+            group,
+            reason,
             amount: amount(seg, at + 1, true)?,
             quantity: if seg.get(at + 2).is_empty() { None } else { Some(decimal(seg, at + 2)?) },
         });
@@ -416,19 +410,19 @@ fn cas(seg: &Segment<'_>) -> Result<Vec<Adjustment>, EdiError> {
     Ok(out)
 }
 
-fn procedure(seg: &Segment<'_>, element: usize, component: char) -> Result<Procedure, EdiError> {
+fn procedure<'a>(seg: &Segment<'a>, element: usize, component: char) -> Result<Procedure<'a>, EdiError> {
     let raw = seg.get(element);
     let mut parts = raw.split(component);
-    let qualifier = parts.next().unwrap_or("").to_owned();
-    let code = parts.next().unwrap_or("").to_owned();
+    let qualifier = parts.next().unwrap_or("");
+    let code = parts.next().unwrap_or("");
     if qualifier.is_empty() || code.is_empty() {
         return Err(seg.error(Some(element), "must be a composite of a qualifier and a code, such as HC:99213"));
     }
-    let modifiers = parts.take(4).filter(|m| !m.is_empty()).map(str::to_owned).collect();
+    let modifiers = parts.take(4).filter(|m| !m.is_empty()).collect();
     Ok(Procedure { qualifier, code, modifiers })
 }
 
-fn service_line(seg: &Segment<'_>, component: char) -> Result<ServiceLine, EdiError> {
+fn service_line<'a>(seg: &Segment<'a>, component: char) -> Result<ServiceLine<'a>, EdiError> {
     Ok(ServiceLine {
         procedure: procedure(seg, 1, component)?,
         charge: amount(seg, 2, true)?,
@@ -444,8 +438,8 @@ fn service_line(seg: &Segment<'_>, component: char) -> Result<ServiceLine, EdiEr
     })
 }
 
-fn plb(seg: &Segment<'_>, component: char) -> Result<Vec<ProviderAdjustment>, EdiError> {
-    let provider_id = seg.required(1, "the provider identifier")?.to_owned();
+fn plb<'a>(seg: &Segment<'a>, component: char) -> Result<Vec<ProviderAdjustment<'a>>, EdiError> {
+    let provider_id = seg.required(1, "the provider identifier")?;
     let fiscal_period_date = Some(date(seg, 2)?);
     let mut out = Vec::new();
     for pair in 0..6 {
@@ -458,11 +452,11 @@ fn plb(seg: &Segment<'_>, component: char) -> Result<Vec<ProviderAdjustment>, Ed
             continue;
         }
         let (reason_code, reference) = match composite.split_once(component) {
-            Some((code, reference)) => (code.to_owned(), reference.to_owned()),
-            None => (composite.to_owned(), String::new()),
+            Some((code, reference)) => (code, reference),
+            None => (composite, ""),
         };
         out.push(ProviderAdjustment {
-            provider_id: provider_id.clone(),
+            provider_id,
             fiscal_period_date,
             reason_code,
             reference,
@@ -481,12 +475,44 @@ fn amount(seg: &Segment<'_>, element: usize, required: bool) -> Result<Money, Ed
     if text.is_empty() {
         return if required { Err(seg.error(Some(element), "an amount is required")) } else { Ok(Money::ZERO) };
     }
-    let normalized = match text.strip_prefix('-') {
-        Some(rest) if rest.starts_with('.') => format!("-0{rest}"),
-        _ if text.starts_with('.') => format!("0{text}"),
-        _ => text.to_owned(),
+    amount_cents(text)
+        .and_then(|cents| Money::from_cents(cents).map_err(|e| e.to_string()))
+        .map_err(|why| seg.error(Some(element), format!("{text:?} is not an amount: {why}")))
+}
+
+/// Integer cents straight from the text: amounts are most of an 835's numbers, and this
+/// runs at memory speed where a general decimal parser does not.
+fn amount_cents(text: &str) -> Result<i64, String> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
     };
-    Money::parse_signed(&normalized).map_err(|e| seg.error(Some(element), format!("{text:?} is not an amount: {e}")))
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction) {
+        return Err("must be a decimal number such as 200, 200.5 or -9.00".into());
+    }
+    if digits.ends_with('.') && fraction.is_empty() && whole.is_empty() {
+        return Err("must be a decimal number".into());
+    }
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > 2 {
+        return Err("must have at most two decimal places".into());
+    }
+    let whole = whole.trim_start_matches('0');
+    if whole.len() > 15 {
+        return Err("is too large".into());
+    }
+    let mut cents: i64 = 0;
+    for b in whole.bytes() {
+        cents = cents * 10 + i64::from(b - b'0');
+    }
+    let mut fraction_cents = 0;
+    for (i, b) in fraction.bytes().enumerate() {
+        fraction_cents += i64::from(b - b'0') * if i == 0 { 10 } else { 1 };
+    }
+    cents = cents * 100 + fraction_cents;
+    Ok(if negative { -cents } else { cents })
 }
 
 fn decimal(seg: &Segment<'_>, element: usize) -> Result<Decimal, EdiError> {
@@ -499,13 +525,47 @@ fn decimal(seg: &Segment<'_>, element: usize) -> Result<Decimal, EdiError> {
 
 fn date(seg: &Segment<'_>, element: usize) -> Result<NaiveDate, EdiError> {
     let text = seg.get(element);
-    let valid = text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit());
-    valid
-        .then(|| NaiveDate::parse_from_str(text, "%Y%m%d").ok())
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b[range].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    (b.len() == 8 && b.iter().all(u8::is_ascii_digit))
+        .then(|| NaiveDate::from_ymd_opt(digits(0..4) as i32, digits(4..6), digits(6..8)))
         .flatten()
         .ok_or_else(|| seg.error(Some(element), format!("{text:?} is not a date CCYYMMDD")))
 }
 
 fn optional_date(seg: &Segment<'_>, element: usize) -> Result<Option<NaiveDate>, EdiError> {
     if seg.get(element).is_empty() { Ok(None) } else { date(seg, element).map(Some) }
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::amount_cents;
+    use proptest::prelude::*;
+
+    #[test]
+    fn x12_amount_forms() {
+        for (text, cents) in [
+            ("200", 20_000),
+            ("200.5", 20_050),
+            ("-9.00", -900),
+            (".5", 50),
+            ("-.05", -5),
+            ("0", 0),
+            ("12.340", 1_234),
+            ("7.", 700),
+        ] {
+            assert_eq!(amount_cents(text), Ok(cents), "{text}");
+        }
+        for bad in ["", "-", ".", "1.234", "1,00", "1e3", "+5", "--1", "1.2.3", " 1", "9999999999999999"] {
+            assert!(amount_cents(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_the_general_money_parser(cents in -99_999_999_999_999i64..=99_999_999_999_999) {
+            let text = crate::Money::from_cents(cents).unwrap().to_string();
+            prop_assert_eq!(amount_cents(&text), Ok(cents));
+        }
+    }
 }

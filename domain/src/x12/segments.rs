@@ -41,6 +41,9 @@ impl Delimiters {
             ));
         }
         let distinct = [element, component, segment];
+        if !distinct.iter().all(u8::is_ascii) {
+            return Err(err("delimiters must be ASCII characters"));
+        }
         if element.is_ascii_alphanumeric() || component.is_ascii_alphanumeric() || segment.is_ascii_alphanumeric() {
             return Err(err("delimiters must not be letters or digits"));
         }
@@ -54,21 +57,39 @@ impl Delimiters {
     }
 }
 
-/// One segment: its id and elements (element 1 is `elements[0]`), borrowed from the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One segment, borrowed from the input: its id and the text of its elements, split on
+/// demand. Keeping a segment this small (no array or `Vec` of elements) matters: a large file
+/// has millions of them, and allocating or copying per segment was the parser's largest cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment<'a> {
     /// 1-based position in the file.
     pub index: usize,
     pub id: &'a str,
-    pub elements: Vec<&'a str>,
+    /// Everything after the id's element separator ("" for a segment with no elements).
+    elements: &'a str,
+    separator: u8,
 }
 
 impl<'a> Segment<'a> {
     /// Element `n` (1-based), or "" when absent.
     pub fn get(&self, n: usize) -> &'a str {
-        self.elements.get(n.wrapping_sub(1)).copied().unwrap_or("")
+        if n == 0 {
+            return "";
+        }
+        // A byte scan: delimiters are ASCII, so a match never splits a UTF-8 character.
+        let bytes = self.elements.as_bytes();
+        let mut start = 0;
+        let mut remaining = n - 1;
+        while remaining > 0 {
+            match bytes[start..].iter().position(|&b| b == self.separator) {
+                Some(at) => start += at + 1,
+                None => return "",
+            }
+            remaining -= 1;
+        }
+        let end = bytes[start..].iter().position(|&b| b == self.separator).map_or(bytes.len(), |at| start + at);
+        &self.elements[start..end]
     }
-
     pub fn error(&self, element: Option<usize>, message: impl Into<String>) -> EdiError {
         EdiError::new(self.index, self.id, element, message)
     }
@@ -136,8 +157,8 @@ impl<'a> SegmentReader<'a> {
             Ok(t) => t.trim_end_matches(['\r', '\n']),
             Err(_) => return Some(Err(EdiError::new(self.index, "", None, "the segment is not valid text (UTF-8)"))),
         };
-        let mut parts = text.split(delimiters.element as char);
-        let id = parts.next().unwrap_or("");
+        let separator = delimiters.element;
+        let (id, elements) = text.split_once(separator as char).unwrap_or((text, ""));
         if id.is_empty() || id.len() > 3 || !id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
             return Some(Err(EdiError::new(
                 self.index,
@@ -146,6 +167,6 @@ impl<'a> SegmentReader<'a> {
                 "a segment must start with an id of 2 or 3 capital letters or digits",
             )));
         }
-        Some(Ok(Segment { index: self.index, id, elements: parts.collect() }))
+        Some(Ok(Segment { index: self.index, id, elements, separator }))
     }
 }

@@ -6,7 +6,7 @@ use super::*;
 const BASIC: &str = include_str!("../../testdata/remit-basic.835");
 const TWO_PAYMENTS: &str = include_str!("../../testdata/remit-two-payments.835");
 
-fn parse(text: &str) -> Result<RemittanceFile, EdiError> {
+fn parse(text: &str) -> Result<RemittanceFile<'_>, EdiError> {
     parse_835(text.as_bytes())
 }
 
@@ -23,24 +23,24 @@ fn the_basic_sample_reads_completely() {
     assert_eq!(tx.payment.amount.to_string(), "252.00");
     assert_eq!(tx.payment.method, "ACH");
     assert_eq!(tx.payment.effective_date.unwrap().to_string(), "2025-01-15");
-    assert_eq!((tx.trace_number.as_str(), tx.trace_payer_id.as_str()), ("EFT0001", "1512345678"));
+    assert_eq!((tx.trace_number, tx.trace_payer_id), ("EFT0001", "1512345678"));
     assert_eq!(tx.production_date.unwrap().to_string(), "2025-01-15");
-    assert_eq!((tx.payer.name.as_str(), tx.payer.id.as_str()), ("ACME HEALTH PLAN", "60054"));
+    assert_eq!((tx.payer.name, tx.payer.id), ("ACME HEALTH PLAN", "60054"));
     assert_eq!(tx.payee.id, "1234567893");
     assert!(tx.warnings.is_empty(), "{:?}", tx.warnings);
 
-    let numbers: Vec<&str> = tx.claims.iter().map(|c| c.claim_number.as_str()).collect();
+    let numbers: Vec<&str> = tx.claims.iter().map(|c| c.claim_number).collect();
     assert_eq!(numbers, ["CLM-1001", "CLM-1002", "CLM-1003", "CLM-1004"]);
     let first = &tx.claims[0];
     assert_eq!((cents(first.charge), cents(first.paid), cents(first.patient_responsibility)), (20_000, 12_700, 2_500));
     assert_eq!(first.payer_claim_control_number, "PCNCLM-1001");
-    assert_eq!((first.patient_last_name.as_str(), first.patient_member_id.as_str()), ("DOE", "MEM1001"));
+    assert_eq!((first.patient_last_name, first.patient_member_id), ("DOE", "MEM1001"));
     assert_eq!(first.service_lines.len(), 2);
     let line = &first.service_lines[0];
-    assert_eq!((line.procedure.qualifier.as_str(), line.procedure.code.as_str()), ("HC", "99213"));
+    assert_eq!((line.procedure.qualifier, line.procedure.code), ("HC", "99213"));
     assert_eq!(line.service_date.unwrap().to_string(), "2024-12-02");
     let adjustments: Vec<(&str, &str, i64)> =
-        line.adjustments.iter().map(|a| (a.group.as_str(), a.reason.as_str(), cents(a.amount))).collect();
+        line.adjustments.iter().map(|a| (a.group, a.reason, cents(a.amount))).collect();
     assert_eq!(adjustments, [("CO", "45", 4_000), ("PR", "3", 2_500)]);
 
     let denied = &tx.claims[1];
@@ -48,7 +48,7 @@ fn the_basic_sample_reads_completely() {
     assert_eq!(denied.service_lines[0].remark_codes, ["N54"]);
     assert_eq!(tx.provider_adjustments.len(), 1);
     let plb = &tx.provider_adjustments[0];
-    assert_eq!((plb.reason_code.as_str(), plb.reference.as_str(), cents(plb.amount)), ("WO", "OVERPAY123", 1_500));
+    assert_eq!((plb.reason_code, plb.reference, cents(plb.amount)), ("WO", "OVERPAY123", 1_500));
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn the_two_payment_sample_reads_both_transactions() {
     assert_eq!(first.claims[0].adjustments[0].reason, "31");
     let with_modifiers = &first.claims[2].service_lines[0];
     assert_eq!(with_modifiers.procedure.modifiers, ["GP", "59"]);
-    assert_eq!(with_modifiers.line_control_number.as_deref(), Some("L-2003-1"));
+    assert_eq!(with_modifiers.line_control_number, Some("L-2003-1"));
     assert_eq!(with_modifiers.units.unwrap().to_string(), "2");
     assert_eq!(first.claims[1].service_lines[0].procedure.modifiers, ["25"]);
     assert_eq!(first.provider_adjustments[0].amount.to_string(), "-4.25");
@@ -209,7 +209,7 @@ fn reversals_and_negative_amounts_balance() {
     assert_eq!(tx.claims.len(), totals.claims);
 }
 
-fn summary(file: &RemittanceFile) -> (usize, i64, i64, i64, i64) {
+fn summary(file: &RemittanceFile<'_>) -> (usize, i64, i64, i64, i64) {
     let tx = &file.transactions[0];
     let paid: i64 = tx.claims.iter().map(|c| c.paid.cents()).sum();
     let adjusted: i64 = tx

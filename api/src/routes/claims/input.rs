@@ -84,7 +84,7 @@ pub struct LineInput {
     #[schema(value_type = Option<f64>, example = 1)]
     pub units: Option<serde_json::Value>,
     /// Decimal string with at most two places.
-    #[schema(example = "180.00", pattern = r"^[0-9]{1,8}(\.[0-9]{1,2})?$")]
+    #[schema(example = "180.00", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub charge: String,
     /// Defaults to the claim's `service_date`.
     #[schema(format = Date)]
