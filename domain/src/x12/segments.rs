@@ -81,13 +81,13 @@ impl<'a> Segment<'a> {
         let mut start = 0;
         let mut remaining = n - 1;
         while remaining > 0 {
-            match bytes[start..].iter().position(|&b| b == self.separator) {
+            match memchr::memchr(self.separator, &bytes[start..]) {
                 Some(at) => start += at + 1,
                 None => return "",
             }
             remaining -= 1;
         }
-        let end = bytes[start..].iter().position(|&b| b == self.separator).map_or(bytes.len(), |at| start + at);
+        let end = memchr::memchr(self.separator, &bytes[start..]).map_or(bytes.len(), |at| start + at);
         &self.elements[start..end]
     }
     pub fn error(&self, element: Option<usize>, message: impl Into<String>) -> EdiError {
@@ -104,6 +104,9 @@ impl<'a> Segment<'a> {
 /// Reads segments one at a time; a new ISA anywhere switches to the delimiters it declares.
 pub struct SegmentReader<'a> {
     input: &'a [u8],
+    /// The input up to its first byte that is not UTF-8 (all of it, normally): checked once,
+    /// at memory speed, instead of segment by segment.
+    text: &'a str,
     pos: usize,
     index: usize,
     delimiters: Option<Delimiters>,
@@ -111,7 +114,13 @@ pub struct SegmentReader<'a> {
 
 impl<'a> SegmentReader<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        Self { input, pos: 0, index: 0, delimiters: None }
+        let valid = match std::str::from_utf8(input) {
+            Ok(_) => input.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        // The prefix up to `valid_up_to` is UTF-8 by definition.
+        let text = std::str::from_utf8(&input[..valid]).unwrap_or_default();
+        Self { input, text, pos: 0, index: 0, delimiters: None }
     }
 
     pub fn delimiters(&self) -> Option<Delimiters> {
@@ -150,13 +159,13 @@ impl<'a> SegmentReader<'a> {
             return Some(Err(EdiError::new(self.index, "", None, "the file must start with an ISA segment")));
         };
         let rest = &self.input[self.pos..];
-        let end = rest.iter().position(|&b| b == delimiters.segment).unwrap_or(rest.len());
-        let raw = &rest[..end];
+        let end = memchr::memchr(delimiters.segment, rest).unwrap_or(rest.len());
+        let (start, stop) = (self.pos, self.pos + end);
         self.pos += (end + 1).min(rest.len());
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => t.trim_end_matches(['\r', '\n']),
-            Err(_) => return Some(Err(EdiError::new(self.index, "", None, "the segment is not valid text (UTF-8)"))),
+        let Some(text) = self.text.get(start..stop) else {
+            return Some(Err(EdiError::new(self.index, "", None, "the segment is not valid text (UTF-8)")));
         };
+        let text = text.trim_end_matches(['\r', '\n']);
         let separator = delimiters.element;
         let (id, elements) = text.split_once(separator as char).unwrap_or((text, ""));
         if id.is_empty() || id.len() > 3 || !id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
