@@ -23,7 +23,12 @@ pub struct Db {
     pub read: DatabaseConnection,
     /// How many write transactions can usefully run at once.
     concurrent_writes: usize,
+    /// The database file, on SQLite.
+    sqlite_path: Option<std::path::PathBuf>,
 }
+
+/// Key of the PostgreSQL advisory lock held while migrating ("OVRTURN1" in ASCII).
+const MIGRATION_LOCK: i64 = 0x4f56_5254_5552_4e31;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
@@ -71,6 +76,7 @@ impl Db {
                     write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
                     read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
                     concurrent_writes: 1,
+                    sqlite_path: Some(path.clone()),
                 })
             }
             DatabaseSettings::Postgres { url } => {
@@ -85,7 +91,7 @@ impl Db {
                 // writers split the same load into smaller batches and more commits, which
                 // measured slower (docs/benchmarks.md); the rest of the pool serves reads.
                 let concurrent_writes = (settings.db_max_connections as usize / 2).clamp(1, 2);
-                Ok(Self { write: conn.clone(), read: conn, concurrent_writes })
+                Ok(Self { write: conn.clone(), read: conn, concurrent_writes, sqlite_path: None })
             }
         }
     }
@@ -96,8 +102,39 @@ impl Db {
         self.concurrent_writes
     }
 
+    /// Applies pending migrations. Replicas starting together would race to create the same
+    /// tables, so each first takes a lock that only one holder gets at a time: an advisory
+    /// lock for the migrating transaction on PostgreSQL (DDL is transactional there, so the
+    /// next holder sees the finished schema), a lock file beside the database on SQLite.
     pub async fn migrate(&self) -> Result<(), DbSetupError> {
-        overturn_migration::Migrator::up(&self.write, None).await.map_err(DbSetupError::Migrate)
+        use sea_orm::TransactionTrait;
+        match &self.sqlite_path {
+            Some(path) => {
+                let lock_path = path.with_extension("migrate.lock");
+                let lock_file =
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&lock_path)
+                        .map_err(|source| DbSetupError::DataDir { path: lock_path.display().to_string(), source })?;
+                let locked = tokio::task::spawn_blocking(move || lock_file.lock().map(|()| lock_file))
+                    .await
+                    .map_err(|e| DbSetupError::Migrate(DbErr::Custom(e.to_string())))?
+                    .map_err(|source| DbSetupError::DataDir { path: lock_path.display().to_string(), source })?;
+                let result = overturn_migration::Migrator::up(&self.write, None).await;
+                drop(locked);
+                result.map_err(DbSetupError::Migrate)
+            }
+            None => {
+                let txn = self.write.begin().await.map_err(DbSetupError::Migrate)?;
+                txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                    .await
+                    .map_err(DbSetupError::Migrate)?;
+                overturn_migration::Migrator::up(&txn, None).await.map_err(DbSetupError::Migrate)?;
+                txn.commit().await.map_err(DbSetupError::Migrate)
+            }
+        }
     }
 
     /// A round trip to the database, for `/ready`.

@@ -91,6 +91,29 @@ async fn unknown_methods_and_routes_are_problems(backend: Backend) {
     assert_problem(app.request(Method::GET, "/nowhere", None, None).await, 404).await;
 }
 
+async fn replicas_starting_together_on_one_fresh_database_all_come_up(backend: Backend) {
+    use overturn_api::configuration::Settings;
+    use overturn_api::startup::Application;
+    let db = crate::helpers::TestDatabase::new(backend).await;
+    // Four processes' worth of startups (API and worker roles) racing to migrate the same database.
+    let starts = [ServeRole::Api, ServeRole::Worker, ServeRole::Api, ServeRole::All].map(|role| {
+        let mut vars = db.vars.clone();
+        vars.insert("OVERTURN_ADDR".into(), "127.0.0.1:0".into());
+        vars.insert("OVERTURN_HTTP_WORKERS".into(), "1".into());
+        vars.insert("OVERTURN_DB_MAX_CONNECTIONS".into(), "2".into());
+        let settings = Settings::from_map(&vars).unwrap();
+        async move { Application::build(settings, role).await }
+    });
+    let apps = futures::future::join_all(starts).await;
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
+    for app in apps {
+        let app = app.expect("every replica starts");
+        let url = format!("http://127.0.0.1:{}/ready", app.port());
+        tokio::spawn(app.run_until_stopped());
+        assert_eq!(client.get(url).send().await.unwrap().status(), 200);
+    }
+}
+
 #[test]
 fn committed_openapi_document_matches_the_code() {
     let committed = std::fs::read_to_string(overturn_openapi::committed_path()).unwrap_or_default();
@@ -101,6 +124,7 @@ fn committed_openapi_document_matches_the_code() {
 }
 
 crate::on_both_backends!(
+    replicas_starting_together_on_one_fresh_database_all_come_up,
     health_ready_and_metrics_answer_without_a_key,
     openapi_and_docs_are_served_from_the_binary,
     request_ids_are_echoed_or_made,
