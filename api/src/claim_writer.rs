@@ -52,7 +52,14 @@ pub enum Outcome {
     DuplicateClaimNumber,
 }
 
-type Reply = oneshot::Sender<Result<Outcome, String>>;
+/// Why a batch failed, kept apart so that a database outage is a 503, not a 500.
+#[derive(Debug, Clone)]
+enum Failure {
+    Unavailable(String),
+    Internal(String),
+}
+
+type Reply = oneshot::Sender<Result<Outcome, Failure>>;
 
 #[derive(Clone)]
 pub struct ClaimWriter {
@@ -76,7 +83,8 @@ impl ClaimWriter {
         self.queue.send((pending, reply)).await.map_err(|_| gone())?;
         match answer.await.map_err(|_| gone())? {
             Ok(outcome) => Ok(outcome),
-            Err(message) => Err(ApiError::Internal(anyhow::anyhow!(message))),
+            Err(Failure::Unavailable(message)) => Err(ApiError::Unavailable(DbErr::Custom(message))),
+            Err(Failure::Internal(message)) => Err(ApiError::Internal(anyhow::anyhow!(message))),
         }
     }
 }
@@ -125,8 +133,12 @@ async fn run_writer(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<(
             }
             Err(err) => {
                 tracing::error!(error = %err, claims = jobs.len(), "claim batch failed; nothing of it was stored");
+                let failure = match ApiError::from(err) {
+                    ApiError::Unavailable(e) => Failure::Unavailable(e.to_string()),
+                    other => Failure::Internal(format!("storing the claim failed: {other:?}")),
+                };
                 for reply in replies {
-                    let _ = reply.send(Err(format!("storing the claim failed: {err}")));
+                    let _ = reply.send(Err(failure.clone()));
                 }
             }
         }

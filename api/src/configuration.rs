@@ -48,6 +48,8 @@ pub struct Settings {
     pub webhook_allow_private: bool,
     pub max_body_bytes: usize,
     pub shutdown_timeout: Duration,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub db_acquire_timeout: Duration,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
     pub log_format: LogFormat,
@@ -65,6 +67,7 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_WEBHOOK_ALLOW_PRIVATE",
     "OVERTURN_MAX_BODY_BYTES",
     "OVERTURN_DB_MAX_CONNECTIONS",
+    "OVERTURN_DB_ACQUIRE_TIMEOUT_SECS",
     "OVERTURN_HTTP_WORKERS",
     "OVERTURN_SHUTDOWN_TIMEOUT_SECS",
     "OVERTURN_IDEMPOTENCY_RETENTION_HOURS",
@@ -125,6 +128,7 @@ impl Settings {
             data_dir,
             database,
             db_max_connections: number(get, "OVERTURN_DB_MAX_CONNECTIONS", default_connections(), 1, 1000)?,
+            db_acquire_timeout: Duration::from_secs(number(get, "OVERTURN_DB_ACQUIRE_TIMEOUT_SECS", 10, 1, 600)?),
             redis_url,
             bootstrap_admin_key,
             webhook_allow_private: boolean(get, "OVERTURN_WEBHOOK_ALLOW_PRIVATE")?,

@@ -69,7 +69,7 @@ impl Db {
                     .await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(settings.db_max_connections.max(2))
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(settings.db_acquire_timeout)
                     .connect_with(options.read_only(true))
                     .await?;
                 Ok(Self {
@@ -83,7 +83,7 @@ impl Db {
                 let options = PgConnectOptions::from_str(url).map_err(DbSetupError::Url)?.disable_statement_logging();
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.db_max_connections)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(settings.db_acquire_timeout)
                     .connect_with(options)
                     .await?;
                 let conn = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);

@@ -110,6 +110,11 @@ impl TestApp {
         overturn_api::db::Db::connect(&settings).await.expect("test database reachable")
     }
 
+    /// The PostgreSQL database of this app, if it runs on one.
+    pub fn database_name(&self) -> Option<&str> {
+        self._db.postgres_name.as_deref()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -114,6 +114,40 @@ async fn replicas_starting_together_on_one_fresh_database_all_come_up(backend: B
     }
 }
 
+/// PostgreSQL going away is a 503 that clients can retry, never a 500, and the service
+/// recovers by itself when it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_503_and_recovers() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app_with(Backend::Postgres, ServeRole::All, &[("OVERTURN_DB_ACQUIRE_TIMEOUT_SECS", "1")]).await;
+    assert_eq!(app.post_claim(&claim_body("CLM-BEFORE")).await.status(), 201);
+    let name = app.database_name().expect("a PostgreSQL test database");
+    let admin = sea_orm::Database::connect(crate::helpers::postgres_admin_url()).await.unwrap();
+    let set_allowed = |allowed: bool| format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {allowed}");
+    admin.execute_unprepared(&set_allowed(false)).await.unwrap();
+    admin
+        .execute_unprepared(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .await
+        .unwrap();
+
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_problem(ready, 503).await;
+    assert_problem(app.post_claim(&claim_body("CLM-DURING")).await, 503).await;
+    assert_problem(app.get("/v1/claims").await, 503).await;
+
+    admin.execute_unprepared(&set_allowed(true)).await.unwrap();
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(app.post_claim(&claim_body("CLM-AFTER")).await.status(), 201);
+    let list: Value = app.get("/v1/claims").await.json().await.unwrap();
+    let numbers: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|c| c["claim_number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["CLM-AFTER", "CLM-BEFORE"], "nothing of the failed request was stored");
+    let _ = admin.close().await;
+}
+
 #[test]
 fn committed_openapi_document_matches_the_code() {
     let committed = std::fs::read_to_string(overturn_openapi::committed_path()).unwrap_or_default();
