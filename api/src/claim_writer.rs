@@ -184,11 +184,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
             idempotency_key::ActiveModel::from(record.stored(201, jobs[i].response.clone(), now))
         });
         let inserted = idempotency_key::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::columns([idempotency_key::Column::ApiKeyId, idempotency_key::Column::Key])
-                    .do_nothing()
-                    .to_owned(),
-            )
+            .on_conflict(crate::idempotency::already_used())
             .try_insert()
             .exec_with_returning_keys(&txn)
             .await?;

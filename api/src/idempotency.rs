@@ -48,6 +48,11 @@ pub enum Begin {
     Replay(HttpResponse),
 }
 
+/// `ON CONFLICT DO NOTHING` on the record's key: a conflict means the key was used before.
+pub fn already_used() -> OnConflict {
+    OnConflict::columns([idempotency_key::Column::ApiKeyId, idempotency_key::Column::Key]).do_nothing().to_owned()
+}
+
 /// Reads and checks the header; `None` when the client sent none.
 pub fn key_from(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get(HEADER) else { return Ok(None) };
@@ -94,11 +99,7 @@ pub async fn begin<C: ConnectionTrait>(
     // another transaction, because `finish` fills it in before the commit.
     let placeholder = idempotency_key::ActiveModel::from(record.stored(0, String::new(), crate::db::now()));
     let inserted = idempotency_key::Entity::insert(placeholder)
-        .on_conflict(
-            OnConflict::columns([idempotency_key::Column::ApiKeyId, idempotency_key::Column::Key])
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(already_used())
         .try_insert()
         .exec_without_returning(txn)
         .await?;
