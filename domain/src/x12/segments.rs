@@ -57,9 +57,13 @@ impl Delimiters {
     }
 }
 
-/// One segment, borrowed from the input: its id and the text of its elements, split on
-/// demand. Keeping a segment this small (no array or `Vec` of elements) matters: a large file
-/// has millions of them, and allocating or copying per segment was the parser's largest cost.
+/// Elements whose positions are found in the one pass over a segment; later ones (rare: only
+/// MIA goes past 20) are found by scanning on demand.
+const INDEXED: usize = 24;
+
+/// One segment, borrowed from the input: its id, the text of its elements, and where each of
+/// the first elements ends, found in one pass. No allocation per segment: a large file has
+/// millions of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment<'a> {
     /// 1-based position in the file.
@@ -68,28 +72,56 @@ pub struct Segment<'a> {
     /// Everything after the id's element separator ("" for a segment with no elements).
     elements: &'a str,
     separator: u8,
+    /// End offset (exclusive) of element `n + 1` within `elements`.
+    ends: [u32; INDEXED],
+    count: u8,
 }
 
 impl<'a> Segment<'a> {
+    fn new(index: usize, id: &'a str, elements: &'a str, separator: u8) -> Self {
+        let mut ends = [0u32; INDEXED];
+        let mut count = 0usize;
+        if !elements.is_empty() {
+            for at in memchr::memchr_iter(separator, elements.as_bytes()) {
+                if count == INDEXED - 1 {
+                    break;
+                }
+                ends[count] = at as u32;
+                count += 1;
+            }
+            // The last indexed element runs to the next separator, or to the end.
+            let start = if count == 0 { 0 } else { ends[count - 1] as usize + 1 };
+            let end = memchr::memchr(separator, &elements.as_bytes()[start..]).map_or(elements.len(), |at| start + at);
+            ends[count] = end as u32;
+            count += 1;
+        }
+        Self { index, id, elements, separator, ends, count: count as u8 }
+    }
+
     /// Element `n` (1-based), or "" when absent.
     pub fn get(&self, n: usize) -> &'a str {
-        if n == 0 {
+        let count = usize::from(self.count);
+        if n == 0 || (n > count && count < INDEXED) {
             return "";
         }
-        // A byte scan: delimiters are ASCII, so a match never splits a UTF-8 character.
+        if n <= count {
+            let start = if n == 1 { 0 } else { self.ends[n - 2] as usize + 1 };
+            return &self.elements[start..self.ends[n - 1] as usize];
+        }
+        // Beyond the indexed elements: scan on from the last of them.
         let bytes = self.elements.as_bytes();
         let mut start = 0;
-        let mut remaining = n - 1;
-        while remaining > 0 {
-            match memchr::memchr(self.separator, &bytes[start..]) {
-                Some(at) => start += at + 1,
-                None => return "",
+        let mut end = self.ends[INDEXED - 1] as usize;
+        for _ in INDEXED..n {
+            if end >= bytes.len() {
+                return "";
             }
-            remaining -= 1;
+            start = end + 1;
+            end = memchr::memchr(self.separator, &bytes[start..]).map_or(bytes.len(), |at| start + at);
         }
-        let end = memchr::memchr(self.separator, &bytes[start..]).map_or(bytes.len(), |at| start + at);
         &self.elements[start..end]
     }
+
     pub fn error(&self, element: Option<usize>, message: impl Into<String>) -> EdiError {
         EdiError::new(self.index, self.id, element, message)
     }
@@ -176,6 +208,22 @@ impl<'a> SegmentReader<'a> {
                 "a segment must start with an id of 2 or 3 capital letters or digits",
             )));
         }
-        Some(Ok(Segment { index: self.index, id, elements, separator }))
+        Some(Ok(Segment::new(self.index, id, elements, separator)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn get_agrees_with_a_plain_split(elements in prop::collection::vec("[A-Z0-9 ]{0,4}", 0..40), n in 0usize..45) {
+            let text = elements.join("*");
+            let segment = Segment::new(1, "XX", &text, b'*');
+            let expected = if n == 0 || text.is_empty() { "" } else { text.split('*').nth(n - 1).unwrap_or("") };
+            prop_assert_eq!(segment.get(n), expected);
+        }
     }
 }
