@@ -19,9 +19,9 @@ pub fn check(tx: &Transaction<'_>, st_index: usize) -> Result<(), EdiError> {
     let mut paid_total: i128 = 0;
     for claim in &tx.claims {
         let mut line_adjustments: i128 = 0;
-        for line in &claim.service_lines {
+        for line in tx.lines_of(claim) {
             let expected = i128::from(line.charge.cents()) - i128::from(line.paid.cents());
-            let adjusted = cents(&line.adjustments);
+            let adjusted = cents(tx.line_adjustments(line));
             if expected != adjusted {
                 return Err(EdiError::new(
                     line.segment_index,
@@ -41,7 +41,7 @@ pub fn check(tx: &Transaction<'_>, st_index: usize) -> Result<(), EdiError> {
             line_adjustments += adjusted;
         }
         let expected = i128::from(claim.charge.cents()) - i128::from(claim.paid.cents());
-        let adjusted = cents(&claim.adjustments) + line_adjustments;
+        let adjusted = cents(tx.claim_adjustments(claim)) + line_adjustments;
         if expected != adjusted {
             return Err(EdiError::new(
                 claim.segment_index,

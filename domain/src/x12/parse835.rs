@@ -151,7 +151,13 @@ fn parse_transaction<'a>(
     let component = cursor.delimiters().component as char;
     let mut header = Header::default();
     let mut warnings = Vec::new();
-    let mut claims: Vec<ClaimPayment<'a>> = Vec::new();
+    // Reserve from what is left of the file (a claim takes a few hundred bytes), so that a
+    // large file does not grow and copy its arrays over and over.
+    let estimate = (cursor.reader.remaining() / 300).min(1 << 20);
+    let mut claims: Vec<ClaimPayment<'a>> = Vec::with_capacity(estimate);
+    let mut lines: Vec<ServiceLine<'a>> = Vec::with_capacity(estimate * 2);
+    let mut adjustments: Vec<Adjustment<'a>> = Vec::with_capacity(estimate * 3);
+    let mut remark_codes: Vec<&'a str> = Vec::new();
     let mut plbs = Vec::new();
     let mut state = Loop::Header;
     let mut in_lx = false;
@@ -233,19 +239,24 @@ fn parse_transaction<'a>(
                     warned_no_lx = true;
                     warn(&mut warnings, "claims are not grouped under an LX header number".into());
                 }
-                claims.push(claim_payment(&seg)?);
+                let mut claim = claim_payment(&seg)?;
+                let (a, r, l) = (adjustments.len() as u32, remark_codes.len() as u32, lines.len() as u32);
+                (claim.adjustments, claim.remark_codes, claim.lines) = (a..a, r..r, l..l);
+                claims.push(claim);
             }
             "CAS" => {
-                let adjustments = cas(&seg)?;
                 let claim = claims.last_mut().filter(|_| state == Loop::Detail);
                 let claim = claim.ok_or_else(|| seg.error(None, "CAS must follow a CLP or SVC segment"))?;
-                match claim.service_lines.last_mut() {
-                    Some(line) => line.adjustments.extend(adjustments),
-                    None => claim.adjustments.extend(adjustments),
+                cas(&seg, &mut adjustments)?;
+                let end = adjustments.len() as u32;
+                // After an SVC, CAS belongs to that line; before any, to the claim.
+                match lines.last_mut().filter(|_| !claim.lines.is_empty()) {
+                    Some(line) => line.adjustments.end = end,
+                    None => claim.adjustments.end = end,
                 }
             }
             "NM1" if state == Loop::Detail => {
-                if let Some(claim) = claims.last_mut().filter(|c| c.service_lines.is_empty())
+                if let Some(claim) = claims.last_mut().filter(|c| c.lines.is_empty())
                     && seg.get(1) == "QC"
                 {
                     claim.patient_last_name = seg.get(3);
@@ -256,14 +267,22 @@ fn parse_transaction<'a>(
             "MIA" | "MOA" if state == Loop::Detail => {
                 let positions: &[usize] = if seg.id == "MIA" { &[5, 20, 21, 22, 23] } else { &[3, 4, 5, 6, 7] };
                 let claim = claims.last_mut().ok_or_else(|| seg.error(None, "must follow a CLP segment"))?;
-                claim.remark_codes.extend(positions.iter().map(|&p| seg.get(p)).filter(|c| !c.is_empty()));
+                if !claim.lines.is_empty() {
+                    return Err(seg.error(None, format!("{} must come before the claim's service lines", seg.id)));
+                }
+                remark_codes.extend(positions.iter().map(|&p| seg.get(p)).filter(|c| !c.is_empty()));
+                claim.remark_codes.end = remark_codes.len() as u32;
             }
             "SVC" if state == Loop::Detail => {
                 let claim = claims.last_mut().ok_or_else(|| seg.error(None, "SVC must follow a CLP segment"))?;
-                claim.service_lines.push(service_line(&seg, component)?);
+                let mut line = service_line(&seg, component)?;
+                line.adjustments = adjustments.len() as u32..adjustments.len() as u32;
+                line.remark_codes = remark_codes.len() as u32..remark_codes.len() as u32;
+                lines.push(line);
+                claim.lines.end = lines.len() as u32;
             }
             "DTM" if state == Loop::Detail => {
-                if let Some(line) = claims.last_mut().and_then(|c| c.service_lines.last_mut())
+                if let Some(line) = current_line(&claims, &mut lines)
                     && matches!(seg.get(1), "472" | "150")
                 {
                     line.service_date = Some(date(&seg, 2)?);
@@ -272,7 +291,7 @@ fn parse_transaction<'a>(
                 }
             }
             "REF" if state == Loop::Detail => {
-                if let Some(line) = claims.last_mut().and_then(|c| c.service_lines.last_mut())
+                if let Some(line) = current_line(&claims, &mut lines)
                     && seg.get(1) == "6R"
                 {
                     line.line_control_number = Some(seg.required(2, "the line item control number")?);
@@ -280,17 +299,18 @@ fn parse_transaction<'a>(
             }
             "AMT" if state == Loop::Detail => {
                 let value = amount(&seg, 2, true)?;
-                if let Some(line) = claims.last_mut().and_then(|c| c.service_lines.last_mut())
+                if let Some(line) = current_line(&claims, &mut lines)
                     && seg.get(1) == "B6"
                 {
                     line.allowed = Some(value);
                 }
             }
             "LQ" if state == Loop::Detail => {
-                let line = claims.last_mut().and_then(|c| c.service_lines.last_mut());
+                let line = current_line(&claims, &mut lines);
                 let line = line.ok_or_else(|| seg.error(None, "LQ must follow an SVC segment"))?;
                 if seg.get(1) == "HE" {
-                    line.remark_codes.push(seg.required(2, "the remark code")?);
+                    remark_codes.push(seg.required(2, "the remark code")?);
+                    line.remark_codes.end = remark_codes.len() as u32;
                 }
             }
             "PLB" => {
@@ -336,6 +356,9 @@ fn parse_transaction<'a>(
         payer,
         payee,
         claims,
+        lines,
+        adjustments,
+        remark_codes,
         provider_adjustments: plbs,
         warnings,
     };
@@ -372,19 +395,20 @@ fn claim_payment<'a>(seg: &Segment<'a>) -> Result<ClaimPayment<'a>, EdiError> {
         patient_last_name: "",
         patient_first_name: "",
         patient_member_id: "",
-        adjustments: Vec::new(),
-        remark_codes: Vec::new(),
-        service_lines: Vec::new(),
+        adjustments: 0..0,
+        remark_codes: 0..0,
+        lines: 0..0,
         segment_index: seg.index,
     })
 }
 
-fn cas<'a>(seg: &Segment<'a>) -> Result<Vec<Adjustment<'a>>, EdiError> {
+/// Appends the segment's triplets to `out`.
+fn cas<'a>(seg: &Segment<'a>, out: &mut Vec<Adjustment<'a>>) -> Result<(), EdiError> {
     let group = seg.get(1);
     if !matches!(group, "CO" | "PR" | "OA" | "PI" | "CR") {
         return Err(seg.error(Some(1), "must be a claim adjustment group code: CO, PR, OA or PI"));
     }
-    let mut out = Vec::new();
+    let before = out.len();
     for triplet in 0..6 {
         let at = 2 + triplet * 3;
         let reason = seg.get(at);
@@ -404,10 +428,10 @@ fn cas<'a>(seg: &Segment<'a>) -> Result<Vec<Adjustment<'a>>, EdiError> {
             quantity: if seg.get(at + 2).is_empty() { None } else { Some(decimal(seg, at + 2)?) },
         });
     }
-    if out.is_empty() {
+    if out.len() == before {
         return Err(seg.error(Some(2), "a CAS segment needs at least one reason code and amount"));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn procedure<'a>(seg: &Segment<'a>, element: usize, component: char) -> Result<Procedure<'a>, EdiError> {
@@ -418,8 +442,7 @@ fn procedure<'a>(seg: &Segment<'a>, element: usize, component: char) -> Result<P
     if qualifier.is_empty() || code.is_empty() {
         return Err(seg.error(Some(element), "must be a composite of a qualifier and a code, such as HC:99213"));
     }
-    let modifiers = parts.take(4).filter(|m| !m.is_empty()).collect();
-    Ok(Procedure { qualifier, code, modifiers })
+    Ok(Procedure::new(qualifier, code, parts.take(4)))
 }
 
 fn service_line<'a>(seg: &Segment<'a>, component: char) -> Result<ServiceLine<'a>, EdiError> {
@@ -432,8 +455,8 @@ fn service_line<'a>(seg: &Segment<'a>, component: char) -> Result<ServiceLine<'a
         service_date: None,
         line_control_number: None,
         allowed: None,
-        adjustments: Vec::new(),
-        remark_codes: Vec::new(),
+        adjustments: 0..0,
+        remark_codes: 0..0,
         segment_index: seg.index,
     })
 }
@@ -568,4 +591,13 @@ mod amount_tests {
             prop_assert_eq!(amount_cents(&text), Ok(cents));
         }
     }
+}
+
+/// The last line of the last claim, if that claim has lines.
+fn current_line<'a, 'l>(
+    claims: &[ClaimPayment<'a>],
+    lines: &'l mut [ServiceLine<'a>],
+) -> Option<&'l mut ServiceLine<'a>> {
+    claims.last().filter(|c| !c.lines.is_empty())?;
+    lines.last_mut()
 }

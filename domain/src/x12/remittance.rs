@@ -1,6 +1,8 @@
 //! The typed content of an 835, borrowing its text from the input: a file of a hundred
 //! thousand claims would otherwise cost a million small allocations.
 
+use std::ops::Range;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -30,8 +32,45 @@ pub struct Transaction<'a> {
     pub payer: Party<'a>,
     pub payee: Party<'a>,
     pub claims: Vec<ClaimPayment<'a>>,
+    /// Every service line of every claim, in file order; a claim names its own by range.
+    pub lines: Vec<ServiceLine<'a>>,
+    /// Every CAS triplet (claim and line level), in file order.
+    pub adjustments: Vec<Adjustment<'a>>,
+    /// Every remark code (MOA, MIA, LQ*HE), in file order.
+    pub remark_codes: Vec<&'a str>,
     pub provider_adjustments: Vec<ProviderAdjustment<'a>>,
     pub warnings: Vec<Warning>,
+}
+
+/// One flat array per kind rather than vectors inside every claim: a file of a hundred
+/// thousand claims is three allocations, not half a million.
+impl<'a> Transaction<'a> {
+    pub fn lines_of(&self, claim: &ClaimPayment<'a>) -> &[ServiceLine<'a>] {
+        &self.lines[range(&claim.lines)]
+    }
+
+    /// The claim-level adjustments (CAS in the 2100 loop).
+    pub fn claim_adjustments(&self, claim: &ClaimPayment<'a>) -> &[Adjustment<'a>] {
+        &self.adjustments[range(&claim.adjustments)]
+    }
+
+    pub fn line_adjustments(&self, line: &ServiceLine<'a>) -> &[Adjustment<'a>] {
+        &self.adjustments[range(&line.adjustments)]
+    }
+
+    /// MOA and MIA remark codes of a claim.
+    pub fn claim_remarks(&self, claim: &ClaimPayment<'a>) -> &[&'a str] {
+        &self.remark_codes[range(&claim.remark_codes)]
+    }
+
+    /// LQ*HE remark codes of a line.
+    pub fn line_remarks(&self, line: &ServiceLine<'a>) -> &[&'a str] {
+        &self.remark_codes[range(&line.remark_codes)]
+    }
+}
+
+fn range(r: &Range<u32>) -> Range<usize> {
+    r.start as usize..r.end as usize
 }
 
 /// BPR: the money movement.
@@ -77,10 +116,12 @@ pub struct ClaimPayment<'a> {
     pub patient_last_name: &'a str,
     pub patient_first_name: &'a str,
     pub patient_member_id: &'a str,
-    pub adjustments: Vec<Adjustment<'a>>,
-    /// MOA and MIA remark codes.
-    pub remark_codes: Vec<&'a str>,
-    pub service_lines: Vec<ServiceLine<'a>>,
+    /// Claim-level adjustments: see `Transaction::claim_adjustments`.
+    pub adjustments: Range<u32>,
+    /// MOA and MIA remark codes: see `Transaction::claim_remarks`.
+    pub remark_codes: Range<u32>,
+    /// See `Transaction::lines_of`.
+    pub lines: Range<u32>,
     /// The CLP segment's index, for messages about this claim.
     pub segment_index: usize,
 }
@@ -101,7 +142,25 @@ pub struct Procedure<'a> {
     /// HC (CPT/HCPCS), AD, ER, IV, N4, NU, …
     pub qualifier: &'a str,
     pub code: &'a str,
-    pub modifiers: Vec<&'a str>,
+    modifiers: [&'a str; 4],
+    modifier_count: u8,
+}
+
+impl<'a> Procedure<'a> {
+    pub fn new(qualifier: &'a str, code: &'a str, modifiers: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut all = [""; 4];
+        let mut count = 0;
+        for m in modifiers.into_iter().filter(|m| !m.is_empty()).take(4) {
+            all[count] = m;
+            count += 1;
+        }
+        Self { qualifier, code, modifiers: all, modifier_count: count as u8 }
+    }
+
+    /// Up to four modifiers, in order.
+    pub fn modifiers(&self) -> &[&'a str] {
+        &self.modifiers[..usize::from(self.modifier_count)]
+    }
 }
 
 /// SVC loop: what the payer did with one billed line.
@@ -119,9 +178,10 @@ pub struct ServiceLine<'a> {
     pub line_control_number: Option<&'a str>,
     /// AMT*B6.
     pub allowed: Option<Money>,
-    pub adjustments: Vec<Adjustment<'a>>,
-    /// LQ*HE.
-    pub remark_codes: Vec<&'a str>,
+    /// See `Transaction::line_adjustments`.
+    pub adjustments: Range<u32>,
+    /// LQ*HE: see `Transaction::line_remarks`.
+    pub remark_codes: Range<u32>,
     /// The SVC segment's index, for messages about this line.
     pub segment_index: usize,
 }

@@ -159,6 +159,11 @@ impl<'a> SegmentReader<'a> {
         self.delimiters
     }
 
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.input.len().saturating_sub(self.pos)
+    }
+
     /// Index the next segment will get, for errors about a missing one.
     pub fn next_index(&self) -> usize {
         self.index + 1

@@ -35,17 +35,17 @@ fn the_basic_sample_reads_completely() {
     assert_eq!((cents(first.charge), cents(first.paid), cents(first.patient_responsibility)), (20_000, 12_700, 2_500));
     assert_eq!(first.payer_claim_control_number, "PCNCLM-1001");
     assert_eq!((first.patient_last_name, first.patient_member_id), ("DOE", "MEM1001"));
-    assert_eq!(first.service_lines.len(), 2);
-    let line = &first.service_lines[0];
+    assert_eq!(tx.lines_of(first).len(), 2);
+    let line = &tx.lines_of(first)[0];
     assert_eq!((line.procedure.qualifier, line.procedure.code), ("HC", "99213"));
     assert_eq!(line.service_date.unwrap().to_string(), "2024-12-02");
     let adjustments: Vec<(&str, &str, i64)> =
-        line.adjustments.iter().map(|a| (a.group, a.reason, cents(a.amount))).collect();
+        tx.line_adjustments(line).iter().map(|a| (a.group, a.reason, cents(a.amount))).collect();
     assert_eq!(adjustments, [("CO", "45", 4_000), ("PR", "3", 2_500)]);
 
     let denied = &tx.claims[1];
     assert_eq!(denied.status_code, "4");
-    assert_eq!(denied.service_lines[0].remark_codes, ["N54"]);
+    assert_eq!(tx.line_remarks(&tx.lines_of(denied)[0]), ["N54"]);
     assert_eq!(tx.provider_adjustments.len(), 1);
     let plb = &tx.provider_adjustments[0];
     assert_eq!((plb.reason_code, plb.reference, cents(plb.amount)), ("WO", "OVERPAY123", 1_500));
@@ -60,14 +60,14 @@ fn the_two_payment_sample_reads_both_transactions() {
     assert_eq!(second.payment.handling_code, "H");
     assert_eq!(second.payment.amount.to_string(), "0.00");
     // Claim-level CAS before NM1, as some payers send it.
-    assert_eq!(first.claims[0].adjustments[0].reason, "31");
-    let with_modifiers = &first.claims[2].service_lines[0];
-    assert_eq!(with_modifiers.procedure.modifiers, ["GP", "59"]);
+    assert_eq!(first.claim_adjustments(&first.claims[0])[0].reason, "31");
+    let with_modifiers = &first.lines_of(&first.claims[2])[0];
+    assert_eq!(with_modifiers.procedure.modifiers(), ["GP", "59"]);
     assert_eq!(with_modifiers.line_control_number, Some("L-2003-1"));
     assert_eq!(with_modifiers.units.unwrap().to_string(), "2");
-    assert_eq!(first.claims[1].service_lines[0].procedure.modifiers, ["25"]);
+    assert_eq!(first.lines_of(&first.claims[1])[0].procedure.modifiers(), ["25"]);
     assert_eq!(first.provider_adjustments[0].amount.to_string(), "-4.25");
-    assert_eq!(second.claims[0].service_lines[0].remark_codes, ["MA130", "M51"]);
+    assert_eq!(second.line_remarks(&second.lines_of(&second.claims[0])[0]), ["MA130", "M51"]);
 }
 
 /// Rewrites a file with other delimiters; the sample's own must not appear in its data.
@@ -162,6 +162,18 @@ fn money_dates_and_codes_are_checked() {
 }
 
 #[test]
+fn claim_remarks_after_the_lines_are_refused() {
+    let text = BASIC.replace("CAS*CO*29*120~", "CAS*CO*29*120~\nMOA***MA130~").replace("SE*53*0001", "SE*54*0001");
+    let e = error_of(&text);
+    assert_eq!(e.segment_id, "MOA");
+    let before =
+        BASIC.replace("DTM*232*20240601~", "MOA***MA130~\nDTM*232*20240601~").replace("SE*53*0001", "SE*54*0001");
+    let tx = &parse(&before).unwrap().transactions[0];
+    assert_eq!(tx.claim_remarks(&tx.claims[3]), ["MA130"]);
+    assert!(tx.claim_remarks(&tx.claims[2]).is_empty());
+}
+
+#[test]
 fn unbalanced_money_is_refused_with_the_numbers() {
     // Line: 180 − 115 ≠ 40 + 25 once the paid amount changes.
     let e = error_of(&BASIC.replace("SVC*HC:99213*180*115**1", "SVC*HC:99213*180*110**1"));
@@ -215,7 +227,9 @@ fn summary(file: &RemittanceFile<'_>) -> (usize, i64, i64, i64, i64) {
     let adjusted: i64 = tx
         .claims
         .iter()
-        .flat_map(|c| c.adjustments.iter().chain(c.service_lines.iter().flat_map(|l| l.adjustments.iter())))
+        .flat_map(|c| {
+            tx.claim_adjustments(c).iter().chain(tx.lines_of(c).iter().flat_map(|l| tx.line_adjustments(l).iter()))
+        })
         .map(|a| a.amount.cents())
         .sum();
     let plb: i64 = tx.provider_adjustments.iter().map(|p| p.amount.cents()).sum();
