@@ -560,6 +560,15 @@ fn optional_date(seg: &Segment<'_>, element: usize) -> Result<Option<NaiveDate>,
     if seg.get(element).is_empty() { Ok(None) } else { date(seg, element).map(Some) }
 }
 
+/// The last line of the last claim, if that claim has lines.
+fn current_line<'a, 'l>(
+    claims: &[ClaimPayment<'a>],
+    lines: &'l mut [ServiceLine<'a>],
+) -> Option<&'l mut ServiceLine<'a>> {
+    claims.last().filter(|c| !c.lines.is_empty())?;
+    lines.last_mut()
+}
+
 #[cfg(test)]
 mod amount_tests {
     use super::amount_cents;
@@ -591,13 +600,4 @@ mod amount_tests {
             prop_assert_eq!(amount_cents(&text), Ok(cents));
         }
     }
-}
-
-/// The last line of the last claim, if that claim has lines.
-fn current_line<'a, 'l>(
-    claims: &[ClaimPayment<'a>],
-    lines: &'l mut [ServiceLine<'a>],
-) -> Option<&'l mut ServiceLine<'a>> {
-    claims.last().filter(|c| !c.lines.is_empty())?;
-    lines.last_mut()
 }
