@@ -154,19 +154,24 @@ fn drain_into(receiver: &mut mpsc::Receiver<(PendingClaim, Reply)>, batch: &mut 
     }
 }
 
+fn lock_key(job: &PendingClaim) -> Option<(Uuid, &str)> {
+    job.idempotency.as_ref().map(|r| (r.api_key_id, r.key.as_str()))
+}
+
 /// Concurrent batches on PostgreSQL lock unique keys as they insert them; taking them in one
 /// global order (idempotency key, then claim number) means two batches cannot deadlock.
 /// The sort is stable, so among equal claim numbers the earlier request still wins.
 fn in_lock_order(mut jobs: Vec<(PendingClaim, Reply)>) -> Vec<(PendingClaim, Reply)> {
     jobs.sort_by(|(a, _), (b, _)| {
-        let key = |j: &PendingClaim| j.idempotency.as_ref().map(|r| (r.api_key_id, r.key.clone()));
-        key(a).cmp(&key(b)).then_with(|| a.claim.claim_number.cmp(&b.claim.claim_number))
+        lock_key(a).cmp(&lock_key(b)).then_with(|| a.claim.claim_number.cmp(&b.claim.claim_number))
     });
     jobs
 }
 
-fn chunk_rows(columns: usize) -> usize {
-    (MAX_PARAMS / columns).max(1)
+/// Rows of entity `E` that fit in one statement's bound parameters.
+fn rows_per_statement<E: EntityTrait>() -> usize {
+    use sea_orm::Iterable;
+    (MAX_PARAMS / E::Column::iter().count()).max(1)
 }
 
 async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<Vec<Outcome>, DbErr> {
@@ -232,7 +237,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
     // 2. Claims; a claim_number already taken (before, or earlier in this batch) is skipped.
     let to_insert: Vec<usize> = (0..jobs.len()).filter(|&i| outcomes[i].is_none()).collect();
     let mut created: HashSet<Uuid> = HashSet::new();
-    for chunk in to_insert.chunks(chunk_rows(21)) {
+    for chunk in to_insert.chunks(rows_per_statement::<claim::Entity>()) {
         let rows = chunk.iter().map(|&i| claim::ActiveModel::from(jobs[i].claim.clone()));
         let inserted = claim::Entity::insert_many(rows)
             .on_conflict(OnConflict::column(claim::Column::ClaimNumber).do_nothing().to_owned())
@@ -264,7 +269,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
         .collect();
     let mut lines = lines.into_iter().peekable();
     while lines.peek().is_some() {
-        let chunk: Vec<_> = lines.by_ref().take(chunk_rows(7)).collect();
+        let chunk: Vec<_> = lines.by_ref().take(rows_per_statement::<claim_line::Entity>()).collect();
         claim_line::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
     }
 
