@@ -31,6 +31,16 @@ impl Caller {
         }
     }
 
+    /// Data about many patients at once (remittances, say) is not for the portal role,
+    /// which serves one patient at a time.
+    pub fn require_billing_read(&self, what: &str) -> Result<(), ApiError> {
+        if self.role.can_write_billing_data() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("the {} role cannot read {what}", self.role.as_str())))
+        }
+    }
+
     pub fn require_billing_write(&self) -> Result<(), ApiError> {
         if self.role.can_write_billing_data() {
             Ok(())

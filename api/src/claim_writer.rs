@@ -28,8 +28,6 @@ use crate::error::ApiError;
 use crate::idempotency::IdempotencyRecord;
 
 const MAX_BATCH: usize = 256;
-/// Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
 
 /// A validated claim, ready to store, with the answer to give once it is stored.
 pub struct PendingClaim {
@@ -168,14 +166,9 @@ fn in_lock_order(mut jobs: Vec<(PendingClaim, Reply)>) -> Vec<(PendingClaim, Rep
     jobs
 }
 
-/// Rows of entity `E` that fit in one statement's bound parameters.
-fn rows_per_statement<E: EntityTrait>() -> usize {
-    use sea_orm::Iterable;
-    (MAX_PARAMS / E::Column::iter().count()).max(1)
-}
-
 async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<Vec<Outcome>, DbErr> {
     let txn = db.begin().await?;
+    crate::remittance_store::lock_matching(&txn, false).await?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
 
     // 1. Idempotency records, stored with their final answer; a conflict means the key was
@@ -237,7 +230,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
     // 2. Claims; a claim_number already taken (before, or earlier in this batch) is skipped.
     let to_insert: Vec<usize> = (0..jobs.len()).filter(|&i| outcomes[i].is_none()).collect();
     let mut created: HashSet<Uuid> = HashSet::new();
-    for chunk in to_insert.chunks(rows_per_statement::<claim::Entity>()) {
+    for chunk in to_insert.chunks(crate::db::rows_per_statement::<claim::Entity>()) {
         let rows = chunk.iter().map(|&i| claim::ActiveModel::from(jobs[i].claim.clone()));
         let inserted = claim::Entity::insert_many(rows)
             .on_conflict(OnConflict::column(claim::Column::ClaimNumber).do_nothing().to_owned())
@@ -269,8 +262,37 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
         .collect();
     let mut lines = lines.into_iter().peekable();
     while lines.peek().is_some() {
-        let chunk: Vec<_> = lines.by_ref().take(rows_per_statement::<claim_line::Entity>()).collect();
+        let chunk: Vec<_> = lines.by_ref().take(crate::db::rows_per_statement::<claim_line::Entity>()).collect();
         claim_line::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+    }
+
+    // 4. Payments that arrived before their claim: matched now, and the answer shows them.
+    let stored: Vec<(&claim::Model, &[claim_line::Model])> = to_insert
+        .iter()
+        .filter(|&&i| created.contains(&jobs[i].claim.id))
+        .map(|&i| (&jobs[i].claim, jobs[i].lines.as_slice()))
+        .collect();
+    let settled: HashSet<Uuid> =
+        crate::remittance_store::match_waiting_payments(&txn, &stored).await?.into_iter().collect();
+    for &i in &to_insert {
+        if !settled.contains(&jobs[i].claim.id) {
+            continue;
+        }
+        let row = claim::Entity::find_by_id(jobs[i].claim.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DbErr::Custom("a claim vanished inside its own transaction".into()))?;
+        let body = serde_json::to_string(&crate::routes::claims::Claim::from_rows(row, jobs[i].lines.clone()))
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        if let Some(r) = &jobs[i].idempotency {
+            idempotency_key::Entity::update_many()
+                .col_expr(idempotency_key::Column::ResponseBody, sea_orm::sea_query::Expr::value(body.clone()))
+                .filter(idempotency_key::Column::ApiKeyId.eq(r.api_key_id))
+                .filter(idempotency_key::Column::Key.eq(r.key.clone()))
+                .exec(&txn)
+                .await?;
+        }
+        outcomes[i] = Some(Outcome::Created(body));
     }
 
     for r in forget_keys {

@@ -47,6 +47,8 @@ pub struct Settings {
     pub bootstrap_admin_key: Option<ApiKeySecret>,
     pub webhook_allow_private: bool,
     pub max_body_bytes: usize,
+    /// The limit for `POST /v1/remittances`, whose 835 files run to tens of megabytes.
+    pub max_remittance_bytes: usize,
     pub shutdown_timeout: Duration,
     /// How long a request waits for a database connection before it is answered 503.
     pub db_acquire_timeout: Duration,
@@ -66,6 +68,7 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_BOOTSTRAP_ADMIN_KEY",
     "OVERTURN_WEBHOOK_ALLOW_PRIVATE",
     "OVERTURN_MAX_BODY_BYTES",
+    "OVERTURN_MAX_REMITTANCE_BYTES",
     "OVERTURN_DB_MAX_CONNECTIONS",
     "OVERTURN_DB_ACQUIRE_TIMEOUT_SECS",
     "OVERTURN_HTTP_WORKERS",
@@ -133,6 +136,7 @@ impl Settings {
             bootstrap_admin_key,
             webhook_allow_private: boolean(get, "OVERTURN_WEBHOOK_ALLOW_PRIVATE")?,
             max_body_bytes: number(get, "OVERTURN_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30)?,
+            max_remittance_bytes: number(get, "OVERTURN_MAX_REMITTANCE_BYTES", 128 << 20, 1024, 1 << 31)?,
             shutdown_timeout: Duration::from_secs(number(get, "OVERTURN_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?),
             http_workers: number(get, "OVERTURN_HTTP_WORKERS", 0, 0, 256)?,
             log_format: match get("OVERTURN_LOG_FORMAT") {
@@ -206,6 +210,7 @@ mod tests {
             ("OVERTURN_BOOTSTRAP_ADMIN_KEY", "short"),
             ("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "maybe"),
             ("OVERTURN_MAX_BODY_BYTES", "-1"),
+            ("OVERTURN_MAX_REMITTANCE_BYTES", "10"),
             ("OVERTURN_DB_MAX_CONNECTIONS", "0"),
             ("OVERTURN_LOG_FORMAT", "xml"),
         ];

@@ -154,3 +154,12 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
 }
+
+/// Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
+pub const MAX_PARAMS: usize = 30_000;
+
+/// Rows of entity `E` that fit in one statement's bound parameters.
+pub fn rows_per_statement<E: sea_orm::EntityTrait>() -> usize {
+    use sea_orm::Iterable;
+    (MAX_PARAMS / E::Column::iter().count()).max(1)
+}

@@ -21,10 +21,40 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// For validation problems: every field that is wrong, by JSON path.
+    /// For validation problems: every field that is wrong, by JSON path. For a refused EDI
+    /// file: where it is wrong (the same four members also appear at the top level).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<ValidationError>)]
-    pub errors: Vec<FieldError>,
+    #[schema(value_type = Vec<ProblemItem>)]
+    pub errors: Vec<ErrorItem>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<EdiErrorLocation>)]
+    pub edi: Option<EdiErrorLocation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ErrorItem {
+    Field(FieldError),
+    Edi(EdiErrorLocation),
+}
+
+/// One entry of a problem's `errors`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // documents the shape of `ErrorItem` for the OpenAPI document
+pub enum ProblemItem {
+    Field(ValidationError),
+    Edi(EdiErrorLocation),
+}
+
+/// Where an X12 file is wrong: the 1-based segment index in the file, the segment id, the
+/// 1-based element position when one element is at fault, and what was expected.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EdiErrorLocation {
+    pub segment_index: usize,
+    pub segment_id: String,
+    pub element: Option<usize>,
+    pub message: String,
 }
 
 /// One invalid field of a request body or query.
@@ -42,6 +72,10 @@ pub enum ApiError {
     Validation { detail: String, errors: Vec<FieldError> },
     #[error("{0}")]
     BadRequest(String),
+    #[error("the X12 file was refused: {0}")]
+    Edi(overturn_domain::x12::EdiError),
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("a valid API key is required: send `Authorization: Bearer <key>`")]
     Unauthorized,
     #[error("{0}")]
@@ -75,6 +109,8 @@ impl ApiError {
         match self {
             Self::Validation { .. } => "validation-error",
             Self::BadRequest(_) => "bad-request",
+            Self::Edi(_) => "invalid-edi",
+            Self::PayloadTooLarge(_) => "payload-too-large",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
@@ -111,7 +147,8 @@ fn is_unavailable(err: &sea_orm::DbErr) -> bool {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation { .. } | Self::BadRequest(_) | Self::Edi(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -131,16 +168,27 @@ impl ResponseError for ApiError {
             // logging is off and values are not part of DbErr messages).
             tracing::error!(error = ?self, "request failed");
         }
-        let errors = match self {
-            Self::Validation { errors, .. } => errors.clone(),
+        let mut errors: Vec<ErrorItem> = match self {
+            Self::Validation { errors, .. } => errors.iter().cloned().map(ErrorItem::Field).collect(),
             _ => Vec::new(),
         };
+        let edi = match self {
+            Self::Edi(e) => Some(EdiErrorLocation {
+                segment_index: e.segment_index,
+                segment_id: e.segment_id.clone(),
+                element: e.element,
+                message: e.message.clone(),
+            }),
+            _ => None,
+        };
+        errors.extend(edi.clone().map(ErrorItem::Edi));
         let problem = Problem {
             kind: format!("https://overturn.dev/problems/{}", self.kind()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
             errors,
+            edi,
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_JSON);
@@ -178,6 +226,7 @@ pub fn ensure_problem_json<B: MessageBody + 'static>(
         status: status.as_u16(),
         detail,
         errors: Vec::new(),
+        edi: None,
     };
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let (req, mut response) = res.into_parts();

@@ -2,6 +2,7 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
+use chrono::{Datelike as _, NaiveDate};
 use overturn_domain::FieldError;
 use serde::de::DeserializeOwned;
 
@@ -56,4 +57,32 @@ fn strip_position(message: &str) -> String {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// Collects every problem instead of stopping at the first, so a client fixes a claim in one go.
+pub struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn take<T, E: std::fmt::Display>(&mut self, field: impl Into<String>, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(FieldError::new(field, e.to_string()));
+                None
+            }
+        }
+    }
+}
+
+/// A date in the contract's exact form, YYYY-MM-DD, from 1900 on.
+pub fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD")?;
+    // chrono accepts 5-digit years and unpadded fields; the contract's form is exact.
+    if text.len() != 10 {
+        return Err("must be a date YYYY-MM-DD");
+    }
+    if date.year_ce().1 < 1900 {
+        return Err("must not be before 1900");
+    }
+    Ok(date)
 }

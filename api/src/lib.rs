@@ -11,6 +11,7 @@ pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod remittance_store;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -18,6 +18,7 @@ use crate::error::{Problem, ValidationError};
     components(schemas(Problem, ValidationError)),
     tags(
         (name = "claims", description = "Claims as submitted to payers"),
+        (name = "remittances", description = "Payer responses: X12 835 files or their JSON form"),
         (name = "api-keys", description = "API keys and roles (admin only)"),
         (name = "service", description = "Health, readiness and metrics"),
     )

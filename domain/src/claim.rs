@@ -4,7 +4,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::{
-    ClaimNumber, DiagnosisCode, MemberId, Modifier, Money, Npi, PartyName, PayerId, PersonName, ProcedureCode,
+    ClaimNumber, DiagnosisCode, LineControlNumber, MemberId, Modifier, Money, Npi, PartyName, PayerId, PersonName,
+    ProcedureCode,
 };
 
 /// One problem with one field of a request, named by its JSON path (`lines[0].charge`).
@@ -88,6 +89,7 @@ pub struct ClaimLineDraft {
     pub units: Decimal,
     pub charge: Money,
     pub service_date: NaiveDate,
+    pub line_control_number: Option<LineControlNumber>,
 }
 
 /// A claim whose every field has been parsed; `check` adds the rules that span fields.
@@ -162,6 +164,17 @@ impl ClaimDraft {
                 ));
             }
         }
+        let mut control_numbers = std::collections::HashSet::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Some(number) = &line.line_control_number
+                && !control_numbers.insert(number.as_str())
+            {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].line_control_number"),
+                    "repeats another line's: each line's control number must be unique within the claim",
+                ));
+            }
+        }
         if self.frequency_code.needs_original_reference() && self.payer_claim_control_number.is_none() {
             errors.push(FieldError::new(
                 "payer_claim_control_number",
@@ -202,6 +215,7 @@ mod tests {
                     units: Decimal::ONE,
                     charge: Money::parse("180").unwrap(),
                     service_date: date("2024-12-02"),
+                    line_control_number: None,
                 },
                 ClaimLineDraft {
                     procedure_code: ProcedureCode::parse("36415").unwrap(),
@@ -209,6 +223,7 @@ mod tests {
                     units: Decimal::ONE,
                     charge: Money::parse("20.55").unwrap(),
                     service_date: date("2024-12-02"),
+                    line_control_number: None,
                 },
             ],
         }

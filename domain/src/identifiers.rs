@@ -16,7 +16,7 @@ pub enum IdentifierError {
 
 /// Printable ASCII without the characters that payers and clearinghouses use as X12
 /// delimiters: a claim number containing one would split a segment when echoed in an 835.
-fn check_x12_text(value: &str, max: usize) -> Result<(), IdentifierError> {
+pub fn check_x12_text(value: &str, max: usize) -> Result<(), IdentifierError> {
     if value.is_empty() {
         return Err(IdentifierError::Empty);
     }
@@ -75,6 +75,18 @@ x12_identifier!(
     /// The subscriber or patient member id on the insurance card (NM1*QC09, 1–80 characters).
     MemberId,
     80
+);
+x12_identifier!(
+    /// The line item control number the provider sends as REF*6R on an 837 line (1–50
+    /// characters); payers echo it on the 835 service line.
+    LineControlNumber,
+    50
+);
+x12_identifier!(
+    /// A check or EFT trace number (TRN02, 1–50 characters): with the payer id, the natural
+    /// key of a payment.
+    TraceNumber,
+    50
 );
 x12_identifier!(
     /// An organisation name (payer, provider): NM103 / N102 allow 60 characters.

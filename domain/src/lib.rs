@@ -9,11 +9,12 @@ pub mod codes;
 pub mod identifiers;
 pub mod money;
 pub mod npi;
+pub mod settlement;
 pub mod x12;
 
 pub use api_key::{ApiKeySecret, Role};
 pub use claim::{ClaimDraft, ClaimLineDraft, ClaimStatus, FieldError, FrequencyCode};
 pub use codes::{DiagnosisCode, Modifier, ProcedureCode};
-pub use identifiers::{ClaimNumber, MemberId, PartyName, PayerId, PersonName};
+pub use identifiers::{ClaimNumber, LineControlNumber, MemberId, PartyName, PayerId, PersonName, TraceNumber};
 pub use money::Money;
 pub use npi::Npi;

@@ -14,6 +14,8 @@ pub struct Model {
     pub units: String,
     pub charge_cents: i64,
     pub service_date: Date,
+    /// REF*6R the provider sent for the line; payers echo it on the 835.
+    pub line_control_number: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,4 +5,11 @@
 pub mod api_key;
 pub mod claim;
 pub mod claim_line;
+pub mod claim_payment;
 pub mod idempotency_key;
+pub mod outbox;
+pub mod remittance;
+pub mod remittance_file;
+pub mod remittance_trace;
+pub mod remittance_transaction;
+pub mod unmatched_line_ref;

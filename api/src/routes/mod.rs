@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod claims;
 pub mod health;
+pub mod remittances;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::{Method, header};
@@ -24,6 +25,9 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(claims::create_claim)
             .service(claims::list_claims)
             .service(claims::get_claim)
+            .service(remittances::create_remittance)
+            .service(remittances::list_remittances)
+            .service(remittances::get_remittance)
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
             .service(api_keys::revoke_api_key),

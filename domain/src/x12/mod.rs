@@ -13,6 +13,7 @@ mod parse835;
 mod remittance;
 mod segments;
 
+pub use balance::check as check_balance;
 pub use error::{EdiError, Warning};
 pub use parse835::parse_835;
 pub use remittance::{

@@ -142,6 +142,18 @@ impl TestApp {
         self.post("/v1/claims", body).await
     }
 
+    /// Posts an X12 file to `/v1/remittances`.
+    pub async fn post_edi(&self, body: &str) -> Response {
+        self.client
+            .post(self.url("/v1/remittances"))
+            .bearer_auth(&self.admin_key)
+            .header("content-type", "application/edi-x12")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Creates a key with `role` and returns its secret.
     pub async fn create_key(&self, role: &str) -> String {
         let res = self.post("/v1/api-keys", &json!({"name": format!("{role} key"), "role": role})).await;

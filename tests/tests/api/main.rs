@@ -8,4 +8,5 @@ mod binary;
 mod claims;
 mod fuzz;
 mod idempotency;
+mod remittances;
 mod service;

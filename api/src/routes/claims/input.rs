@@ -1,14 +1,16 @@
 //! The body of `POST /v1/claims`, and its parsing into a `ClaimDraft`.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use overturn_domain::claim::{MAX_DIAGNOSIS_CODES, MAX_LINES, MAX_MODIFIERS, parse_units, past_date};
 use overturn_domain::{
-    ClaimDraft, ClaimLineDraft, ClaimNumber, DiagnosisCode, FieldError, FrequencyCode, MemberId, Modifier, Money, Npi,
-    PartyName, PayerId, PersonName, ProcedureCode,
+    ClaimDraft, ClaimLineDraft, ClaimNumber, DiagnosisCode, FieldError, FrequencyCode, LineControlNumber, MemberId,
+    Modifier, Money, Npi, PartyName, PayerId, PersonName, ProcedureCode,
 };
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
+
+use crate::json::{Errors, parse_date};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,36 +91,11 @@ pub struct LineInput {
     /// Defaults to the claim's `service_date`.
     #[schema(format = Date)]
     pub service_date: Option<String>,
+    /// The line item control number sent as REF*6R on the 837; payers echo it on the 835,
+    /// which lets a payment find its claim when the claim number was mangled.
+    #[schema(example = "CLM-1001-1", min_length = 1, max_length = 50)]
+    pub line_control_number: Option<String>,
 }
-
-/// Collects every problem instead of stopping at the first, so a client fixes a claim in one go.
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn take<T, E: std::fmt::Display>(&mut self, field: impl Into<String>, result: Result<T, E>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(FieldError::new(field, e.to_string()));
-                None
-            }
-        }
-    }
-}
-
-fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD")?;
-    // chrono accepts 5-digit years and unpadded fields; the contract's form is exact.
-    if text.len() != 10 {
-        return Err("must be a date YYYY-MM-DD");
-    }
-    if date.year_ce().1 < 1900 {
-        return Err("must not be before 1900");
-    }
-    Ok(date)
-}
-
-use chrono::Datelike as _;
 
 fn parse_units_value(value: Option<&serde_json::Value>) -> Result<Decimal, &'static str> {
     let text = match value {
@@ -196,7 +173,11 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
             None => service_date,
             Some(text) => e.take(format!("lines[{i}].service_date"), parse_date(text)),
         };
-        lines.push((procedure_code, modifiers, units, charge, line_date));
+        let control = match line.line_control_number.as_deref() {
+            None => Some(None),
+            Some(text) => e.take(format!("lines[{i}].line_control_number"), LineControlNumber::parse(text)).map(Some),
+        };
+        lines.push((procedure_code, modifiers, units, charge, line_date, control));
     }
 
     if !e.0.is_empty() {
@@ -220,13 +201,14 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
             diagnosis_codes: diagnosis_codes.into_iter().collect::<Option<Vec<_>>>()?,
             lines: lines
                 .into_iter()
-                .map(|(code, mods, units, charge, date)| {
+                .map(|(code, mods, units, charge, date, control)| {
                     Some(ClaimLineDraft {
                         procedure_code: code?,
                         modifiers: mods.into_iter().collect::<Option<Vec<_>>>()?,
                         units: units?,
                         charge: charge?,
                         service_date: date?,
+                        line_control_number: control?,
                     })
                 })
                 .collect::<Option<Vec<_>>>()?,

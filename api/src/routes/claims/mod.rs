@@ -124,6 +124,7 @@ fn claim_rows(
             units: line.units.to_string(),
             charge_cents: line.charge.cents(),
             service_date: line.service_date,
+            line_control_number: line.line_control_number.as_ref().map(|n| n.as_str().to_owned()),
         })
         .collect();
     (row, lines)

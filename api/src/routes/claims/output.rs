@@ -64,6 +64,8 @@ pub struct ClaimLine {
     #[schema(value_type = String, example = "180.00")]
     pub charge: Money,
     pub service_date: NaiveDate,
+    /// REF*6R, when the line was sent with one.
+    pub line_control_number: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,6 +112,7 @@ impl Claim {
                     units: l.units,
                     charge: money(l.charge_cents),
                     service_date: l.service_date,
+                    line_control_number: l.line_control_number,
                 })
                 .collect(),
             total_charge: money(row.total_charge_cents),

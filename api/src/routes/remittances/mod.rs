@@ -1,0 +1,241 @@
+//! `/v1/remittances`: payer responses in, as X12 835 files or the JSON form.
+
+mod json_form;
+mod output;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use overturn_domain::x12::{self, RemittanceFile};
+use overturn_entity::{claim_payment, remittance, remittance_transaction};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+pub use json_form::{
+    AdjustmentInput, ClaimPaymentInput, LinePaymentInput, PatientRef, PaymentInput, ProviderAdjustmentInput,
+    RemittancePayee, RemittancePayer, RemittanceRequest,
+};
+pub use output::{
+    AdjustmentOut, ClaimPaymentDetail, ClaimPaymentSummary, LinePaymentOut, PaymentDetail, PaymentPatient,
+    ProviderAdjustmentOut, Remittance, RemittanceAccepted, RemittanceList, RemittanceSummary, RemittanceTransaction,
+    RemittanceWarning,
+};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::idempotency::{self, IdempotencyRecord};
+use crate::json::parse_body;
+use crate::pagination::Page;
+use crate::remittance_store::{self, Incoming};
+use crate::state::AppState;
+
+enum Format {
+    X12,
+    Json,
+}
+
+fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/edi-x12" | "application/edi_x12" | "application/x12" | "text/plain" => Ok(Format::X12),
+        "application/json" => Ok(Format::Json),
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "send an X12 835 file as application/edi-x12 (or text/plain), or the JSON form as application/json (got {:?})",
+            if content_type.is_empty() { "no Content-Type" } else { content_type }
+        ))),
+    }
+}
+
+/// Reads the body up to the remittance limit, which is far above the JSON one: a payer's
+/// file can hold a hundred thousand claims.
+async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) => Err(ApiError::BadRequest(format!("the request body could not be read: {e}"))),
+        Err(_) => Err(ApiError::PayloadTooLarge(format!(
+            "the remittance is larger than {limit} bytes (OVERTURN_MAX_REMITTANCE_BYTES); split the file"
+        ))),
+    }
+}
+
+/// Receive a payer response.
+///
+/// An X12 005010X221A1 835 file (`application/edi-x12` or `text/plain`; any delimiters its
+/// ISA declares, several ISA/GS/ST envelopes, with or without line breaks), or the JSON form
+/// (`application/json`, one payment). Envelopes, segment counts, control numbers, amounts,
+/// dates and balancing are checked; a file that fails any check is refused with the segment
+/// (or JSON field) at fault and nothing of it is stored. Missing situational segments are
+/// accepted with a warning.
+///
+/// Claim payments are matched to claims by claim number (CLP01), then the payer's claim
+/// control number (CLP07), then line control numbers (REF*6R); unmatched ones are kept and
+/// matched when their claim is created. A payment already received (same payer id and trace
+/// number) is reported as a duplicate and not applied again. The file, its payments and the
+/// classification job are stored in one transaction.
+#[utoipa::path(
+    tag = "remittances",
+    request_body(
+        description = "An X12 835 file, or the JSON form",
+        content(
+            (String = "application/edi-x12", example = "ISA*00*          *00*          *ZZ*PAYER          *ZZ*PROVIDER       *261120*1200*^*00501*000000001*0*P*:~GS*HP*…~ST*835*0001~BPR*I*…~…~SE*…~GE*1*1~IEA*1*000000001~"),
+            (String = "text/plain"),
+            (RemittanceRequest = "application/json"),
+        )
+    ),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response")),
+    responses(
+        (status = 202, description = "Accepted and stored", body = RemittanceAccepted),
+        (status = 400, description = "A malformed or unbalanced file (the problem names the segment and element), or an invalid JSON form (the problem names the fields)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/remittances")]
+pub async fn create_remittance(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_billing_write()?;
+    let format = format_of(&req)?;
+    let body = read_body(payload, state.settings.max_remittance_bytes).await?;
+    let idempotency = idempotency::key_from(&req)?.map(|key| IdempotencyRecord {
+        api_key_id: caller.key_id,
+        key,
+        request_hash: idempotency::request_hash(&req, &body),
+    });
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+
+    // Parse before the transaction: a refused file never holds a connection.
+    let json_request = match format {
+        Format::Json => match parse_body::<RemittanceRequest>(&req, &body) {
+            Ok(request) => Some(request),
+            Err(err) => {
+                return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
+            }
+        },
+        Format::X12 => None,
+    };
+    let file = match &json_request {
+        None => x12::parse_835(&body).map_err(ApiError::Edi),
+        Some(request) => json_form::to_transaction(request).map_err(ApiError::validation).and_then(|(tx, paths)| {
+            x12::check_balance(&tx, 0).map_err(|err| {
+                let field = paths.get(err.segment_index).cloned().unwrap_or_else(|| "claims".to_owned());
+                ApiError::validation(vec![overturn_domain::FieldError::new(field, err.message)])
+            })?;
+            Ok(RemittanceFile { transactions: vec![tx] })
+        }),
+    };
+    let file = match file {
+        Ok(file) => file,
+        Err(err) => {
+            return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
+        }
+    };
+    let source = match format {
+        Format::X12 => "x12",
+        Format::Json => "json",
+    };
+    let incoming =
+        Incoming { source, content_type: &content_type, body: &body, file: &file, api_key_id: caller.key_id };
+    idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+        let stored = remittance_store::store(txn, incoming).await?;
+        Ok((
+            StatusCode::ACCEPTED,
+            RemittanceAccepted {
+                summary: RemittanceSummary::from_row(&stored.remittance),
+                transactions: stored.transactions.iter().map(RemittanceTransaction::from_row).collect(),
+                claims: stored.payments.iter().map(ClaimPaymentSummary::from_row).collect(),
+            },
+        ))
+    })
+    .await
+}
+
+/// Get a remittance with its transactions, claim payments, adjustments and warnings.
+#[utoipa::path(
+    tag = "remittances",
+    params(("id" = Uuid, Path, description = "The remittance's id")),
+    responses(
+        (status = 200, body = Remittance),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/remittances/{id}")]
+pub async fn get_remittance(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Remittance>, ApiError> {
+    caller.require_billing_read("remittances")?;
+    let not_found = || ApiError::NotFound(format!("no remittance with id {:?}", id.as_str()));
+    let remittance_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let db = &state.db.read;
+    let row = remittance::Entity::find_by_id(remittance_id).one(db).await?.ok_or_else(not_found)?;
+    let transactions = remittance_transaction::Entity::find()
+        .filter(remittance_transaction::Column::RemittanceId.eq(remittance_id))
+        .order_by_asc(remittance_transaction::Column::Position)
+        .all(db)
+        .await?;
+    let payments = claim_payment::Entity::find()
+        .filter(claim_payment::Column::RemittanceId.eq(remittance_id))
+        .order_by_asc(claim_payment::Column::Position)
+        .all(db)
+        .await?;
+    Ok(web::Json(Remittance {
+        summary: RemittanceSummary::from_row(&row),
+        transactions: transactions.iter().map(RemittanceTransaction::from_row).collect(),
+        claims: payments.iter().map(ClaimPaymentDetail::from_row).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemittanceListQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    pub cursor: Option<String>,
+}
+
+/// List remittances, newest first.
+#[utoipa::path(
+    tag = "remittances",
+    params(RemittanceListQuery),
+    responses(
+        (status = 200, body = RemittanceList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/remittances")]
+pub async fn list_remittances(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<RemittanceListQuery>,
+) -> Result<web::Json<RemittanceList>, ApiError> {
+    caller.require_billing_read("remittances")?;
+    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let mut select = remittance::Entity::find();
+    if let Some(after) = page.after {
+        select = select.filter(remittance::Column::Id.lt(after));
+    }
+    let rows = select.order_by_desc(remittance::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    Ok(web::Json(RemittanceList { items: rows.iter().map(RemittanceSummary::from_row).collect(), next_cursor }))
+}

@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+
+/// A payment applied once: (payer id, trace number) → the transaction that applied it.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "remittance_traces")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub payer_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub trace_number: String,
+    pub transaction_id: Uuid,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
