@@ -25,7 +25,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::{MAX_PARAMS, rows_per_statement};
+use crate::db::{Column, MAX_PARAMS, rows_per_statement};
 
 /// Key of the PostgreSQL advisory lock between matching payments and creating claims ("OVRT835M").
 const MATCH_LOCK: i64 = 0x4F56_5254_3833_354D;
@@ -171,25 +171,17 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         rows_per_statement::<remittance_transaction::Entity>(),
     )
     .await?;
-    insert_chunked::<_, _, claim_payment::ActiveModel>(txn, &payments, rows_per_statement::<claim_payment::Entity>())
-        .await?;
-    let unmatched_refs: Vec<unmatched_line_ref::Model> = payments
-        .iter()
-        .zip(&line_refs)
-        .filter(|(p, _)| p.claim_id.is_none())
-        .flat_map(|(p, refs)| {
-            let unique: HashSet<&str> = refs.iter().copied().collect();
-            unique
-                .into_iter()
-                .map(|r| unmatched_line_ref::Model { control_number: r.to_owned(), claim_payment_id: p.id })
-        })
-        .collect();
-    insert_chunked::<_, _, unmatched_line_ref::ActiveModel>(
-        txn,
-        &unmatched_refs,
-        rows_per_statement::<unmatched_line_ref::Entity>(),
-    )
-    .await?;
+    insert_payments(txn, &payments).await?;
+    let mut refs: Vec<Value> = Vec::new();
+    for (p, line_refs) in payments.iter().zip(&line_refs) {
+        if p.claim_id.is_none() {
+            for r in line_refs.iter().copied().collect::<HashSet<&str>>() {
+                refs.extend([Value::from(r), Value::from(p.id)]);
+            }
+        }
+    }
+    let columns = [Column::new("control_number", "text"), Column::new("claim_payment_id", "uuid")];
+    crate::db::insert_rows(txn, "unmatched_line_refs", &columns, refs).await?;
     if !payments.is_empty() {
         outbox::Entity::insert(outbox::ActiveModel::from(outbox::Model {
             id: Uuid::now_v7(),
@@ -278,11 +270,12 @@ fn payment_row(
         .filter(|a| settlement::is_denial(a.group, a.reason))
         .map(|a| a.amount.cents())
         .sum();
-    let detail = json!({
-        "adjustments": tx.claim_adjustments(claim).iter().map(adjustment_json).collect::<Vec<_>>(),
-        "remark_codes": tx.claim_remarks(claim),
-        "lines": lines.iter().enumerate().map(|(i, l)| line_json(tx, i, l)).collect::<Vec<_>>(),
-    });
+    let detail = serde_json::to_string(&Detail {
+        adjustments: Adjustments(tx.claim_adjustments(claim)),
+        remark_codes: tx.claim_remarks(claim),
+        lines: Lines(tx, lines),
+    })
+    .unwrap_or_else(|_| "{}".to_owned());
     let optional = |s: &str| if s.is_empty() { None } else { Some(s.to_owned()) };
     claim_payment::Model {
         id: Uuid::now_v7(),
@@ -310,32 +303,131 @@ fn payment_row(
     }
 }
 
-fn adjustment_json(a: &Adjustment<'_>) -> serde_json::Value {
-    json!({
-        "group_code": a.group,
-        "reason_code": a.reason,
-        "amount": a.amount,
-        "quantity": a.quantity.map(|q| q.normalize().to_string()),
-    })
+/// The stored `detail` of a claim payment, serialized straight from the parsed file (no
+/// intermediate JSON tree: a large file has a hundred thousand of these).
+#[derive(serde::Serialize)]
+struct Detail<'t, 'a> {
+    adjustments: Adjustments<'t, 'a>,
+    remark_codes: &'t [&'a str],
+    lines: Lines<'t, 'a>,
 }
 
-fn line_json(tx: &Transaction<'_>, index: usize, line: &ServiceLine<'_>) -> serde_json::Value {
-    json!({
-        "line_number": index + 1,
-        "procedure_qualifier": line.procedure.qualifier,
-        "procedure_code": line.procedure.code,
-        "modifiers": line.procedure.modifiers(),
-        "original_procedure_code": line.original_procedure.as_ref().map(|p| p.code),
-        "original_modifiers": line.original_procedure.as_ref().map(|p| p.modifiers()),
-        "charge": line.charge,
-        "paid": line.paid,
-        "allowed": line.allowed,
-        "units": line.units.map(|u| u.normalize().to_string()),
-        "service_date": line.service_date,
-        "line_control_number": line.line_control_number,
-        "adjustments": tx.line_adjustments(line).iter().map(adjustment_json).collect::<Vec<_>>(),
-        "remark_codes": tx.line_remarks(line),
-    })
+struct Adjustments<'t, 'a>(&'t [Adjustment<'a>]);
+
+impl serde::Serialize for Adjustments<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            group_code: &'a str,
+            reason_code: &'a str,
+            amount: overturn_domain::Money,
+            quantity: Option<String>,
+        }
+        serializer.collect_seq(self.0.iter().map(|a| Out {
+            group_code: a.group,
+            reason_code: a.reason,
+            amount: a.amount,
+            quantity: a.quantity.map(|q| q.normalize().to_string()),
+        }))
+    }
+}
+
+struct Lines<'t, 'a>(&'t Transaction<'a>, &'t [ServiceLine<'a>]);
+
+impl serde::Serialize for Lines<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Out<'t, 'a> {
+            line_number: usize,
+            procedure_qualifier: &'a str,
+            procedure_code: &'a str,
+            modifiers: &'t [&'a str],
+            original_procedure_code: Option<&'a str>,
+            original_modifiers: Option<&'t [&'a str]>,
+            charge: overturn_domain::Money,
+            paid: overturn_domain::Money,
+            allowed: Option<overturn_domain::Money>,
+            units: Option<String>,
+            service_date: Option<chrono::NaiveDate>,
+            line_control_number: Option<&'a str>,
+            adjustments: Adjustments<'t, 'a>,
+            remark_codes: &'t [&'a str],
+        }
+        let tx = self.0;
+        serializer.collect_seq(self.1.iter().enumerate().map(|(i, line)| Out {
+            line_number: i + 1,
+            procedure_qualifier: line.procedure.qualifier,
+            procedure_code: line.procedure.code,
+            modifiers: line.procedure.modifiers(),
+            original_procedure_code: line.original_procedure.as_ref().map(|p| p.code),
+            original_modifiers: line.original_procedure.as_ref().map(|p| p.modifiers()),
+            charge: line.charge,
+            paid: line.paid,
+            allowed: line.allowed,
+            units: line.units.map(|u| u.normalize().to_string()),
+            service_date: line.service_date,
+            line_control_number: line.line_control_number,
+            adjustments: Adjustments(tx.line_adjustments(line)),
+            remark_codes: tx.line_remarks(line),
+        }))
+    }
+}
+
+/// Columns of `claim_payments` in the order `insert_payments` binds them.
+const PAYMENT_COLUMNS: [Column; 22] = [
+    Column::new("id", "uuid"),
+    Column::new("remittance_id", "uuid"),
+    Column::new("transaction_id", "uuid"),
+    Column::new("position", "int4"),
+    Column::nullable("claim_id", "uuid"),
+    Column::nullable("matched_by", "text"),
+    Column::new("claim_number", "text"),
+    Column::new("status_code", "text"),
+    Column::new("charge_cents", "int8"),
+    Column::new("paid_cents", "int8"),
+    Column::new("patient_responsibility_cents", "int8"),
+    Column::new("denied_cents", "int8"),
+    Column::nullable("payer_claim_control_number", "text"),
+    Column::new("frequency_code", "text"),
+    Column::new("filing_indicator", "text"),
+    Column::new("facility_code", "text"),
+    Column::nullable("patient_member_id", "text"),
+    Column::new("patient_first_name", "text"),
+    Column::new("patient_last_name", "text"),
+    Column::nullable("production_date", "date"),
+    Column::new("detail", "text"),
+    Column::new("received_at", "timestamptz"),
+];
+
+async fn insert_payments<C: ConnectionTrait>(txn: &C, payments: &[claim_payment::Model]) -> Result<(), DbErr> {
+    let mut values: Vec<Value> = Vec::with_capacity(payments.len() * PAYMENT_COLUMNS.len());
+    for p in payments {
+        values.extend([
+            Value::from(p.id),
+            Value::from(p.remittance_id),
+            Value::from(p.transaction_id),
+            Value::from(p.position),
+            Value::from(p.claim_id),
+            Value::from(p.matched_by.clone()),
+            Value::from(p.claim_number.clone()),
+            Value::from(p.status_code.clone()),
+            Value::from(p.charge_cents),
+            Value::from(p.paid_cents),
+            Value::from(p.patient_responsibility_cents),
+            Value::from(p.denied_cents),
+            Value::from(p.payer_claim_control_number.clone()),
+            Value::from(p.frequency_code.clone()),
+            Value::from(p.filing_indicator.clone()),
+            Value::from(p.facility_code.clone()),
+            Value::from(p.patient_member_id.clone()),
+            Value::from(p.patient_first_name.clone()),
+            Value::from(p.patient_last_name.clone()),
+            Value::from(p.production_date),
+            Value::from(p.detail.clone()),
+            Value::from(p.received_at),
+        ]);
+    }
+    crate::db::insert_rows(txn, "claim_payments", &PAYMENT_COLUMNS, values).await
 }
 
 fn plb_json(p: &ProviderAdjustment<'_>) -> serde_json::Value {
@@ -357,6 +449,41 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `column IN (values)` for a long list: on PostgreSQL `= ANY($1)` with one array parameter
+/// (twenty thousand separate parameters cost more to parse and plan than to look up).
+fn one_of<C: ColumnTrait>(backend: DbBackend, column: C, values: &[String]) -> sea_orm::sea_query::SimpleExpr {
+    if backend == DbBackend::Postgres {
+        use sea_orm::sea_query::extension::postgres::PgFunc;
+        let array = Value::Array(
+            sea_orm::sea_query::ArrayType::String,
+            Some(Box::new(values.iter().map(|v| Value::from(v.as_str())).collect())),
+        );
+        sea_orm::sea_query::ExprTrait::eq(
+            sea_orm::sea_query::Expr::col(column.as_column_ref()),
+            PgFunc::any(sea_orm::sea_query::Expr::val(array)),
+        )
+    } else {
+        column.is_in(values.iter().cloned())
+    }
+}
+
+/// `column IN (ids)`, as `one_of`.
+fn ids_in<C: ColumnTrait>(backend: DbBackend, column: C, ids: &[Uuid]) -> sea_orm::sea_query::SimpleExpr {
+    if backend == DbBackend::Postgres {
+        use sea_orm::sea_query::extension::postgres::PgFunc;
+        let array = Value::Array(
+            sea_orm::sea_query::ArrayType::Uuid,
+            Some(Box::new(ids.iter().map(|v| Value::from(*v)).collect())),
+        );
+        sea_orm::sea_query::ExprTrait::eq(
+            sea_orm::sea_query::Expr::col(column.as_column_ref()),
+            PgFunc::any(sea_orm::sea_query::Expr::val(array)),
+        )
+    } else {
+        column.is_in(ids.iter().copied())
+    }
+}
+
 /// Finds each payment's claim: by claim number (CLP01), then by the payer's claim control
 /// number (CLP07: a claim already paid under it, else the replacement claim that cites it),
 /// then by line control numbers (REF*6R) that all point at one claim. Ambiguity leaves a
@@ -366,6 +493,7 @@ async fn match_payments<C: ConnectionTrait>(
     payments: &mut [claim_payment::Model],
     line_refs: &[Vec<&str>],
 ) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
     let numbers: Vec<String> =
         payments.iter().map(|p| p.claim_number.clone()).collect::<HashSet<_>>().into_iter().collect();
     let mut by_number: HashMap<String, Uuid> = HashMap::new();
@@ -374,7 +502,7 @@ async fn match_payments<C: ConnectionTrait>(
             .select_only()
             .column(claim::Column::Id)
             .column(claim::Column::ClaimNumber)
-            .filter(claim::Column::ClaimNumber.is_in(chunk.iter().cloned()))
+            .filter(one_of(backend, claim::Column::ClaimNumber, chunk))
             .into_tuple()
             .all(txn)
             .await?;
@@ -402,7 +530,7 @@ async fn match_payments<C: ConnectionTrait>(
                 .select_only()
                 .column(claim_payment::Column::PayerClaimControlNumber)
                 .column(claim_payment::Column::ClaimId)
-                .filter(claim_payment::Column::PayerClaimControlNumber.is_in(chunk.iter().cloned()))
+                .filter(one_of(backend, claim_payment::Column::PayerClaimControlNumber, chunk))
                 .filter(claim_payment::Column::ClaimId.is_not_null())
                 .into_tuple()
                 .all(txn)
@@ -414,7 +542,7 @@ async fn match_payments<C: ConnectionTrait>(
                 .select_only()
                 .column(claim::Column::PayerClaimControlNumber)
                 .column(claim::Column::Id)
-                .filter(claim::Column::PayerClaimControlNumber.is_in(chunk.iter().cloned()))
+                .filter(one_of(backend, claim::Column::PayerClaimControlNumber, chunk))
                 .into_tuple()
                 .all(txn)
                 .await?;
@@ -449,7 +577,7 @@ async fn match_payments<C: ConnectionTrait>(
                 .select_only()
                 .column(claim_line::Column::LineControlNumber)
                 .column(claim_line::Column::ClaimId)
-                .filter(claim_line::Column::LineControlNumber.is_in(chunk.iter().cloned()))
+                .filter(one_of(backend, claim_line::Column::LineControlNumber, chunk))
                 .into_tuple()
                 .all(txn)
                 .await?;
@@ -480,6 +608,7 @@ pub async fn settle_claims<C: ConnectionTrait>(
     claim_ids: &[Uuid],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
+    let backend = txn.get_database_backend();
     let mut updates: Vec<(Uuid, &'static str, i64, i64)> = Vec::with_capacity(claim_ids.len());
     for chunk in claim_ids.chunks(MAX_PARAMS) {
         let rows: Vec<(Option<Uuid>, String, i64, i64, i64)> = claim_payment::Entity::find()
@@ -489,7 +618,7 @@ pub async fn settle_claims<C: ConnectionTrait>(
             .column(claim_payment::Column::PaidCents)
             .column(claim_payment::Column::PatientResponsibilityCents)
             .column(claim_payment::Column::DeniedCents)
-            .filter(claim_payment::Column::ClaimId.is_in(chunk.iter().copied()))
+            .filter(ids_in(backend, claim_payment::Column::ClaimId, chunk))
             .order_by_asc(claim_payment::Column::ReceivedAt)
             .order_by_asc(claim_payment::Column::RemittanceId)
             .order_by_asc(claim_payment::Column::Position)
@@ -512,22 +641,39 @@ pub async fn settle_claims<C: ConnectionTrait>(
         }
     }
     // One statement per few thousand claims instead of one per claim: a 20,000-claim file
-    // settles in a handful of round trips.
-    let backend = txn.get_database_backend();
+    // settles in a handful of round trips (on PostgreSQL in one, with arrays).
+    if backend == DbBackend::Postgres && !updates.is_empty() {
+        use sea_orm::sea_query::ArrayType;
+        let array = |kind, values: Vec<Value>| Value::Array(kind, Some(Box::new(values)));
+        let values = vec![
+            array(ArrayType::Uuid, updates.iter().map(|u| Value::from(u.0)).collect()),
+            array(ArrayType::String, updates.iter().map(|u| Value::from(u.1)).collect()),
+            array(ArrayType::BigInt, updates.iter().map(|u| Value::from(u.2)).collect()),
+            array(ArrayType::BigInt, updates.iter().map(|u| Value::from(u.3)).collect()),
+            Value::from(now),
+        ];
+        let sql = "UPDATE claims SET status = v.status, paid_amount_cents = v.paid, \
+                   patient_responsibility_cents = v.pr, updated_at = $5 \
+                   FROM UNNEST($1::uuid[], $2::text[], $3::int8[], $4::int8[]) AS v(id, status, paid, pr) \
+                   WHERE claims.id = v.id";
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        return Ok(());
+    }
     for chunk in updates.chunks(MAX_PARAMS / 4) {
+        // Placeholders in text order, so that SQLite's bare `?` bind in the same order.
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4 + 1);
         let mut rows = Vec::with_capacity(chunk.len());
         let mut n = 0;
         let mut placeholder = || {
             n += 1;
-            if backend == DbBackend::Postgres { format!("${n}") } else { format!("?{n}") }
+            if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() }
         };
-        let now_param = placeholder();
-        values.push(now.into());
         for (id, status, paid, pr) in chunk {
             rows.push(format!("({}, {}, {}, {})", placeholder(), placeholder(), placeholder(), placeholder()));
             values.extend([Value::from(*id), Value::from(*status), Value::from(*paid), Value::from(*pr)]);
         }
+        let now_param = placeholder();
+        values.push(now.into());
         let sql = format!(
             "WITH v(id, status, paid, pr) AS (VALUES {}) \
              UPDATE claims SET status = v.status, paid_amount_cents = v.paid, \
@@ -644,4 +790,18 @@ pub async fn match_waiting_payments<C: ConnectionTrait>(
     let claims: Vec<Uuid> = matched.iter().map(|(_, c, _)| *c).collect::<HashSet<_>>().into_iter().collect();
     settle_claims(txn, &claims, crate::db::now()).await?;
     Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{IdenStatic, Iterable};
+
+    use super::*;
+
+    #[test]
+    fn payment_columns_follow_the_entity() {
+        let entity: Vec<&str> = claim_payment::Column::iter().map(|c| c.as_str()).collect();
+        let written: Vec<&str> = PAYMENT_COLUMNS.iter().map(|c| c.name).collect();
+        assert_eq!(entity, written);
+    }
 }

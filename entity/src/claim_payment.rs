@@ -32,8 +32,9 @@ pub struct Model {
     pub patient_last_name: String,
     /// DTM*405 of its transaction, else BPR16: where appeal windows start.
     pub production_date: Option<Date>,
-    /// `{adjustments, remark_codes, lines}` as the API shows them.
-    pub detail: Json,
+    /// `{adjustments, remark_codes, lines}` as the API shows them: JSON text, written once
+    /// and only read back whole, so it is stored as text and never parsed by the database.
+    pub detail: String,
     pub received_at: DateTimeUtc,
 }
 

@@ -120,7 +120,7 @@ pub fn generate_835(options: &GeneratorOptions) -> (String, GeneratedTotals) {
                 line_segments += 1;
                 adjustment_total += cents;
             }
-            let _ = write!(line_text, "REF{e}6R{e}L{i}-{l}{end}");
+            let _ = write!(line_text, "REF{e}6R{e}L{}-{i}-{l}{end}", options.seed);
             line_segments += 1;
             if denied {
                 let _ = write!(line_text, "LQ{e}HE{e}N54{end}");
@@ -136,12 +136,13 @@ pub fn generate_835(options: &GeneratorOptions) -> (String, GeneratedTotals) {
         };
         let _ = write!(
             claims_text,
-            "LX{e}{}{end}CLP{e}GEN-{}-{i}{e}{status}{e}{}{e}{}{e}{}{e}12{e}PCN{i}{e}11{e}1{end}NM1{e}QC{e}1{e}DOE{e}PAT{i}{e}{e}{e}{e}MI{e}M{i}{end}",
+            "LX{e}{}{end}CLP{e}GEN-{}-{i}{e}{status}{e}{}{e}{}{e}{}{e}12{e}PCN{}-{i}{e}11{e}1{end}NM1{e}QC{e}1{e}DOE{e}PAT{i}{e}{e}{e}{e}MI{e}M{i}{end}",
             i + 1,
             options.seed,
             amount(claim_charge),
             amount(claim_paid),
             amount(claim_pr),
+            options.seed,
         );
         claims_text.push_str(&line_text);
         claim_segments += 3 + line_segments;

@@ -277,7 +277,7 @@ impl ClaimPaymentDetail {
                 first_name: row.patient_first_name.clone(),
                 last_name: row.patient_last_name.clone(),
             },
-            detail: serde_json::from_value(row.detail.clone()).unwrap_or_default(),
+            detail: serde_json::from_str(&row.detail).unwrap_or_default(),
         }
     }
 }

@@ -1,0 +1,44 @@
+//! Writes a generated, balanced 835 file to stdout: the files the benchmarks post and the
+//! tests parse come from the same generator (`overturn_domain::x12::generate`).
+//!
+//!   cargo run --release -p overturn-tests --bin gen-835 -- --claims 20000 --seed 7 > file.835
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
+
+fn main() -> ExitCode {
+    let mut options = GeneratorOptions { newlines: false, ..Default::default() };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok());
+        match (args[i].as_str(), value) {
+            ("--claims", Some(n)) => options.claims = n as usize,
+            ("--seed", Some(n)) => options.seed = n,
+            ("--newlines", _) => {
+                options.newlines = true;
+                i += 1;
+                continue;
+            }
+            _ => {
+                eprintln!("usage: gen-835 [--claims N] [--seed N] [--newlines]");
+                return ExitCode::from(2);
+            }
+        }
+        i += 2;
+    }
+    let (file, totals) = generate_835(&options);
+    eprintln!(
+        "{} claims, {} bytes, payment {}.{:02}",
+        totals.claims,
+        file.len(),
+        totals.payment_cents / 100,
+        (totals.payment_cents % 100).abs()
+    );
+    if std::io::stdout().write_all(file.as_bytes()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
