@@ -9,6 +9,54 @@ use super::remittance::*;
 use super::segments::{Delimiters, Segment, SegmentReader};
 use crate::Money;
 
+/// Segment ids as numbers: one integer comparison per arm instead of a string compare,
+/// for the millions of segments of a large file.
+mod tag {
+    pub const fn of_bytes(id: &[u8]) -> u32 {
+        let mut n = 0u32;
+        let mut i = 0;
+        while i < id.len() && i < 3 {
+            n = (n << 8) | id[i] as u32;
+            i += 1;
+        }
+        n
+    }
+
+    pub fn of(id: &str) -> u32 {
+        of_bytes(id.as_bytes())
+    }
+
+    pub const AMT: u32 = of_bytes(b"AMT");
+    pub const BPR: u32 = of_bytes(b"BPR");
+    pub const CAS: u32 = of_bytes(b"CAS");
+    pub const CLP: u32 = of_bytes(b"CLP");
+    pub const CUR: u32 = of_bytes(b"CUR");
+    pub const DTM: u32 = of_bytes(b"DTM");
+    pub const GE: u32 = of_bytes(b"GE");
+    pub const GS: u32 = of_bytes(b"GS");
+    pub const IEA: u32 = of_bytes(b"IEA");
+    pub const ISA: u32 = of_bytes(b"ISA");
+    pub const LQ: u32 = of_bytes(b"LQ");
+    pub const LX: u32 = of_bytes(b"LX");
+    pub const MIA: u32 = of_bytes(b"MIA");
+    pub const MOA: u32 = of_bytes(b"MOA");
+    pub const N1: u32 = of_bytes(b"N1");
+    pub const N3: u32 = of_bytes(b"N3");
+    pub const N4: u32 = of_bytes(b"N4");
+    pub const NM1: u32 = of_bytes(b"NM1");
+    pub const PER: u32 = of_bytes(b"PER");
+    pub const PLB: u32 = of_bytes(b"PLB");
+    pub const QTY: u32 = of_bytes(b"QTY");
+    pub const RDM: u32 = of_bytes(b"RDM");
+    pub const REF: u32 = of_bytes(b"REF");
+    pub const SE: u32 = of_bytes(b"SE");
+    pub const ST: u32 = of_bytes(b"ST");
+    pub const SVC: u32 = of_bytes(b"SVC");
+    pub const TRN: u32 = of_bytes(b"TRN");
+    pub const TS2: u32 = of_bytes(b"TS2");
+    pub const TS3: u32 = of_bytes(b"TS3");
+}
+
 /// Parses a whole 835 file: one or more interchanges, each with one or more functional
 /// groups of one or more transactions. Any structural, numeric or balancing problem refuses
 /// the whole file, so that nothing of a bad file is ever applied.
@@ -170,18 +218,18 @@ fn parse_transaction<'a>(
         let warn = |warnings: &mut Vec<Warning>, message: String| {
             warnings.push(Warning { segment_index: seg.index, segment_id: seg.id.to_owned(), message })
         };
-        match seg.id {
-            "SE" => {
+        match tag::of(seg.id) {
+            tag::SE => {
                 check_count(&seg, 1, count, "segments from ST to SE")?;
                 if seg.get(2) != control {
                     return Err(seg.error(Some(2), format!("must repeat the ST02 control number {control}")));
                 }
                 break;
             }
-            "ISA" | "IEA" | "GS" | "GE" | "ST" => {
+            tag::ISA | tag::IEA | tag::GS | tag::GE | tag::ST => {
                 return Err(seg.error(None, format!("the transaction {control} ends without an SE segment")));
             }
-            "BPR" => {
+            tag::BPR => {
                 if count != 2 {
                     return Err(seg.error(None, "BPR must be the first segment after ST"));
                 }
@@ -196,7 +244,7 @@ fn parse_transaction<'a>(
                     effective_date: optional_date(&seg, 16)?,
                 });
             }
-            "TRN" if state == Loop::Header => {
+            tag::TRN if state == Loop::Header => {
                 if header.trace.is_some() {
                     return Err(seg.error(None, "a transaction has one TRN"));
                 }
@@ -204,12 +252,12 @@ fn parse_transaction<'a>(
                 let payer = seg.required(3, "the payer identifier")?;
                 header.trace = Some((trace, payer));
             }
-            "DTM" if state == Loop::Header => {
+            tag::DTM if state == Loop::Header => {
                 if seg.get(1) == "405" {
                     header.production_date = Some(date(&seg, 2)?);
                 }
             }
-            "N1" if matches!(state, Loop::Header | Loop::Payer | Loop::Payee) => {
+            tag::N1 if matches!(state, Loop::Header | Loop::Payer | Loop::Payee) => {
                 let party = Party { name: seg.get(2), id_qualifier: seg.get(3), id: seg.get(4) };
                 let (slot, next_state, role) = match seg.get(1) {
                     "PR" => (&mut header.payer, Loop::Payer, "payer"),
@@ -224,16 +272,16 @@ fn parse_transaction<'a>(
                 }
                 state = next_state;
             }
-            "PER" if state == Loop::Payer => {
+            tag::PER if state == Loop::Payer => {
                 if seg.get(1) == "BL" {
                     header.payer_contact = true;
                 }
             }
-            "LX" => {
+            tag::LX => {
                 enter_detail(&mut state, &seg)?;
                 in_lx = true;
             }
-            "CLP" => {
+            tag::CLP => {
                 enter_detail(&mut state, &seg)?;
                 if !in_lx && !warned_no_lx {
                     warned_no_lx = true;
@@ -244,7 +292,7 @@ fn parse_transaction<'a>(
                 (claim.adjustments, claim.remark_codes, claim.lines) = (a..a, r..r, l..l);
                 claims.push(claim);
             }
-            "CAS" => {
+            tag::CAS => {
                 let claim = claims.last_mut().filter(|_| state == Loop::Detail);
                 let claim = claim.ok_or_else(|| seg.error(None, "CAS must follow a CLP or SVC segment"))?;
                 cas(&seg, &mut adjustments)?;
@@ -255,7 +303,7 @@ fn parse_transaction<'a>(
                     None => claim.adjustments.end = end,
                 }
             }
-            "NM1" if state == Loop::Detail => {
+            tag::NM1 if state == Loop::Detail => {
                 if let Some(claim) = claims.last_mut().filter(|c| c.lines.is_empty())
                     && seg.get(1) == "QC"
                 {
@@ -264,7 +312,7 @@ fn parse_transaction<'a>(
                     claim.patient_member_id = seg.get(9);
                 }
             }
-            "MIA" | "MOA" if state == Loop::Detail => {
+            tag::MIA | tag::MOA if state == Loop::Detail => {
                 let positions: &[usize] = if seg.id == "MIA" { &[5, 20, 21, 22, 23] } else { &[3, 4, 5, 6, 7] };
                 let claim = claims.last_mut().ok_or_else(|| seg.error(None, "must follow a CLP segment"))?;
                 if !claim.lines.is_empty() {
@@ -273,7 +321,7 @@ fn parse_transaction<'a>(
                 remark_codes.extend(positions.iter().map(|&p| seg.get(p)).filter(|c| !c.is_empty()));
                 claim.remark_codes.end = remark_codes.len() as u32;
             }
-            "SVC" if state == Loop::Detail => {
+            tag::SVC if state == Loop::Detail => {
                 let claim = claims.last_mut().ok_or_else(|| seg.error(None, "SVC must follow a CLP segment"))?;
                 let mut line = service_line(&seg, component)?;
                 line.adjustments = adjustments.len() as u32..adjustments.len() as u32;
@@ -281,7 +329,7 @@ fn parse_transaction<'a>(
                 lines.push(line);
                 claim.lines.end = lines.len() as u32;
             }
-            "DTM" if state == Loop::Detail => {
+            tag::DTM if state == Loop::Detail => {
                 if let Some(line) = current_line(&claims, &mut lines)
                     && matches!(seg.get(1), "472" | "150")
                 {
@@ -290,14 +338,14 @@ fn parse_transaction<'a>(
                     date(&seg, 2)?;
                 }
             }
-            "REF" if state == Loop::Detail => {
+            tag::REF if state == Loop::Detail => {
                 if let Some(line) = current_line(&claims, &mut lines)
                     && seg.get(1) == "6R"
                 {
                     line.line_control_number = Some(seg.required(2, "the line item control number")?);
                 }
             }
-            "AMT" if state == Loop::Detail => {
+            tag::AMT if state == Loop::Detail => {
                 let value = amount(&seg, 2, true)?;
                 if let Some(line) = current_line(&claims, &mut lines)
                     && seg.get(1) == "B6"
@@ -305,7 +353,7 @@ fn parse_transaction<'a>(
                     line.allowed = Some(value);
                 }
             }
-            "LQ" if state == Loop::Detail => {
+            tag::LQ if state == Loop::Detail => {
                 let line = current_line(&claims, &mut lines);
                 let line = line.ok_or_else(|| seg.error(None, "LQ must follow an SVC segment"))?;
                 if seg.get(1) == "HE" {
@@ -313,17 +361,30 @@ fn parse_transaction<'a>(
                     line.remark_codes.end = remark_codes.len() as u32;
                 }
             }
-            "PLB" => {
+            tag::PLB => {
                 state = Loop::Trailer;
                 plbs.extend(plb(&seg, component)?);
             }
             // Other segments of the guide (N3, N4, REF, RDM, CUR, TS2, TS3, QTY, …) carry
             // nothing this model keeps; their numbers are still checked where they are money.
-            "QTY" => {
+            tag::QTY => {
                 decimal(&seg, 2)?;
             }
-            "TS3" | "TS2" | "N3" | "N4" | "REF" | "RDM" | "CUR" | "PER" | "DTM" | "NM1" | "MIA" | "MOA" | "AMT" => {}
-            other => {
+            tag::TS3
+            | tag::TS2
+            | tag::N3
+            | tag::N4
+            | tag::REF
+            | tag::RDM
+            | tag::CUR
+            | tag::PER
+            | tag::DTM
+            | tag::NM1
+            | tag::MIA
+            | tag::MOA
+            | tag::AMT => {}
+            _ => {
+                let other = seg.id;
                 if state == Loop::Trailer {
                     return Err(seg.error(None, format!("{other} cannot follow PLB; only SE can")));
                 }
@@ -436,13 +497,17 @@ fn cas<'a>(seg: &Segment<'a>, out: &mut Vec<Adjustment<'a>>) -> Result<(), EdiEr
 
 fn procedure<'a>(seg: &Segment<'a>, element: usize, component: char) -> Result<Procedure<'a>, EdiError> {
     let raw = seg.get(element);
-    let mut parts = raw.split(component);
-    let qualifier = parts.next().unwrap_or("");
-    let code = parts.next().unwrap_or("");
+    let separator = component as u8;
+    let split = |s: &'a str| match memchr::memchr(separator, s.as_bytes()) {
+        Some(at) => (&s[..at], &s[at + 1..]),
+        None => (s, ""),
+    };
+    let (qualifier, rest) = split(raw);
+    let (code, modifiers) = split(rest);
     if qualifier.is_empty() || code.is_empty() {
         return Err(seg.error(Some(element), "must be a composite of a qualifier and a code, such as HC:99213"));
     }
-    Ok(Procedure::new(qualifier, code, parts.take(4)))
+    Ok(Procedure::new(qualifier, code, modifiers, separator))
 }
 
 fn service_line<'a>(seg: &Segment<'a>, component: char) -> Result<ServiceLine<'a>, EdiError> {
@@ -503,38 +568,50 @@ fn amount(seg: &Segment<'_>, element: usize, required: bool) -> Result<Money, Ed
         .map_err(|why| seg.error(Some(element), format!("{text:?} is not an amount: {why}")))
 }
 
-/// Integer cents straight from the text: amounts are most of an 835's numbers, and this
-/// runs at memory speed where a general decimal parser does not.
+/// Integer cents straight from the text, in one pass: amounts are most of an 835's numbers,
+/// and this runs at memory speed where a general decimal parser does not.
 fn amount_cents(text: &str) -> Result<i64, String> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
+    let bytes = text.as_bytes();
+    let (negative, digits) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        _ => (false, bytes),
     };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction) {
+    let mut whole: i64 = 0;
+    let mut whole_digits = 0usize;
+    let mut fraction: i64 = 0;
+    let mut fraction_digits = 0usize;
+    let mut seen_point = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' if !seen_point => {
+                if whole_digits > 0 || b != b'0' {
+                    whole_digits += 1;
+                    if whole_digits > 15 {
+                        return Err("is too large".into());
+                    }
+                }
+                whole = whole * 10 + i64::from(b - b'0');
+            }
+            b'0'..=b'9' => {
+                fraction_digits += 1;
+                let d = i64::from(b - b'0');
+                match fraction_digits {
+                    1 => fraction += d * 10,
+                    2 => fraction += d,
+                    // Trailing zeros past the cents are harmless ("1.500").
+                    _ if d == 0 => {}
+                    _ => return Err("must have at most two decimal places".into()),
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return Err("must be a decimal number such as 200, 200.5 or -9.00".into()),
+        }
+    }
+    let any_digit = digits.iter().any(u8::is_ascii_digit);
+    if !any_digit {
         return Err("must be a decimal number such as 200, 200.5 or -9.00".into());
     }
-    if digits.ends_with('.') && fraction.is_empty() && whole.is_empty() {
-        return Err("must be a decimal number".into());
-    }
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.len() > 2 {
-        return Err("must have at most two decimal places".into());
-    }
-    let whole = whole.trim_start_matches('0');
-    if whole.len() > 15 {
-        return Err("is too large".into());
-    }
-    let mut cents: i64 = 0;
-    for b in whole.bytes() {
-        cents = cents * 10 + i64::from(b - b'0');
-    }
-    let mut fraction_cents = 0;
-    for (i, b) in fraction.bytes().enumerate() {
-        fraction_cents += i64::from(b - b'0') * if i == 0 { 10 } else { 1 };
-    }
-    cents = cents * 100 + fraction_cents;
+    let cents = whole * 100 + fraction;
     Ok(if negative { -cents } else { cents })
 }
 

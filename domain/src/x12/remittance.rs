@@ -137,31 +137,38 @@ pub struct Adjustment<'a> {
 }
 
 /// SVC01 (and SVC06): a procedure with its qualifier and modifiers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Procedure<'a> {
     /// HC (CPT/HCPCS), AD, ER, IV, N4, NU, …
     pub qualifier: &'a str,
     pub code: &'a str,
-    modifiers: [&'a str; 4],
-    modifier_count: u8,
+    /// The composite's components after the code, as written ("25:59"): split when asked,
+    /// which keeps a service line small (a large file has hundreds of thousands).
+    modifiers: &'a str,
+    separator: u8,
 }
 
 impl<'a> Procedure<'a> {
-    pub fn new(qualifier: &'a str, code: &'a str, modifiers: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut all = [""; 4];
-        let mut count = 0;
-        for m in modifiers.into_iter().filter(|m| !m.is_empty()).take(4) {
-            all[count] = m;
-            count += 1;
-        }
-        Self { qualifier, code, modifiers: all, modifier_count: count as u8 }
+    /// `modifiers` holds the modifiers separated by `separator`.
+    pub fn new(qualifier: &'a str, code: &'a str, modifiers: &'a str, separator: u8) -> Self {
+        Self { qualifier, code, modifiers, separator }
     }
 
     /// Up to four modifiers, in order.
-    pub fn modifiers(&self) -> &[&'a str] {
-        &self.modifiers[..usize::from(self.modifier_count)]
+    pub fn modifiers(&self) -> impl Iterator<Item = &'a str> + Clone + use<'a> {
+        let (modifiers, separator) = (self.modifiers, self.separator as char);
+        modifiers.split(separator).filter(|m| !m.is_empty()).take(4)
     }
 }
+
+/// The same procedure whatever separator its file used.
+impl PartialEq for Procedure<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.qualifier == other.qualifier && self.code == other.code && self.modifiers().eq(other.modifiers())
+    }
+}
+
+impl Eq for Procedure<'_> {}
 
 /// SVC loop: what the payer did with one billed line.
 #[derive(Debug, Clone, PartialEq)]

@@ -72,27 +72,36 @@ pub struct Segment<'a> {
     /// Everything after the id's element separator ("" for a segment with no elements).
     elements: &'a str,
     separator: u8,
-    /// End offset (exclusive) of element `n + 1` within `elements`.
-    ends: [u32; INDEXED],
+    /// End offset (exclusive) of element `n + 1` within `elements`; u16 keeps a segment,
+    /// which is copied for every one read, small (segments are refused beyond `MAX_LEN`).
+    ends: [u16; INDEXED],
     count: u8,
 }
 
+/// The longest segment accepted: 835 segments run to a few hundred characters.
+pub const MAX_LEN: usize = u16::MAX as usize;
+
 impl<'a> Segment<'a> {
+    /// `elements` must be at most `MAX_LEN` bytes.
     fn new(index: usize, id: &'a str, elements: &'a str, separator: u8) -> Self {
-        let mut ends = [0u32; INDEXED];
+        let mut ends = [0u16; INDEXED];
         let mut count = 0usize;
-        if !elements.is_empty() {
-            for at in memchr::memchr_iter(separator, elements.as_bytes()) {
-                if count == INDEXED - 1 {
-                    break;
+        let bytes = elements.as_bytes();
+        if !bytes.is_empty() {
+            // A plain loop: segments are short, shorter than what SIMD search pays off on.
+            let mut end = bytes.len();
+            for (at, &b) in bytes.iter().enumerate() {
+                if b == separator {
+                    if count == INDEXED - 1 {
+                        end = at;
+                        break;
+                    }
+                    ends[count] = at as u16;
+                    count += 1;
                 }
-                ends[count] = at as u32;
-                count += 1;
             }
             // The last indexed element runs to the next separator, or to the end.
-            let start = if count == 0 { 0 } else { ends[count - 1] as usize + 1 };
-            let end = memchr::memchr(separator, &elements.as_bytes()[start..]).map_or(elements.len(), |at| start + at);
-            ends[count] = end as u32;
+            ends[count] = end as u16;
             count += 1;
         }
         Self { index, id, elements, separator, ends, count: count as u8 }
@@ -202,9 +211,26 @@ impl<'a> SegmentReader<'a> {
         let Some(text) = self.text.get(start..stop) else {
             return Some(Err(EdiError::new(self.index, "", None, "the segment is not valid text (UTF-8)")));
         };
-        let text = text.trim_end_matches(['\r', '\n']);
+        let mut len = text.len();
+        while len > 0 && matches!(text.as_bytes()[len - 1], b'\r' | b'\n') {
+            len -= 1;
+        }
+        // Both are ASCII, so these are character boundaries.
+        let text = &text[..len];
         let separator = delimiters.element;
-        let (id, elements) = text.split_once(separator as char).unwrap_or((text, ""));
+        let (id, elements) = match text.as_bytes().iter().take(4).position(|&b| b == separator) {
+            Some(at) => (&text[..at], &text[at + 1..]),
+            None if text.len() <= 3 => (text, ""),
+            None => (text, ""),
+        };
+        if elements.len() > MAX_LEN {
+            return Some(Err(EdiError::new(
+                self.index,
+                id,
+                None,
+                format!("the segment is longer than {MAX_LEN} characters"),
+            )));
+        }
         if id.is_empty() || id.len() > 3 || !id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
             return Some(Err(EdiError::new(
                 self.index,

@@ -62,10 +62,10 @@ fn the_two_payment_sample_reads_both_transactions() {
     // Claim-level CAS before NM1, as some payers send it.
     assert_eq!(first.claim_adjustments(&first.claims[0])[0].reason, "31");
     let with_modifiers = &first.lines_of(&first.claims[2])[0];
-    assert_eq!(with_modifiers.procedure.modifiers(), ["GP", "59"]);
+    assert_eq!(with_modifiers.procedure.modifiers().collect::<Vec<_>>(), ["GP", "59"]);
     assert_eq!(with_modifiers.line_control_number, Some("L-2003-1"));
     assert_eq!(with_modifiers.units.unwrap().to_string(), "2");
-    assert_eq!(first.lines_of(&first.claims[1])[0].procedure.modifiers(), ["25"]);
+    assert_eq!(first.lines_of(&first.claims[1])[0].procedure.modifiers().collect::<Vec<_>>(), ["25"]);
     assert_eq!(first.provider_adjustments[0].amount.to_string(), "-4.25");
     assert_eq!(second.line_remarks(&second.lines_of(&second.claims[0])[0]), ["MA130", "M51"]);
 }

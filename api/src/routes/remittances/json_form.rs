@@ -153,6 +153,10 @@ pub struct LinePaymentInput {
     #[serde(default)]
     #[schema(example = json!(["25"]), max_items = 4)]
     pub modifiers: Vec<String>,
+    /// `modifiers` as an 835 composite writes them ("25:59"), for the shared model.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub joined_modifiers: String,
     #[schema(example = "180.00")]
     pub charge: String,
     #[schema(example = "100.00")]
@@ -262,6 +266,13 @@ fn read_remarks<'a>(
         }
     }
     start..remark_codes.len() as u32
+}
+
+/// Fills what `to_transaction` borrows but the document does not hold as such.
+pub fn prepare(r: &mut RemittanceRequest) {
+    for line in r.claims.iter_mut().flat_map(|c| c.lines.iter_mut()) {
+        line.joined_modifiers = line.modifiers.join(":");
+    }
 }
 
 /// Builds the 835 transaction the document describes, or every field that is wrong. The
@@ -379,7 +390,7 @@ pub fn to_transaction(r: &RemittanceRequest) -> Result<(Transaction<'_>, Vec<Str
             {
                 paths.push(format!("claims[{i}].lines[{j}]"));
                 lines.push(ServiceLine {
-                    procedure: Procedure::new(qualifier, code, l.modifiers.iter().map(String::as_str)),
+                    procedure: Procedure::new(qualifier, code, &l.joined_modifiers, b':'),
                     charge,
                     paid,
                     units,

@@ -117,7 +117,10 @@ pub async fn create_remittance(
     // Parse before the transaction: a refused file never holds a connection.
     let json_request = match format {
         Format::Json => match parse_body::<RemittanceRequest>(&req, &body) {
-            Ok(request) => Some(request),
+            Ok(mut request) => {
+                json_form::prepare(&mut request);
+                Some(request)
+            }
             Err(err) => {
                 return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
             }
