@@ -1,8 +1,9 @@
-//! `overturn serve | migrate | keys create`.
+//! `overturn serve | migrate | keys create | codes import`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use overturn_domain::code_sets::{CodeList, import};
 use overturn_domain::{ApiKeySecret, Role};
 
 use crate::auth::insert_key;
@@ -31,6 +32,24 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// CARC and RARC lists.
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CodesCommand {
+    /// Load an official CARC or RARC list (CSV with a header row naming a code and a
+    /// description column); its descriptions are shown instead of the built-in summaries.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Which list the file holds.
+        #[arg(long, value_parser = ["carc", "rarc"])]
+        list: String,
     },
 }
 
@@ -81,6 +100,18 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             db.migrate().await?;
             db.close().await;
             eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Codes { command: CodesCommand::Import { file, list } } => {
+            let list = CodeList::parse(&list).ok_or_else(|| anyhow::anyhow!("--list must be carc or rarc"))?;
+            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let rows = import::parse_csv(&bytes, list).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            let source = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let count = crate::code_catalog::import(&db.write, list, rows, &source).await?;
+            db.close().await;
+            eprintln!("imported {count} {} descriptions from {}", list.as_str().to_uppercase(), file.display());
             Ok(())
         }
         Command::Keys { command: KeysCommand::Create { name, role } } => {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod claim_writer;
 pub mod cli;
+pub mod code_catalog;
 pub mod configuration;
 pub mod db;
 pub mod error;

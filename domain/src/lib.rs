@@ -5,6 +5,7 @@
 
 pub mod api_key;
 pub mod claim;
+pub mod code_sets;
 pub mod codes;
 pub mod identifiers;
 pub mod money;

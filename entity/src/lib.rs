@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod claim;
 pub mod claim_line;
 pub mod claim_payment;
+pub mod code_description;
 pub mod idempotency_key;
 pub mod outbox;
 pub mod remittance;

@@ -158,6 +158,38 @@ async fn migrate_applies_and_is_repeatable(backend: Backend) {
     }
 }
 
+async fn codes_import_loads_an_official_list_that_then_wins(backend: Backend) {
+    use overturn_domain::code_sets::CodeList;
+    let db = TestDatabase::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "Code,Description\n45,Fine\nMA130,not a CARC\n").unwrap();
+    let out = command(&db, &["codes", "import", bad.to_str().unwrap(), "--list", "carc"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+
+    let good = dir.path().join("carc.csv");
+    std::fs::write(
+        &good,
+        "Code,Description,Stop Date\n45,\"Official text for 45, quoted\",\nA2,Official A2,2007-01-01\n",
+    )
+    .unwrap();
+    let out = command(&db, &["codes", "import", good.to_str().unwrap(), "--list", "carc"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("imported 2 CARC"));
+
+    let settings = overturn_api::configuration::Settings::from_map(&db.vars).unwrap();
+    let conn = overturn_api::db::Db::connect(&settings).await.unwrap();
+    let codes = ["45", "97", "ZZ9"].map(String::from);
+    let described = overturn_api::code_catalog::describe(&conn.read, CodeList::Carc, codes).await.unwrap();
+    // Imported text first, the built-in summary otherwise, nothing for a code neither knows;
+    // the failed import before left nothing behind.
+    assert_eq!(described.get("45").map(String::as_str), Some("Official text for 45, quoted"));
+    assert_eq!(described.get("97").map(String::as_str), overturn_domain::code_sets::carc("97").map(|c| c.description));
+    assert!(!described.contains_key("ZZ9"));
+}
+
 #[test]
 fn bad_configuration_stops_the_process_and_names_the_variable() {
     let cases = [
@@ -193,6 +225,7 @@ fn an_address_in_use_is_reported() {
 }
 
 crate::on_both_backends!(
+    codes_import_loads_an_official_list_that_then_wins,
     keys_create_then_serve_then_sigterm,
     bootstrap_key_is_created_once_and_revocation_sticks,
     migrate_applies_and_is_repeatable,

@@ -106,4 +106,79 @@ async fn mutated_claims_never_break_the_server(backend: Backend) {
     assert!(created < 150, "the mutations did refuse some bodies");
 }
 
-crate::on_both_backends!(mutated_claims_never_break_the_server);
+/// The answer to a mutated remittance: accepted, or a problem document (400, or 415/413 for
+/// what no longer reads as the format); never a server error. Returns whether it was accepted.
+async fn accepted_or_problem(res: reqwest::Response, case: &str) -> bool {
+    let status = res.status().as_u16();
+    if status == 202 {
+        return true;
+    }
+    assert!(matches!(status, 400 | 413 | 415), "{case}: status {status}");
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"), "{case}");
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["status"], status, "{case}");
+    false
+}
+
+async fn mutated_remittances_never_break_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut rng = Rng(0x0FEE_D835_0000_0001);
+    let mut accepted = 0;
+    for i in 0..120 {
+        let mut body = crate::remittances::json_remittance();
+        body["payment"]["trace_number"] = json!(format!("FUZZ{i}"));
+        for _ in 0..=rng.below(3) {
+            mutate(&mut body, &mut rng, 0);
+        }
+        let res = app.post("/v1/remittances", &body).await;
+        accepted += usize::from(accepted_or_problem(res, &format!("json case {i}: {body}")).await);
+    }
+    let original = crate::remittances::BASIC.as_bytes();
+    for i in 0..150 {
+        let mut bytes = original.to_vec();
+        for _ in 0..=rng.below(4) {
+            let at = rng.below(bytes.len());
+            match rng.below(4) {
+                0 => bytes[at] = b"*~:^|0-9.ZN\n\r "[rng.below(14)],
+                1 => bytes[at] = (rng.next() & 0xFF) as u8,
+                2 => {
+                    let end = (at + rng.below(40)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                _ => {
+                    let end = (at + rng.below(60)).min(bytes.len());
+                    let copy = bytes[at..end].to_vec();
+                    bytes.splice(at..at, copy);
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        let res = app
+            .client
+            .post(app.url("/v1/remittances"))
+            .bearer_auth(&app.admin_key)
+            .header("content-type", "application/edi-x12")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        accepted += usize::from(accepted_or_problem(res, &format!("edi case {i}")).await);
+    }
+    let mut stored = 0;
+    let mut cursor = String::new();
+    loop {
+        let page: Value = app.get(&format!("/v1/remittances?limit=500{cursor}")).await.json().await.unwrap();
+        stored += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(stored, accepted, "only accepted remittances were stored");
+    assert!(accepted < 270, "the mutations did refuse some bodies");
+}
+
+crate::on_both_backends!(mutated_claims_never_break_the_server, mutated_remittances_never_break_the_server);

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, assert_problem, claim_body, error_fields, spawn_app, spawn_app_with};
 
-const BASIC: &str = include_str!("../../../domain/testdata/remit-basic.835");
+pub const BASIC: &str = include_str!("../../../domain/testdata/remit-basic.835");
 const TWO_PAYMENTS: &str = include_str!("../../../domain/testdata/remit-two-payments.835");
 
 /// One interchange holding one 835 transaction with these claim segments; the counts and
@@ -79,13 +79,17 @@ async fn sample_files_are_ingested_with_exact_totals(backend: Backend) {
     let detail: Value = app.get(&format!("/v1/remittances/{id}")).await.json().await.unwrap();
     let clm = payment_of(&detail, "CLM-1001");
     assert_eq!(clm["lines"][0]["procedure_code"], "99213");
+    let co45 = overturn_domain::code_sets::carc("45").unwrap().description;
+    let pr3 = overturn_domain::code_sets::carc("3").unwrap().description;
     assert_eq!(
         clm["lines"][0]["adjustments"],
         json!([
-            {"group_code": "CO", "reason_code": "45", "amount": "40.00", "quantity": null},
-            {"group_code": "PR", "reason_code": "3", "amount": "25.00", "quantity": null},
+            {"group_code": "CO", "reason_code": "45", "reason_description": co45, "amount": "40.00", "quantity": null},
+            {"group_code": "PR", "reason_code": "3", "reason_description": pr3, "amount": "25.00", "quantity": null},
         ])
     );
+    let n54 = overturn_domain::code_sets::rarc("N54").unwrap().description;
+    assert_eq!(detail["remark_descriptions"]["N54"], n54);
     assert_eq!(clm["patient"]["member_id"], "MEM1001");
     assert_eq!(clm["denied_amount"], "0.00");
     let denied = payment_of(&detail, "CLM-1002");
@@ -376,7 +380,7 @@ fn cents(value: &Value) -> i64 {
     if negative { -cents } else { cents }
 }
 
-fn json_remittance() -> Value {
+pub fn json_remittance() -> Value {
     json!({
         "payer": {"id": "60054", "name": "ACME HEALTH PLAN"},
         "payee": {"name": "SMITH FAMILY CLINIC", "npi": "1234567893"},

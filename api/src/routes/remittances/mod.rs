@@ -23,7 +23,10 @@ pub use output::{
     RemittanceWarning,
 };
 
+use overturn_domain::code_sets::CodeList;
+
 use crate::auth::Caller;
+use crate::code_catalog;
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
@@ -196,10 +199,30 @@ pub async fn get_remittance(
         .order_by_asc(claim_payment::Column::Position)
         .all(db)
         .await?;
+    let mut claims: Vec<ClaimPaymentDetail> = payments.iter().map(ClaimPaymentDetail::from_row).collect();
+    let reasons: Vec<String> = claims
+        .iter()
+        .flat_map(|c| c.detail.adjustments.iter().chain(c.detail.lines.iter().flat_map(|l| l.adjustments.iter())))
+        .map(|a| a.reason_code.clone())
+        .collect();
+    let remarks: Vec<String> = claims
+        .iter()
+        .flat_map(|c| c.detail.remark_codes.iter().chain(c.detail.lines.iter().flat_map(|l| l.remark_codes.iter())))
+        .cloned()
+        .collect();
+    let reason_text = code_catalog::describe(db, CodeList::Carc, reasons).await?;
+    let remark_descriptions = code_catalog::describe(db, CodeList::Rarc, remarks).await?;
+    for claim in &mut claims {
+        let detail = &mut claim.detail;
+        for a in detail.adjustments.iter_mut().chain(detail.lines.iter_mut().flat_map(|l| l.adjustments.iter_mut())) {
+            a.reason_description = reason_text.get(&a.reason_code).cloned();
+        }
+    }
     Ok(web::Json(Remittance {
         summary: RemittanceSummary::from_row(&row),
         transactions: transactions.iter().map(RemittanceTransaction::from_row).collect(),
-        claims: payments.iter().map(ClaimPaymentDetail::from_row).collect(),
+        claims,
+        remark_descriptions,
     }))
 }
 

@@ -81,6 +81,8 @@ pub struct Remittance {
     pub summary: RemittanceSummary,
     pub transactions: Vec<RemittanceTransaction>,
     pub claims: Vec<ClaimPaymentDetail>,
+    /// Descriptions of the remark codes used in this remittance (imported, else built in).
+    pub remark_descriptions: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -233,6 +235,10 @@ pub struct AdjustmentOut {
     /// `CO`, `PR`, `OA`, `PI` (`CR` in old files).
     pub group_code: String,
     pub reason_code: String,
+    /// The reason's description: the official text when a list was imported
+    /// (`overturn codes import`), else Overturn's own summary; null for an unknown code.
+    #[serde(default)]
+    pub reason_description: Option<String>,
     #[schema(value_type = String, example = "50.00")]
     pub amount: String,
     pub quantity: Option<String>,

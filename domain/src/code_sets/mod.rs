@@ -1,0 +1,207 @@
+//! Claim adjustment reason codes (CARC) and remittance advice remark codes (RARC): the ids
+//! payers put in CAS, MOA/MIA and LQ segments, with a category and a short description in
+//! this project's own words.
+//!
+//! The official wording is licensed by its publishers (X12 for CARC, CMS maintains RARC), so
+//! it is not shipped; `overturn codes import FILE` loads a list a user holds into the
+//! database, and the API prefers those descriptions when they exist. Deactivated codes stay
+//! here because old and sloppy files still carry them.
+//!
+//! The CARC list covers every id of the published list as of `LIST_DATE`; the RARC list
+//! holds the remark codes seen most on professional claims (the full list runs past a
+//! thousand ids and changes three times a year: import it for complete descriptions). A
+//! code not listed is still accepted everywhere; it simply has no built-in description.
+
+pub mod import;
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// The date of the code lists the built-in ids follow.
+pub const LIST_DATE: &str = "2025-07-01";
+
+/// CARC categories: the denial categories of the contract, plus the two kinds of ordinary
+/// adjustment that are not denials.
+pub const CARC_CATEGORIES: [&str; 14] = [
+    "eligibility",
+    "authorization",
+    "coding",
+    "medical_necessity",
+    "timely_filing",
+    "duplicate",
+    "bundling",
+    "missing_information",
+    "coordination_of_benefits",
+    "non_covered",
+    "provider_eligibility",
+    "other",
+    // Contractual write-offs, outliers, withholds, discounts, capitation: the arithmetic of a paid claim.
+    "payment_adjustment",
+    // Deductible, coinsurance, copay and other amounts the patient owes.
+    "patient_share",
+];
+
+/// RARC categories: `alert` (information, no action), `explanation` (why a claim was
+/// adjusted), `missing_information` (what to supply or correct).
+pub const RARC_CATEGORIES: [&str; 3] = ["alert", "explanation", "missing_information"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    pub code: &'static str,
+    pub category: &'static str,
+    pub description: &'static str,
+    /// No longer in the current list, but still found in files.
+    pub deactivated: bool,
+}
+
+fn load(text: &'static str) -> Vec<CodeInfo> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, '|');
+            let (code, category, description) = (parts.next()?, parts.next()?, parts.next()?);
+            Some(CodeInfo { code, category, description, deactivated: description.contains("(deactivated") })
+        })
+        .collect()
+}
+
+static CARC: LazyLock<Vec<CodeInfo>> = LazyLock::new(|| load(include_str!("carc.txt")));
+static RARC: LazyLock<Vec<CodeInfo>> = LazyLock::new(|| load(include_str!("rarc.txt")));
+static CARC_INDEX: LazyLock<HashMap<&'static str, usize>> =
+    LazyLock::new(|| CARC.iter().enumerate().map(|(i, c)| (c.code, i)).collect());
+static RARC_INDEX: LazyLock<HashMap<&'static str, usize>> =
+    LazyLock::new(|| RARC.iter().enumerate().map(|(i, c)| (c.code, i)).collect());
+
+/// Which list a code belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeList {
+    Carc,
+    Rarc,
+}
+
+impl CodeList {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Carc => "carc",
+            Self::Rarc => "rarc",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "carc" => Some(Self::Carc),
+            "rarc" => Some(Self::Rarc),
+            _ => None,
+        }
+    }
+
+    pub fn lookup(self, code: &str) -> Option<&'static CodeInfo> {
+        let (list, index) = match self {
+            Self::Carc => (&*CARC, &*CARC_INDEX),
+            Self::Rarc => (&*RARC, &*RARC_INDEX),
+        };
+        index.get(code).map(|&i| &list[i])
+    }
+
+    pub fn all(self) -> &'static [CodeInfo] {
+        match self {
+            Self::Carc => &CARC,
+            Self::Rarc => &RARC,
+        }
+    }
+
+    /// The form of an id in this list: CARC `45`, `B7`, `P12`; RARC `M51`, `MA130`, `N386`.
+    pub fn is_well_formed(self, code: &str) -> bool {
+        let b = code.as_bytes();
+        match self {
+            Self::Carc => {
+                (1..=3).contains(&b.len()) && b.iter().all(u8::is_ascii_digit)
+                    || (2..=3).contains(&b.len()) && b[0].is_ascii_uppercase() && b[1..].iter().all(u8::is_ascii_digit)
+            }
+            Self::Rarc => {
+                let letters = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
+                (1..=2).contains(&letters)
+                    && b.len() > letters
+                    && b.len() <= letters + 4
+                    && b[letters..].iter().all(u8::is_ascii_digit)
+            }
+        }
+    }
+}
+
+pub fn carc(code: &str) -> Option<&'static CodeInfo> {
+    CodeList::Carc.lookup(code)
+}
+
+pub fn rarc(code: &str) -> Option<&'static CodeInfo> {
+    CodeList::Rarc.lookup(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_entry_is_well_formed_and_listed_once() {
+        for list in [CodeList::Carc, CodeList::Rarc] {
+            let categories: &[&str] = if list == CodeList::Carc { &CARC_CATEGORIES } else { &RARC_CATEGORIES };
+            let mut seen = HashSet::new();
+            for info in list.all() {
+                assert!(list.is_well_formed(info.code), "{list:?} {}", info.code);
+                assert!(seen.insert(info.code), "{list:?} {} twice", info.code);
+                assert!(categories.contains(&info.category), "{list:?} {}: {}", info.code, info.category);
+                assert!(!info.description.is_empty() && info.description.len() < 200, "{}", info.code);
+            }
+        }
+        // The numbered CARCs run without gaps from 1 to 299.
+        for n in 1..=299 {
+            assert!(carc(&n.to_string()).is_some(), "CARC {n} missing");
+        }
+        assert!(CodeList::Carc.all().len() > 350);
+    }
+
+    #[test]
+    fn the_contract_categories_hold() {
+        let expected = [
+            ("eligibility", &["26", "27", "31", "33", "140", "177"][..]),
+            ("authorization", &["15", "39", "62", "197", "198", "288"]),
+            ("coding", &["4", "5", "6", "7", "9", "10", "11", "146", "181", "182", "199"]),
+            ("medical_necessity", &["50", "55", "56", "150", "151", "152", "167"]),
+            ("timely_filing", &["29"]),
+            ("duplicate", &["18"]),
+            ("bundling", &["97", "234", "236"]),
+            ("missing_information", &["16", "125", "226", "250", "251", "252"]),
+            ("coordination_of_benefits", &["19", "20", "21", "22", "109"]),
+            ("non_covered", &["35", "49", "96", "119", "149", "204"]),
+            ("provider_eligibility", &["52", "185", "242", "B7"]),
+            ("payment_adjustment", &["45", "253", "23", "24"]),
+            ("patient_share", &["1", "2", "3"]),
+        ];
+        for (category, codes) in expected {
+            for code in codes {
+                assert_eq!(carc(code).map(|c| c.category), Some(category), "CARC {code}");
+            }
+        }
+        assert!(carc("A2").is_some_and(|c| c.deactivated));
+        assert!(!carc("45").unwrap().deactivated);
+        assert_eq!(rarc("MA130").map(|c| c.category), Some("missing_information"));
+    }
+
+    #[test]
+    fn code_forms() {
+        for good in ["1", "45", "253", "B7", "P12", "A0"] {
+            assert!(CodeList::Carc.is_well_formed(good), "{good}");
+        }
+        for bad in ["", "1234", "B", "b7", "BB7", "4 5"] {
+            assert!(!CodeList::Carc.is_well_formed(bad), "{bad}");
+        }
+        for good in ["M51", "MA130", "N386", "N1"] {
+            assert!(CodeList::Rarc.is_well_formed(good), "{good}");
+        }
+        for bad in ["", "45", "MAX1", "M", "m51", "N12345"] {
+            assert!(!CodeList::Rarc.is_well_formed(bad), "{bad}");
+        }
+    }
+}
