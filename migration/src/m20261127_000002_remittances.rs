@@ -268,7 +268,6 @@ impl MigrationTrait for Migration {
             .await?;
         for (name, columns) in [
             ("idx_claim_payments_remittance", vec![ClaimPayments::RemittanceId, ClaimPayments::Position]),
-            ("idx_claim_payments_claim", vec![ClaimPayments::ClaimId, ClaimPayments::ReceivedAt]),
             ("idx_claim_payments_payer_claim_control_number", vec![ClaimPayments::PayerClaimControlNumber]),
         ] {
             let mut index = Index::create().name(name).table(ClaimPayments::Table).to_owned();
@@ -277,6 +276,20 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(index).await?;
         }
+
+        // A claim's payments, for settling it; payments still waiting for their claim have no
+        // place in it.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_claim_payments_claim")
+                    .table(ClaimPayments::Table)
+                    .col(ClaimPayments::ClaimId)
+                    .col(ClaimPayments::ReceivedAt)
+                    .and_where(Expr::col(ClaimPayments::ClaimId).is_not_null())
+                    .to_owned(),
+            )
+            .await?;
 
         // Only payments still waiting for their claim are looked up by claim number (when
         // that claim is created): a partial index keeps the matched majority out of it.
