@@ -104,10 +104,21 @@ async fn sample_files_are_ingested_with_exact_totals(backend: Backend) {
     assert_eq!(payment_of(&two_detail, "CLM-2004")["lines"][0]["remark_codes"], json!(["MA130", "M51"]));
     assert_eq!(two_detail["transactions"][0]["provider_adjustments"][0]["amount"], "-4.25");
 
+    // A payer that leaves out its technical contact (PER*BL) is still paid, with a warning.
+    let no_contact = BASIC
+        .replace("PER*BL*PROVIDER SERVICES*TE*8005551212~\n", "")
+        .replace("SE*53*0001", "SE*52*0001")
+        .replace("EFT0001", "EFT0002");
+    let warned = accepted(app.post_edi(&no_contact).await).await;
+    assert_eq!(warned["warnings"][0]["segment_id"], "ST", "{warned}");
+    assert!(warned["warnings"][0]["message"].as_str().unwrap().contains("PER*BL"));
+    assert_eq!(warned["transactions"][0]["warnings"], warned["warnings"]);
+    assert_eq!(basic["warnings"], json!([]));
+
     // Newest first.
     let list: Value = app.get("/v1/remittances").await.json().await.unwrap();
     let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![two_id, id]);
+    assert_eq!(ids, vec![warned["id"].as_str().unwrap(), two_id, id]);
     assert!(list["items"][0].get("claims").is_none(), "the list shows totals only");
 }
 
@@ -509,9 +520,17 @@ async fn access_media_types_size_and_idempotency(backend: Backend) {
     let replay: Value = replay.json().await.unwrap();
     assert_eq!(replay, first, "a replay is the first answer, not a duplicate report");
 
-    // The accepted file is in the outbox for the workers, in the same transaction.
+    // The file is kept byte for byte, with its digest.
     let db = app.database().await;
     use sea_orm::EntityTrait;
+    let id = uuid::Uuid::parse_str(first["id"].as_str().unwrap()).unwrap();
+    let file = overturn_entity::remittance_file::Entity::find_by_id(id).one(&db.read).await.unwrap().unwrap();
+    assert_eq!(file.body, BASIC.as_bytes());
+    assert_eq!(file.content_type, "text/plain");
+    assert_eq!(first["byte_size"], BASIC.len());
+    assert_eq!(first["sha256"].as_str().unwrap().len(), 64);
+
+    // The accepted file is in the outbox for the workers, in the same transaction.
     let outbox = overturn_entity::outbox::Entity::find().all(&db.read).await.unwrap();
     assert_eq!(outbox.len(), 1);
     assert_eq!(outbox[0].topic, "classify_remittance");
