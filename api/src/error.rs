@@ -26,9 +26,19 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<ProblemItem>)]
     pub errors: Vec<ErrorItem>,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<EdiErrorLocation>)]
-    pub edi: Option<EdiErrorLocation>,
+    /// For a refused EDI file: the 1-based index of the segment at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_index: Option<usize>,
+    /// For a refused EDI file: the id of the segment at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<String>,
+    /// For a refused EDI file: the 1-based element position, null when the whole segment is at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<usize>)]
+    pub element: Option<Option<usize>>,
+    /// For a refused EDI file: what was expected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,7 +198,10 @@ impl ResponseError for ApiError {
             status: status.as_u16(),
             detail: self.to_string(),
             errors,
-            edi,
+            segment_index: edi.as_ref().map(|e| e.segment_index),
+            segment_id: edi.as_ref().map(|e| e.segment_id.clone()),
+            element: edi.as_ref().map(|e| e.element),
+            message: edi.map(|e| e.message),
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_JSON);
@@ -226,7 +239,10 @@ pub fn ensure_problem_json<B: MessageBody + 'static>(
         status: status.as_u16(),
         detail,
         errors: Vec::new(),
-        edi: None,
+        segment_index: None,
+        segment_id: None,
+        element: None,
+        message: None,
     };
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let (req, mut response) = res.into_parts();

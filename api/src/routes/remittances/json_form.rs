@@ -25,7 +25,7 @@ pub struct RemittanceRequest {
     pub payee: RemittancePayee,
     pub payment: PaymentInput,
     /// The date the payer produced the advice (DTM*405): appeal windows count from it.
-    #[schema(format = Date, example = "2026-11-20")]
+    #[schema(format = Date, example = "2026-11-20", pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub production_date: Option<String>,
     #[serde(default)]
     pub claims: Vec<ClaimPaymentInput>,
@@ -38,19 +38,34 @@ pub struct RemittanceRequest {
 #[serde(deny_unknown_fields)]
 pub struct RemittancePayer {
     /// The payer's identifier (TRN03 on an 835): with `payment.trace_number`, what makes a payment unique.
-    #[schema(example = "1999999999", min_length = 1, max_length = 80)]
+    #[schema(
+        example = "1999999999",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub id: String,
-    #[schema(example = "ACME HEALTH PLAN", min_length = 1, max_length = 60)]
+    #[schema(
+        example = "ACME HEALTH PLAN",
+        min_length = 1,
+        max_length = 60,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemittancePayee {
-    #[schema(example = "RIVERSIDE CLINIC", min_length = 1, max_length = 60)]
+    #[schema(
+        example = "RIVERSIDE CLINIC",
+        min_length = 1,
+        max_length = 60,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub name: String,
     /// The payee's NPI (check digit verified).
-    #[schema(example = "1234567893")]
+    #[schema(example = "1234567893", pattern = "^[0-9]{10}$")]
     pub npi: Option<String>,
 }
 
@@ -61,19 +76,24 @@ pub struct PaymentInput {
     #[schema(example = "1250.00", pattern = r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub amount: String,
     /// `ACH`, `CHK` (check), `NON` (no payment), `BOP` or `FWT`.
-    #[schema(example = "ACH")]
+    #[schema(example = "ACH", pattern = "^(ACH|CHK|NON|BOP|FWT)$")]
     pub method: String,
     /// `C` (credit, the default) or `D` (debit: the payer takes money back).
-    #[schema(example = "C")]
+    #[schema(example = "C", pattern = "^(C|D)$")]
     pub credit_debit: Option<String>,
     /// BPR01: `I` payment with advice (the default), `H` advice only, `C` payment only, …
-    #[schema(example = "I")]
+    #[schema(example = "I", pattern = "^(I|H|C|D|P|U|X)$")]
     pub handling_code: Option<String>,
     /// The check or EFT effective date (BPR16).
-    #[schema(format = Date, example = "2026-11-21")]
+    #[schema(format = Date, example = "2026-11-21", pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<String>,
     /// The check or EFT trace number (TRN02).
-    #[schema(example = "EFT0001234", min_length = 1, max_length = 50)]
+    #[schema(
+        example = "EFT0001234",
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub trace_number: String,
 }
 
@@ -81,28 +101,38 @@ pub struct PaymentInput {
 #[serde(deny_unknown_fields)]
 pub struct ClaimPaymentInput {
     /// The claim number the provider sent (CLP01).
-    #[schema(example = "CLM-1001", min_length = 1, max_length = 38)]
+    #[schema(
+        example = "CLM-1001",
+        min_length = 1,
+        max_length = 38,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub claim_number: String,
     /// CLP02: `1`/`2`/`3` processed as primary/secondary/tertiary, `4` denied, `19`/`20`/`21`
     /// processed and forwarded, `22` reversal of a previous payment, `23` not our claim,
     /// `25` predetermination only.
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = "^(1|2|3|4|19|20|21|22|23|25)$")]
     pub status_code: String,
-    #[schema(example = "200.00")]
+    #[schema(example = "200.00", pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub charge: String,
-    #[schema(example = "120.00")]
+    #[schema(example = "120.00", pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub paid: String,
     /// Default `0.00`.
-    #[schema(example = "30.00")]
+    #[schema(example = "30.00", pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub patient_responsibility: Option<String>,
     /// The payer's own claim number (CLP07).
-    #[schema(example = "PCN0001", max_length = 80)]
+    #[schema(
+        example = "PCN0001",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub payer_claim_control_number: Option<String>,
     /// CLP09, default `1`.
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = "^[0-9]$")]
     pub frequency_code: Option<String>,
     /// CLP06 (e.g. `MC` Medicare Part B, `CI` commercial).
-    #[schema(example = "CI")]
+    #[schema(example = "CI", pattern = "^[A-Za-z0-9]{0,2}$")]
     pub filing_indicator: Option<String>,
     pub patient: Option<PatientRef>,
     #[serde(default)]
@@ -118,11 +148,26 @@ pub struct ClaimPaymentInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientRef {
-    #[schema(example = "MEM1001", max_length = 80)]
+    #[schema(
+        example = "MEM1001",
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub member_id: Option<String>,
-    #[schema(example = "Jane", max_length = 35)]
+    #[schema(
+        example = "Jane",
+        min_length = 1,
+        max_length = 35,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub first_name: Option<String>,
-    #[schema(example = "Doe", max_length = 60)]
+    #[schema(
+        example = "Doe",
+        min_length = 1,
+        max_length = 60,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub last_name: Option<String>,
 }
 
@@ -131,14 +176,15 @@ pub struct PatientRef {
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentInput {
     /// `CO`, `PR`, `OA` or `PI`.
-    #[schema(example = "CO")]
+    #[schema(example = "CO", pattern = "^(CO|PR|OA|PI)$")]
     pub group_code: String,
     /// A claim adjustment reason code (CARC).
-    #[schema(example = "45")]
+    #[schema(example = "45", pattern = "^([0-9]{1,3}|[A-Z]{1,2}[0-9]{1,3})$")]
     pub reason_code: String,
-    #[schema(example = "50.00")]
+    #[schema(example = "50.00", pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub amount: String,
     /// Units adjusted, as a decimal string.
+    #[schema(pattern = r"^[0-9]{1,9}(\.[0-9]{1,4})?$")]
     pub quantity: Option<String>,
 }
 
@@ -146,9 +192,14 @@ pub struct AdjustmentInput {
 #[serde(deny_unknown_fields)]
 pub struct LinePaymentInput {
     /// Qualifier of `procedure_code`: `HC` (CPT/HCPCS, the default), `NU` (revenue code), `N4` (NDC), …
-    #[schema(example = "HC")]
+    #[schema(example = "HC", pattern = "^[A-Z0-9]{2}$")]
     pub procedure_qualifier: Option<String>,
-    #[schema(example = "99213", max_length = 48)]
+    #[schema(
+        example = "99213",
+        min_length = 1,
+        max_length = 48,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub procedure_code: String,
     #[serde(default)]
     #[schema(example = json!(["25"]), max_items = 4)]
@@ -157,18 +208,23 @@ pub struct LinePaymentInput {
     #[serde(skip)]
     #[schema(ignore)]
     pub joined_modifiers: String,
-    #[schema(example = "180.00")]
+    #[schema(example = "180.00", pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub charge: String,
-    #[schema(example = "100.00")]
+    #[schema(example = "100.00", pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub paid: String,
     /// The allowed amount (AMT*B6).
+    #[schema(pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub allowed: Option<String>,
-    #[schema(example = "1")]
+    #[schema(example = "1", pattern = r"^[0-9]{1,9}(\.[0-9]{1,4})?$")]
     pub units: Option<String>,
-    #[schema(format = Date)]
+    #[schema(format = Date, pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub service_date: Option<String>,
     /// The line control number the provider sent (REF*6R).
-    #[schema(max_length = 50)]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub line_control_number: Option<String>,
     #[serde(default)]
     pub adjustments: Vec<AdjustmentInput>,
@@ -181,15 +237,20 @@ pub struct LinePaymentInput {
 #[serde(deny_unknown_fields)]
 pub struct ProviderAdjustmentInput {
     /// PLB03-1: `L6` interest, `WO` overpayment recovery, `CS` adjustment, `72` authorized return, …
-    #[schema(example = "WO")]
+    #[schema(example = "WO", pattern = "^[A-Z0-9]{1,5}$")]
     pub reason_code: String,
     /// PLB03-2: usually the payer claim number the adjustment concerns.
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[A-Za-z0-9.,/#&'()_+=@!$%;?-]([A-Za-z0-9 .,/#&'()_+=@!$%;?-]*[A-Za-z0-9.,/#&'()_+=@!$%;?-])?$"
+    )]
     pub reference: Option<String>,
     /// Positive reduces the payment, negative increases it.
-    #[schema(example = "25.00")]
+    #[schema(example = "25.00", pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")]
     pub amount: String,
     pub provider_id: Option<String>,
-    #[schema(format = Date)]
+    #[schema(format = Date, pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub fiscal_period_date: Option<String>,
 }
 
