@@ -163,6 +163,24 @@ pub async fn finish<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Opens the request's transaction with its idempotency record inserted first; or, for a key
+/// seen before with the same request, the stored answer (`Err`, to send as it is).
+async fn start(
+    db: &sea_orm::DatabaseConnection,
+    req: &HttpRequest,
+    api_key_id: Uuid,
+    body: &[u8],
+) -> Result<Result<(sea_orm::DatabaseTransaction, Option<IdempotencyRecord>), HttpResponse>, ApiError> {
+    use sea_orm::TransactionTrait;
+    let key = key_from(req)?;
+    let hash = request_hash(req, body);
+    let txn = db.begin().await?;
+    Ok(match begin(&txn, api_key_id, key, hash).await? {
+        Begin::Replay(response) => Err(response),
+        Begin::Fresh(record) => Ok((txn, record)),
+    })
+}
+
 /// Runs `work` as an idempotent POST: one transaction holding the idempotency record and
 /// every row `work` writes. `work` returns the status and the JSON body of a success; any
 /// error rolls everything back, so a retry after a failure runs afresh.
@@ -177,13 +195,9 @@ where
     F: AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(StatusCode, T), ApiError>,
     T: serde::Serialize,
 {
-    use sea_orm::TransactionTrait;
-    let key = key_from(req)?;
-    let hash = request_hash(req, body);
-    let txn = db.begin().await?;
-    let record = match begin(&txn, api_key_id, key, hash).await? {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Fresh(record) => record,
+    let (txn, record) = match start(db, req, api_key_id, body).await? {
+        Ok(started) => started,
+        Err(replay) => return Ok(replay),
     };
     let (status, value) = work(&txn).await?;
     // Straight to text: a remittance's answer can list a hundred thousand claims.
@@ -207,13 +221,9 @@ where
     F: AsyncFnOnce(&sea_orm::DatabaseTransaction) -> Result<(StatusCode, T), ApiError>,
     T: serde::Serialize,
 {
-    use sea_orm::TransactionTrait;
-    let key = key_from(req)?;
-    let hash = request_hash(req, body);
-    let txn = db.begin().await?;
-    let record = match begin(&txn, api_key_id, key, hash).await? {
-        Begin::Replay(response) => return Ok(response),
-        Begin::Fresh(record) => record,
+    let (txn, record) = match start(db, req, api_key_id, body).await? {
+        Ok(started) => started,
+        Err(replay) => return Ok(replay),
     };
     let (status, value) = work(&txn).await?;
     let mut value = serde_json::to_value(&value).map_err(|e| ApiError::Internal(e.into()))?;
