@@ -28,6 +28,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(remittances::create_remittance)
             .service(remittances::list_remittances)
             .service(remittances::get_remittance)
+            .service(remittances::list_remittance_claims)
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
             .service(api_keys::revoke_api_key),

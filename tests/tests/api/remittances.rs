@@ -378,6 +378,32 @@ async fn generated_files_with_other_delimiters_and_envelopes_keep_exact_totals(b
     assert_eq!(body["claim_count"], 900);
 }
 
+async fn a_large_remittance_pages_its_claims_in_file_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (file, _) = generate_835(&GeneratorOptions { seed: 21, claims: 1_203, ..Default::default() });
+    let body = accepted(app.post_edi(&file).await).await;
+    let id = body["id"].as_str().unwrap();
+    let detail: Value = app.get(&format!("/v1/remittances/{id}")).await.json().await.unwrap();
+    assert_eq!(detail["claims"].as_array().unwrap().len(), 500);
+    let mut numbers: Vec<String> =
+        detail["claims"].as_array().unwrap().iter().map(|c| c["claim_number"].as_str().unwrap().to_owned()).collect();
+    let mut cursor = detail["claims_next_cursor"].as_str().map(str::to_owned);
+    while let Some(next) = cursor {
+        let page: Value =
+            app.get(&format!("/v1/remittances/{id}/claims?limit=300&cursor={next}")).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 300);
+        numbers.extend(items.iter().map(|c| c["claim_number"].as_str().unwrap().to_owned()));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    let expected: Vec<String> = (0..1_203).map(|i| format!("GEN-21-{i}")).collect();
+    assert_eq!(numbers, expected, "every claim payment once, in file order");
+    let first: Value = app.get(&format!("/v1/remittances/{id}/claims?limit=2")).await.json().await.unwrap();
+    assert_eq!(first["items"][1]["claim_number"], "GEN-21-1");
+    assert_problem(app.get(&format!("/v1/remittances/{id}/claims?cursor=nonsense")).await, 400).await;
+    assert_problem(app.get(&format!("/v1/remittances/{}/claims", uuid::Uuid::now_v7())).await, 404).await;
+}
+
 fn money(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100)
@@ -547,4 +573,5 @@ crate::on_both_backends!(
     generated_files_with_other_delimiters_and_envelopes_keep_exact_totals,
     the_json_form_is_checked_and_stored_like_edi,
     access_media_types_size_and_idempotency,
+    a_large_remittance_pages_its_claims_in_file_order,
 );

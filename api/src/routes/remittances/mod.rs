@@ -3,6 +3,8 @@
 mod json_form;
 mod output;
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -19,8 +21,8 @@ pub use json_form::{
 };
 pub use output::{
     AdjustmentOut, ClaimPaymentDetail, ClaimPaymentSummary, LinePaymentOut, PaymentDetail, PaymentPatient,
-    ProviderAdjustmentOut, Remittance, RemittanceAccepted, RemittanceList, RemittanceSummary, RemittanceTransaction,
-    RemittanceWarning,
+    ProviderAdjustmentOut, Remittance, RemittanceAccepted, RemittanceClaimList, RemittanceList, RemittanceSummary,
+    RemittanceTransaction, RemittanceWarning,
 };
 
 use overturn_domain::code_sets::CodeList;
@@ -30,7 +32,7 @@ use crate::code_catalog;
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
-use crate::pagination::Page;
+use crate::pagination::{MAX_LIMIT, Page};
 use crate::remittance_store::{self, Incoming};
 use crate::state::AppState;
 
@@ -166,7 +168,8 @@ pub async fn create_remittance(
     .await
 }
 
-/// Get a remittance with its transactions, claim payments, adjustments and warnings.
+/// Get a remittance with its transactions, warnings, and its first 500 claim payments with their
+/// adjustments, remark codes and lines (`claims_next_cursor` leads to the rest).
 #[utoipa::path(
     tag = "remittances",
     params(("id" = Uuid, Path, description = "The remittance's id")),
@@ -194,12 +197,33 @@ pub async fn get_remittance(
         .order_by_asc(remittance_transaction::Column::Position)
         .all(db)
         .await?;
-    let payments = claim_payment::Entity::find()
-        .filter(claim_payment::Column::RemittanceId.eq(remittance_id))
-        .order_by_asc(claim_payment::Column::Position)
-        .all(db)
-        .await?;
-    let mut claims: Vec<ClaimPaymentDetail> = payments.iter().map(ClaimPaymentDetail::from_row).collect();
+    // The first page of claim payments; a payer file can hold a hundred thousand of them,
+    // the rest come from `/claims`.
+    let page = Page { limit: MAX_LIMIT, after: None };
+    let (claims, claims_next_cursor, remark_descriptions) = claim_page(db, remittance_id, page).await?;
+    Ok(web::Json(Remittance {
+        summary: RemittanceSummary::from_row(&row),
+        transactions: transactions.iter().map(RemittanceTransaction::from_row).collect(),
+        claims,
+        claims_next_cursor,
+        remark_descriptions,
+    }))
+}
+
+/// Claim payments of a remittance in file order, with their codes described.
+async fn claim_page(
+    db: &sea_orm::DatabaseConnection,
+    remittance_id: Uuid,
+    page: Page,
+) -> Result<(Vec<ClaimPaymentDetail>, Option<String>, BTreeMap<String, String>), ApiError> {
+    let mut select = claim_payment::Entity::find().filter(claim_payment::Column::RemittanceId.eq(remittance_id));
+    if let Some(after) = page.after {
+        select = select.filter(claim_payment::Column::Id.gt(after));
+    }
+    // Ids are time-ordered and were made in file order.
+    let rows = select.order_by_asc(claim_payment::Column::Id).limit(page.fetch_limit()).all(db).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    let mut claims: Vec<ClaimPaymentDetail> = rows.iter().map(ClaimPaymentDetail::from_row).collect();
     let reasons: Vec<String> = claims
         .iter()
         .flat_map(|c| c.detail.adjustments.iter().chain(c.detail.lines.iter().flat_map(|l| l.adjustments.iter())))
@@ -218,12 +242,48 @@ pub async fn get_remittance(
             a.reason_description = reason_text.get(&a.reason_code).cloned();
         }
     }
-    Ok(web::Json(Remittance {
-        summary: RemittanceSummary::from_row(&row),
-        transactions: transactions.iter().map(RemittanceTransaction::from_row).collect(),
-        claims,
-        remark_descriptions,
-    }))
+    Ok((claims, next_cursor, remark_descriptions))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RemittanceClaimsQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page (or `claims_next_cursor` of the remittance).
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    pub cursor: Option<String>,
+}
+
+/// The claim payments of a remittance, in file order, page by page.
+#[utoipa::path(
+    tag = "remittances",
+    params(("id" = Uuid, Path, description = "The remittance's id"), RemittanceClaimsQuery),
+    responses(
+        (status = 200, body = RemittanceClaimList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/remittances/{id}/claims")]
+pub async fn list_remittance_claims(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<RemittanceClaimsQuery>,
+) -> Result<web::Json<RemittanceClaimList>, ApiError> {
+    caller.require_billing_read("remittances")?;
+    let not_found = || ApiError::NotFound(format!("no remittance with id {:?}", id.as_str()));
+    let remittance_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let db = &state.db.read;
+    remittance::Entity::find_by_id(remittance_id).one(db).await?.ok_or_else(not_found)?;
+    let (items, next_cursor, remark_descriptions) = claim_page(db, remittance_id, page).await?;
+    Ok(web::Json(RemittanceClaimList { items, next_cursor, remark_descriptions }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -80,8 +80,20 @@ pub struct Remittance {
     #[serde(flatten)]
     pub summary: RemittanceSummary,
     pub transactions: Vec<RemittanceTransaction>,
+    /// The first 500 claim payments, in file order.
     pub claims: Vec<ClaimPaymentDetail>,
-    /// Descriptions of the remark codes used in this remittance (imported, else built in).
+    /// Set when there are more: pass it as `cursor` to `GET /v1/remittances/{id}/claims`.
+    pub claims_next_cursor: Option<String>,
+    /// Descriptions of the remark codes in `claims` (imported, else built in).
+    pub remark_descriptions: std::collections::BTreeMap<String, String>,
+}
+
+/// A page of a remittance's claim payments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RemittanceClaimList {
+    pub items: Vec<ClaimPaymentDetail>,
+    pub next_cursor: Option<String>,
+    /// Descriptions of the remark codes in `items`.
     pub remark_descriptions: std::collections::BTreeMap<String, String>,
 }
 
