@@ -93,7 +93,7 @@ fn parse_request(request: &CreateApiKeyRequest) -> Result<(String, Role), ApiErr
 #[utoipa::path(
     tag = "api-keys",
     request_body = CreateApiKeyRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely", pattern = "^[!-~]{1,255}$")),
     responses(
         (status = 201, body = CreatedApiKey),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -31,7 +31,7 @@ use crate::state::AppState;
 #[utoipa::path(
     tag = "claims",
     request_body = CreateClaimRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$")),
     responses(
         (status = 201, description = "Created", body = Claim),
         (status = 400, description = "Malformed or invalid body", body = Problem, content_type = "application/problem+json"),

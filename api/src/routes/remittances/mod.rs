@@ -90,7 +90,7 @@ async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, Ap
             (RemittanceRequest = "application/json"),
         )
     ),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$")),
     responses(
         (status = 202, description = "Accepted and stored", body = RemittanceAccepted),
         (status = 400, description = "A malformed or unbalanced file (the problem names the segment and element), or an invalid JSON form (the problem names the fields)", body = Problem, content_type = "application/problem+json"),
