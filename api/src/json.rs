@@ -13,8 +13,7 @@ use crate::error::ApiError;
 /// Syntax errors are a plain 400; type errors and missing fields become a validation
 /// problem naming the JSON path (`lines[0].charge`), which is what a client needs to fix it.
 pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (content_type, essence) = media_type(req);
     if essence != "application/json" && !essence.ends_with("+json") {
         return Err(ApiError::UnsupportedMediaType(format!(
             "send the body as application/json (got {:?})",
@@ -35,6 +34,13 @@ pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
     })?;
     de.end().map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// The request's Content-Type as sent (for messages) and its lower-cased media type without
+/// parameters ("application/json" of "Application/JSON; charset=utf-8").
+pub fn media_type(req: &HttpRequest) -> (&str, String) {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    (content_type, content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
 /// serde reports a missing field at its parent's path; name the field itself instead.

@@ -451,13 +451,19 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// `column IN (values)` for a long list: on PostgreSQL `= ANY($1)` with one array parameter
 /// (twenty thousand separate parameters cost more to parse and plan than to look up).
-fn one_of<C: ColumnTrait>(backend: DbBackend, column: C, values: &[String]) -> sea_orm::sea_query::SimpleExpr {
+fn any_of<C, T>(
+    backend: DbBackend,
+    column: C,
+    kind: sea_orm::sea_query::ArrayType,
+    values: &[T],
+) -> sea_orm::sea_query::SimpleExpr
+where
+    C: ColumnTrait,
+    T: Clone + Into<Value>,
+{
     if backend == DbBackend::Postgres {
         use sea_orm::sea_query::extension::postgres::PgFunc;
-        let array = Value::Array(
-            sea_orm::sea_query::ArrayType::String,
-            Some(Box::new(values.iter().map(|v| Value::from(v.as_str())).collect())),
-        );
+        let array = Value::Array(kind, Some(Box::new(values.iter().cloned().map(Into::into).collect())));
         sea_orm::sea_query::ExprTrait::eq(
             sea_orm::sea_query::Expr::col(column.as_column_ref()),
             PgFunc::any(sea_orm::sea_query::Expr::val(array)),
@@ -467,21 +473,8 @@ fn one_of<C: ColumnTrait>(backend: DbBackend, column: C, values: &[String]) -> s
     }
 }
 
-/// `column IN (ids)`, as `one_of`.
-fn ids_in<C: ColumnTrait>(backend: DbBackend, column: C, ids: &[Uuid]) -> sea_orm::sea_query::SimpleExpr {
-    if backend == DbBackend::Postgres {
-        use sea_orm::sea_query::extension::postgres::PgFunc;
-        let array = Value::Array(
-            sea_orm::sea_query::ArrayType::Uuid,
-            Some(Box::new(ids.iter().map(|v| Value::from(*v)).collect())),
-        );
-        sea_orm::sea_query::ExprTrait::eq(
-            sea_orm::sea_query::Expr::col(column.as_column_ref()),
-            PgFunc::any(sea_orm::sea_query::Expr::val(array)),
-        )
-    } else {
-        column.is_in(ids.iter().copied())
-    }
+fn one_of<C: ColumnTrait>(backend: DbBackend, column: C, values: &[String]) -> sea_orm::sea_query::SimpleExpr {
+    any_of(backend, column, sea_orm::sea_query::ArrayType::String, values)
 }
 
 /// Finds each payment's claim: by claim number (CLP01), then by the payer's claim control
@@ -618,7 +611,7 @@ pub async fn settle_claims<C: ConnectionTrait>(
             .column(claim_payment::Column::PaidCents)
             .column(claim_payment::Column::PatientResponsibilityCents)
             .column(claim_payment::Column::DeniedCents)
-            .filter(ids_in(backend, claim_payment::Column::ClaimId, chunk))
+            .filter(any_of(backend, claim_payment::Column::ClaimId, sea_orm::sea_query::ArrayType::Uuid, chunk))
             .order_by_asc(claim_payment::Column::ReceivedAt)
             .order_by_asc(claim_payment::Column::RemittanceId)
             .order_by_asc(claim_payment::Column::Position)

@@ -35,6 +35,12 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
     );
 }
 
+/// Money read back from a `*_cents` column: always in range, since it was parsed as `Money`
+/// on the way in.
+pub(crate) fn stored_money(cents: i64) -> overturn_domain::Money {
+    overturn_domain::Money::from_cents(cents).unwrap_or_default()
+}
+
 /// The documented routes and their methods, to tell "no such route" (404) from "not with
 /// that method" (405 with `Allow`), which actix's per-method handlers do not.
 pub struct KnownRoutes(Vec<(ResourceDef, Vec<Method>)>);

@@ -75,10 +75,7 @@ pub struct ClaimList {
     pub next_cursor: Option<String>,
 }
 
-/// Stored cents are always in range (they were parsed as `Money` on the way in).
-fn money(cents: i64) -> Money {
-    Money::from_cents(cents).unwrap_or_default()
-}
+use crate::routes::stored_money as money;
 
 fn strings(json: &serde_json::Value) -> Vec<String> {
     json.as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()

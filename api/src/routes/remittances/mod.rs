@@ -31,19 +31,29 @@ use crate::auth::Caller;
 use crate::code_catalog;
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
-use crate::json::parse_body;
+use crate::json::{media_type, parse_body};
 use crate::pagination::{MAX_LIMIT, Page};
 use crate::remittance_store::{self, Incoming};
 use crate::state::AppState;
 
+#[derive(Clone, Copy)]
 enum Format {
     X12,
     Json,
 }
 
+impl Format {
+    /// What `remittances.source` records.
+    fn source(self) -> &'static str {
+        match self {
+            Self::X12 => "x12",
+            Self::Json => "json",
+        }
+    }
+}
+
 fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (content_type, essence) = media_type(req);
     match essence.as_str() {
         "application/edi-x12" | "application/edi_x12" | "application/x12" | "text/plain" => Ok(Format::X12),
         "application/json" => Ok(Format::Json),
@@ -148,12 +158,13 @@ pub async fn create_remittance(
             return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
         }
     };
-    let source = match format {
-        Format::X12 => "x12",
-        Format::Json => "json",
+    let incoming = Incoming {
+        source: format.source(),
+        content_type: &content_type,
+        body: &body,
+        file: &file,
+        api_key_id: caller.key_id,
     };
-    let incoming =
-        Incoming { source, content_type: &content_type, body: &body, file: &file, api_key_id: caller.key_id };
     idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let stored = remittance_store::store(txn, incoming).await?;
         Ok((
@@ -188,10 +199,9 @@ pub async fn get_remittance(
     id: web::Path<String>,
 ) -> Result<web::Json<Remittance>, ApiError> {
     caller.require_billing_read("remittances")?;
-    let not_found = || ApiError::NotFound(format!("no remittance with id {:?}", id.as_str()));
-    let remittance_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let db = &state.db.read;
-    let row = remittance::Entity::find_by_id(remittance_id).one(db).await?.ok_or_else(not_found)?;
+    let row = find_remittance(db, &id).await?;
+    let remittance_id = row.id;
     let transactions = remittance_transaction::Entity::find()
         .filter(remittance_transaction::Column::RemittanceId.eq(remittance_id))
         .order_by_asc(remittance_transaction::Column::Position)
@@ -208,6 +218,13 @@ pub async fn get_remittance(
         claims_next_cursor,
         remark_descriptions,
     }))
+}
+
+/// The remittance an `{id}` path segment names; 404 for one that is not a stored id.
+async fn find_remittance(db: &sea_orm::DatabaseConnection, id: &str) -> Result<remittance::Model, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no remittance with id {id:?}"));
+    let remittance_id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    remittance::Entity::find_by_id(remittance_id).one(db).await?.ok_or_else(not_found)
 }
 
 /// Claim payments of a remittance in file order, with their codes described.
@@ -277,12 +294,10 @@ pub async fn list_remittance_claims(
     query: web::Query<RemittanceClaimsQuery>,
 ) -> Result<web::Json<RemittanceClaimList>, ApiError> {
     caller.require_billing_read("remittances")?;
-    let not_found = || ApiError::NotFound(format!("no remittance with id {:?}", id.as_str()));
-    let remittance_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let db = &state.db.read;
-    remittance::Entity::find_by_id(remittance_id).one(db).await?.ok_or_else(not_found)?;
-    let (items, next_cursor, remark_descriptions) = claim_page(db, remittance_id, page).await?;
+    let row = find_remittance(db, &id).await?;
+    let (items, next_cursor, remark_descriptions) = claim_page(db, row.id, page).await?;
     Ok(web::Json(RemittanceClaimList { items, next_cursor, remark_descriptions }))
 }
 

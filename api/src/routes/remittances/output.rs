@@ -7,10 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Stored cents are always in range (they were parsed as `Money` on the way in).
-fn money(cents: i64) -> Money {
-    Money::from_cents(cents).unwrap_or_default()
-}
+use crate::routes::stored_money as money;
 
 /// A remittance's totals, as listed.
 #[derive(Debug, Serialize, ToSchema)]
