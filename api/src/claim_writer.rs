@@ -282,8 +282,11 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
             .one(&txn)
             .await?
             .ok_or_else(|| DbErr::Custom("a claim vanished inside its own transaction".into()))?;
-        let body = serde_json::to_string(&crate::routes::claims::Claim::from_rows(row, jobs[i].lines.clone()))
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        let mut claim = crate::routes::claims::Claim::from_rows(row, jobs[i].lines.clone());
+        // Payments that waited for this claim may have been classified already.
+        claim.denials =
+            crate::routes::denials::of_claims(&txn, &[claim.id]).await?.remove(&claim.id).unwrap_or_default();
+        let body = serde_json::to_string(&claim).map_err(|e| DbErr::Custom(e.to_string()))?;
         if let Some(r) = &jobs[i].idempotency {
             idempotency_key::Entity::update_many()
                 .col_expr(idempotency_key::Column::ResponseBody, sea_orm::sea_query::Expr::value(body.clone()))

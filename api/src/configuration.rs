@@ -57,6 +57,17 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How long a stored `Idempotency-Key` response is replayed before it is purged.
     pub idempotency_retention: Duration,
+    /// Names this deployment's queue (Redis keys, SQLite job type): replicas sharing one
+    /// Redis must agree on it; separate deployments (or tests) on one Redis must not.
+    pub queue_name: String,
+    /// Jobs one worker process runs at once.
+    pub worker_concurrency: usize,
+    /// Worker heartbeat; a job held by a worker silent for two of these is delivered again.
+    pub worker_heartbeat: Duration,
+    /// Jobs queued at most; the outbox keeps the rest until there is room.
+    pub queue_high_water: u64,
+    /// A remittance unclassified this long, with nothing waiting, is queued again.
+    pub job_stale_after: Duration,
 }
 
 /// Every variable `Settings` reads; the README's configuration table documents each one.
@@ -75,9 +86,32 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_SHUTDOWN_TIMEOUT_SECS",
     "OVERTURN_IDEMPOTENCY_RETENTION_HOURS",
     "OVERTURN_LOG_FORMAT",
+    "OVERTURN_QUEUE_NAME",
+    "OVERTURN_WORKER_CONCURRENCY",
+    "OVERTURN_WORKER_HEARTBEAT_SECS",
+    "OVERTURN_QUEUE_HIGH_WATER",
+    "OVERTURN_JOB_STALE_AFTER_SECS",
 ];
 
 impl Settings {
+    /// The queue this deployment uses: Redis when `REDIS_URL` is set, else a SQLite file
+    /// beside the database. PostgreSQL deployments need Redis: their API and worker
+    /// replicas run on several hosts, which a local file cannot serve.
+    pub fn queue(&self) -> Result<overturn_worker::queue::QueueSettings, ConfigError> {
+        use overturn_worker::queue::QueueSettings;
+        let queue = format!("{}:jobs", self.queue_name);
+        match (&self.redis_url, &self.database) {
+            (Some(url), _) => Ok(QueueSettings::Redis { url: url.clone(), queue }),
+            (None, DatabaseSettings::Sqlite { .. }) => {
+                Ok(QueueSettings::Sqlite { path: self.data_dir.join("queue.db"), queue })
+            }
+            (None, DatabaseSettings::Postgres { .. }) => Err(ConfigError::new(
+                "REDIS_URL",
+                "is required with a PostgreSQL DATABASE_URL: the job queue of a PostgreSQL deployment is Redis",
+            )),
+        }
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_map(&std::env::vars().collect())
     }
@@ -147,6 +181,25 @@ impl Settings {
             idempotency_retention: Duration::from_secs(
                 3600 * number(get, "OVERTURN_IDEMPOTENCY_RETENTION_HOURS", 24, 1, 24 * 90)?,
             ),
+            queue_name: match get("OVERTURN_QUEUE_NAME") {
+                None => "overturn".to_owned(),
+                Some(name)
+                    if name.len() <= 64
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) =>
+                {
+                    name.to_owned()
+                }
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        "OVERTURN_QUEUE_NAME",
+                        "must be 1 to 64 letters, digits, '-', '_' or '.'",
+                    ));
+                }
+            },
+            worker_concurrency: number(get, "OVERTURN_WORKER_CONCURRENCY", 4, 1, 256)?,
+            worker_heartbeat: Duration::from_secs(number(get, "OVERTURN_WORKER_HEARTBEAT_SECS", 30, 1, 3600)?),
+            queue_high_water: number(get, "OVERTURN_QUEUE_HIGH_WATER", 2_000, 1, 5_000)?,
+            job_stale_after: Duration::from_secs(number(get, "OVERTURN_JOB_STALE_AFTER_SECS", 600, 1, 86_400)?),
         })
     }
 }
@@ -213,6 +266,9 @@ mod tests {
             ("OVERTURN_MAX_REMITTANCE_BYTES", "10"),
             ("OVERTURN_DB_MAX_CONNECTIONS", "0"),
             ("OVERTURN_LOG_FORMAT", "xml"),
+            ("OVERTURN_QUEUE_NAME", "a b"),
+            ("OVERTURN_WORKER_CONCURRENCY", "0"),
+            ("OVERTURN_QUEUE_HIGH_WATER", "9000"),
         ];
         for (name, value) in cases {
             let err = settings(&[(name, value)]).unwrap_err();

@@ -102,6 +102,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] sea_orm::DbErr),
+    #[error("the job queue is unavailable: {0}")]
+    QueueUnavailable(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -128,7 +130,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::IdempotencyMismatch => "idempotency-key-reused",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
-            Self::Unavailable(_) => "unavailable",
+            Self::Unavailable(_) | Self::QueueUnavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -166,7 +168,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::QueueUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -20,6 +20,8 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    pub queue_depth: prometheus::IntGauge,
+    pub outbox_pending: prometheus::IntGauge,
 }
 
 impl Default for Metrics {
@@ -54,7 +56,17 @@ impl Metrics {
         registry.register(Box::new(requests.clone())).expect("registered once");
         registry.register(Box::new(latency.clone())).expect("registered once");
         registry.register(Box::new(build)).expect("registered once");
-        Self { registry, requests, latency }
+        let queue_depth =
+            prometheus::IntGauge::new("overturn_queue_depth", "Jobs in the queue not yet taken by a worker")
+                .expect("valid metric definition");
+        let outbox_pending = prometheus::IntGauge::new(
+            "overturn_outbox_pending",
+            "Jobs committed to the database and not yet handed to the queue",
+        )
+        .expect("valid metric definition");
+        registry.register(Box::new(queue_depth.clone())).expect("registered once");
+        registry.register(Box::new(outbox_pending.clone())).expect("registered once");
+        Self { registry, requests, latency, queue_depth, outbox_pending }
     }
 
     pub fn registry(&self) -> &Registry {

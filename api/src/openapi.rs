@@ -19,6 +19,9 @@ use crate::error::{Problem, ValidationError};
     tags(
         (name = "claims", description = "Claims as submitted to payers"),
         (name = "remittances", description = "Payer responses: X12 835 files or their JSON form"),
+        (name = "denials", description = "Denials classified from payer responses: the worklist, its actions and analytics"),
+        (name = "payers", description = "Payers' deadline rules"),
+        (name = "jobs", description = "Background jobs that failed on every attempt (admin only)"),
         (name = "api-keys", description = "API keys and roles (admin only)"),
         (name = "service", description = "Health, readiness and metrics"),
     )

@@ -24,14 +24,10 @@ pub struct Page {
 impl Page {
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
         let mut errors = Vec::new();
-        let limit = match limit.filter(|l| !l.is_empty()).map(str::parse::<u64>) {
-            None => DEFAULT_LIMIT,
-            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-            Some(_) => {
-                errors.push(FieldError::new("limit", format!("must be from 1 to {MAX_LIMIT}")));
-                DEFAULT_LIMIT
-            }
-        };
+        let limit = parse_limit(limit).unwrap_or_else(|e| {
+            errors.push(e);
+            DEFAULT_LIMIT
+        });
         let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,
             Some(text) => match decode_cursor(text) {
@@ -58,6 +54,15 @@ impl Page {
 
     pub fn fetch_limit(&self) -> u64 {
         self.limit + 1
+    }
+}
+
+/// `?limit=`: 1 to `MAX_LIMIT`, `DEFAULT_LIMIT` when absent.
+pub fn parse_limit(limit: Option<&str>) -> Result<u64, FieldError> {
+    match limit.filter(|l| !l.is_empty()).map(str::parse::<u64>) {
+        None => Ok(DEFAULT_LIMIT),
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(FieldError::new("limit", format!("must be from 1 to {MAX_LIMIT}"))),
     }
 }
 

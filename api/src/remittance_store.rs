@@ -9,13 +9,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use overturn_domain::classification;
 use overturn_domain::settlement::{self, AppliedPayment};
 use overturn_domain::x12::{
     Adjustment, ClaimPayment, ProviderAdjustment, RemittanceFile, ServiceLine, Transaction, Warning,
 };
 use overturn_entity::{
-    claim, claim_line, claim_payment, outbox, remittance, remittance_file, remittance_trace, remittance_transaction,
-    unmatched_line_ref,
+    claim, claim_line, claim_payment, denial, outbox, remittance, remittance_file, remittance_trace,
+    remittance_transaction, unmatched_line_ref,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -26,9 +27,6 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{Column, MAX_PARAMS, rows_per_statement};
-
-/// Key of the PostgreSQL advisory lock between matching payments and creating claims ("OVRT835M").
-const MATCH_LOCK: i64 = 0x4F56_5254_3833_354D;
 
 /// The outbox topic of "classify this remittance's adjustments".
 pub const CLASSIFY_TOPIC: &str = "classify_remittance";
@@ -49,14 +47,7 @@ pub struct Stored {
     pub payments: Vec<claim_payment::Model>,
 }
 
-/// Takes the matching lock for the rest of the transaction (PostgreSQL; SQLite has one writer).
-pub async fn lock_matching<C: ConnectionTrait>(txn: &C, exclusive: bool) -> Result<(), DbErr> {
-    if txn.get_database_backend() == DbBackend::Postgres {
-        let function = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
-        txn.execute_unprepared(&format!("SELECT {function}({MATCH_LOCK})")).await?;
-    }
-    Ok(())
-}
+pub use overturn_worker::sql::lock_matching;
 
 pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Result<Stored, DbErr> {
     lock_matching(txn, true).await?;
@@ -156,6 +147,8 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         matched_count: payments.iter().filter(|p| p.claim_id.is_some()).count() as i32,
         payment_total_cents: applied.iter().map(|t| signed_payment(t)).sum(),
         warnings: serde_json::Value::Array(warnings),
+        // Nothing to classify in a file of duplicates only.
+        classified_at: if payments.is_empty() { Some(now) } else { None },
     };
     remittance::Entity::insert(remittance::ActiveModel::from(summary.clone())).exec_without_returning(txn).await?;
     remittance_file::Entity::insert(remittance_file::ActiveModel::from(remittance_file::Model {
@@ -267,7 +260,7 @@ fn payment_row(
         .claim_adjustments(claim)
         .iter()
         .chain(lines.iter().flat_map(|l| tx.line_adjustments(l)))
-        .filter(|a| settlement::is_denial(a.group, a.reason))
+        .filter(|a| classification::reason_category(a.group, a.reason).is_some())
         .map(|a| a.amount.cents())
         .sum();
     let detail = serde_json::to_string(&Detail {
@@ -770,6 +763,12 @@ pub async fn match_waiting_payments<C: ConnectionTrait>(
             .col_expr(claim_payment::Column::ClaimId, sea_orm::sea_query::Expr::value(*claim_id))
             .col_expr(claim_payment::Column::MatchedBy, sea_orm::sea_query::Expr::value(*how))
             .filter(claim_payment::Column::Id.eq(*payment_id))
+            .exec(txn)
+            .await?;
+        // Denials classified while the payment waited follow it to its claim.
+        denial::Entity::update_many()
+            .col_expr(denial::Column::ClaimId, sea_orm::sea_query::Expr::value(*claim_id))
+            .filter(denial::Column::ClaimPaymentId.eq(*payment_id))
             .exec(txn)
             .await?;
     }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
-use tokio::sync::watch;
+use overturn_worker::jobs::{JobContext, JobMetrics};
+use overturn_worker::queue::{ConsumerSettings, Queue};
+use overturn_worker::relay::{self, RelaySettings};
+use tokio::sync::{Notify, watch};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -59,13 +62,46 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("OVERTURN_ADDR: cannot listen on {}: {e}", settings.addr))?;
         let port = listener.local_addr()?.port();
         let settings = Arc::new(settings);
+        let queue_settings = settings.queue()?;
+        let queue = Queue::connect(&queue_settings).await.map_err(|e| anyhow::anyhow!("job queue: {e}"))?;
+        let job_queue = queue.as_job_queue();
+        let relay_wake = Arc::new(Notify::new());
+        let jobs = Arc::new(JobMetrics::default());
         let claims = ClaimWriter::start(db.write.clone(), db.writers());
-        let state = AppState { db: db.clone(), settings: settings.clone(), metrics: Metrics::new(), claims };
+        let state = AppState {
+            db: db.clone(),
+            settings: settings.clone(),
+            metrics: Metrics::new(),
+            claims,
+            queue: job_queue.clone(),
+            relay_wake: relay_wake.clone(),
+            jobs: jobs.clone(),
+        };
         let server = http_server(state, listener, role)?;
 
         let (stop_background, stop_rx) = watch::channel(false);
         let mut background = Vec::new();
         if role.runs_workers() {
+            let relay_settings = RelaySettings {
+                chunk: 500,
+                high_water: settings.queue_high_water,
+                poll: Duration::from_millis(250),
+                stale_after: settings.job_stale_after,
+            };
+            background.push(tokio::spawn(relay::run(
+                db.write.clone(),
+                job_queue.clone(),
+                relay_settings,
+                relay_wake,
+                stop_rx.clone(),
+            )));
+            let context = Arc::new(JobContext { db: db.write.clone(), queue: job_queue.clone(), metrics: jobs });
+            let consumer = ConsumerSettings {
+                concurrency: settings.worker_concurrency,
+                heartbeat: settings.worker_heartbeat,
+                poll_interval: Duration::from_millis(500),
+            };
+            background.push(tokio::spawn(supervise_worker(queue, consumer, context, stop_rx.clone())));
             background.push(tokio::spawn(overturn_worker::maintenance::run(
                 db.write.clone(),
                 settings.idempotency_retention,
@@ -92,6 +128,28 @@ impl Application {
         self.db.close().await;
         tracing::info!("overturn stopped");
         served.map_err(Into::into)
+    }
+}
+
+/// Runs the queue consumer and starts a new one (under a new name) if it ever stops before
+/// shutdown: a dead worker beside a live HTTP server would otherwise be silent.
+async fn supervise_worker(
+    queue: Queue,
+    settings: ConsumerSettings,
+    context: Arc<JobContext>,
+    stop: watch::Receiver<bool>,
+) {
+    loop {
+        let result = queue.consume(settings.clone(), context.clone(), stop.clone()).await;
+        if *stop.borrow() {
+            tracing::info!("job worker stopped");
+            return;
+        }
+        match result {
+            Ok(()) => tracing::error!("job worker ended on its own; starting another"),
+            Err(err) => tracing::error!(error = %err, "job worker failed; starting another"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -2,6 +2,10 @@
 
 use std::sync::Arc;
 
+use overturn_worker::jobs::JobMetrics;
+use overturn_worker::queue::JobQueue;
+use tokio::sync::Notify;
+
 use crate::claim_writer::ClaimWriter;
 use crate::configuration::Settings;
 use crate::db::Db;
@@ -13,4 +17,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Metrics,
     pub claims: ClaimWriter,
+    pub queue: Arc<dyn JobQueue>,
+    /// Wakes this process's outbox relay after a commit that wrote outbox rows.
+    pub relay_wake: Arc<Notify>,
+    /// This process's job counters (zero on an API-only replica).
+    pub jobs: Arc<JobMetrics>,
 }

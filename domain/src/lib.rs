@@ -5,8 +5,10 @@
 
 pub mod api_key;
 pub mod claim;
+pub mod classification;
 pub mod code_sets;
 pub mod codes;
+pub mod denial_workflow;
 pub mod identifiers;
 pub mod money;
 pub mod npi;

@@ -24,6 +24,8 @@ pub struct Model {
     pub payment_total_cents: i64,
     /// `[{segment_index, segment_id, message}]`.
     pub warnings: Json,
+    /// When the workers finished classifying its denials.
+    pub classified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

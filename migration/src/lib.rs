@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_foundation;
 mod m20261127_000002_remittances;
 mod m20261127_000003_code_descriptions;
+mod m20261127_000004_denials;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_remittances::Migration),
             Box::new(m20261127_000003_code_descriptions::Migration),
+            Box::new(m20261127_000004_denials::Migration),
         ]
     }
 }

@@ -1,4 +1,9 @@
-//! Background work. Job handlers (classification, follow-ups, webhook delivery) join this
-//! crate with the queue; for now it holds the periodic upkeep that any worker replica runs.
+//! Background work: the job queue, the outbox relay that feeds it, the job handlers
+//! (classification first; follow-ups and webhook delivery join them), and periodic upkeep.
 
+pub mod classify;
+pub mod jobs;
 pub mod maintenance;
+pub mod queue;
+pub mod relay;
+pub mod sql;

@@ -19,12 +19,33 @@ pub struct Readiness {
     pub status: &'static str,
     /// Each dependency and whether it answered.
     pub checks: Checks,
+    /// Jobs in the queue not yet taken by a worker.
+    pub queue_depth: u64,
+    /// Jobs committed to the database and not yet handed to the queue.
+    pub outbox_pending: u64,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Checks {
     #[schema(example = "ok")]
     pub database: &'static str,
+    /// `redis` or `sqlite`, once it answered.
+    #[schema(example = "redis")]
+    pub queue: &'static str,
+}
+
+/// Reads the queue's depth and the outbox backlog into the gauges, and returns them.
+async fn backlog(state: &AppState) -> Result<(u64, u64), ApiError> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let depth = state.queue.depth().await.map_err(|e| ApiError::QueueUnavailable(e.to_string()))?;
+    let pending = overturn_entity::outbox::Entity::find()
+        .filter(overturn_entity::outbox::Column::DispatchedAt.is_null())
+        .count(&state.db.read)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    state.metrics.queue_depth.set(depth as i64);
+    state.metrics.outbox_pending.set(pending as i64);
+    Ok((depth, pending))
 }
 
 /// Liveness: the process is up and serving HTTP.
@@ -34,7 +55,7 @@ pub async fn health() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers. 503 while it does not.
+/// Readiness: the database and the job queue answer. 503 while either does not.
 #[utoipa::path(
     tag = "service",
     responses(
@@ -45,7 +66,13 @@ pub async fn health() -> web::Json<Health> {
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {
     state.db.ping().await.map_err(ApiError::Unavailable)?;
-    Ok(web::Json(Readiness { status: "ready", checks: Checks { database: "ok" } }))
+    let (queue_depth, outbox_pending) = backlog(&state).await?;
+    Ok(web::Json(Readiness {
+        status: "ready",
+        checks: Checks { database: "ok", queue: state.queue.backend() },
+        queue_depth,
+        outbox_pending,
+    }))
 }
 
 /// Prometheus metrics in the text exposition format.
@@ -55,5 +82,26 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Readiness>, A
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+    // A scrape must not fail because the queue is down: the gauges keep their last value.
+    if let Err(err) = backlog(&state).await {
+        tracing::warn!(error = %err, "metrics: backlog unavailable");
+    }
+    let mut text = state.metrics.render();
+    text.push_str(&job_counters(&state.jobs));
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text)
+}
+
+/// This process's job outcomes, in the exposition format.
+fn job_counters(jobs: &overturn_worker::jobs::JobMetrics) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::from(
+        "# HELP overturn_jobs_total Jobs run by this process, by outcome\n# TYPE overturn_jobs_total counter\n",
+    );
+    for (outcome, counter) in [("succeeded", &jobs.succeeded), ("retried", &jobs.retried), ("failed", &jobs.failed)] {
+        out.push_str(&format!("overturn_jobs_total{{outcome=\"{outcome}\"}} {}\n", counter.load(Relaxed)));
+    }
+    out.push_str("# HELP overturn_denials_classified_total Denials created by this process's classification jobs\n");
+    out.push_str("# TYPE overturn_denials_classified_total counter\n");
+    out.push_str(&format!("overturn_denials_classified_total {}\n", jobs.denials_created.load(Relaxed)));
+    out
 }

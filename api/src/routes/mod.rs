@@ -2,7 +2,10 @@
 
 pub mod api_keys;
 pub mod claims;
+pub mod denials;
 pub mod health;
+pub mod jobs;
+pub mod payers;
 pub mod remittances;
 
 use actix_web::dev::ResourceDef;
@@ -29,6 +32,14 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(remittances::list_remittances)
             .service(remittances::get_remittance)
             .service(remittances::list_remittance_claims)
+            .service(denials::list_denials)
+            .service(denials::get_denial)
+            .service(denials::act_on_denial)
+            .service(denials::analytics::denial_analytics)
+            .service(payers::get_payer_rules)
+            .service(payers::put_payer_rules)
+            .service(jobs::list_jobs)
+            .service(jobs::retry_job)
             .service(api_keys::create_api_key)
             .service(api_keys::list_api_keys)
             .service(api_keys::revoke_api_key),

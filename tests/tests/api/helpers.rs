@@ -19,12 +19,19 @@ pub fn postgres_admin_url() -> String {
     std::env::var("OVERTURN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A database of its own for one test, dropped when the test ends.
+/// The Redis server the PostgreSQL tests queue their jobs on.
+pub fn redis_url() -> String {
+    std::env::var("OVERTURN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A database (and queue) of its own for one test, dropped when the test ends.
 pub struct TestDatabase {
     pub vars: HashMap<String, String>,
     /// Holds the SQLite directory until the test ends.
     _dir: tempfile::TempDir,
     postgres_name: Option<String>,
+    /// The test's own queue name: parallel tests on one Redis never take each other's jobs.
+    pub queue_name: String,
 }
 
 impl TestDatabase {
@@ -33,7 +40,10 @@ impl TestDatabase {
         let mut vars = HashMap::new();
         vars.insert("OVERTURN_DATA_DIR".to_owned(), dir.path().display().to_string());
         let mut postgres_name = None;
+        let queue_name = format!("test-{}", uuid::Uuid::new_v4().simple());
+        vars.insert("OVERTURN_QUEUE_NAME".to_owned(), queue_name.clone());
         if backend == Backend::Postgres {
+            vars.insert("REDIS_URL".to_owned(), redis_url());
             let name = format!("overturn_test_{}", uuid::Uuid::new_v4().simple());
             let admin = sea_orm::Database::connect(postgres_admin_url())
                 .await
@@ -45,18 +55,29 @@ impl TestDatabase {
             vars.insert("DATABASE_URL".to_owned(), format!("{server}/{name}"));
             postgres_name = Some(name);
         }
-        Self { vars, _dir: dir, postgres_name }
+        Self { vars, _dir: dir, postgres_name, queue_name }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some(name) = self.postgres_name.take() else { return };
+        let queue = self.queue_name.clone();
         // Drop needs async work; run it on a runtime of its own so it works inside or
         // outside the test's runtime.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
+                if let Ok(client) = redis::Client::open(redis_url())
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let _: Result<(), _> = redis::cmd("EVAL")
+                        .arg("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end")
+                        .arg(0)
+                        .arg(format!("{queue}:*"))
+                        .query_async(&mut conn)
+                        .await;
+                }
                 let admin = sea_orm::Database::connect(postgres_admin_url()).await.ok()?;
                 admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()?;
                 admin.close().await.ok()

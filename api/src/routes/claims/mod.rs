@@ -243,9 +243,8 @@ async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Resu
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let lines = claim_line::Entity::find()
-        .filter(claim_line::Column::ClaimId.is_in(ids))
+        .filter(claim_line::Column::ClaimId.is_in(rows.iter().map(|r| r.id)))
         .order_by_asc(claim_line::Column::ClaimId)
         .order_by_asc(claim_line::Column::LineNumber)
         .all(db)
@@ -254,11 +253,16 @@ async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Resu
     for line in lines {
         by_claim.entry(line.claim_id).or_default().push(line);
     }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut denials = crate::routes::denials::of_claims(db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
             let lines = by_claim.remove(&row.id).unwrap_or_default();
-            Claim::from_rows(row, lines)
+            let id = row.id;
+            let mut claim = Claim::from_rows(row, lines);
+            claim.denials = denials.remove(&id).unwrap_or_default();
+            claim
         })
         .collect())
 }

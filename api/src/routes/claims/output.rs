@@ -29,6 +29,8 @@ pub struct Claim {
     pub paid_amount: Money,
     #[schema(value_type = String, example = "0.00")]
     pub patient_responsibility: Money,
+    /// The denials classified from its payments, oldest first.
+    pub denials: Vec<crate::routes::denials::Denial>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -115,6 +117,7 @@ impl Claim {
             total_charge: money(row.total_charge_cents),
             paid_amount: money(row.paid_amount_cents),
             patient_responsibility: money(row.patient_responsibility_cents),
+            denials: Vec::new(),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

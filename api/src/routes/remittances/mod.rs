@@ -165,7 +165,7 @@ pub async fn create_remittance(
         file: &file,
         api_key_id: caller.key_id,
     };
-    idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+    let response = idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let stored = remittance_store::store(txn, incoming).await?;
         Ok((
             StatusCode::ACCEPTED,
@@ -176,7 +176,10 @@ pub async fn create_remittance(
             },
         ))
     })
-    .await
+    .await;
+    // Committed: the classification job is in the outbox; hand it over now, not at the next poll.
+    state.relay_wake.notify_one();
+    response
 }
 
 /// Get a remittance with its transactions, warnings, and its first 500 claim payments with their

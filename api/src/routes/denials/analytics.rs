@@ -1,0 +1,215 @@
+//! `GET /v1/analytics/denials`: counts and amounts by category, payer or reason code, with the
+//! rates a revenue-cycle manager watches.
+
+use actix_web::{get, web};
+use chrono::{NaiveDate, TimeZone, Utc};
+use overturn_domain::{FieldError, Money};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::json::{Errors, parse_date};
+use crate::routes::stored_money as money;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DenialAnalyticsQuery {
+    /// `category` (default), `payer` or `reason_code`.
+    #[param(example = "category")]
+    pub group_by: Option<String>,
+    /// First day included (UTC), by the day the denial was classified.
+    #[param(value_type = Option<String>, format = Date, example = "2026-01-01")]
+    pub from: Option<String>,
+    /// Last day included (UTC).
+    #[param(value_type = Option<String>, format = Date, example = "2026-12-31")]
+    pub to: Option<String>,
+}
+
+/// Figures for one group, or for all.
+#[derive(Debug, Serialize, ToSchema, Default)]
+pub struct DenialFigures {
+    pub denial_count: i64,
+    #[schema(value_type = String, example = "1450.00")]
+    pub denied_amount: Money,
+    pub open_count: i64,
+    pub overturned_count: i64,
+    pub upheld_count: i64,
+    pub written_off_count: i64,
+    #[schema(value_type = String, example = "600.00")]
+    pub recovered_amount: Money,
+    /// Claim payments with at least one such denial.
+    pub denied_claim_payments: i64,
+    /// Claim payments received in the period (for a payer: from that payer).
+    pub claim_payments: i64,
+    /// `denied_claim_payments / claim_payments`, 0 to 1 (null without payments).
+    pub denial_rate: Option<f64>,
+    /// `overturned / (overturned + upheld)`, 0 to 1 (null before any is resolved).
+    pub overturn_rate: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DenialGroup {
+    /// The category, payer id or reason code (`none` for denied claims without a reason).
+    pub key: String,
+    #[serde(flatten)]
+    pub figures: DenialFigures,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DenialAnalytics {
+    pub group_by: String,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub totals: DenialFigures,
+    /// Largest denied amount first.
+    pub groups: Vec<DenialGroup>,
+}
+
+fn rate(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| ((part as f64 / whole as f64) * 10_000.0).round() / 10_000.0)
+}
+
+/// The payer key of a claim payment, as classification stores it on denials.
+const PAYER_OF_TRANSACTION: &str = "CASE WHEN t.payer_identifier <> '' THEN t.payer_identifier ELSE t.payer_id END";
+
+/// Denial analytics by category, payer or reason code.
+#[utoipa::path(
+    tag = "denials",
+    params(DenialAnalyticsQuery),
+    responses(
+        (status = 200, body = DenialAnalytics),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/analytics/denials")]
+pub async fn denial_analytics(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<DenialAnalyticsQuery>,
+) -> Result<web::Json<DenialAnalytics>, ApiError> {
+    caller.require_billing_read("denial analytics")?;
+    let mut errors = Errors(Vec::new());
+    let group_by = query.group_by.as_deref().filter(|g| !g.is_empty()).unwrap_or("category");
+    let key = match group_by {
+        "category" => "d.category",
+        "payer" => "d.payer_id",
+        "reason_code" => "COALESCE(d.reason_code, 'none')",
+        _ => {
+            errors.0.push(FieldError::new("group_by", "must be category, payer or reason_code"));
+            "d.category"
+        }
+    };
+    let mut date = |field: &str, text: Option<&str>| {
+        text.filter(|t| !t.is_empty()).and_then(|t| errors.take(field, parse_date(t)))
+    };
+    let from = date("from", query.from.as_deref());
+    let to = date("to", query.to.as_deref());
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        errors.0.push(FieldError::new("to", "must not be before from"));
+    }
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    let start = from.map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    let end = to.and_then(|d| d.succ_opt()).map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
+
+    let db = &state.db.read;
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = Vec::new();
+    let window = |column: &str, values: &mut Vec<Value>| -> String {
+        let mut clauses = Vec::new();
+        for (bound, op) in [(start, ">="), (end, "<")] {
+            if let Some(at) = bound {
+                values.push(Value::from(at));
+                let placeholder =
+                    if backend == DbBackend::Postgres { format!("${}", values.len()) } else { "?".into() };
+                clauses.push(format!("{column} {op} {placeholder}"));
+            }
+        }
+        if clauses.is_empty() { "1 = 1".to_owned() } else { clauses.join(" AND ") }
+    };
+    let denial_window = window("d.created_at", &mut values);
+    let sql = format!(
+        "SELECT {key} AS k, COUNT(*), CAST(SUM(d.amount_cents) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status IN ('open', 'in_progress', 'appealed', 'resubmitted') THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status = 'overturned' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status = 'upheld' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status = 'written_off' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(COALESCE(d.recovered_cents, 0)) AS BIGINT), COUNT(DISTINCT d.claim_payment_id) \
+         FROM denials d WHERE {denial_window} GROUP BY {key}"
+    );
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let mut groups = Vec::with_capacity(rows.len());
+    for row in rows {
+        let get = |i: usize| row.try_get_by_index::<Option<i64>>(i).map(|v| v.unwrap_or(0));
+        let figures = DenialFigures {
+            denial_count: get(1)?,
+            denied_amount: money(get(2)?),
+            open_count: get(3)?,
+            overturned_count: get(4)?,
+            upheld_count: get(5)?,
+            written_off_count: get(6)?,
+            recovered_amount: money(get(7)?),
+            denied_claim_payments: get(8)?,
+            ..DenialFigures::default()
+        };
+        groups.push(DenialGroup { key: row.try_get_by_index::<String>(0)?, figures });
+    }
+
+    // The denominators: claim payments received in the period, per payer when grouped so.
+    let mut values: Vec<Value> = Vec::new();
+    let payment_window = window("p.received_at", &mut values);
+    let sql = format!(
+        "SELECT {PAYER_OF_TRANSACTION} AS k, COUNT(*) FROM claim_payments p \
+         JOIN remittance_transactions t ON t.id = p.transaction_id WHERE {payment_window} GROUP BY {PAYER_OF_TRANSACTION}"
+    );
+    let per_payer: Vec<(String, i64)> = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.try_get_by_index::<String>(0)?, r.try_get_by_index::<i64>(1)?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let all_payments: i64 = per_payer.iter().map(|(_, n)| n).sum();
+
+    let mut totals = DenialFigures { claim_payments: all_payments, ..DenialFigures::default() };
+    for g in &mut groups {
+        let f = &mut g.figures;
+        f.claim_payments = if group_by == "payer" {
+            per_payer.iter().find(|(p, _)| *p == g.key).map_or(0, |(_, n)| *n)
+        } else {
+            all_payments
+        };
+        f.denial_rate = rate(f.denied_claim_payments, f.claim_payments);
+        f.overturn_rate = rate(f.overturned_count, f.overturned_count + f.upheld_count);
+        totals.denial_count += f.denial_count;
+        totals.denied_amount = money(totals.denied_amount.cents() + f.denied_amount.cents());
+        totals.open_count += f.open_count;
+        totals.overturned_count += f.overturned_count;
+        totals.upheld_count += f.upheld_count;
+        totals.written_off_count += f.written_off_count;
+        totals.recovered_amount = money(totals.recovered_amount.cents() + f.recovered_amount.cents());
+    }
+    // A claim payment with denials in two groups counts once in the totals.
+    let mut values: Vec<Value> = Vec::new();
+    let denial_window = window("d.created_at", &mut values);
+    let sql = format!("SELECT COUNT(DISTINCT d.claim_payment_id) FROM denials d WHERE {denial_window}");
+    totals.denied_claim_payments = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .map(|r| r.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    totals.denial_rate = rate(totals.denied_claim_payments, totals.claim_payments);
+    totals.overturn_rate = rate(totals.overturned_count, totals.overturned_count + totals.upheld_count);
+    groups
+        .sort_by(|a, b| b.figures.denied_amount.cents().cmp(&a.figures.denied_amount.cents()).then(a.key.cmp(&b.key)));
+    Ok(web::Json(DenialAnalytics { group_by: group_by.to_owned(), from, to, totals, groups }))
+}

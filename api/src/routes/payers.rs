@@ -1,0 +1,235 @@
+//! `/v1/payers/{payer_id}/rules`: a payer's deadlines. Changing them moves the appeal
+//! deadlines (and priorities) of that payer's denials still being worked.
+
+use actix_web::{HttpRequest, get, put, web};
+use chrono::{DateTime, Utc};
+use overturn_domain::PayerId;
+use overturn_domain::classification::PayerRules as Rules;
+use overturn_domain::denial_workflow::DenialStatus;
+use overturn_entity::{denial, payer_rule};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::json::{Errors, parse_body};
+use crate::state::AppState;
+
+/// A payer's deadlines, in calendar days (UTC).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayerRules {
+    #[schema(example = "60054")]
+    pub payer_id: String,
+    /// Days from the 835's production date to the appeal deadline.
+    #[schema(example = 180)]
+    pub appeal_window_days: i32,
+    /// Days from the date of service a claim must reach the payer within.
+    #[schema(example = 365)]
+    pub timely_filing_days: i32,
+    /// Days without a payer response after which a claim's status is checked.
+    #[schema(example = 30)]
+    pub status_check_after_days: i32,
+    /// True while the payer has no rules of its own (the defaults apply).
+    pub default: bool,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// On `PUT`: open denials whose deadline and priority were recomputed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_denials: Option<u64>,
+}
+
+impl PayerRules {
+    fn from_row(row: &payer_rule::Model) -> Self {
+        Self {
+            payer_id: row.payer_id.clone(),
+            appeal_window_days: row.appeal_window_days,
+            timely_filing_days: row.timely_filing_days,
+            status_check_after_days: row.status_check_after_days,
+            default: false,
+            updated_at: Some(row.updated_at),
+            updated_denials: None,
+        }
+    }
+
+    fn defaults(payer_id: &str) -> Self {
+        let d = Rules::default();
+        Self {
+            payer_id: payer_id.to_owned(),
+            appeal_window_days: d.appeal_window_days.into(),
+            timely_filing_days: d.timely_filing_days.into(),
+            status_check_after_days: d.status_check_after_days.into(),
+            default: true,
+            updated_at: None,
+            updated_denials: None,
+        }
+    }
+}
+
+/// The body of `PUT /v1/payers/{payer_id}/rules`; a field left out takes its default.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayerRulesRequest {
+    /// 1 to 3650 (default 180).
+    #[schema(minimum = 1, maximum = 3650, example = 120)]
+    pub appeal_window_days: Option<i64>,
+    /// 1 to 3650 (default 365).
+    #[schema(minimum = 1, maximum = 3650, example = 365)]
+    pub timely_filing_days: Option<i64>,
+    /// 1 to 3650 (default 30).
+    #[schema(minimum = 1, maximum = 3650, example = 30)]
+    pub status_check_after_days: Option<i64>,
+}
+
+fn payer_id(text: &str) -> Result<String, ApiError> {
+    PayerId::parse(text)
+        .map(|p| p.as_str().to_owned())
+        .map_err(|e| ApiError::validation(vec![overturn_domain::FieldError::new("payer_id", e.to_string())]))
+}
+
+/// A payer's rules (the defaults when it has none).
+#[utoipa::path(
+    tag = "payers",
+    params(("payer_id" = String, Path, description = "The payer's id (as on claims and in N1*PR of the 835)")),
+    responses(
+        (status = 200, body = PayerRules),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/payers/{payer_id}/rules")]
+pub async fn get_payer_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<web::Json<PayerRules>, ApiError> {
+    caller.require_billing_read("payer rules")?;
+    let payer = payer_id(&path)?;
+    let row = payer_rule::Entity::find_by_id(payer.clone()).one(&state.db.read).await?;
+    Ok(web::Json(row.as_ref().map_or_else(|| PayerRules::defaults(&payer), PayerRules::from_row)))
+}
+
+/// Set a payer's rules. Open denials of the payer get their appeal deadline and priority
+/// recomputed in the same transaction.
+#[utoipa::path(
+    tag = "payers",
+    request_body = PayerRulesRequest,
+    params(("payer_id" = String, Path, description = "The payer's id (as on claims and in N1*PR of the 835)")),
+    responses(
+        (status = 200, body = PayerRules),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[put("/payers/{payer_id}/rules")]
+pub async fn put_payer_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<web::Json<PayerRules>, ApiError> {
+    caller.require_billing_write()?;
+    let payer = payer_id(&path)?;
+    let request: PayerRulesRequest = parse_body(&req, &body)?;
+    let defaults = Rules::default();
+    let mut errors = Errors(Vec::new());
+    let mut days = |field: &str, value: Option<i64>, default: u16| -> u16 {
+        match value {
+            None => default,
+            Some(v) if (1..=i64::from(Rules::MAX_DAYS)).contains(&v) => v as u16,
+            Some(_) => {
+                errors
+                    .0
+                    .push(overturn_domain::FieldError::new(field, format!("must be from 1 to {}", Rules::MAX_DAYS)));
+                default
+            }
+        }
+    };
+    let rules = Rules {
+        appeal_window_days: days("appeal_window_days", request.appeal_window_days, defaults.appeal_window_days),
+        timely_filing_days: days("timely_filing_days", request.timely_filing_days, defaults.timely_filing_days),
+        status_check_after_days: days(
+            "status_check_after_days",
+            request.status_check_after_days,
+            defaults.status_check_after_days,
+        ),
+    };
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    let now = crate::db::now();
+    let row = payer_rule::Model {
+        payer_id: payer.clone(),
+        appeal_window_days: rules.appeal_window_days.into(),
+        timely_filing_days: rules.timely_filing_days.into(),
+        status_check_after_days: rules.status_check_after_days.into(),
+        updated_at: now,
+    };
+    let txn = state.db.write.begin().await?;
+    payer_rule::Entity::insert(payer_rule::ActiveModel::from(row.clone()))
+        .on_conflict(
+            OnConflict::column(payer_rule::Column::PayerId)
+                .update_columns([
+                    payer_rule::Column::AppealWindowDays,
+                    payer_rule::Column::TimelyFilingDays,
+                    payer_rule::Column::StatusCheckAfterDays,
+                    payer_rule::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    let updated = reschedule_denials(&txn, &payer, &rules, now).await?;
+    txn.commit().await?;
+    let mut shown = PayerRules::from_row(&row);
+    shown.updated_denials = Some(updated);
+    Ok(web::Json(shown))
+}
+
+/// Recomputes the deadline and priority of the payer's denials still being worked.
+async fn reschedule_denials<C: ConnectionTrait>(
+    txn: &C,
+    payer: &str,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    let closed = DenialStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str());
+    let rows = denial::Entity::find()
+        .filter(denial::Column::PayerId.eq(payer))
+        .filter(denial::Column::Status.is_not_in(closed))
+        .filter(denial::Column::ProductionDate.is_not_null())
+        .all(txn)
+        .await?;
+    let today = now.date_naive();
+    let mut updated = 0;
+    for row in rows {
+        let (Some(produced), Some(category), Some(action)) = (
+            row.production_date,
+            overturn_domain::classification::Category::parse(&row.category),
+            overturn_domain::classification::Action::parse(&row.recommended_action),
+        ) else {
+            continue;
+        };
+        let deadline = rules.appeal_deadline(produced);
+        let priority =
+            overturn_worker::classify::rank(row.amount_cents, category, action, Some(deadline), rules, today);
+        if Some(deadline) == row.appeal_deadline && priority == row.priority {
+            continue;
+        }
+        denial::Entity::update_many()
+            .col_expr(denial::Column::AppealDeadline, Expr::value(deadline))
+            .col_expr(denial::Column::Priority, Expr::value(priority))
+            .col_expr(denial::Column::UpdatedAt, Expr::value(now))
+            .filter(denial::Column::Id.eq(row.id))
+            .exec(txn)
+            .await?;
+        updated += 1;
+    }
+    Ok(updated)
+}

@@ -1,0 +1,278 @@
+//! The classification job: turns every claim payment of an ingested remittance into its
+//! denials (rules in `overturn_domain::classification`).
+//!
+//! Idempotent and resumable: a denial's natural key is (claim payment, line, adjustment), and
+//! rows already stored are skipped, so a second run, or a run after a worker died half-way,
+//! writes only what is missing. The remittance is marked classified last.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use overturn_domain::Money;
+use overturn_domain::classification::{self, AdjustmentInput, DenialDraft, LineInput, PayerRules, PaymentInput};
+use overturn_entity::{claim_payment, payer_rule, remittance, remittance_transaction};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, TransactionTrait, Value,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::sql::{Column, insert_rows_if_absent, lock_matching, now};
+
+/// Outbox topic and job topic.
+pub const TOPIC: &str = "classify_remittance";
+
+/// Claim payments read per page: bounded memory for a file of any size.
+const PAGE: u64 = 5_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Classified {
+        payments: usize,
+        denials: usize,
+    },
+    AlreadyClassified,
+    /// The remittance is gone (never stored, or purged): nothing to do.
+    Missing,
+}
+
+/// The payer key of a transaction: the payer's own id from N1*PR (the id claims are sent
+/// to, as on the 837), else TRN03. Payer rules and the worklist's `payer_id` use it.
+pub fn payer_key(tx: &remittance_transaction::Model) -> String {
+    if tx.payer_identifier.trim().is_empty() { tx.payer_id.clone() } else { tx.payer_identifier.clone() }
+}
+
+/// The rules of these payers, defaults for those without a row.
+pub async fn rules_for<C: ConnectionTrait>(
+    db: &C,
+    payers: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, PayerRules>, DbErr> {
+    let payers: Vec<String> = payers.into_iter().collect();
+    let mut out: HashMap<String, PayerRules> = payers.iter().map(|p| (p.clone(), PayerRules::default())).collect();
+    for chunk in payers.chunks(crate::sql::MAX_PARAMS) {
+        let rows = payer_rule::Entity::find().filter(payer_rule::Column::PayerId.is_in(chunk.to_vec())).all(db).await?;
+        for row in rows {
+            out.insert(row.payer_id.clone(), rules_of(&row));
+        }
+    }
+    Ok(out)
+}
+
+pub fn rules_of(row: &payer_rule::Model) -> PayerRules {
+    let days = |d: i32| u16::try_from(d).unwrap_or(PayerRules::MAX_DAYS);
+    PayerRules {
+        appeal_window_days: days(row.appeal_window_days),
+        timely_filing_days: days(row.timely_filing_days),
+        status_check_after_days: days(row.status_check_after_days),
+    }
+}
+
+/// The stored `detail` of a claim payment, the parts classification reads.
+#[derive(Debug, Deserialize)]
+struct Detail {
+    #[serde(default)]
+    adjustments: Vec<StoredAdjustment>,
+    #[serde(default)]
+    remark_codes: Vec<String>,
+    #[serde(default)]
+    lines: Vec<StoredLine>,
+}
+
+#[derive(Debug, Deserialize)]
+struct StoredAdjustment {
+    group_code: String,
+    reason_code: String,
+    amount: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct StoredLine {
+    procedure_code: String,
+    #[serde(default)]
+    adjustments: Vec<StoredAdjustment>,
+    #[serde(default)]
+    remark_codes: Vec<String>,
+}
+
+fn adjustments(stored: &[StoredAdjustment]) -> Result<Vec<AdjustmentInput<'_>>, String> {
+    stored
+        .iter()
+        .map(|a| {
+            let amount =
+                Money::parse_signed(&a.amount).map_err(|e| format!("adjustment amount {:?}: {e}", a.amount))?;
+            Ok(AdjustmentInput { group: &a.group_code, reason: &a.reason_code, amount_cents: amount.cents() })
+        })
+        .collect()
+}
+
+/// The denials of one stored claim payment.
+pub fn denials_of(payment: &claim_payment::Model) -> Result<Vec<DenialDraft>, String> {
+    let detail: Detail =
+        serde_json::from_str(&payment.detail).map_err(|e| format!("claim payment {}: detail: {e}", payment.id))?;
+    let lines = detail
+        .lines
+        .iter()
+        .map(|l| {
+            Ok(LineInput {
+                procedure_code: &l.procedure_code,
+                adjustments: adjustments(&l.adjustments)?,
+                remark_codes: l.remark_codes.iter().map(String::as_str).collect(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let input = PaymentInput {
+        status_code: &payment.status_code,
+        charge_cents: payment.charge_cents,
+        paid_cents: payment.paid_cents,
+        adjustments: adjustments(&detail.adjustments)?,
+        remark_codes: detail.remark_codes.iter().map(String::as_str).collect(),
+        lines,
+    };
+    Ok(classification::classify_payment(&input))
+}
+
+/// Days from `today` to the deadline, and the denial's priority.
+pub fn rank(
+    draft_amount: i64,
+    category: classification::Category,
+    action: classification::Action,
+    deadline: Option<NaiveDate>,
+    rules: &PayerRules,
+    today: NaiveDate,
+) -> i32 {
+    let days_left = deadline.map(|d| (d - today).num_days());
+    classification::priority(draft_amount, category, action, days_left, rules.appeal_window_days)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    /// Stored data the job cannot read: retrying will not help.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+const DENIAL_COLUMNS: [Column; 23] = [
+    Column::new("id", "uuid"),
+    Column::new("remittance_id", "uuid"),
+    Column::new("claim_payment_id", "uuid"),
+    Column::nullable("claim_id", "uuid"),
+    Column::new("claim_number", "text"),
+    Column::new("payer_id", "text"),
+    Column::new("line_position", "int4"),
+    Column::new("adjustment_position", "int4"),
+    Column::nullable("line_number", "int4"),
+    Column::nullable("procedure_code", "text"),
+    Column::nullable("group_code", "text"),
+    Column::nullable("reason_code", "text"),
+    Column::new("remark_codes", "text"),
+    Column::new("category", "text"),
+    Column::new("work_queue", "text"),
+    Column::new("recommended_action", "text"),
+    Column::new("amount_cents", "int8"),
+    Column::nullable("production_date", "date"),
+    Column::nullable("appeal_deadline", "date"),
+    Column::new("priority", "int4"),
+    Column::new("status", "text"),
+    Column::new("created_at", "timestamptz"),
+    Column::new("updated_at", "timestamptz"),
+];
+
+/// Copies each claim payment's matched claim onto the remittance's denials that lack one
+/// (the claim writer sets it on denials of payments it matches later).
+pub async fn attach_claims<C: ConnectionTrait>(db: &C, remittance_id: Uuid) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+    let sql = format!(
+        "UPDATE denials SET claim_id = (SELECT p.claim_id FROM claim_payments p WHERE p.id = denials.claim_payment_id) \
+         WHERE remittance_id = {placeholder} AND claim_id IS NULL"
+    );
+    Ok(db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, [Value::from(remittance_id)]))
+        .await?
+        .rows_affected())
+}
+
+pub async fn classify_remittance(db: &DatabaseConnection, remittance_id: Uuid) -> Result<Outcome, ClassifyError> {
+    let Some(remittance) = remittance::Entity::find_by_id(remittance_id).one(db).await? else {
+        return Ok(Outcome::Missing);
+    };
+    if remittance.classified_at.is_some() {
+        return Ok(Outcome::AlreadyClassified);
+    }
+    let transactions = remittance_transaction::Entity::find()
+        .filter(remittance_transaction::Column::RemittanceId.eq(remittance_id))
+        .all(db)
+        .await?;
+    let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, payer_key(t))).collect();
+    let rules = rules_for(db, payer_of.values().cloned().collect::<std::collections::BTreeSet<_>>()).await?;
+    let today = chrono::Utc::now().date_naive();
+    let stamp = now();
+
+    let (mut payments, mut denials) = (0usize, 0usize);
+    let mut after: i32 = -1;
+    loop {
+        let page = claim_payment::Entity::find()
+            .filter(claim_payment::Column::RemittanceId.eq(remittance_id))
+            .filter(claim_payment::Column::Position.gt(after))
+            .order_by_asc(claim_payment::Column::Position)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        payments += page.len();
+        let mut values: Vec<Value> = Vec::new();
+        for payment in &page {
+            let payer = payer_of.get(&payment.transaction_id).cloned().unwrap_or_default();
+            let payer_rules = rules.get(&payer).copied().unwrap_or_default();
+            let deadline = payment.production_date.map(|d| payer_rules.appeal_deadline(d));
+            for draft in denials_of(payment).map_err(ClassifyError::Corrupt)? {
+                denials += 1;
+                let remarks = serde_json::to_string(&draft.remark_codes).unwrap_or_else(|_| "[]".to_owned());
+                values.extend([
+                    Value::from(Uuid::now_v7()),
+                    Value::from(remittance_id),
+                    Value::from(payment.id),
+                    Value::from(payment.claim_id),
+                    Value::from(payment.claim_number.clone()),
+                    Value::from(payer.clone()),
+                    Value::from(draft.source.line.map_or(-1, |l| l as i32)),
+                    Value::from(draft.source.adjustment.map_or(-1, |a| a as i32)),
+                    Value::from(draft.source.line.map(|l| l as i32 + 1)),
+                    Value::from(draft.procedure_code.clone()),
+                    Value::from(draft.group_code.clone()),
+                    Value::from(draft.reason_code.clone()),
+                    Value::from(remarks),
+                    Value::from(draft.category.as_str()),
+                    Value::from(draft.category.work_queue().as_str()),
+                    Value::from(draft.action.as_str()),
+                    Value::from(draft.amount_cents),
+                    Value::from(payment.production_date),
+                    Value::from(deadline),
+                    Value::from(rank(draft.amount_cents, draft.category, draft.action, deadline, &payer_rules, today)),
+                    Value::from("open"),
+                    Value::from(stamp),
+                    Value::from(stamp),
+                ]);
+            }
+        }
+        insert_rows_if_absent(db, "denials", &DENIAL_COLUMNS, values).await?;
+    }
+
+    // A claim created while this ran may have been matched to one of these payments after
+    // the page was read; under the matching lock the claim writer either finished (and its
+    // match is visible here) or waits and then finds these denials.
+    let txn = db.begin().await?;
+    lock_matching(&txn, true).await?;
+    attach_claims(&txn, remittance_id).await?;
+    remittance::Entity::update_many()
+        .col_expr(remittance::Column::ClassifiedAt, sea_orm::sea_query::Expr::value(stamp))
+        .filter(remittance::Column::Id.eq(remittance_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(Outcome::Classified { payments, denials })
+}

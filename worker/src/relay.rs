@@ -1,0 +1,168 @@
+//! The outbox relay: hands committed work to the queue in chunks, and holds back while the
+//! queue is deep, so a backlog of any size waits in the database rather than in Redis.
+//!
+//! Several relays (one per worker process) may run at once: on PostgreSQL each claims its
+//! chunk with `FOR UPDATE SKIP LOCKED`; on SQLite there is one process. A relay that dies
+//! between the push and the commit pushes that chunk again later; jobs are idempotent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use overturn_entity::{outbox, remittance};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+use crate::queue::{Job, JobQueue, QueueError};
+use crate::sql::now;
+
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Outbox rows handed over per transaction.
+    pub chunk: u64,
+    /// The queue depth above which the relay waits.
+    pub high_water: u64,
+    /// How often an idle relay looks at the outbox (a local `wake` is immediate).
+    pub poll: Duration,
+    /// A remittance still unclassified this long after it arrived, with nothing queued or
+    /// waiting, is handed to the queue again (its job was lost with a queue that lost data).
+    pub stale_after: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Moves up to `limit` pending outbox rows to the queue; returns how many.
+pub async fn relay_once(db: &DatabaseConnection, queue: &dyn JobQueue, limit: u64) -> Result<usize, RelayError> {
+    let txn = db.begin().await?;
+    let mut select = outbox::Entity::find()
+        .filter(outbox::Column::DispatchedAt.is_null())
+        .order_by_asc(outbox::Column::Id)
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = select.all(&txn).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let jobs = rows
+        .into_iter()
+        .map(|r| (Job { id: r.id, topic: r.topic, payload: r.payload, attempt: 0 }, Duration::ZERO))
+        .collect();
+    queue.push(jobs).await?;
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::DispatchedAt, Expr::value(now()))
+        .filter(outbox::Column::Id.is_in(ids.clone()))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(ids.len())
+}
+
+/// Re-queues classification of remittances left unclassified (see `stale_after`); returns
+/// how many. Only when nothing is waiting anywhere, so a long backlog is never doubled.
+pub async fn requeue_stale(
+    db: &DatabaseConnection,
+    queue: &dyn JobQueue,
+    stale_after: Duration,
+) -> Result<usize, RelayError> {
+    if queue.depth().await? > 0 {
+        return Ok(0);
+    }
+    let pending = outbox::Entity::find().filter(outbox::Column::DispatchedAt.is_null()).limit(1).all(db).await?;
+    if !pending.is_empty() {
+        return Ok(0);
+    }
+    let cutoff = chrono::Utc::now() - chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::MAX);
+    let dead: Vec<Uuid> = overturn_entity::failed_job::Entity::find()
+        .filter(overturn_entity::failed_job::Column::RetriedAt.is_null())
+        .filter(overturn_entity::failed_job::Column::SubjectId.is_not_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|f| f.subject_id)
+        .collect();
+    let stale: Vec<Uuid> = remittance::Entity::find()
+        .select_only()
+        .column(remittance::Column::Id)
+        .filter(remittance::Column::ClassifiedAt.is_null())
+        .filter(remittance::Column::ReceivedAt.lt(cutoff))
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let stale: Vec<Uuid> = stale.into_iter().filter(|id| !dead.contains(id)).collect();
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    let stamp = now();
+    let rows: Vec<outbox::ActiveModel> = stale
+        .iter()
+        .map(|id| {
+            outbox::ActiveModel::from(outbox::Model {
+                id: Uuid::now_v7(),
+                topic: crate::classify::TOPIC.to_owned(),
+                payload: serde_json::json!({ "remittance_id": id }),
+                created_at: stamp,
+                dispatched_at: None,
+            })
+        })
+        .collect();
+    outbox::Entity::insert_many(rows).exec_without_returning(db).await?;
+    tracing::warn!(count = stale.len(), "re-queued remittances whose classification never finished");
+    Ok(stale.len())
+}
+
+/// Runs until `stop`: relays while there is work and room, sleeps otherwise.
+pub async fn run(
+    db: DatabaseConnection,
+    queue: Arc<dyn JobQueue>,
+    settings: RelaySettings,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last_sweep = std::time::Instant::now();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let mut busy = false;
+        match queue.depth().await {
+            Ok(depth) if depth < settings.high_water => {
+                let room = (settings.high_water - depth).min(settings.chunk);
+                match relay_once(&db, queue.as_ref(), room).await {
+                    Ok(n) => busy = n as u64 == room,
+                    Err(err) => tracing::warn!(error = %err, "outbox relay failed; retrying"),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "queue unreachable; the outbox keeps the work"),
+        }
+        if last_sweep.elapsed() >= settings.stale_after.min(Duration::from_secs(60)) {
+            last_sweep = std::time::Instant::now();
+            if let Err(err) = requeue_stale(&db, queue.as_ref(), settings.stale_after).await {
+                tracing::warn!(error = %err, "stale classification sweep failed");
+            }
+        }
+        if busy {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(settings.poll) => {}
+            _ = wake.notified() => {}
+            _ = stop.changed() => {}
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! SQL helpers shared by the API and the workers: timestamps at the stored precision and
+//! bulk inserts that stay fast for the hundred thousand rows of a large remittance.
+
+/// Key of the PostgreSQL advisory lock between matching payments and creating claims ("OVRT835M").
+const MATCH_LOCK: i64 = 0x4F56_5254_3833_354D;
+
+/// Takes the matching lock for the rest of the transaction (PostgreSQL; SQLite has one writer).
+pub async fn lock_matching<C: sea_orm::ConnectionTrait>(txn: &C, exclusive: bool) -> Result<(), sea_orm::DbErr> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let function = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
+        txn.execute_unprepared(&format!("SELECT {function}({MATCH_LOCK})")).await?;
+    }
+    Ok(())
+}
+
+/// The current UTC time at the precision both backends store (PostgreSQL keeps
+/// microseconds), so a value returned at creation equals the one read back later.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
+pub const MAX_PARAMS: usize = 30_000;
+
+/// Rows of entity `E` that fit in one statement's bound parameters.
+pub fn rows_per_statement<E: sea_orm::EntityTrait>() -> usize {
+    use sea_orm::Iterable;
+    (MAX_PARAMS / E::Column::iter().count()).max(1)
+}
+
+/// A column `insert_rows` writes: its name, PostgreSQL type and whether it takes NULL.
+pub struct Column {
+    pub name: &'static str,
+    pub pg_type: &'static str,
+    pub nullable: bool,
+}
+
+impl Column {
+    pub const fn new(name: &'static str, pg_type: &'static str) -> Self {
+        Self { name, pg_type, nullable: false }
+    }
+
+    pub const fn nullable(name: &'static str, pg_type: &'static str) -> Self {
+        Self { name, pg_type, nullable: true }
+    }
+}
+
+/// Inserts many rows, built here rather than by the query builder, whose per-value
+/// bookkeeping costs more than the database does for the twenty thousand rows of a large
+/// remittance. `values` holds the rows one after the other, in `columns` order.
+///
+/// SQLite gets multi-row `VALUES` with bare `?` (sqlx resolves numbered placeholders by
+/// name, a scan per parameter: quadratic in a big statement). PostgreSQL gets one text
+/// array per column and `UNNEST`: a handful of parameters instead of tens of thousands,
+/// which it would otherwise parse and plan one by one. Arrays cannot carry NULL through
+/// sqlx, so an empty string stands for NULL in nullable columns.
+pub async fn insert_rows<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    table: &str,
+    columns: &[Column],
+    values: Vec<sea_orm::Value>,
+) -> Result<(), sea_orm::DbErr> {
+    insert(db, table, columns, values, "").await
+}
+
+/// `insert_rows`, skipping rows that collide with a unique key already stored: how a job
+/// that runs twice writes each row once.
+pub async fn insert_rows_if_absent<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    table: &str,
+    columns: &[Column],
+    values: Vec<sea_orm::Value>,
+) -> Result<(), sea_orm::DbErr> {
+    insert(db, table, columns, values, " ON CONFLICT DO NOTHING").await
+}
+
+async fn insert<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    table: &str,
+    columns: &[Column],
+    values: Vec<sea_orm::Value>,
+    suffix: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{DbBackend, Statement};
+    let width = columns.len();
+    if width == 0 || values.is_empty() {
+        return Ok(());
+    }
+    debug_assert_eq!(values.len() % width, 0, "whole rows only");
+    let backend = db.get_database_backend();
+    let names = columns.iter().map(|c| format!("\"{}\"", c.name)).collect::<Vec<_>>().join(", ");
+    if backend == DbBackend::Postgres {
+        let arrays = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("${}::{}[]", i + 1, if c.nullable { "text" } else { c.pg_type }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let aliases = (1..=width).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ");
+        let casts = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let n = i + 1;
+                if c.nullable { format!("NULLIF(u.c{n}, '')::{}", c.pg_type) } else { format!("u.c{n}") }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql =
+            format!("INSERT INTO \"{table}\" ({names}) SELECT {casts} FROM UNNEST({arrays}) AS u({aliases}){suffix}");
+        let rows_per_statement = 10_000;
+        let mut values = values.into_iter().peekable();
+        while values.peek().is_some() {
+            let mut by_column: Vec<Vec<sea_orm::Value>> = (0..width).map(|_| Vec::new()).collect();
+            for (i, value) in values.by_ref().take(rows_per_statement * width).enumerate() {
+                let column = &columns[i % width];
+                // Non-null columns travel as typed arrays; nullable ones as text.
+                if !column.nullable {
+                    if !value.is_some() {
+                        return Err(sea_orm::DbErr::Custom(format!("{table}.{} cannot be NULL", column.name)));
+                    }
+                    by_column[i % width].push(value);
+                    continue;
+                }
+                let text = match value_text(value) {
+                    Ok(Some(text)) => text,
+                    Ok(None) if column.nullable => String::new(),
+                    Ok(None) => {
+                        return Err(sea_orm::DbErr::Custom(format!("{table}.{} cannot be NULL", column.name)));
+                    }
+                    Err(kind) => {
+                        return Err(sea_orm::DbErr::Custom(format!(
+                            "{table}.{}: cannot bulk-insert {kind}",
+                            column.name
+                        )));
+                    }
+                };
+                by_column[i % width].push(sea_orm::Value::String(Some(text)));
+            }
+            let mut params = Vec::with_capacity(width);
+            for (column, values) in columns.iter().zip(by_column) {
+                let kind = if column.nullable {
+                    sea_orm::sea_query::ArrayType::String
+                } else {
+                    array_type(column.pg_type).ok_or_else(|| {
+                        sea_orm::DbErr::Custom(format!("{table}.{}: no array type for {}", column.name, column.pg_type))
+                    })?
+                };
+                params.push(sea_orm::Value::Array(kind, Some(Box::new(values))));
+            }
+            db.execute_raw(Statement::from_sql_and_values(backend, sql.clone(), params)).await?;
+        }
+        return Ok(());
+    }
+    let head = format!("INSERT INTO \"{table}\" ({names}) VALUES ");
+    let row = format!("({})", vec!["?"; width].join(", "));
+    let rows_per_statement = (MAX_PARAMS / width).max(1);
+    let mut values = values.into_iter().peekable();
+    while values.peek().is_some() {
+        let chunk: Vec<sea_orm::Value> = values.by_ref().take(rows_per_statement * width).collect();
+        let rows = chunk.len() / width;
+        let mut sql = String::with_capacity(head.len() + rows * (row.len() + 2));
+        sql.push_str(&head);
+        for i in 0..rows {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&row);
+        }
+        sql.push_str(suffix);
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, chunk)).await?;
+    }
+    Ok(())
+}
+
+fn array_type(pg_type: &str) -> Option<sea_orm::sea_query::ArrayType> {
+    use sea_orm::sea_query::ArrayType;
+    Some(match pg_type {
+        "uuid" => ArrayType::Uuid,
+        "int4" => ArrayType::Int,
+        "int8" => ArrayType::BigInt,
+        "text" => ArrayType::String,
+        "date" => ArrayType::ChronoDate,
+        "timestamptz" => ArrayType::ChronoDateTimeUtc,
+        _ => return None,
+    })
+}
+
+/// PostgreSQL's text form of a value `insert_rows` binds; `None` for NULL.
+fn value_text(value: sea_orm::Value) -> Result<Option<String>, String> {
+    use sea_orm::Value;
+    Ok(match value {
+        Value::String(s) => s,
+        Value::Uuid(u) => u.map(|u| u.to_string()),
+        Value::Int(n) => n.map(|n| n.to_string()),
+        Value::BigInt(n) => n.map(|n| n.to_string()),
+        Value::SmallInt(n) => n.map(|n| n.to_string()),
+        Value::Bool(b) => b.map(|b| b.to_string()),
+        Value::ChronoDate(d) => d.map(|d| d.format("%Y-%m-%d").to_string()),
+        Value::ChronoDateTimeUtc(t) => t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        other => return Err(format!("{other:?}")),
+    })
+}
