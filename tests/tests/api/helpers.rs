@@ -91,8 +91,8 @@ pub struct TestApp {
     pub address: String,
     pub admin_key: String,
     pub client: reqwest::Client,
-    /// Dropped with the app: removes the test's database.
-    _db: TestDatabase,
+    /// Dropped with the last app on it: removes the test's database.
+    _db: std::sync::Arc<TestDatabase>,
 }
 
 pub fn random_key() -> String {
@@ -104,8 +104,16 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, role: ServeRole, extra: &[(&str, &str)]) -> TestApp {
-    let db = TestDatabase::new(backend).await;
-    let admin_key = random_key();
+    let db = std::sync::Arc::new(TestDatabase::new(backend).await);
+    start_on(db, random_key(), role, extra).await
+}
+
+async fn start_on(
+    db: std::sync::Arc<TestDatabase>,
+    admin_key: String,
+    role: ServeRole,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let mut vars = db.vars.clone();
     vars.insert("OVERTURN_ADDR".into(), "127.0.0.1:0".into());
     vars.insert("OVERTURN_BOOTSTRAP_ADMIN_KEY".into(), admin_key.clone());
@@ -125,6 +133,37 @@ pub async fn spawn_app_with(backend: Backend, role: ServeRole, extra: &[(&str, &
 }
 
 impl TestApp {
+    /// Another process's worth of the app (`--role api|worker|all`) on the same database and
+    /// queue, as replicas share them in production.
+    pub async fn replica(&self, role: ServeRole, extra: &[(&str, &str)]) -> TestApp {
+        start_on(self._db.clone(), self.admin_key.clone(), role, extra).await
+    }
+
+    /// Polls `check` until it returns `Some`, for work the workers do in the background.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// GETs `path` as the admin and returns the JSON body, asserting 200.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        let status = res.status();
+        let body: Value = res.json().await.expect("JSON body");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
     /// Connections to this app's own database, for tests that look under the API.
     pub async fn database(&self) -> overturn_api::db::Db {
         let settings = Settings::from_map(&self._db.vars).expect("test settings are valid");

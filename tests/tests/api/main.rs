@@ -6,6 +6,7 @@ mod helpers;
 mod api_keys;
 mod binary;
 mod claims;
+mod denials;
 mod fuzz;
 mod idempotency;
 mod remittances;

@@ -9,7 +9,7 @@ const TWO_PAYMENTS: &str = include_str!("../../../domain/testdata/remit-two-paym
 
 /// One interchange holding one 835 transaction with these claim segments; the counts and
 /// control numbers are computed, so a test only writes what it is about.
-fn edi(trace: &str, payment: &str, credit_debit: &str, claims: &[&str], control: u32) -> String {
+pub fn edi(trace: &str, payment: &str, credit_debit: &str, claims: &[&str], control: u32) -> String {
     let mut segments = vec![
         "ST*835*0001".to_owned(),
         format!(
