@@ -114,7 +114,7 @@ async fn a_remittance_is_classified_into_the_worklist(backend: Backend) {
     assert_eq!(claim["denials"][0]["line_number"], 2);
     let d5 = created_claim(&app, "D-5").await;
     assert_eq!(d5["denials"].as_array().unwrap().len(), 1, "{d5}");
-    let d5_denial = app.get_json(&format!("/v1/denials?claim_number=D-5")).await;
+    let d5_denial = app.get_json("/v1/denials?claim_number=D-5").await;
     assert_eq!(d5_denial["items"][0]["claim_id"], d5["id"]);
 }
 
