@@ -68,6 +68,8 @@ pub struct Settings {
     pub queue_high_water: u64,
     /// A remittance unclassified this long, with nothing waiting, is queued again.
     pub job_stale_after: Duration,
+    /// Claim payments a classification job handles per database round.
+    pub classify_batch: u64,
 }
 
 /// Every variable `Settings` reads; the README's configuration table documents each one.
@@ -91,6 +93,7 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_WORKER_HEARTBEAT_SECS",
     "OVERTURN_QUEUE_HIGH_WATER",
     "OVERTURN_JOB_STALE_AFTER_SECS",
+    "OVERTURN_CLASSIFY_BATCH",
 ];
 
 impl Settings {
@@ -200,6 +203,7 @@ impl Settings {
             worker_heartbeat: Duration::from_secs(number(get, "OVERTURN_WORKER_HEARTBEAT_SECS", 30, 1, 3600)?),
             queue_high_water: number(get, "OVERTURN_QUEUE_HIGH_WATER", 2_000, 1, 5_000)?,
             job_stale_after: Duration::from_secs(number(get, "OVERTURN_JOB_STALE_AFTER_SECS", 600, 1, 86_400)?),
+            classify_batch: number(get, "OVERTURN_CLASSIFY_BATCH", 5_000, 1, 50_000)?,
         })
     }
 }

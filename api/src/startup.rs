@@ -95,7 +95,12 @@ impl Application {
                 relay_wake,
                 stop_rx.clone(),
             )));
-            let context = Arc::new(JobContext { db: db.write.clone(), queue: job_queue.clone(), metrics: jobs });
+            let context = Arc::new(JobContext {
+                db: db.write.clone(),
+                queue: job_queue.clone(),
+                metrics: jobs,
+                classify_page: settings.classify_batch,
+            });
             let consumer = ConsumerSettings {
                 concurrency: settings.worker_concurrency,
                 heartbeat: settings.worker_heartbeat,

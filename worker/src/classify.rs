@@ -23,8 +23,9 @@ use crate::sql::{Column, insert_rows_if_absent, lock_matching, now};
 /// Outbox topic and job topic.
 pub const TOPIC: &str = "classify_remittance";
 
-/// Claim payments read per page: bounded memory for a file of any size.
-const PAGE: u64 = 5_000;
+/// Claim payments read per page by default: memory stays bounded for a file of any size,
+/// and a worker that dies loses at most a page of work (the rest is stored).
+pub const DEFAULT_PAGE: u64 = 5_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -195,7 +196,11 @@ pub async fn attach_claims<C: ConnectionTrait>(db: &C, remittance_id: Uuid) -> R
         .rows_affected())
 }
 
-pub async fn classify_remittance(db: &DatabaseConnection, remittance_id: Uuid) -> Result<Outcome, ClassifyError> {
+pub async fn classify_remittance(
+    db: &DatabaseConnection,
+    remittance_id: Uuid,
+    page_size: u64,
+) -> Result<Outcome, ClassifyError> {
     let Some(remittance) = remittance::Entity::find_by_id(remittance_id).one(db).await? else {
         return Ok(Outcome::Missing);
     };
@@ -218,7 +223,7 @@ pub async fn classify_remittance(db: &DatabaseConnection, remittance_id: Uuid) -
             .filter(claim_payment::Column::RemittanceId.eq(remittance_id))
             .filter(claim_payment::Column::Position.gt(after))
             .order_by_asc(claim_payment::Column::Position)
-            .limit(PAGE)
+            .limit(page_size.max(1))
             .all(db)
             .await?;
         let Some(last) = page.last() else { break };

@@ -28,6 +28,8 @@ pub struct JobContext {
     pub db: DatabaseConnection,
     pub queue: Arc<dyn JobQueue>,
     pub metrics: Arc<JobMetrics>,
+    /// Claim payments a classification job reads and writes at a time.
+    pub classify_page: u64,
 }
 
 /// Counters a process exposes in `/metrics`.
@@ -82,7 +84,7 @@ async fn run(ctx: &JobContext, job: &Job) -> Result<(), Failure> {
     match job.topic.as_str() {
         classify::TOPIC => {
             let id = subject_id(job).ok_or_else(|| Failure::Permanent("payload has no remittance_id".into()))?;
-            match classify::classify_remittance(&ctx.db, id).await {
+            match classify::classify_remittance(&ctx.db, id, ctx.classify_page).await {
                 Ok(Outcome::Classified { payments, denials }) => {
                     ctx.metrics.denials_created.fetch_add(denials as u64, std::sync::atomic::Ordering::Relaxed);
                     tracing::info!(remittance = %id, payments, denials, "remittance classified");

@@ -133,6 +133,9 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last_sweep = std::time::Instant::now();
+    let mut last_prune = std::time::Instant::now();
+    // SQLite's finished jobs slow every acknowledgement: prune often. Redis only holds memory.
+    let prune_every = if queue.backend() == "sqlite" { Duration::from_secs(1) } else { Duration::from_secs(60) };
     loop {
         if *stop.borrow() {
             return;
@@ -153,6 +156,13 @@ pub async fn run(
             last_sweep = std::time::Instant::now();
             if let Err(err) = requeue_stale(&db, queue.as_ref(), settings.stale_after).await {
                 tracing::warn!(error = %err, "stale classification sweep failed");
+            }
+        }
+        if last_prune.elapsed() >= prune_every {
+            last_prune = std::time::Instant::now();
+            match queue.prune().await {
+                Ok(n) => tracing::debug!(pruned = n, "pruned finished jobs from the queue"),
+                Err(err) => tracing::warn!(error = %err, "queue prune failed"),
             }
         }
         if busy {

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use crate::helpers::{Backend, TestDatabase, claim_body, random_key};
 
-const BIN: &str = env!("CARGO_BIN_EXE_overturn-e2e");
+pub const BIN: &str = env!("CARGO_BIN_EXE_overturn-e2e");
 
-fn command(db: &TestDatabase, args: &[&str]) -> Command {
+pub fn command(db: &TestDatabase, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).env_clear().env("OVERTURN_LOG_FORMAT", "json").env("RUST_LOG", "info");
     for (k, v) in &db.vars {
@@ -20,7 +20,7 @@ fn command(db: &TestDatabase, args: &[&str]) -> Command {
     cmd
 }
 
-struct Server {
+pub struct Server {
     child: Child,
     port: u16,
     lines: mpsc::Receiver<String>,
@@ -28,7 +28,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(cmd: &mut Command) -> Self {
+    pub fn start(cmd: &mut Command) -> Self {
         let mut child = cmd
             .env("OVERTURN_ADDR", "127.0.0.1:0")
             .env("OVERTURN_HTTP_WORKERS", "1")
@@ -60,12 +60,18 @@ impl Server {
         Self { child, port, lines, log }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Kills the process at once (SIGKILL): no shutdown, no cleanup, as a crash or OOM kill.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the exit; returns the exit code and every log line.
-    fn terminate(mut self) -> (Option<i32>, Vec<String>) {
+    pub fn terminate(mut self) -> (Option<i32>, Vec<String>) {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let deadline = Instant::now() + Duration::from_secs(20);
         let status = loop {

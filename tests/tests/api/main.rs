@@ -11,3 +11,4 @@ mod fuzz;
 mod idempotency;
 mod remittances;
 mod service;
+mod workers;

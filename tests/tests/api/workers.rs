@@ -1,0 +1,153 @@
+//! API and workers as separate processes sharing one database and queue, as in production:
+//! a worker killed mid-job, and a backlog that built up while no worker ran.
+
+use std::time::{Duration, Instant};
+
+use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
+use overturn_entity::{claim_payment, denial, outbox, remittance};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::Value;
+
+use crate::binary::{Server, command};
+use crate::helpers::{Backend, TestDatabase, random_key};
+
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn database(db: &TestDatabase) -> overturn_api::db::Db {
+    let settings = overturn_api::configuration::Settings::from_map(&db.vars).unwrap();
+    overturn_api::db::Db::connect(&settings).await.unwrap()
+}
+
+async fn a_worker_killed_mid_job_loses_and_duplicates_nothing(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let api = Server::start(command(&db, &["serve", "--role", "api"]).env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin));
+    let (file, _) = generate_835(&GeneratorOptions { seed: 44, claims: 4_000, ..GeneratorOptions::default() });
+    let client = reqwest::Client::new();
+    let res = client
+        .post(api.url("/v1/remittances"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/edi-x12")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let id = uuid::Uuid::parse_str(res.json::<Value>().await.unwrap()["id"].as_str().unwrap()).unwrap();
+    let conn = database(&db).await;
+
+    // What classification must produce, from the stored payments.
+    let payments =
+        claim_payment::Entity::find().filter(claim_payment::Column::RemittanceId.eq(id)).all(&conn.read).await.unwrap();
+    let expected: u64 = payments.iter().map(|p| overturn_worker::classify::denials_of(p).unwrap().len() as u64).sum();
+    assert!(expected > 500, "the generated file denies plenty ({expected})");
+
+    // A worker that writes a few payments at a time, killed once some are written.
+    let small_rounds = [("OVERTURN_CLASSIFY_BATCH", "50"), ("OVERTURN_WORKER_HEARTBEAT_SECS", "1")];
+    let mut cmd = command(&db, &["serve", "--role", "worker"]);
+    cmd.envs(small_rounds);
+    let first = Server::start(&mut cmd);
+    let count = || async {
+        denial::Entity::find().filter(denial::Column::RemittanceId.eq(id)).count(&conn.read).await.unwrap()
+    };
+    let at_kill = wait_for("the first denials", Duration::from_secs(60), || async {
+        let n = count().await;
+        (n > 0).then_some(n)
+    })
+    .await;
+    first.kill();
+    assert!(at_kill < expected, "killed mid-job ({at_kill} of {expected} written)");
+
+    // Another worker takes the orphaned job over once the first misses its heartbeats.
+    let mut cmd = command(&db, &["serve", "--role", "worker"]);
+    cmd.envs(small_rounds);
+    let second = Server::start(&mut cmd);
+    wait_for("the classification to finish", Duration::from_secs(90), || async {
+        remittance::Entity::find_by_id(id).one(&conn.read).await.unwrap().and_then(|r| r.classified_at)
+    })
+    .await;
+    assert_eq!(count().await, expected, "every denial once");
+    let listed = client
+        .get(api.url(&format!("/v1/denials?remittance_id={id}&limit=500")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len() as u64, expected.min(500));
+    let (code, _) = second.terminate();
+    assert_eq!(code, Some(0));
+    api.terminate();
+}
+
+async fn a_backlog_of_20000_jobs_drains_when_a_worker_starts(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let conn = database(&db).await;
+    // 20,000 jobs committed while no worker ran: far more than apalis-redis can take due at
+    // once. Each names a remittance that no longer exists, which a job skips.
+    conn.migrate().await.unwrap();
+    let now = overturn_worker::sql::now();
+    let rows: Vec<outbox::ActiveModel> = (0..20_000)
+        .map(|_| {
+            outbox::ActiveModel::from(outbox::Model {
+                id: uuid::Uuid::now_v7(),
+                topic: "classify_remittance".into(),
+                payload: serde_json::json!({ "remittance_id": uuid::Uuid::now_v7() }),
+                created_at: now,
+                dispatched_at: None,
+            })
+        })
+        .collect();
+    for chunk in rows.chunks(5_000) {
+        outbox::Entity::insert_many(chunk.to_vec()).exec_without_returning(&conn.write).await.unwrap();
+    }
+
+    let worker = Server::start(command(&db, &["serve", "--role", "worker"]).env("OVERTURN_WORKER_CONCURRENCY", "16"));
+    let client = reqwest::Client::new();
+    let succeeded = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("overturn_jobs_total{outcome=\"succeeded\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let mut deepest = 0;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let ready: Value = client.get(worker.url("/ready")).send().await.unwrap().json().await.unwrap();
+        deepest = deepest.max(ready["queue_depth"].as_u64().unwrap_or(0));
+        let metrics = client.get(worker.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if succeeded(&metrics) >= 20_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the backlog did not drain: {} done", succeeded(&metrics));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(deepest <= 2_000, "the relay kept the queue under its high-water mark (saw {deepest})");
+    let pending =
+        outbox::Entity::find().filter(outbox::Column::DispatchedAt.is_null()).count(&conn.read).await.unwrap();
+    assert_eq!(pending, 0);
+    let metrics = client.get(worker.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(succeeded(&metrics), 20_000, "each job once");
+    let (code, _) = worker.terminate();
+    assert_eq!(code, Some(0));
+}
+
+crate::on_both_backends!(
+    a_worker_killed_mid_job_loses_and_duplicates_nothing,
+    a_backlog_of_20000_jobs_drains_when_a_worker_starts,
+);
