@@ -6,7 +6,7 @@
 #   bench/remittance.sh sqlite            # fresh SQLite file in a temp dir
 #   bench/remittance.sh postgres          # fresh database on $BENCH_POSTGRES_URL's server
 #
-# Needs: cargo build --release -p overturn-api -p overturn-tests; PostgreSQL for the second.
+# Needs: cargo build --release -p overturn-api -p overturn-tests; PostgreSQL and Redis for the second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +32,7 @@ trap cleanup EXIT
 env_vars=(OVERTURN_ADDR="127.0.0.1:$port" OVERTURN_DATA_DIR="$dir" OVERTURN_BOOTSTRAP_ADMIN_KEY="$admin" RUST_LOG="${BENCH_RUST_LOG:-warn}")
 if [ "$backend" = postgres ]; then
   psql "$pg_server" -qc "CREATE DATABASE $db_name" >/dev/null
-  env_vars+=(DATABASE_URL="${pg_server%/*}/$db_name")
+  env_vars+=(DATABASE_URL="${pg_server%/*}/$db_name" REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}" OVERTURN_QUEUE_NAME="bench-$$")
 fi
 
 env "${env_vars[@]}" "$bin" serve >"$dir/server.log" 2>&1 &

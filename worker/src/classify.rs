@@ -31,6 +31,8 @@ pub const DEFAULT_PAGE: u64 = 5_000;
 pub enum Outcome {
     Classified {
         payments: usize,
+        /// CAS triplets examined, claim and line level.
+        adjustments: usize,
         denials: usize,
     },
     AlreadyClassified,
@@ -109,6 +111,11 @@ fn adjustments(stored: &[StoredAdjustment]) -> Result<Vec<AdjustmentInput<'_>>, 
 
 /// The denials of one stored claim payment.
 pub fn denials_of(payment: &claim_payment::Model) -> Result<Vec<DenialDraft>, String> {
+    examine(payment).map(|(drafts, _)| drafts)
+}
+
+/// The denials of one stored claim payment, and how many adjustments were examined.
+pub fn examine(payment: &claim_payment::Model) -> Result<(Vec<DenialDraft>, usize), String> {
     let detail: Detail =
         serde_json::from_str(&payment.detail).map_err(|e| format!("claim payment {}: detail: {e}", payment.id))?;
     let lines = detail
@@ -130,7 +137,8 @@ pub fn denials_of(payment: &claim_payment::Model) -> Result<Vec<DenialDraft>, St
         remark_codes: detail.remark_codes.iter().map(String::as_str).collect(),
         lines,
     };
-    Ok(classification::classify_payment(&input))
+    let examined = input.adjustments.len() + input.lines.iter().map(|l| l.adjustments.len()).sum::<usize>();
+    Ok((classification::classify_payment(&input), examined))
 }
 
 /// Days from `today` to the deadline, and the denial's priority.
@@ -216,7 +224,7 @@ pub async fn classify_remittance(
     let today = chrono::Utc::now().date_naive();
     let stamp = now();
 
-    let (mut payments, mut denials) = (0usize, 0usize);
+    let (mut payments, mut adjustments, mut denials) = (0usize, 0usize, 0usize);
     let mut after: i32 = -1;
     loop {
         let page = claim_payment::Entity::find()
@@ -234,7 +242,9 @@ pub async fn classify_remittance(
             let payer = payer_of.get(&payment.transaction_id).cloned().unwrap_or_default();
             let payer_rules = rules.get(&payer).copied().unwrap_or_default();
             let deadline = payment.production_date.map(|d| payer_rules.appeal_deadline(d));
-            for draft in denials_of(payment).map_err(ClassifyError::Corrupt)? {
+            let (drafts, examined) = examine(payment).map_err(ClassifyError::Corrupt)?;
+            adjustments += examined;
+            for draft in drafts {
                 denials += 1;
                 let remarks = serde_json::to_string(&draft.remark_codes).unwrap_or_else(|_| "[]".to_owned());
                 values.extend([
@@ -279,5 +289,5 @@ pub async fn classify_remittance(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(Outcome::Classified { payments, denials })
+    Ok(Outcome::Classified { payments, adjustments, denials })
 }

@@ -81,13 +81,15 @@ pub async fn handle(ctx: Arc<JobContext>, job: Job) -> Result<(), JobFailed> {
 }
 
 async fn run(ctx: &JobContext, job: &Job) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
     match job.topic.as_str() {
         classify::TOPIC => {
             let id = subject_id(job).ok_or_else(|| Failure::Permanent("payload has no remittance_id".into()))?;
             match classify::classify_remittance(&ctx.db, id, ctx.classify_page).await {
-                Ok(Outcome::Classified { payments, denials }) => {
+                Ok(Outcome::Classified { payments, adjustments, denials }) => {
                     ctx.metrics.denials_created.fetch_add(denials as u64, std::sync::atomic::Ordering::Relaxed);
-                    tracing::info!(remittance = %id, payments, denials, "remittance classified");
+                    let ms = started.elapsed().as_millis() as u64;
+                    tracing::info!(remittance = %id, payments, adjustments, denials, ms, "remittance classified");
                     Ok(())
                 }
                 Ok(Outcome::AlreadyClassified | Outcome::Missing) => Ok(()),

@@ -34,6 +34,8 @@ pub struct RemittanceSummary {
     pub payment_total: Money,
     /// Situational segments a careful payer would have sent, and other oddities accepted.
     pub warnings: Vec<RemittanceWarning>,
+    /// When the workers finished classifying its denials; null until then.
+    pub classified_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -58,6 +60,7 @@ impl RemittanceSummary {
             matched_count: row.matched_count,
             payment_total: money(row.payment_total_cents),
             warnings: serde_json::from_value(row.warnings.clone()).unwrap_or_default(),
+            classified_at: row.classified_at,
         }
     }
 }
