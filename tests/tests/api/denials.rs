@@ -417,7 +417,7 @@ async fn jobs_are_idempotent_and_dead_ones_can_be_retried(backend: Backend) {
 
     // Run again from scratch: nothing is written twice.
     use overturn_entity::{outbox, remittance};
-    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
     let remittance_id = uuid::Uuid::parse_str(&id).unwrap();
     let classified = || async {
         remittance::Entity::find_by_id(remittance_id).one(&db.write).await.unwrap().and_then(|r| r.classified_at)
@@ -448,6 +448,20 @@ async fn jobs_are_idempotent_and_dead_ones_can_be_retried(backend: Backend) {
         .unwrap();
     assert_eq!(count, 5);
 
+    // Handed-over outbox rows are purged after a day, not before.
+    let purge = || overturn_worker::maintenance::purge_dispatched_outbox(&db.write);
+    assert_eq!(purge().await.unwrap(), 0);
+    let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    let handed = outbox::Entity::update_many()
+        .col_expr(outbox::Column::DispatchedAt, sea_orm::sea_query::Expr::value(two_days_ago))
+        .filter(outbox::Column::DispatchedAt.is_not_null())
+        .exec(&db.write)
+        .await
+        .unwrap()
+        .rows_affected;
+    assert!(handed >= 3, "the original, the retry and the re-run");
+    assert_eq!(purge().await.unwrap(), handed);
+
     // Readiness and metrics show the queue.
     let ready = api.get_json("/ready").await;
     assert_eq!(ready["checks"]["queue"], if backend == Backend::Postgres { "redis" } else { "sqlite" });
@@ -457,7 +471,32 @@ async fn jobs_are_idempotent_and_dead_ones_can_be_retried(backend: Backend) {
     assert!(metrics.contains("overturn_jobs_total{outcome=\"failed\"} 1"), "{metrics}");
 }
 
+/// Urgency grows as a deadline nears: the upkeep pass recomputes the priority of open denials
+/// and leaves closed ones alone; a second pass the same day changes nothing.
+async fn upkeep_raises_priorities_as_deadlines_near(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = post_remittance(&app, "DEN-7").await;
+    let denials = denials_of(&app, &id, 5).await;
+    let closed = by_claim(&denials, "D-4")["id"].as_str().unwrap().to_owned();
+    assert_eq!(act(&app, &app.admin_key, &closed, json!({"action": "write_off"})).await.status(), 200);
+    let db = app.database().await;
+    let deadline: NaiveDate = by_claim(&denials, "D-5")["appeal_deadline"].as_str().unwrap().parse().unwrap();
+    let refresh = |today| overturn_worker::maintenance::refresh_priorities(&db.write, today);
+    // Today, nothing is stale.
+    assert_eq!(refresh(chrono::Utc::now().date_naive()).await.unwrap(), 0);
+    // The day before the deadline (180 days after production): every open denial is more urgent.
+    let eve = deadline - chrono::Days::new(1);
+    assert_eq!(refresh(eve).await.unwrap(), 4);
+    assert_eq!(refresh(eve).await.unwrap(), 0);
+    let before = by_claim(&denials, "D-5")["priority"].as_i64().unwrap();
+    let after = app.get_json("/v1/denials?claim_number=D-5").await["items"][0]["priority"].as_i64().unwrap();
+    assert!(after > 2 * before, "{before} → {after}");
+    let untouched = app.get_json(&format!("/v1/denials/{closed}")).await;
+    assert_eq!(untouched["priority"], by_claim(&denials, "D-4")["priority"]);
+}
+
 crate::on_both_backends!(
+    upkeep_raises_priorities_as_deadlines_near,
     a_remittance_is_classified_into_the_worklist,
     the_worklist_filters_sorts_and_pages,
     denials_are_worked_through_their_states_with_an_audit_trail,
