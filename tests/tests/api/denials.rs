@@ -23,7 +23,7 @@ const CLAIMS: [&str; 5] = [
     "CLP*D-5*1*400*0*0*12*ICN5~CAS*CO*16*400~MOA***M51",
 ];
 
-fn remittance(trace: &str) -> String {
+pub fn remittance(trace: &str) -> String {
     let segments: Vec<&str> = CLAIMS.iter().flat_map(|c| c.split('~')).collect();
     edi(trace, "120", "C", &segments, 7001)
 }

@@ -90,6 +90,66 @@ async fn a_worker_killed_mid_job_loses_and_duplicates_nothing(backend: Backend) 
         .await
         .unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len() as u64, expected.min(500));
+
+    // With the API and the worker apart, a remittance's denials carry the right categories,
+    // deadlines (payer rules set through the API process) and priorities.
+    let put = client
+        .put(api.url("/v1/payers/60054/rules"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"appeal_window_days": 3650}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let res = client
+        .post(api.url("/v1/remittances"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/edi-x12")
+        .body(crate::denials::remittance("APART-1"))
+        .send()
+        .await
+        .unwrap();
+    let small = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let items = wait_for("the small remittance's denials", Duration::from_secs(30), || async {
+        let body = client
+            .get(api.url(&format!("/v1/denials?remittance_id={small}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()?;
+        let items = body["items"].as_array()?.clone();
+        (items.len() == 5).then_some(items)
+    })
+    .await;
+    let deadline = (chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap() + chrono::Days::new(3650)).to_string();
+    let today = chrono::Utc::now().date_naive();
+    let window_left = (chrono::NaiveDate::from_ymd_opt(2035, 2, 27).unwrap() - today).num_days();
+    let categories: Vec<(&str, &str)> =
+        items.iter().map(|d| (d["claim_number"].as_str().unwrap(), d["category"].as_str().unwrap())).collect();
+    // Highest priority first: $500 of medical necessity, $400 of missing information, $300
+    // unexplained, $60 to bill the patient, $50 past timely filing.
+    assert_eq!(
+        categories,
+        [
+            ("D-5", "missing_information"),
+            ("D-1", "medical_necessity"),
+            ("D-2", "other"),
+            ("D-4", "non_covered"),
+            ("D-3", "timely_filing"),
+        ]
+    );
+    for d in &items {
+        assert_eq!(d["appeal_deadline"], deadline.as_str());
+        let category = overturn_domain::classification::Category::parse(d["category"].as_str().unwrap()).unwrap();
+        let action = overturn_domain::classification::Action::parse(d["recommended_action"].as_str().unwrap()).unwrap();
+        let cents = overturn_domain::Money::parse(d["amount"].as_str().unwrap()).unwrap().cents();
+        let expected = overturn_domain::classification::priority(cents, category, action, Some(window_left), 3650);
+        assert_eq!(d["priority"].as_i64(), Some(i64::from(expected)), "{d}");
+    }
+
     let (code, _) = second.terminate();
     assert_eq!(code, Some(0));
     api.terminate();
