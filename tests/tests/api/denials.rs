@@ -495,7 +495,58 @@ async fn upkeep_raises_priorities_as_deadlines_near(backend: Backend) {
     assert_eq!(untouched["priority"], by_claim(&denials, "D-4")["priority"]);
 }
 
+/// The same remittance's job four times over, taken by two workers at once: each denial once.
+async fn workers_racing_on_one_remittance_write_each_denial_once(backend: Backend) {
+    use overturn_entity::outbox;
+    use sea_orm::EntityTrait;
+    let api = spawn_app_with(backend, ServeRole::Api, &[]).await;
+    let id = post_remittance(&api, "DEN-8").await;
+    let db = api.database().await;
+    for _ in 0..3 {
+        outbox::Entity::insert(outbox::ActiveModel::from(outbox::Model {
+            id: uuid::Uuid::now_v7(),
+            topic: "classify_remittance".into(),
+            payload: json!({ "remittance_id": id }),
+            created_at: chrono::Utc::now(),
+            dispatched_at: None,
+        }))
+        .exec_without_returning(&db.write)
+        .await
+        .unwrap();
+    }
+    let small_rounds = [("OVERTURN_CLASSIFY_BATCH", "1")];
+    let (_a, _b) =
+        tokio::join!(api.replica(ServeRole::Worker, &small_rounds), api.replica(ServeRole::Worker, &small_rounds));
+    api.eventually("every job run", || async {
+        let pending: i64 = db
+            .write
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.write.get_database_backend(),
+                "SELECT COUNT(*) FROM outbox WHERE dispatched_at IS NULL",
+            ))
+            .await
+            .unwrap()?
+            .try_get_by_index(0)
+            .ok()?;
+        let ready = api.get_json("/ready").await;
+        (pending == 0 && ready["queue_depth"] == 0).then_some(())
+    })
+    .await;
+    let denials = denials_of(&api, &id, 5).await;
+    assert_eq!(denials.len(), 5);
+    let count: i64 = db
+        .write
+        .query_one_raw(sea_orm::Statement::from_string(db.write.get_database_backend(), "SELECT COUNT(*) FROM denials"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(count, 5);
+}
+
 crate::on_both_backends!(
+    workers_racing_on_one_remittance_write_each_denial_once,
     upkeep_raises_priorities_as_deadlines_near,
     a_remittance_is_classified_into_the_worklist,
     the_worklist_filters_sorts_and_pages,
