@@ -23,6 +23,10 @@ pub fn parse_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result
     if body.is_empty() {
         return Err(ApiError::BadRequest("the request body is empty; a JSON object is expected".into()));
     }
+    // serde reads a struct from an array of its fields in order; every body here is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|&b| b != b'{') {
+        return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();

@@ -63,7 +63,7 @@ pub struct FailedJobList {
 #[into_params(parameter_in = Query)]
 pub struct JobListQuery {
     /// `failed` (the default: dead jobs not yet retried) or `retried`.
-    #[param(example = "failed")]
+    #[param(example = "failed", pattern = "^(failed|retried)?$")]
     pub state: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
@@ -121,6 +121,7 @@ pub async fn list_jobs(
     ),
     responses(
         (status = 202, body = FailedJob),
+        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

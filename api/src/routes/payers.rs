@@ -72,13 +72,28 @@ impl PayerRules {
 pub struct PayerRulesRequest {
     /// 1 to 3650 (default 180).
     #[schema(minimum = 1, maximum = 3650, example = 120)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub appeal_window_days: Option<i64>,
     /// 1 to 3650 (default 365).
     #[schema(minimum = 1, maximum = 3650, example = 365)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub timely_filing_days: Option<i64>,
     /// 1 to 3650 (default 30).
     #[schema(minimum = 1, maximum = 3650, example = 30)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub status_check_after_days: Option<i64>,
+}
+
+/// A whole number of days, however JSON writes it (`30` or `30.0`); a fraction is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(de)? else { return Ok(None) };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::custom(format!("{n} is not a whole number of days"))),
+    }
 }
 
 fn payer_id(text: &str) -> Result<String, ApiError> {
@@ -90,7 +105,7 @@ fn payer_id(text: &str) -> Result<String, ApiError> {
 /// A payer's rules (the defaults when it has none).
 #[utoipa::path(
     tag = "payers",
-    params(("payer_id" = String, Path, description = "The payer's id (as on claims and in N1*PR of the 835)")),
+    params(("payer_id" = String, Path, description = "The payer's id (as on claims and in N1*PR of the 835)", max_length = 80, pattern = r"^[!-)+-9;-=?-\[\]_-{}]([ -)+-9;-=?-\[\]_-{}]*[!-)+-9;-=?-\[\]_-{}])?$")),
     responses(
         (status = 200, body = PayerRules),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -116,7 +131,7 @@ pub async fn get_payer_rules(
 #[utoipa::path(
     tag = "payers",
     request_body = PayerRulesRequest,
-    params(("payer_id" = String, Path, description = "The payer's id (as on claims and in N1*PR of the 835)")),
+    params(("payer_id" = String, Path, description = "The payer's id (as on claims and in N1*PR of the 835)", max_length = 80, pattern = r"^[!-)+-9;-=?-\[\]_-{}]([ -)+-9;-=?-\[\]_-{}]*[!-)+-9;-=?-\[\]_-{}])?$")),
     responses(
         (status = 200, body = PayerRules),
         (status = 400, body = Problem, content_type = "application/problem+json"),

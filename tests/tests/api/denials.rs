@@ -307,6 +307,16 @@ async fn payer_rules_default_and_changing_them_moves_open_deadlines(backend: Bac
     fields.sort();
     assert_eq!(fields, ["appeal_window_days", "timely_filing_days"]);
     assert_eq!(error_fields(&assert_problem(put(json!({"appeal_days": 5})).await, 400).await), ["appeal_days"]);
+    // JSON has one number type: 400.0 days is 400 days, 30.5 is no whole number of days.
+    assert_eq!(put(json!({"timely_filing_days": 400.0})).await.status(), 200);
+    assert_eq!(app.get_json("/v1/payers/60054/rules").await["timely_filing_days"], 400);
+    assert_eq!(
+        error_fields(&assert_problem(put(json!({"timely_filing_days": 30.5})).await, 400).await),
+        ["timely_filing_days"]
+    );
+    // A struct's fields in an array are not an object.
+    let detail = assert_problem(put(json!([60, 365, 30])).await, 400).await;
+    assert!(detail["detail"].as_str().unwrap().contains("JSON object"), "{detail}");
     let portal = app.create_key("portal").await;
     assert_problem(app.request(Method::PUT, "/v1/payers/60054/rules", Some(&portal), Some(&json!({}))).await, 403)
         .await;

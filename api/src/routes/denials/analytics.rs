@@ -18,13 +18,13 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct DenialAnalyticsQuery {
     /// `category` (default), `payer` or `reason_code`.
-    #[param(example = "category")]
+    #[param(example = "category", pattern = "^(category|payer|reason_code)?$")]
     pub group_by: Option<String>,
     /// First day included (UTC), by the day the denial was classified.
-    #[param(value_type = Option<String>, format = Date, example = "2026-01-01")]
+    #[param(value_type = Option<String>, format = Date, example = "2026-01-01", pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub from: Option<String>,
     /// Last day included (UTC).
-    #[param(value_type = Option<String>, format = Date, example = "2026-12-31")]
+    #[param(value_type = Option<String>, format = Date, example = "2026-12-31", pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
     pub to: Option<String>,
 }
 

@@ -105,23 +105,25 @@ impl Cursor {
 #[into_params(parameter_in = Query)]
 pub struct DenialListQuery {
     /// One status or several, comma-separated (`open,in_progress`).
-    #[param(example = "open")]
+    #[param(example = "open", pattern = "^[a-z_]*(,[a-z_]+)*$")]
     pub status: Option<String>,
     /// One category or several, comma-separated.
-    #[param(example = "authorization")]
+    #[param(example = "authorization", pattern = "^[a-z_]*(,[a-z_]+)*$")]
     pub category: Option<String>,
-    /// `coding`, `registration`, `clinical` or `billing`.
-    #[param(example = "coding")]
+    /// `coding`, `registration`, `clinical` or `billing`, or several, comma-separated.
+    #[param(example = "coding", pattern = "^[a-z_]*(,[a-z_]+)*$")]
     pub work_queue: Option<String>,
     pub payer_id: Option<String>,
     pub claim_number: Option<String>,
+    #[param(value_type = Option<String>, format = Uuid)]
     pub claim_id: Option<String>,
+    #[param(value_type = Option<String>, format = Uuid)]
     pub remittance_id: Option<String>,
     /// Who it is assigned to; `none` for unassigned denials.
     pub assignee: Option<String>,
     /// `priority` (default, highest first), `-amount` (largest first) or `appeal_deadline`
     /// (nearest first).
-    #[param(example = "priority")]
+    #[param(example = "priority", pattern = "^(priority|-amount|appeal_deadline)?$")]
     pub sort: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
