@@ -555,6 +555,28 @@ async fn workers_racing_on_one_remittance_write_each_denial_once(backend: Backen
     assert_eq!(count, 5);
 }
 
+/// A failure that passes (the table briefly unavailable, as during a migration or failover) is
+/// retried with backoff and succeeds, without a dead job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_failure_is_retried_until_it_passes() {
+    let api = spawn_app_with(Backend::Postgres, ServeRole::Api, &[]).await;
+    let id = post_remittance(&api, "DEN-9").await;
+    let db = api.database().await;
+    db.write.execute_unprepared("ALTER TABLE denials RENAME TO denials_away").await.unwrap();
+    let worker = api.replica(ServeRole::Worker, &[]).await;
+    let retried = |text: &str| text.contains("overturn_jobs_total{outcome=\"retried\"} 1");
+    api.eventually("a retry", || async {
+        let metrics = worker.client.get(worker.url("/metrics")).send().await.ok()?.text().await.ok()?;
+        retried(&metrics).then_some(())
+    })
+    .await;
+    db.write.execute_unprepared("ALTER TABLE denials_away RENAME TO denials").await.unwrap();
+    assert_eq!(denials_of(&api, &id, 5).await.len(), 5);
+    assert_eq!(api.get_json("/v1/jobs").await["items"].as_array().unwrap().len(), 0);
+    let metrics = worker.client.get(worker.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("overturn_jobs_total{outcome=\"failed\"} 0"), "{metrics}");
+}
+
 crate::on_both_backends!(
     workers_racing_on_one_remittance_write_each_denial_once,
     upkeep_raises_priorities_as_deadlines_near,
