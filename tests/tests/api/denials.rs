@@ -100,6 +100,12 @@ async fn a_remittance_is_classified_into_the_worklist(backend: Backend) {
     assert_eq!(by_claim(&denials, "D-2")["group_code"], Value::Null);
     assert_eq!(by_claim(&denials, "D-1")["remark_codes"], json!(["MA130"]));
     assert!(by_claim(&denials, "D-5")["remark_descriptions"]["M51"].as_str().unwrap().contains("procedure code"));
+    let explained = by_claim(&denials, "D-5")["explanation"].as_str().unwrap();
+    assert!(
+        explained.starts_with("The claim or service lacks information") && explained.contains(". M51: "),
+        "{explained}"
+    );
+    assert!(by_claim(&denials, "D-2")["explanation"].as_str().unwrap().contains("without a denial reason"));
     assert_eq!(by_claim(&denials, "D-1")["claim_id"], d1["id"]);
     assert_eq!(by_claim(&denials, "D-5")["claim_id"], Value::Null, "no claim D-5 yet");
 

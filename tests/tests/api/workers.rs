@@ -207,7 +207,42 @@ async fn a_backlog_of_20000_jobs_drains_when_a_worker_starts(backend: Backend) {
     assert_eq!(code, Some(0));
 }
 
+/// SIGTERM stops taking jobs but lets the running one finish before the process exits.
+async fn sigterm_lets_the_running_job_finish(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let api = Server::start(command(&db, &["serve", "--role", "api"]).env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin));
+    let (file, _) = generate_835(&GeneratorOptions { seed: 45, claims: 4_000, ..GeneratorOptions::default() });
+    let client = reqwest::Client::new();
+    let res = client
+        .post(api.url("/v1/remittances"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/edi-x12")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    let id = uuid::Uuid::parse_str(res.json::<Value>().await.unwrap()["id"].as_str().unwrap()).unwrap();
+    let conn = database(&db).await;
+    let mut cmd = command(&db, &["serve", "--role", "worker"]);
+    cmd.env("OVERTURN_CLASSIFY_BATCH", "50");
+    let worker = Server::start(&mut cmd);
+    wait_for("the first denials", Duration::from_secs(60), || async {
+        let n = denial::Entity::find().filter(denial::Column::RemittanceId.eq(id)).count(&conn.read).await.unwrap();
+        (n > 0).then_some(())
+    })
+    .await;
+    let classified = remittance::Entity::find_by_id(id).one(&conn.read).await.unwrap().unwrap().classified_at;
+    assert!(classified.is_none(), "stopped mid-job");
+    let (code, log) = worker.terminate();
+    assert_eq!(code, Some(0), "{log:?}");
+    let classified = remittance::Entity::find_by_id(id).one(&conn.read).await.unwrap().unwrap().classified_at;
+    assert!(classified.is_some(), "the running job finished before the exit");
+    api.terminate();
+}
+
 crate::on_both_backends!(
+    sigterm_lets_the_running_job_finish,
     a_worker_killed_mid_job_loses_and_duplicates_nothing,
     a_backlog_of_20000_jobs_drains_when_a_worker_starts,
 );

@@ -40,6 +40,11 @@ pub struct Denial {
     pub reason_description: Option<String>,
     /// Descriptions of the remark codes that have one.
     pub remark_descriptions: BTreeMap<String, String>,
+    /// The reason, refined by the remark codes: what a person reads first in the worklist.
+    #[schema(
+        example = "The claim or service lacks information or has submission or billing errors. M51: Missing, incomplete or invalid procedure code or codes"
+    )]
+    pub explanation: String,
     /// `eligibility`, `authorization`, `coding`, `medical_necessity`, `timely_filing`,
     /// `duplicate`, `bundling`, `missing_information`, `coordination_of_benefits`,
     /// `non_covered`, `provider_eligibility` or `other`.
@@ -76,7 +81,19 @@ impl Denial {
         remarks: &BTreeMap<String, String>,
     ) -> Self {
         let remark_codes: Vec<String> = serde_json::from_str(&row.remark_codes).unwrap_or_default();
+        let reason = match (&row.reason_code, row.reason_code.as_ref().and_then(|c| reasons.get(c))) {
+            (_, Some(text)) => text.clone(),
+            (Some(code), None) => format!("Adjustment reason {code}"),
+            (None, None) => "The payer denied the claim without a denial reason code".to_owned(),
+        };
+        let mut explanation = reason;
+        for code in &remark_codes {
+            if let Some(text) = remarks.get(code) {
+                explanation.push_str(&format!(". {code}: {text}"));
+            }
+        }
         Self {
+            explanation,
             id: row.id,
             claim_id: row.claim_id,
             claim_number: row.claim_number.clone(),
