@@ -92,6 +92,8 @@ async fn a_remittance_is_classified_into_the_worklist(backend: Backend) {
         assert_eq!(d["appeal_deadline"], deadline.to_string(), "{claim}");
         assert!(d["priority"].as_i64().unwrap() > 0, "{claim}");
     }
+    // Listed denials carry their history and notes, as the contract's denial does.
+    assert!(denials.iter().all(|d| d["history"][0]["action"] == "classified" && d["notes"] == json!([])));
     let d3_denial = by_claim(&denials, "D-3");
     assert_eq!(d3_denial["line_number"], 2);
     assert_eq!(d3_denial["procedure_code"], "97110");

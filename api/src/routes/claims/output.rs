@@ -30,7 +30,7 @@ pub struct Claim {
     #[schema(value_type = String, example = "0.00")]
     pub patient_responsibility: Money,
     /// The denials classified from its payments, oldest first.
-    pub denials: Vec<crate::routes::denials::Denial>,
+    pub denials: Vec<crate::routes::denials::DenialDetail>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -282,13 +282,37 @@ pub async fn list_denials(
     Ok(web::Json(DenialList { items, next_cursor }))
 }
 
-/// Denials as shown, with their codes described.
-pub async fn describe<C: ConnectionTrait>(db: &C, rows: &[denial::Model]) -> Result<Vec<Denial>, sea_orm::DbErr> {
+/// Denials as shown: codes described, with their history and notes (one query each for
+/// the codes and the events of all of them).
+pub async fn describe<C: ConnectionTrait>(db: &C, rows: &[denial::Model]) -> Result<Vec<DenialDetail>, sea_orm::DbErr> {
     let reasons = code_catalog::describe(db, CodeList::Carc, rows.iter().filter_map(|r| r.reason_code.clone())).await?;
     let remark_codes =
         rows.iter().flat_map(|r| serde_json::from_str::<Vec<String>>(&r.remark_codes).unwrap_or_default());
     let remarks = code_catalog::describe(db, CodeList::Rarc, remark_codes).await?;
-    Ok(rows.iter().map(|r| Denial::from_row(r, &reasons, &remarks)).collect())
+    let mut events: BTreeMap<Uuid, Vec<denial_event::Model>> = BTreeMap::new();
+    for chunk in rows.chunks(crate::db::MAX_PARAMS) {
+        let found = denial_event::Entity::find()
+            .filter(denial_event::Column::DenialId.is_in(chunk.iter().map(|r| r.id)))
+            .order_by_asc(denial_event::Column::Id)
+            .all(db)
+            .await?;
+        for event in found {
+            events.entry(event.denial_id).or_default().push(event);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let own = events.remove(&row.id).unwrap_or_default();
+            let mut history = vec![DenialEvent::classified(row)];
+            history.extend(own.iter().map(DenialEvent::from_row));
+            let notes = own
+                .iter()
+                .filter_map(|e| e.note.clone().map(|note| DenialNote { note, actor: e.actor_name.clone(), at: e.at }))
+                .collect();
+            DenialDetail { denial: Denial::from_row(row, &reasons, &remarks), history, notes }
+        })
+        .collect())
 }
 
 async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<denial::Model, ApiError> {
@@ -298,22 +322,10 @@ async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<denial::Model, Api
 }
 
 async fn detail<C: ConnectionTrait>(db: &C, row: denial::Model) -> Result<DenialDetail, ApiError> {
-    let events = denial_event::Entity::find()
-        .filter(denial_event::Column::DenialId.eq(row.id))
-        .order_by_asc(denial_event::Column::Id)
-        .all(db)
-        .await?;
-    let mut history = vec![DenialEvent::classified(&row)];
-    history.extend(events.iter().map(DenialEvent::from_row));
-    let notes = events
-        .iter()
-        .filter_map(|e| e.note.clone().map(|note| DenialNote { note, actor: e.actor_name.clone(), at: e.at }))
-        .collect();
-    let denial = describe(db, std::slice::from_ref(&row))
+    describe(db, std::slice::from_ref(&row))
         .await?
         .pop()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a described denial went missing")))?;
-    Ok(DenialDetail { denial, history, notes })
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a described denial went missing")))
 }
 
 /// A denial with its history (who did what, when) and notes.
@@ -532,8 +544,8 @@ pub async fn act_on_denial(
 pub async fn of_claims<C: ConnectionTrait>(
     db: &C,
     claims: &[Uuid],
-) -> Result<BTreeMap<Uuid, Vec<Denial>>, sea_orm::DbErr> {
-    let mut out: BTreeMap<Uuid, Vec<Denial>> = BTreeMap::new();
+) -> Result<BTreeMap<Uuid, Vec<DenialDetail>>, sea_orm::DbErr> {
+    let mut out: BTreeMap<Uuid, Vec<DenialDetail>> = BTreeMap::new();
     for chunk in claims.chunks(crate::db::MAX_PARAMS) {
         let rows = denial::Entity::find()
             .filter(denial::Column::ClaimId.is_in(chunk.iter().copied()))

@@ -191,6 +191,6 @@ impl DenialEvent {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DenialList {
-    pub items: Vec<Denial>,
+    pub items: Vec<DenialDetail>,
     pub next_cursor: Option<String>,
 }
