@@ -13,6 +13,7 @@ pub mod identifiers;
 pub mod money;
 pub mod npi;
 pub mod settlement;
+pub mod webhook_address;
 pub mod webhook_signature;
 pub mod x12;
 
