@@ -256,7 +256,11 @@ async fn denials_are_worked_through_their_states_with_an_audit_trail(backend: Ba
         error_fields(&assert_problem(act(&app, &billing, &other, json!({"action": "note"})).await, 400).await),
         ["note"]
     );
+    let nul = act(&app, &billing, &other, json!({"action": "note", "note": "a\u{0}b"})).await;
+    assert_eq!(error_fields(&assert_problem(nul, 400).await), ["note"]);
     assert_eq!(app.get_json(&format!("/v1/denials/{other}")).await["history"].as_array().unwrap().len(), 1);
+    let lines = act(&app, &billing, &other, json!({"action": "note", "note": "line one\nline two\t."})).await;
+    assert_eq!(lines.status(), 200);
     assert_problem(act(&app, &billing, &uuid::Uuid::now_v7().to_string(), json!({"action": "start"})).await, 404).await;
 
     // An Idempotency-Key replay answers the first response instead of a 409.

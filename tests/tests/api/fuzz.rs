@@ -181,4 +181,70 @@ async fn mutated_remittances_never_break_the_server(backend: Backend) {
     assert!(accepted < 270, "the mutations did refuse some bodies");
 }
 
-crate::on_both_backends!(mutated_claims_never_break_the_server, mutated_remittances_never_break_the_server);
+/// Mutated denial actions, payer rules and worklist queries: a success or a problem document,
+/// never a server error; a refused action leaves the denial as it was.
+async fn mutated_worklist_requests_never_break_the_server(backend: Backend) {
+    use reqwest::Method;
+    let app = spawn_app(backend).await;
+    let res = app.post_edi(&crate::denials::remittance("FUZZ-DEN")).await;
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let denials = app
+        .eventually("denials", || async {
+            let body = app.get_json(&format!("/v1/denials?remittance_id={id}")).await;
+            let items = body["items"].as_array().cloned().unwrap_or_default();
+            (items.len() == 5).then_some(items)
+        })
+        .await;
+    let ids: Vec<String> = denials.iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+    let mut rng = Rng(0xDE11_A150_0000_0004);
+    let actions = [
+        json!({"action": "assign", "assignee": "kim.lee", "note": "n"}),
+        json!({"action": "start"}),
+        json!({"action": "appeal", "note": "letter"}),
+        json!({"action": "resubmit"}),
+        json!({"action": "resolve", "outcome": "overturned", "recovered_amount": "10.00"}),
+        json!({"action": "write_off"}),
+        json!({"action": "note", "note": "called the payer"}),
+    ];
+    for i in 0..150 {
+        let denial = &ids[rng.below(ids.len())];
+        let before = app.get_json(&format!("/v1/denials/{denial}")).await;
+        let mut body = actions[rng.below(actions.len())].clone();
+        for _ in 0..=rng.below(2) {
+            mutate(&mut body, &mut rng, 0);
+        }
+        let res = app.post(&format!("/v1/denials/{denial}/actions"), &body).await;
+        let status = res.status().as_u16();
+        assert!(matches!(status, 200 | 400 | 409), "case {i}: status {status} for {body}");
+        if status != 200 {
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["status"], status, "case {i}");
+            let after = app.get_json(&format!("/v1/denials/{denial}")).await;
+            assert_eq!(after, before, "case {i}: a refused action changed nothing");
+        }
+    }
+    for i in 0..60 {
+        let mut body = json!({"appeal_window_days": 90, "timely_filing_days": 365, "status_check_after_days": 30});
+        mutate(&mut body, &mut rng, 0);
+        let res = app.request(Method::PUT, "/v1/payers/60054/rules", Some(&app.admin_key), Some(&body)).await;
+        let status = res.status().as_u16();
+        assert!(matches!(status, 200 | 400), "rules case {i}: status {status} for {body}");
+    }
+    let junk = ["", "x", "%00", "-1", "99999999999999999999", "open,,", "🙂", "priority;drop", "2026-02-30"];
+    for i in 0..80 {
+        let param =
+            ["status", "category", "work_queue", "sort", "limit", "cursor", "claim_id", "assignee"][rng.below(8)];
+        let value = junk[rng.below(junk.len())];
+        let res = app.get(&format!("/v1/denials?{param}={value}")).await;
+        assert!(matches!(res.status().as_u16(), 200 | 400), "query case {i}: {param}={value}: {}", res.status());
+        let group = ["category", "payer", "reason_code", "x"][rng.below(4)];
+        let res = app.get(&format!("/v1/analytics/denials?group_by={group}&from={value}")).await;
+        assert!(matches!(res.status().as_u16(), 200 | 400), "analytics case {i}: {}", res.status());
+    }
+}
+
+crate::on_both_backends!(
+    mutated_worklist_requests_never_break_the_server,
+    mutated_claims_never_break_the_server,
+    mutated_remittances_never_break_the_server
+);

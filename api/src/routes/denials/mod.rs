@@ -379,6 +379,14 @@ fn parse_action(body: &DenialActionRequest) -> Result<(DenialAction, Option<Stri
             errors.0.push(FieldError::new("note", format!("must be at most {MAX_NOTE} characters")));
             None
         }
+        // Line breaks and tabs are text; NUL and other control characters are not (PostgreSQL
+        // cannot even store NUL).
+        Some(n) if n.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
+            errors
+                .0
+                .push(FieldError::new("note", "must not contain control characters other than line breaks and tabs"));
+            None
+        }
         Some(n) => Some(n.to_owned()),
     };
     let refuse = |field: &str, errors: &mut Errors, action: &str, value: bool| {
