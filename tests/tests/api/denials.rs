@@ -44,6 +44,29 @@ async fn denials_of(app: &TestApp, remittance_id: &str, expected: usize) -> Vec<
     .await
 }
 
+/// Every denial row in the database, whatever the API shows.
+async fn stored_denials(db: &overturn_api::db::Db) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    overturn_entity::denial::Entity::find().count(&db.write).await.unwrap()
+}
+
+/// Asks the workers to classify a remittance again, as the outbox row of its arrival did.
+async fn queue_classification(db: &overturn_api::db::Db, remittance_id: &str) {
+    use sea_orm::EntityTrait;
+    overturn_entity::outbox::Entity::insert(overturn_entity::outbox::ActiveModel::from(
+        overturn_entity::outbox::Model {
+            id: uuid::Uuid::now_v7(),
+            topic: "classify_remittance".into(),
+            payload: json!({ "remittance_id": remittance_id }),
+            created_at: chrono::Utc::now(),
+            dispatched_at: None,
+        },
+    ))
+    .exec_without_returning(&db.write)
+    .await
+    .unwrap();
+}
+
 fn by_claim<'a>(denials: &'a [Value], claim_number: &str) -> &'a Value {
     denials.iter().find(|d| d["claim_number"] == claim_number).unwrap_or_else(|| panic!("no denial of {claim_number}"))
 }
@@ -449,26 +472,9 @@ async fn jobs_are_idempotent_and_dead_ones_can_be_retried(backend: Backend) {
         remittance::Entity::find_by_id(remittance_id).one(&db.write).await.unwrap().unwrap().into();
     row.classified_at = Set(None);
     row.update(&db.write).await.unwrap();
-    outbox::Entity::insert(outbox::ActiveModel::from(outbox::Model {
-        id: uuid::Uuid::now_v7(),
-        topic: "classify_remittance".into(),
-        payload: json!({ "remittance_id": id }),
-        created_at: chrono::Utc::now(),
-        dispatched_at: None,
-    }))
-    .exec_without_returning(&db.write)
-    .await
-    .unwrap();
+    queue_classification(&db, &id).await;
     api.eventually("classified again", classified).await;
-    let count: i64 = db
-        .write
-        .query_one_raw(payment("SELECT COUNT(*) FROM denials"))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index(0)
-        .unwrap();
-    assert_eq!(count, 5);
+    assert_eq!(stored_denials(&db).await, 5);
 
     // Handed-over outbox rows are purged after a day, not before.
     let purge = || overturn_worker::maintenance::purge_dispatched_outbox(&db.write);
@@ -519,22 +525,11 @@ async fn upkeep_raises_priorities_as_deadlines_near(backend: Backend) {
 
 /// The same remittance's job four times over, taken by two workers at once: each denial once.
 async fn workers_racing_on_one_remittance_write_each_denial_once(backend: Backend) {
-    use overturn_entity::outbox;
-    use sea_orm::EntityTrait;
     let api = spawn_app_with(backend, ServeRole::Api, &[]).await;
     let id = post_remittance(&api, "DEN-8").await;
     let db = api.database().await;
     for _ in 0..3 {
-        outbox::Entity::insert(outbox::ActiveModel::from(outbox::Model {
-            id: uuid::Uuid::now_v7(),
-            topic: "classify_remittance".into(),
-            payload: json!({ "remittance_id": id }),
-            created_at: chrono::Utc::now(),
-            dispatched_at: None,
-        }))
-        .exec_without_returning(&db.write)
-        .await
-        .unwrap();
+        queue_classification(&db, &id).await;
     }
     let small_rounds = [("OVERTURN_CLASSIFY_BATCH", "1")];
     let (_a, _b) =
@@ -556,15 +551,7 @@ async fn workers_racing_on_one_remittance_write_each_denial_once(backend: Backen
     .await;
     let denials = denials_of(&api, &id, 5).await;
     assert_eq!(denials.len(), 5);
-    let count: i64 = db
-        .write
-        .query_one_raw(sea_orm::Statement::from_string(db.write.get_database_backend(), "SELECT COUNT(*) FROM denials"))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index(0)
-        .unwrap();
-    assert_eq!(count, 5);
+    assert_eq!(stored_denials(&db).await, 5);
 }
 
 /// A failure that passes (the table briefly unavailable, as during a migration or failover) is

@@ -31,20 +31,25 @@ async fn database(db: &TestDatabase) -> overturn_api::db::Db {
     overturn_api::db::Db::connect(&settings).await.unwrap()
 }
 
-async fn a_worker_killed_mid_job_loses_and_duplicates_nothing(backend: Backend) {
-    let db = TestDatabase::new(backend).await;
-    let admin = random_key();
-    let api = Server::start(command(&db, &["serve", "--role", "api"]).env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin));
-    let (file, _) = generate_835(&GeneratorOptions { seed: 44, claims: 4_000, ..GeneratorOptions::default() });
-    let client = reqwest::Client::new();
-    let res = client
+/// Posts a generated 835 of 4,000 claims to the API process.
+async fn post_generated(client: &reqwest::Client, api: &Server, admin: &str, seed: u64) -> reqwest::Response {
+    let (file, _) = generate_835(&GeneratorOptions { seed, claims: 4_000, ..GeneratorOptions::default() });
+    client
         .post(api.url("/v1/remittances"))
-        .bearer_auth(&admin)
+        .bearer_auth(admin)
         .header("content-type", "application/edi-x12")
         .body(file)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn a_worker_killed_mid_job_loses_and_duplicates_nothing(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let api = Server::start(command(&db, &["serve", "--role", "api"]).env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin));
+    let client = reqwest::Client::new();
+    let res = post_generated(&client, &api, &admin, 44).await;
     assert_eq!(res.status(), 202);
     let id = uuid::Uuid::parse_str(res.json::<Value>().await.unwrap()["id"].as_str().unwrap()).unwrap();
     let conn = database(&db).await;
@@ -212,16 +217,8 @@ async fn sigterm_lets_the_running_job_finish(backend: Backend) {
     let db = TestDatabase::new(backend).await;
     let admin = random_key();
     let api = Server::start(command(&db, &["serve", "--role", "api"]).env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin));
-    let (file, _) = generate_835(&GeneratorOptions { seed: 45, claims: 4_000, ..GeneratorOptions::default() });
     let client = reqwest::Client::new();
-    let res = client
-        .post(api.url("/v1/remittances"))
-        .bearer_auth(&admin)
-        .header("content-type", "application/edi-x12")
-        .body(file)
-        .send()
-        .await
-        .unwrap();
+    let res = post_generated(&client, &api, &admin, 45).await;
     let id = uuid::Uuid::parse_str(res.json::<Value>().await.unwrap()["id"].as_str().unwrap()).unwrap();
     let conn = database(&db).await;
     let mut cmd = command(&db, &["serve", "--role", "worker"]);
