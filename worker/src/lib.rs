@@ -7,3 +7,4 @@ pub mod maintenance;
 pub mod queue;
 pub mod relay;
 pub mod sql;
+pub mod webhook_client;

@@ -11,4 +11,5 @@ mod fuzz;
 mod idempotency;
 mod remittances;
 mod service;
+mod webhook_client;
 mod workers;
