@@ -16,10 +16,12 @@ use crate::state::AppState;
 
 /// An authenticated caller. Extracting it is what makes a route require a key; the handler
 /// then states which roles it admits with one of the `require_*` methods.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Caller {
     pub key_id: Uuid,
     pub role: Role,
+    /// The key's name, for audit trails.
+    pub name: String,
 }
 
 impl Caller {
@@ -75,7 +77,7 @@ impl FromRequest for Caller {
                 .ok_or(ApiError::Unauthorized)?;
             let role = Role::parse(&found.role)
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role stored for key {}", found.id)))?;
-            Ok(Caller { key_id: found.id, role })
+            Ok(Caller { key_id: found.id, role, name: found.name })
         })
     }
 }

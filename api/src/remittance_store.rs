@@ -28,9 +28,6 @@ use uuid::Uuid;
 
 use crate::db::{Column, MAX_PARAMS, rows_per_statement};
 
-/// The outbox topic of "classify this remittance's adjustments".
-pub const CLASSIFY_TOPIC: &str = "classify_remittance";
-
 pub struct Incoming<'a> {
     /// `x12` or `json`.
     pub source: &'static str,
@@ -176,13 +173,11 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     let columns = [Column::new("control_number", "text"), Column::new("claim_payment_id", "uuid")];
     crate::db::insert_rows(txn, "unmatched_line_refs", &columns, refs).await?;
     if !payments.is_empty() {
-        outbox::Entity::insert(outbox::ActiveModel::from(outbox::Model {
-            id: Uuid::now_v7(),
-            topic: CLASSIFY_TOPIC.to_owned(),
-            payload: json!({ "remittance_id": remittance_id }),
-            created_at: now,
-            dispatched_at: None,
-        }))
+        outbox::Entity::insert(overturn_worker::relay::pending_job(
+            overturn_worker::classify::TOPIC,
+            json!({ "remittance_id": remittance_id }),
+            now,
+        ))
         .exec_without_returning(txn)
         .await?;
     }

@@ -60,6 +60,8 @@ pub trait JobQueue: Send + Sync + 'static {
     /// returns how many. Without it apalis keeps every job ever run, and on SQLite each
     /// acknowledgement scans the worker's finished jobs, so draining slows as they pile up.
     fn prune(&self) -> BoxFuture<'_, Result<u64, QueueError>>;
+    /// How often `prune` is worth running.
+    fn prune_every(&self) -> Duration;
     /// `redis` or `sqlite`.
     fn backend(&self) -> &'static str;
 }
@@ -229,16 +231,25 @@ async fn run_job(job: Job, context: Data<Arc<JobContext>>) -> Result<(), JobFail
     crate::jobs::handle(Arc::clone(&context), job).await
 }
 
+/// Pushes jobs, each after its delay, through either backend's sink.
+async fn push_delayed<S>(mut storage: S, jobs: Vec<(Job, Duration)>) -> Result<(), QueueError>
+where
+    S: TaskSink<Job, apalis_core::backend::finalize::Durable>,
+    S::Error: std::fmt::Display,
+{
+    let tasks = jobs.into_iter().map(|(job, delay)| TaskBuilder::new(job).run_after(delay).build());
+    storage
+        .push_all(&mut futures::stream::iter(tasks))
+        .await
+        .map_err(|e| QueueError::Other(format!("{} push: {e}", std::any::type_name::<S>())))
+}
+
 impl JobQueue for RedisQueue {
     fn push(&self, jobs: Vec<(Job, Duration)>) -> BoxFuture<'_, Result<(), QueueError>> {
         Box::pin(async move {
-            let mut storage = RedisStorage::<Job>::new(self.conn.clone())
+            let storage = RedisStorage::<Job>::new(self.conn.clone())
                 .with_config(apalis_redis::Config::default().queue(&self.queue));
-            let tasks = jobs.into_iter().map(|(job, delay)| TaskBuilder::new(job).run_after(delay).build());
-            storage
-                .push_all(&mut futures::stream::iter(tasks))
-                .await
-                .map_err(|e| QueueError::Other(format!("redis push: {e}")))
+            push_delayed(storage, jobs).await
         })
     }
 
@@ -269,6 +280,11 @@ impl JobQueue for RedisQueue {
         })
     }
 
+    /// Finished jobs only hold memory here.
+    fn prune_every(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
     fn backend(&self) -> &'static str {
         "redis"
     }
@@ -277,13 +293,9 @@ impl JobQueue for RedisQueue {
 impl JobQueue for SqliteQueue {
     fn push(&self, jobs: Vec<(Job, Duration)>) -> BoxFuture<'_, Result<(), QueueError>> {
         Box::pin(async move {
-            let mut storage =
+            let storage =
                 SqliteStorage::<Job>::new(&self.pool).with_config(apalis_sqlite::Config::default().queue(&self.queue));
-            let tasks = jobs.into_iter().map(|(job, delay)| TaskBuilder::new(job).run_after(delay).build());
-            storage
-                .push_all(&mut futures::stream::iter(tasks))
-                .await
-                .map_err(|e| QueueError::Other(format!("sqlite push: {e}")))
+            push_delayed(storage, jobs).await
         })
     }
 
@@ -306,6 +318,11 @@ impl JobQueue for SqliteQueue {
                 .await?;
             Ok(done.rows_affected())
         })
+    }
+
+    /// Finished jobs slow every acknowledgement here: prune often.
+    fn prune_every(&self) -> Duration {
+        Duration::from_secs(1)
     }
 
     fn backend(&self) -> &'static str {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use overturn_entity::{outbox, remittance};
+use overturn_entity::{failed_job, outbox, remittance};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -39,6 +39,17 @@ pub enum RelayError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Queue(#[from] QueueError),
+}
+
+/// An outbox row for work to hand to the queue, written in the caller's transaction.
+pub fn pending_job(topic: &str, payload: serde_json::Value, now: chrono::DateTime<chrono::Utc>) -> outbox::ActiveModel {
+    outbox::ActiveModel::from(outbox::Model {
+        id: Uuid::now_v7(),
+        topic: topic.to_owned(),
+        payload,
+        created_at: now,
+        dispatched_at: None,
+    })
 }
 
 /// Moves up to `limit` pending outbox rows to the queue; returns how many.
@@ -85,39 +96,31 @@ pub async fn requeue_stale(
         return Ok(0);
     }
     let cutoff = chrono::Utc::now() - chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::MAX);
-    let dead: Vec<Uuid> = overturn_entity::failed_job::Entity::find()
-        .filter(overturn_entity::failed_job::Column::RetriedAt.is_null())
-        .filter(overturn_entity::failed_job::Column::SubjectId.is_not_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|f| f.subject_id)
-        .collect();
+    // Remittances whose job is in the dead-job list wait for a person, not for the sweep; left
+    // out in the query, so they cannot fill the page and hide live ones.
+    let dead = sea_orm::sea_query::Query::select()
+        .column(failed_job::Column::SubjectId)
+        .from(failed_job::Entity)
+        .and_where(failed_job::Column::RetriedAt.is_null())
+        .and_where(failed_job::Column::SubjectId.is_not_null())
+        .to_owned();
     let stale: Vec<Uuid> = remittance::Entity::find()
         .select_only()
         .column(remittance::Column::Id)
         .filter(remittance::Column::ClassifiedAt.is_null())
         .filter(remittance::Column::ReceivedAt.lt(cutoff))
+        .filter(remittance::Column::Id.not_in_subquery(dead))
         .limit(500)
         .into_tuple()
         .all(db)
         .await?;
-    let stale: Vec<Uuid> = stale.into_iter().filter(|id| !dead.contains(id)).collect();
     if stale.is_empty() {
         return Ok(0);
     }
     let stamp = now();
     let rows: Vec<outbox::ActiveModel> = stale
         .iter()
-        .map(|id| {
-            outbox::ActiveModel::from(outbox::Model {
-                id: Uuid::now_v7(),
-                topic: crate::classify::TOPIC.to_owned(),
-                payload: serde_json::json!({ "remittance_id": id }),
-                created_at: stamp,
-                dispatched_at: None,
-            })
-        })
+        .map(|id| pending_job(crate::classify::TOPIC, serde_json::json!({ "remittance_id": id }), stamp))
         .collect();
     outbox::Entity::insert_many(rows).exec_without_returning(db).await?;
     tracing::warn!(count = stale.len(), "re-queued remittances whose classification never finished");
@@ -134,8 +137,6 @@ pub async fn run(
 ) {
     let mut last_sweep = std::time::Instant::now();
     let mut last_prune = std::time::Instant::now();
-    // SQLite's finished jobs slow every acknowledgement: prune often. Redis only holds memory.
-    let prune_every = if queue.backend() == "sqlite" { Duration::from_secs(1) } else { Duration::from_secs(60) };
     loop {
         if *stop.borrow() {
             return;
@@ -158,7 +159,7 @@ pub async fn run(
                 tracing::warn!(error = %err, "stale classification sweep failed");
             }
         }
-        if last_prune.elapsed() >= prune_every {
+        if last_prune.elapsed() >= queue.prune_every() {
             last_prune = std::time::Instant::now();
             match queue.prune().await {
                 Ok(n) => tracing::debug!(pruned = n, "pruned finished jobs from the queue"),

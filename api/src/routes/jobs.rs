@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use overturn_worker::relay::pending_job;
+
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
@@ -151,15 +153,7 @@ pub async fn retry_job(
         if claimed.rows_affected != 1 {
             return Err(ApiError::Conflict(format!("failed job {job_id} was already retried")));
         }
-        outbox::Entity::insert(outbox::ActiveModel::from(outbox::Model {
-            id: Uuid::now_v7(),
-            topic: row.topic.clone(),
-            payload: row.payload.clone(),
-            created_at: now,
-            dispatched_at: None,
-        }))
-        .exec_without_returning(txn)
-        .await?;
+        outbox::Entity::insert(pending_job(&row.topic, row.payload.clone(), now)).exec_without_returning(txn).await?;
         Ok((StatusCode::ACCEPTED, FailedJob::from_row(&row)))
     })
     .await;

@@ -523,6 +523,48 @@ async fn upkeep_raises_priorities_as_deadlines_near(backend: Backend) {
     assert_eq!(untouched["priority"], by_claim(&denials, "D-4")["priority"]);
 }
 
+/// A queue that lost its jobs (Redis flushed, say) loses no work: the sweep queues remittances
+/// left unclassified again, except those whose job is in the dead-job list.
+async fn the_sweep_requeues_work_the_queue_lost(backend: Backend) {
+    use overturn_entity::{failed_job, outbox, remittance};
+    use sea_orm::EntityTrait;
+    let api = spawn_app_with(backend, ServeRole::Api, &[]).await;
+    let lost = post_remittance(&api, "DEN-10").await;
+    let dead = post_remittance(&api, "DEN-11").await;
+    let db = api.database().await;
+    // Handed to a queue that then lost them.
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::DispatchedAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
+        .exec(&db.write)
+        .await
+        .unwrap();
+    failed_job::Entity::insert(failed_job::ActiveModel::from(failed_job::Model {
+        id: uuid::Uuid::now_v7(),
+        topic: "classify_remittance".into(),
+        subject_id: Some(uuid::Uuid::parse_str(&dead).unwrap()),
+        payload: json!({ "remittance_id": dead }),
+        error: "unreadable detail".into(),
+        attempts: 6,
+        failed_at: chrono::Utc::now(),
+        retried_at: None,
+    }))
+    .exec_without_returning(&db.write)
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let _worker = api.replica(ServeRole::Worker, &[("OVERTURN_JOB_STALE_AFTER_SECS", "1")]).await;
+    assert_eq!(denials_of(&api, &lost, 5).await.len(), 5);
+    // Two more sweeps, and the dead one is still left to a person.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let dead_id = uuid::Uuid::parse_str(&dead).unwrap();
+    let row = remittance::Entity::find_by_id(dead_id).one(&db.write).await.unwrap().unwrap();
+    assert_eq!(row.classified_at, None);
+    let rows = outbox::Entity::find().all(&db.write).await.unwrap();
+    let requeued = rows.iter().filter(|r| r.payload["remittance_id"] == dead.as_str()).count();
+    assert_eq!(requeued, 1, "only its original row");
+}
+
 /// The same remittance's job four times over, taken by two workers at once: each denial once.
 async fn workers_racing_on_one_remittance_write_each_denial_once(backend: Backend) {
     let api = spawn_app_with(backend, ServeRole::Api, &[]).await;
@@ -577,6 +619,7 @@ async fn a_transient_failure_is_retried_until_it_passes() {
 }
 
 crate::on_both_backends!(
+    the_sweep_requeues_work_the_queue_lost,
     workers_racing_on_one_remittance_write_each_denial_once,
     upkeep_raises_priorities_as_deadlines_near,
     a_remittance_is_classified_into_the_worklist,

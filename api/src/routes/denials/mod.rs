@@ -13,7 +13,7 @@ use overturn_domain::classification::{Category, WorkQueue};
 use overturn_domain::code_sets::CodeList;
 use overturn_domain::denial_workflow::{self, DenialAction, DenialStatus, Outcome};
 use overturn_domain::{FieldError, Money};
-use overturn_entity::{api_key, denial, denial_event};
+use overturn_entity::{denial, denial_event};
 use sea_orm::sea_query::{Expr, NullOrdering, Order};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
@@ -496,11 +496,6 @@ pub async fn act_on_denial(
     caller.require_billing_write()?;
     let request: DenialActionRequest = parse_body(&req, &body)?;
     let (action, note) = parse_action(&request)?;
-    let actor = api_key::Entity::find_by_id(caller.key_id)
-        .one(&state.db.read)
-        .await?
-        .map(|k| k.name)
-        .unwrap_or_else(|| "unknown".to_owned());
     idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let row = find(txn, &id).await?;
         let from = DenialStatus::parse(&row.status)
@@ -537,7 +532,7 @@ pub async fn act_on_denial(
             note: note.clone(),
             recovered_cents: recovered,
             actor_key_id: Some(caller.key_id),
-            actor_name: actor.clone(),
+            actor_name: caller.name.clone(),
             at: now,
         }))
         .exec_without_returning(txn)
