@@ -42,6 +42,19 @@ pub enum DbSetupError {
     Migrate(DbErr),
 }
 
+/// An exclusive lock on a file beside the SQLite database, held while one process opens or
+/// migrates it; released when dropped.
+async fn startup_lock(database: &std::path::Path) -> Result<std::fs::File, DbSetupError> {
+    let lock_path = database.with_extension("migrate.lock");
+    let io_error = |source| DbSetupError::DataDir { path: lock_path.display().to_string(), source };
+    let lock_file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io_error)?;
+    tokio::task::spawn_blocking(move || lock_file.lock().map(|()| lock_file))
+        .await
+        .map_err(|e| DbSetupError::Migrate(DbErr::Custom(e.to_string())))?
+        .map_err(io_error)
+}
+
 impl Db {
     pub async fn connect(settings: &Settings) -> Result<Self, DbSetupError> {
         match &settings.database {
@@ -61,6 +74,10 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10))
                     // Statements carry patient data in their bound values: never log them.
                     .disable_statement_logging();
+                // Turning a fresh file into WAL mode takes a lock that other processes opening
+                // it at that moment get as an immediate "database is locked", busy timeout or
+                // not: replicas starting together open it one at a time.
+                let startup = startup_lock(path).await?;
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .min_connections(1)
@@ -72,6 +89,7 @@ impl Db {
                     .acquire_timeout(settings.db_acquire_timeout)
                     .connect_with(options.read_only(true))
                     .await?;
+                drop(startup);
                 Ok(Self {
                     write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
                     read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
@@ -110,18 +128,7 @@ impl Db {
         use sea_orm::TransactionTrait;
         match &self.sqlite_path {
             Some(path) => {
-                let lock_path = path.with_extension("migrate.lock");
-                let lock_file =
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .truncate(false)
-                        .write(true)
-                        .open(&lock_path)
-                        .map_err(|source| DbSetupError::DataDir { path: lock_path.display().to_string(), source })?;
-                let locked = tokio::task::spawn_blocking(move || lock_file.lock().map(|()| lock_file))
-                    .await
-                    .map_err(|e| DbSetupError::Migrate(DbErr::Custom(e.to_string())))?
-                    .map_err(|source| DbSetupError::DataDir { path: lock_path.display().to_string(), source })?;
+                let locked = startup_lock(path).await?;
                 let result = overturn_migration::Migrator::up(&self.write, None).await;
                 drop(locked);
                 result.map_err(DbSetupError::Migrate)
