@@ -12,9 +12,11 @@ pub mod denial_workflow;
 pub mod identifiers;
 pub mod money;
 pub mod npi;
+pub mod secret_box;
 pub mod settlement;
 pub mod webhook_address;
 pub mod webhook_signature;
+pub mod webhooks;
 pub mod x12;
 
 pub use api_key::{ApiKeySecret, Role};
