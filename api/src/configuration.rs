@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use overturn_domain::ApiKeySecret;
+use overturn_domain::secret_box::SecretKey;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -70,6 +71,12 @@ pub struct Settings {
     pub job_stale_after: Duration,
     /// Claim payments a classification job handles per database round.
     pub classify_batch: u64,
+    /// Webhook attempts one worker process makes at once.
+    pub webhook_concurrency: usize,
+    /// Webhook requests one contact may have in flight per worker process.
+    pub webhook_per_contact: usize,
+    /// The key sealing signing secrets at rest; see `Settings::secrets_key`.
+    pub secrets_key: Option<SecretKey>,
 }
 
 /// Every variable `Settings` reads; the README's configuration table documents each one.
@@ -94,6 +101,9 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_QUEUE_HIGH_WATER",
     "OVERTURN_JOB_STALE_AFTER_SECS",
     "OVERTURN_CLASSIFY_BATCH",
+    "OVERTURN_WEBHOOK_CONCURRENCY",
+    "OVERTURN_WEBHOOK_PER_CONTACT",
+    "OVERTURN_SECRETS_KEY",
 ];
 
 impl Settings {
@@ -112,6 +122,68 @@ impl Settings {
                 "REDIS_URL",
                 "is required with a PostgreSQL DATABASE_URL: the job queue of a PostgreSQL deployment is Redis",
             )),
+        }
+    }
+
+    /// The webhook deliveries' queue, beside the jobs queue.
+    pub fn webhook_queue_name(&self) -> String {
+        format!("{}:webhooks", self.queue_name)
+    }
+
+    /// The key that seals contacts' signing secrets: `OVERTURN_SECRETS_KEY`, else on the
+    /// embedded default a key generated once into `<data dir>/secrets.key` (mode 0600).
+    /// PostgreSQL deployments must set it: every replica needs the same key, and a key
+    /// file on one host would strand the secrets when that host goes.
+    pub fn secrets_key(&self) -> Result<SecretKey, ConfigError> {
+        const VAR: &str = "OVERTURN_SECRETS_KEY";
+        if let Some(key) = &self.secrets_key {
+            return Ok(key.clone());
+        }
+        if let DatabaseSettings::Postgres { .. } = self.database {
+            return Err(ConfigError::new(
+                VAR,
+                "is required with a PostgreSQL DATABASE_URL (32 random bytes in base64, the same on every replica; `openssl rand -base64 32`)",
+            ));
+        }
+        let path = self.data_dir.join("secrets.key");
+        let fail = |what: &str, e: std::io::Error| {
+            ConfigError::new(VAR, format!("not set, and {what} {}: {e}", path.display()))
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => SecretKey::parse(&text)
+                .map_err(|e| ConfigError::new(VAR, format!("not set, and {} is not a key: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::create_dir_all(&self.data_dir).map_err(|e| fail("cannot create the folder of", e))?;
+                let key = SecretKey::generate();
+                // `create_new`: of two processes starting together, one writes the key and
+                // the other reads it.
+                match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+                    Ok(mut file) => {
+                        file.write_all(key.encode().as_bytes())
+                            .and_then(|()| file.sync_all())
+                            .map_err(|e| fail("cannot write", e))?;
+                        tracing::info!(path = %path.display(), "generated the secrets key; back it up with the database");
+                        Ok(key)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        // The other process may still be writing it.
+                        for _ in 0..50 {
+                            if let Ok(key) = std::fs::read_to_string(&path)
+                                .map_err(|_| ())
+                                .and_then(|t| SecretKey::parse(&t).map_err(|_| ()))
+                            {
+                                return Ok(key);
+                            }
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        Err(ConfigError::new(VAR, format!("not set, and {} is not a key", path.display())))
+                    }
+                    Err(e) => Err(fail("cannot create", e)),
+                }
+            }
+            Err(e) => Err(fail("cannot read", e)),
         }
     }
 
@@ -204,6 +276,11 @@ impl Settings {
             queue_high_water: number(get, "OVERTURN_QUEUE_HIGH_WATER", 2_000, 1, 5_000)?,
             job_stale_after: Duration::from_secs(number(get, "OVERTURN_JOB_STALE_AFTER_SECS", 600, 1, 86_400)?),
             classify_batch: number(get, "OVERTURN_CLASSIFY_BATCH", 5_000, 1, 50_000)?,
+            webhook_concurrency: number(get, "OVERTURN_WEBHOOK_CONCURRENCY", 64, 1, 1024)?,
+            webhook_per_contact: number(get, "OVERTURN_WEBHOOK_PER_CONTACT", 8, 1, 256)?,
+            secrets_key: get("OVERTURN_SECRETS_KEY")
+                .map(|v| SecretKey::parse(v).map_err(|e| ConfigError::new("OVERTURN_SECRETS_KEY", e.to_string())))
+                .transpose()?,
         })
     }
 }

@@ -80,6 +80,9 @@ pub struct ValidationError {
 pub enum ApiError {
     #[error("{detail}")]
     Validation { detail: String, errors: Vec<FieldError> },
+    /// Well-formed, but refused by a rule (a webhook URL pointing inside the network).
+    #[error("{detail}")]
+    Unprocessable { detail: String, errors: Vec<FieldError> },
     #[error("{0}")]
     BadRequest(String),
     #[error("the X12 file was refused: {0}")]
@@ -120,6 +123,7 @@ impl ApiError {
     fn kind(&self) -> &'static str {
         match self {
             Self::Validation { .. } => "validation-error",
+            Self::Unprocessable { .. } => "refused",
             Self::BadRequest(_) => "bad-request",
             Self::Edi(_) => "invalid-edi",
             Self::PayloadTooLarge(_) => "payload-too-large",
@@ -166,7 +170,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyMismatch | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::QueueUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -181,7 +185,9 @@ impl ResponseError for ApiError {
             tracing::error!(error = ?self, "request failed");
         }
         let mut errors: Vec<ErrorItem> = match self {
-            Self::Validation { errors, .. } => errors.iter().cloned().map(ErrorItem::Field).collect(),
+            Self::Validation { errors, .. } | Self::Unprocessable { errors, .. } => {
+                errors.iter().cloned().map(ErrorItem::Field).collect()
+            }
             _ => Vec::new(),
         };
         let edi = match self {

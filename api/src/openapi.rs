@@ -5,6 +5,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
+use overturn_worker::events::payloads::{
+    ActionRequiredData, BalanceDueData, DenialCreatedData, PatientShare, PingData, WebhookEnvelope,
+};
+
 use crate::error::{Problem, ValidationError};
 
 #[derive(OpenApi)]
@@ -15,12 +19,22 @@ use crate::error::{Problem, ValidationError};
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&BearerKey),
-    components(schemas(Problem, ValidationError)),
+    components(schemas(
+        Problem,
+        ValidationError,
+        WebhookEnvelope,
+        BalanceDueData,
+        PatientShare,
+        ActionRequiredData,
+        DenialCreatedData,
+        PingData
+    )),
     tags(
         (name = "claims", description = "Claims as submitted to payers"),
         (name = "remittances", description = "Payer responses: X12 835 files or their JSON form"),
         (name = "denials", description = "Denials classified from payer responses: the worklist, its actions and analytics"),
         (name = "payers", description = "Payers' deadline rules"),
+        (name = "contacts", description = "Webhook receivers for patients and payers, and every delivery to them. Deliveries follow Standard Webhooks: a POST of `WebhookEnvelope` with `webhook-id` (the same on every attempt), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">` (two signatures, space-separated, for 24 hours after a secret rotation). The `data` schemas: `BalanceDueData` (patient.balance_due), `ActionRequiredData` (patient.action_required), `DenialCreatedData` (denial.created), `PingData` (ping)."),
         (name = "jobs", description = "Background jobs that failed on every attempt (admin only)"),
         (name = "api-keys", description = "API keys and roles (admin only)"),
         (name = "service", description = "Health, readiness and metrics"),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
+use overturn_worker::delivery::Webhooks;
 use overturn_worker::jobs::{JobContext, JobMetrics};
 use overturn_worker::queue::{ConsumerSettings, Queue};
 use overturn_worker::relay::{self, RelaySettings};
@@ -63,8 +64,10 @@ impl Application {
         let port = listener.local_addr()?.port();
         let settings = Arc::new(settings);
         let queue_settings = settings.queue()?;
+        let secrets_key = settings.secrets_key()?;
         let queue = Queue::connect(&queue_settings).await.map_err(|e| anyhow::anyhow!("job queue: {e}"))?;
         let job_queue = queue.as_job_queue();
+        let webhook_queue = queue.sibling(&settings.webhook_queue_name());
         let relay_wake = Arc::new(Notify::new());
         let jobs = Arc::new(JobMetrics::default());
         let claims = ClaimWriter::start(db.write.clone(), db.writers());
@@ -74,6 +77,8 @@ impl Application {
             metrics: Metrics::new(),
             claims,
             queue: job_queue.clone(),
+            webhook_queue: webhook_queue.as_job_queue(),
+            secrets_key: secrets_key.clone(),
             relay_wake: relay_wake.clone(),
             jobs: jobs.clone(),
         };
@@ -87,10 +92,13 @@ impl Application {
                 high_water: settings.queue_high_water,
                 poll: Duration::from_millis(250),
                 stale_after: settings.job_stale_after,
+                per_contact: settings.webhook_per_contact,
             };
+            let relay_wake_worker = relay_wake.clone();
             background.push(tokio::spawn(relay::run(
                 db.write.clone(),
                 job_queue.clone(),
+                webhook_queue.as_job_queue(),
                 relay_settings,
                 relay_wake,
                 stop_rx.clone(),
@@ -100,13 +108,20 @@ impl Application {
                 queue: job_queue.clone(),
                 metrics: jobs,
                 classify_page: settings.classify_batch,
+                webhooks: Arc::new(
+                    Webhooks::new(secrets_key, settings.webhook_allow_private, settings.webhook_per_contact)
+                        .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?,
+                ),
+                wake: relay_wake_worker,
             });
             let consumer = ConsumerSettings {
                 concurrency: settings.worker_concurrency,
                 heartbeat: settings.worker_heartbeat,
                 poll_interval: Duration::from_millis(500),
             };
-            background.push(tokio::spawn(supervise_worker(queue, consumer, context, stop_rx.clone())));
+            let webhook_consumer = ConsumerSettings { concurrency: settings.webhook_concurrency, ..consumer.clone() };
+            background.push(tokio::spawn(supervise_worker(queue, consumer, context.clone(), stop_rx.clone())));
+            background.push(tokio::spawn(supervise_worker(webhook_queue, webhook_consumer, context, stop_rx.clone())));
             background.push(tokio::spawn(overturn_worker::maintenance::run(
                 db.write.clone(),
                 settings.idempotency_retention,

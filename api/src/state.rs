@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use overturn_domain::secret_box::SecretKey;
 use overturn_worker::jobs::JobMetrics;
 use overturn_worker::queue::JobQueue;
 use tokio::sync::Notify;
@@ -18,6 +19,10 @@ pub struct AppState {
     pub metrics: Metrics,
     pub claims: ClaimWriter,
     pub queue: Arc<dyn JobQueue>,
+    /// Webhook deliveries' queue (for `/ready` and `/metrics`).
+    pub webhook_queue: Arc<dyn JobQueue>,
+    /// Seals contacts' signing secrets.
+    pub secrets_key: SecretKey,
     /// Wakes this process's outbox relay after a commit that wrote outbox rows.
     pub relay_wake: Arc<Notify>,
     /// This process's job counters (zero on an API-only replica).

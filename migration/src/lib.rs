@@ -9,6 +9,7 @@ mod m20261127_000001_foundation;
 mod m20261127_000002_remittances;
 mod m20261127_000003_code_descriptions;
 mod m20261127_000004_denials;
+mod m20261127_000005_webhooks;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_remittances::Migration),
             Box::new(m20261127_000003_code_descriptions::Migration),
             Box::new(m20261127_000004_denials::Migration),
+            Box::new(m20261127_000005_webhooks::Migration),
         ]
     }
 }

@@ -10,7 +10,11 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use overturn_domain::Money;
 use overturn_domain::classification::{self, AdjustmentInput, DenialDraft, LineInput, PayerRules, PaymentInput};
-use overturn_entity::{claim_payment, payer_rule, remittance, remittance_transaction};
+use overturn_domain::webhooks::{ContactKind, EventType};
+use overturn_entity::{claim_payment, contact, denial, payer_rule, remittance, remittance_transaction};
+
+use crate::events::payloads::{ActionRequiredData, BalanceDueData, DenialCreatedData, PatientShare};
+use crate::events::{self, EventDraft};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, TransactionTrait, Value,
@@ -34,6 +38,8 @@ pub enum Outcome {
         /// CAS triplets examined, claim and line level.
         adjustments: usize,
         denials: usize,
+        /// Webhook deliveries the remittance's events created.
+        deliveries: usize,
     },
     AlreadyClassified,
     /// The remittance is gone (never stored, or purged): nothing to do.
@@ -224,7 +230,15 @@ pub async fn classify_remittance(
     let today = chrono::Utc::now().date_naive();
     let stamp = now();
 
-    let (mut payments, mut adjustments, mut denials) = (0usize, 0usize, 0usize);
+    let (mut payments, mut adjustments, mut denials, mut deliveries) = (0usize, 0usize, 0usize, 0usize);
+    // Without a single contact there is nobody to tell: skip the event work.
+    let notify = contact::Entity::find()
+        .filter(contact::Column::Enabled.eq(true))
+        .filter(contact::Column::DeletedAt.is_null())
+        .limit(1)
+        .one(db)
+        .await?
+        .is_some();
     let mut after: i32 = -1;
     loop {
         let page = claim_payment::Entity::find()
@@ -274,7 +288,14 @@ pub async fn classify_remittance(
                 ]);
             }
         }
-        insert_rows_if_absent(db, "denials", &DENIAL_COLUMNS, values).await?;
+        // The page's denials and the webhook events they cause commit together.
+        let txn = db.begin().await?;
+        insert_rows_if_absent(&txn, "denials", &DENIAL_COLUMNS, values).await?;
+        if notify {
+            let drafts = page_events(&txn, &page, &payer_of, stamp).await?;
+            deliveries += events::emit(&txn, &drafts).await?;
+        }
+        txn.commit().await?;
     }
 
     // A claim created while this ran may have been matched to one of these payments after
@@ -289,5 +310,124 @@ pub async fn classify_remittance(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(Outcome::Classified { payments, adjustments, denials })
+    Ok(Outcome::Classified { payments, adjustments, denials, deliveries })
+}
+
+/// The patient's share of a payment by PR reason code, claim and line adjustments together.
+pub fn patient_share(payment: &claim_payment::Model) -> Result<Vec<(String, i64)>, String> {
+    let detail: Detail =
+        serde_json::from_str(&payment.detail).map_err(|e| format!("claim payment {}: detail: {e}", payment.id))?;
+    let mut by_reason: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    let all = detail.adjustments.iter().chain(detail.lines.iter().flat_map(|l| l.adjustments.iter()));
+    for a in all.filter(|a| a.group_code == "PR") {
+        let amount = Money::parse_signed(&a.amount).map_err(|e| format!("adjustment amount {:?}: {e}", a.amount))?;
+        *by_reason.entry(a.reason_code.clone()).or_default() += amount.cents();
+    }
+    Ok(by_reason.into_iter().filter(|(_, cents)| *cents != 0).collect())
+}
+
+fn json(data: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(data).unwrap_or_default()
+}
+
+fn money(cents: i64) -> String {
+    Money::from_cents(cents).map(|m| m.to_string()).unwrap_or_else(|_| cents.to_string())
+}
+
+/// The webhook events one page of a remittance causes:
+/// - `patient.balance_due` for each payment leaving the patient a share (not reversals);
+/// - `patient.action_required` for each eligibility or COB denial, which the patient's
+///   insurance details resolve;
+/// - `denial.created` for every denial, to the payer's contacts that ask for it.
+///
+/// Payloads carry what the receiver acts on and no more: no names or birth dates; the
+/// member id only as the contact it is routed to.
+async fn page_events<C: ConnectionTrait>(
+    db: &C,
+    page: &[claim_payment::Model],
+    payer_of: &HashMap<Uuid, String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<EventDraft>, ClassifyError> {
+    let mut drafts = Vec::new();
+    let by_id: HashMap<Uuid, &claim_payment::Model> = page.iter().map(|p| (p.id, p)).collect();
+    for payment in page {
+        let Some(member) = payment.patient_member_id.as_deref().filter(|m| !m.is_empty()) else { continue };
+        if payment.patient_responsibility_cents <= 0 || payment.status_code == "22" {
+            continue;
+        }
+        let breakdown = patient_share(payment).map_err(ClassifyError::Corrupt)?;
+        drafts.push(EventDraft {
+            event_type: EventType::BalanceDue,
+            target: ContactKind::Patient,
+            reference: member.to_owned(),
+            key: format!("patient.balance_due:{}", payment.id),
+            data: json(BalanceDueData {
+                claim_number: payment.claim_number.clone(),
+                amount: money(payment.patient_responsibility_cents),
+                breakdown: breakdown
+                    .into_iter()
+                    .map(|(reason_code, cents)| PatientShare {
+                        group_code: "PR".into(),
+                        reason_code,
+                        amount: money(cents),
+                    })
+                    .collect(),
+                payer_id: payer_of.get(&payment.transaction_id).cloned(),
+                remittance_id: payment.remittance_id,
+            }),
+            at,
+        });
+    }
+    let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
+    for chunk in ids.chunks(5_000) {
+        let stored = denial::Entity::find()
+            .filter(denial::Column::ClaimPaymentId.is_in(chunk.iter().copied()))
+            .order_by_asc(denial::Column::Id)
+            .all(db)
+            .await?;
+        for d in stored {
+            drafts.push(EventDraft {
+                event_type: EventType::DenialCreated,
+                target: ContactKind::Payer,
+                reference: d.payer_id.clone(),
+                key: format!("denial.created:{}", d.id),
+                data: json(DenialCreatedData {
+                    denial_id: d.id,
+                    claim_number: d.claim_number.clone(),
+                    payer_id: d.payer_id.clone(),
+                    category: d.category.clone(),
+                    group_code: d.group_code.clone(),
+                    reason_code: d.reason_code.clone(),
+                    amount: money(d.amount_cents),
+                    recommended_action: d.recommended_action.clone(),
+                    appeal_deadline: d.appeal_deadline,
+                    line_number: d.line_number,
+                    procedure_code: d.procedure_code.clone(),
+                }),
+                at,
+            });
+            let needs_patient = matches!(
+                classification::Category::parse(&d.category),
+                Some(classification::Category::Eligibility | classification::Category::CoordinationOfBenefits)
+            );
+            let member =
+                by_id.get(&d.claim_payment_id).and_then(|p| p.patient_member_id.as_deref()).filter(|m| !m.is_empty());
+            if let (true, Some(member)) = (needs_patient, member) {
+                drafts.push(EventDraft {
+                    event_type: EventType::ActionRequired,
+                    target: ContactKind::Patient,
+                    reference: member.to_owned(),
+                    key: format!("patient.action_required:{}", d.id),
+                    data: json(ActionRequiredData {
+                        claim_number: d.claim_number.clone(),
+                        denial_id: d.id,
+                        category: d.category.clone(),
+                        payer_id: d.payer_id.clone(),
+                    }),
+                    at,
+                });
+            }
+        }
+    }
+    Ok(drafts)
 }

@@ -11,6 +11,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use crate::classify::{self, ClassifyError, Outcome};
+use crate::delivery::{self, Attempted};
 use crate::queue::{Job, JobFailed, JobQueue};
 use crate::sql::now;
 
@@ -30,6 +31,9 @@ pub struct JobContext {
     pub metrics: Arc<JobMetrics>,
     /// Claim payments a classification job reads and writes at a time.
     pub classify_page: u64,
+    pub webhooks: Arc<crate::delivery::Webhooks>,
+    /// Wakes this process's relay, which also schedules webhook deliveries.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// Counters a process exposes in `/metrics`.
@@ -39,6 +43,10 @@ pub struct JobMetrics {
     pub retried: std::sync::atomic::AtomicU64,
     pub failed: std::sync::atomic::AtomicU64,
     pub denials_created: std::sync::atomic::AtomicU64,
+    /// Webhook attempts by outcome.
+    pub webhooks_succeeded: std::sync::atomic::AtomicU64,
+    pub webhooks_failed: std::sync::atomic::AtomicU64,
+    pub webhooks_deferred: std::sync::atomic::AtomicU64,
 }
 
 enum Failure {
@@ -86,16 +94,35 @@ async fn run(ctx: &JobContext, job: &Job) -> Result<(), Failure> {
         classify::TOPIC => {
             let id = subject_id(job).ok_or_else(|| Failure::Permanent("payload has no remittance_id".into()))?;
             match classify::classify_remittance(&ctx.db, id, ctx.classify_page).await {
-                Ok(Outcome::Classified { payments, adjustments, denials }) => {
+                Ok(Outcome::Classified { payments, adjustments, denials, deliveries }) => {
                     ctx.metrics.denials_created.fetch_add(denials as u64, std::sync::atomic::Ordering::Relaxed);
+                    if deliveries > 0 {
+                        ctx.wake.notify_one();
+                    }
                     let ms = started.elapsed().as_millis() as u64;
-                    tracing::info!(remittance = %id, payments, adjustments, denials, ms, "remittance classified");
+                    tracing::info!(remittance = %id, payments, adjustments, denials, deliveries, ms, "remittance classified");
                     Ok(())
                 }
                 Ok(Outcome::AlreadyClassified | Outcome::Missing) => Ok(()),
                 Err(ClassifyError::Db(e)) => Err(Failure::Transient(e.to_string())),
                 Err(ClassifyError::Corrupt(e)) => Err(Failure::Permanent(e)),
             }
+        }
+        delivery::TOPIC => {
+            let (id, attempt) = delivery::parse_job(job)
+                .ok_or_else(|| Failure::Permanent("payload has no delivery_id and attempt".into()))?;
+            let outcome = delivery::attempt(&ctx.db, &ctx.webhooks, id, attempt)
+                .await
+                .map_err(|e| Failure::Transient(e.to_string()))?;
+            let counter = match outcome {
+                Attempted::Succeeded => &ctx.metrics.webhooks_succeeded,
+                Attempted::Retrying | Attempted::Failed => &ctx.metrics.webhooks_failed,
+                Attempted::Deferred => &ctx.metrics.webhooks_deferred,
+                Attempted::Skipped => return Ok(()),
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(delivery = %id, attempt, ?outcome, "webhook attempt");
+            Ok(())
         }
         other => Err(Failure::Permanent(format!("no handler for topic {other:?}"))),
     }

@@ -2,6 +2,8 @@
 //! (classification first; follow-ups and webhook delivery join them), and periodic upkeep.
 
 pub mod classify;
+pub mod delivery;
+pub mod events;
 pub mod jobs;
 pub mod maintenance;
 pub mod queue;

@@ -151,6 +151,17 @@ impl Queue {
         }
     }
 
+    /// The same connection, for another queue (webhook deliveries run on their own, so a
+    /// flood of them never waits behind classification or the other way round).
+    pub fn sibling(&self, queue: &str) -> Self {
+        match self {
+            Self::Redis(q) => Self::Redis(RedisQueue { conn: q.conn.clone(), queue: queue.to_owned() }),
+            Self::Sqlite(q) => {
+                Self::Sqlite(SqliteQueue { pool: q.pool.clone(), url: q.url.clone(), queue: queue.to_owned() })
+            }
+        }
+    }
+
     pub fn as_job_queue(&self) -> Arc<dyn JobQueue> {
         match self {
             Self::Redis(q) => Arc::new(q.clone()),

@@ -31,6 +31,8 @@ pub struct RelaySettings {
     /// A remittance still unclassified this long after it arrived, with nothing queued or
     /// waiting, is handed to the queue again (its job was lost with a queue that lost data).
     pub stale_after: Duration,
+    /// Webhook requests one contact may have in flight per process (see `delivery`).
+    pub per_contact: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +133,7 @@ pub async fn requeue_stale(
 pub async fn run(
     db: DatabaseConnection,
     queue: Arc<dyn JobQueue>,
+    webhook_queue: Arc<dyn JobQueue>,
     settings: RelaySettings,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -153,6 +156,27 @@ pub async fn run(
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "queue unreachable; the outbox keeps the work"),
         }
+        // Webhook deliveries are their own outbox, on their own queue: a flood of them never
+        // delays classification, nor the other way round.
+        match webhook_queue.depth().await {
+            Ok(depth) if depth < settings.high_water => {
+                let room = (settings.high_water - depth).min(settings.chunk);
+                match crate::delivery::enqueue_due(
+                    &db,
+                    webhook_queue.as_ref(),
+                    room,
+                    settings.per_contact,
+                    settings.stale_after,
+                )
+                .await
+                {
+                    Ok(n) => busy |= n as u64 == room,
+                    Err(err) => tracing::warn!(error = %err, "webhook scheduler failed; retrying"),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "webhook queue unreachable; deliveries wait as rows"),
+        }
         if last_sweep.elapsed() >= settings.stale_after.min(Duration::from_secs(60)) {
             last_sweep = std::time::Instant::now();
             if let Err(err) = requeue_stale(&db, queue.as_ref(), settings.stale_after).await {
@@ -161,9 +185,11 @@ pub async fn run(
         }
         if last_prune.elapsed() >= queue.prune_every() {
             last_prune = std::time::Instant::now();
-            match queue.prune().await {
-                Ok(n) => tracing::debug!(pruned = n, "pruned finished jobs from the queue"),
-                Err(err) => tracing::warn!(error = %err, "queue prune failed"),
+            for q in [&queue, &webhook_queue] {
+                match q.prune().await {
+                    Ok(n) => tracing::debug!(pruned = n, "pruned finished jobs from the queue"),
+                    Err(err) => tracing::warn!(error = %err, "queue prune failed"),
+                }
             }
         }
         if busy {

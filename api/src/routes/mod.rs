@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod claims;
+pub mod contacts;
 pub mod denials;
 pub mod health;
 pub mod jobs;
@@ -38,6 +39,16 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(denials::analytics::denial_analytics)
             .service(payers::get_payer_rules)
             .service(payers::put_payer_rules)
+            .service(contacts::create_contact)
+            .service(contacts::list_contacts)
+            .service(contacts::get_contact)
+            .service(contacts::update_contact)
+            .service(contacts::delete_contact)
+            .service(contacts::rotate_secret)
+            .service(contacts::deliveries::test_contact)
+            .service(contacts::deliveries::list_deliveries)
+            .service(contacts::deliveries::get_delivery)
+            .service(contacts::deliveries::retry_delivery)
             .service(jobs::list_jobs)
             .service(jobs::retry_job)
             .service(api_keys::create_api_key)

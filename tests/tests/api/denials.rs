@@ -51,7 +51,7 @@ async fn stored_denials(db: &overturn_api::db::Db) -> u64 {
 }
 
 /// Asks the workers to classify a remittance again, as the outbox row of its arrival did.
-async fn queue_classification(db: &overturn_api::db::Db, remittance_id: &str) {
+pub(crate) async fn queue_classification(db: &overturn_api::db::Db, remittance_id: &str) {
     use sea_orm::EntityTrait;
     overturn_entity::outbox::Entity::insert(overturn_entity::outbox::ActiveModel::from(
         overturn_entity::outbox::Model {

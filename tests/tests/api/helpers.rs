@@ -44,6 +44,7 @@ impl TestDatabase {
         vars.insert("OVERTURN_QUEUE_NAME".to_owned(), queue_name.clone());
         if backend == Backend::Postgres {
             vars.insert("REDIS_URL".to_owned(), redis_url());
+            vars.insert("OVERTURN_SECRETS_KEY".to_owned(), overturn_domain::secret_box::SecretKey::generate().encode());
             let name = format!("overturn_test_{}", uuid::Uuid::new_v4().simple());
             let admin = sea_orm::Database::connect(postgres_admin_url())
                 .await

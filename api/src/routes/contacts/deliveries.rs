@@ -1,0 +1,330 @@
+//! The delivery log: every event sent to a contact with each attempt, a manual retry, and
+//! a test event.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use overturn_domain::FieldError;
+use overturn_domain::webhooks::EventType;
+use overturn_entity::{contact, webhook_attempt, webhook_delivery, webhook_event};
+use overturn_worker::events::payloads::PingData;
+use overturn_worker::events::{EventDraft, webhook_id};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::find;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::idempotency;
+use crate::pagination::Page;
+use crate::state::AppState;
+
+/// One HTTP request of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryAttempt {
+    /// 1 for the first.
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    /// The receiver's HTTP status; null when no response came.
+    pub status_code: Option<i32>,
+    /// The first kilobyte of the receiver's answer.
+    pub response_excerpt: Option<String>,
+    /// Why no response came: timeout, connection refused, an address refused by the SSRF guard.
+    pub error: Option<String>,
+}
+
+/// One event on its way to one contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: Uuid,
+    /// The `webhook-id` header: the same on every attempt, for receivers to deduplicate.
+    #[schema(example = "msg_0193a1c2d3e47f00a1b2c3d4e5f60718")]
+    pub webhook_id: String,
+    pub event_id: Uuid,
+    #[schema(example = "patient.balance_due")]
+    pub event_type: String,
+    pub contact_id: Uuid,
+    /// `pending` (an attempt is due at `next_attempt_at`), `succeeded`, `failed` (every
+    /// attempt failed, or the receiver answered 410) or `cancelled` (the contact was disabled
+    /// or deleted).
+    #[schema(example = "succeeded")]
+    pub status: String,
+    pub attempt_count: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Every attempt, first to last.
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub items: Vec<Delivery>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryListQuery {
+    /// `pending`, `succeeded`, `failed` or `cancelled`.
+    #[param(pattern = "^(pending|succeeded|failed|cancelled)?$")]
+    pub status: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    pub cursor: Option<String>,
+}
+
+const STATUSES: [&str; 4] = ["pending", "succeeded", "failed", "cancelled"];
+
+/// Deliveries with their attempts, loaded in one query.
+async fn with_attempts<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<webhook_delivery::Model>,
+) -> Result<Vec<Delivery>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut attempts: HashMap<Uuid, Vec<DeliveryAttempt>> = HashMap::new();
+    if !ids.is_empty() {
+        let found = webhook_attempt::Entity::find()
+            .filter(webhook_attempt::Column::DeliveryId.is_in(ids))
+            .order_by_asc(webhook_attempt::Column::DeliveryId)
+            .order_by_asc(webhook_attempt::Column::Attempt)
+            .all(db)
+            .await?;
+        for a in found {
+            attempts.entry(a.delivery_id).or_default().push(DeliveryAttempt {
+                attempt: a.attempt,
+                started_at: a.started_at,
+                duration_ms: a.duration_ms,
+                status_code: a.status_code,
+                response_excerpt: a.response_excerpt,
+                error: a.error,
+            });
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Delivery {
+            webhook_id: webhook_id(r.event_id),
+            attempts: attempts.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            event_id: r.event_id,
+            event_type: r.event_type,
+            contact_id: r.contact_id,
+            status: r.status,
+            attempt_count: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_status_code: r.last_status_code,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+async fn one<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Delivery, ApiError> {
+    let row = webhook_delivery::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
+    Ok(with_attempts(db, vec![row]).await?.remove(0))
+}
+
+/// A contact's deliveries, newest first, each with its attempts.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path), DeliveryListQuery),
+    responses(
+        (status = 200, body = DeliveryList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/contacts/{id}/deliveries")]
+pub async fn list_deliveries(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<DeliveryListQuery>,
+) -> Result<web::Json<DeliveryList>, ApiError> {
+    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let contact = find(&state.db.read, &caller, &id).await?;
+    let mut select = webhook_delivery::Entity::find().filter(webhook_delivery::Column::ContactId.eq(contact.id));
+    if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
+        if !STATUSES.contains(&status) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "status",
+                "must be pending, succeeded, failed or cancelled",
+            )]));
+        }
+        select = select.filter(webhook_delivery::Column::Status.eq(status));
+    }
+    if let Some(after) = page.after {
+        select = select.filter(webhook_delivery::Column::Id.lt(after));
+    }
+    let rows = select.order_by_desc(webhook_delivery::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    Ok(web::Json(DeliveryList { items: with_attempts(&state.db.read, rows).await?, next_cursor }))
+}
+
+/// The delivery `id`, if the caller may see its contact.
+async fn visible<C: ConnectionTrait>(db: &C, caller: &Caller, id: &str) -> Result<webhook_delivery::Model, ApiError> {
+    let missing = || ApiError::NotFound(format!("no delivery {id}"));
+    let uuid = Uuid::parse_str(id).map_err(|_| missing())?;
+    let row = webhook_delivery::Entity::find_by_id(uuid).one(db).await?.ok_or_else(missing)?;
+    find(db, caller, &row.contact_id.to_string()).await.map_err(|_| missing())?;
+    Ok(row)
+}
+
+/// One delivery with its attempts.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Delivery),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/deliveries/{id}")]
+pub async fn get_delivery(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Delivery>, ApiError> {
+    let row = visible(&state.db.read, &caller, &id).await?;
+    Ok(web::Json(with_attempts(&state.db.read, vec![row]).await?.remove(0)))
+}
+
+/// Send a delivery again now, with the same `webhook-id`: after a receiver was fixed, or to
+/// replay one it lost. A delivery still pending is already on its way (409).
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
+    responses(
+        (status = 202, body = Delivery),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Still pending, or the contact is disabled", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/deliveries/{id}/retry")]
+pub async fn retry_delivery(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
+        let row = visible(txn, &caller, &id).await?;
+        if row.status == "pending" {
+            return Err(ApiError::Conflict("this delivery is pending: its next attempt is already scheduled".into()));
+        }
+        let contact = contact::Entity::find_by_id(row.contact_id).one(txn).await?;
+        if !contact.is_some_and(|c| c.enabled) {
+            return Err(ApiError::Conflict("the contact is disabled; enable it first".into()));
+        }
+        let now = crate::db::now();
+        let updated = webhook_delivery::Entity::update_many()
+            .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
+            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
+            .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))
+            .filter(webhook_delivery::Column::Id.eq(row.id))
+            .filter(webhook_delivery::Column::Status.eq(row.status.as_str()))
+            .exec(txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(ApiError::Conflict("the delivery changed while this ran; read it again".into()));
+        }
+        Ok((StatusCode::ACCEPTED, one(txn, row.id).await?))
+    })
+    .await?;
+    state.relay_wake.notify_one();
+    Ok(response)
+}
+
+/// Send a `ping` event to this contact now, to check its receiver and signature
+/// verification; follow it in the delivery log.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
+    responses(
+        (status = 202, body = Delivery),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact is disabled", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/contacts/{id}/test")]
+pub async fn test_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
+        let contact = find(txn, &caller, &id).await?;
+        if !contact.enabled {
+            return Err(ApiError::Conflict("the contact is disabled; enable it first".into()));
+        }
+        let now = crate::db::now();
+        let draft = EventDraft {
+            event_type: EventType::Ping,
+            target: super::kind_of(&contact),
+            reference: contact.reference.clone(),
+            key: format!("ping:{}", Uuid::now_v7()),
+            data: serde_json::to_value(PingData {
+                contact_id: contact.id,
+                message: "This is a test event from Overturn.".into(),
+            })
+            .unwrap_or_default(),
+            at: now,
+        };
+        let event_id = draft.id();
+        webhook_event::Entity::insert(webhook_event::ActiveModel::from(webhook_event::Model {
+            id: event_id,
+            event_type: EventType::Ping.as_str().to_owned(),
+            body: draft.body(),
+            created_at: now,
+        }))
+        .exec_without_returning(txn)
+        .await?;
+        let delivery_id = Uuid::now_v7();
+        webhook_delivery::Entity::insert(webhook_delivery::ActiveModel::from(webhook_delivery::Model {
+            id: delivery_id,
+            event_id,
+            contact_id: contact.id,
+            event_type: EventType::Ping.as_str().to_owned(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: Some(now),
+            enqueued_at: None,
+            last_status_code: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        }))
+        .exec_without_returning(txn)
+        .await?;
+        Ok((StatusCode::ACCEPTED, one(txn, delivery_id).await?))
+    })
+    .await?;
+    state.relay_wake.notify_one();
+    Ok(response)
+}

@@ -1,0 +1,507 @@
+//! `/v1/contacts`: the webhook receivers standing for patients and payers, their signing
+//! secrets, and the log of every delivery to them (`deliveries`).
+
+pub mod deliveries;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use overturn_domain::webhook_signature::SigningSecret;
+use overturn_domain::webhooks::{ContactKind, EventType};
+use overturn_domain::{FieldError, MemberId, PayerId, Role};
+use overturn_entity::contact;
+use overturn_worker::webhook_client::{UrlError, check_url};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::idempotency;
+use crate::json::{Errors, parse_body};
+use crate::pagination::Page;
+use crate::state::AppState;
+
+/// How long the secret before a rotation keeps signing beside the new one.
+const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
+
+/// A contact, without its secret (shown only when created or rotated).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Contact {
+    pub id: Uuid,
+    /// `patient` or `payer`.
+    #[schema(example = "patient")]
+    pub kind: String,
+    /// The patient's member id, or the payer id.
+    #[schema(example = "MBR-1001")]
+    pub reference: String,
+    #[schema(example = "Patient portal")]
+    pub name: String,
+    #[schema(example = "https://portal.example.com/hooks/overturn")]
+    pub webhook_url: String,
+    /// The events it receives; null for its kind's defaults (patient: `patient.balance_due`,
+    /// `patient.action_required`, `followup.due`; payer: `followup.due`).
+    pub events: Option<Vec<String>>,
+    pub enabled: bool,
+    /// Why it was disabled (by a person, a 410 Gone, or 5 days of failures).
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// Until when the secret before the last rotation still signs deliveries.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// Since when every attempt has failed; null while deliveries succeed.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<contact::Model> for Contact {
+    fn from(row: contact::Model) -> Self {
+        let events = overturn_worker::events::parse_filter(row.events.as_deref())
+            .map(|list| list.into_iter().map(|e| e.as_str().to_owned()).collect());
+        Self {
+            id: row.id,
+            kind: row.kind,
+            reference: row.reference,
+            name: row.name,
+            webhook_url: row.webhook_url,
+            events,
+            enabled: row.enabled,
+            disabled_reason: row.disabled_reason,
+            disabled_at: row.disabled_at,
+            previous_secret_expires_at: row.previous_secret_expires_at.filter(|t| *t > Utc::now()),
+            failing_since: row.failing_since,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A contact with its signing secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactWithSecret {
+    #[serde(flatten)]
+    pub contact: Contact,
+    /// `whsec_` + base64: configure it in the receiver to verify signatures (Standard
+    /// Webhooks). Not shown again; a replay of the request answers null.
+    #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
+    pub signing_secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactList {
+    pub items: Vec<Contact>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContactRequest {
+    /// `patient` or `payer`.
+    #[schema(example = "patient")]
+    pub kind: String,
+    /// The patient's member id (kind `patient`) or the payer id (kind `payer`).
+    #[schema(example = "MBR-1001")]
+    pub reference: String,
+    #[schema(example = "Patient portal")]
+    pub name: String,
+    /// http(s); internal addresses are refused (422) unless the deployment allows them.
+    #[schema(example = "https://portal.example.com/hooks/overturn")]
+    pub webhook_url: String,
+    /// Events to receive, among those its kind can get; leave out for the defaults.
+    pub events: Option<Vec<String>>,
+    /// Default true.
+    pub enabled: Option<bool>,
+}
+
+/// `PATCH`: fields left out stay as they are; `events: null` restores the defaults.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContactRequest {
+    pub name: Option<String>,
+    pub webhook_url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub events: Option<Option<Vec<String>>>,
+    /// `true` re-enables a disabled contact (its failure history starts afresh); `false`
+    /// disables it and cancels its pending deliveries.
+    pub enabled: Option<bool>,
+}
+
+/// Tells `"events": null` (restore the defaults) from a field left out.
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Option<Vec<String>>>, D::Error> {
+    Option::<Vec<String>>::deserialize(de).map(Some)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactListQuery {
+    /// `patient` or `payer`.
+    #[param(pattern = "^(patient|payer)?$")]
+    pub kind: Option<String>,
+    /// A member id or payer id.
+    pub reference: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    pub cursor: Option<String>,
+}
+
+/// The portal role manages patient contacts only; billing and admin manage both kinds.
+fn require_kind(caller: &Caller, kind: ContactKind) -> Result<(), ApiError> {
+    if kind == ContactKind::Payer && caller.role == Role::Portal {
+        return Err(ApiError::Forbidden("the portal role manages patient contacts only".into()));
+    }
+    Ok(())
+}
+
+fn parse_reference(kind: ContactKind, text: &str) -> Result<String, String> {
+    match kind {
+        ContactKind::Patient => MemberId::parse(text).map(|m| m.as_str().to_owned()).map_err(|e| e.to_string()),
+        ContactKind::Payer => PayerId::parse(text).map(|p| p.as_str().to_owned()).map_err(|e| e.to_string()),
+    }
+}
+
+fn parse_name(text: &str) -> Result<String, &'static str> {
+    let name = text.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err("must be 1 to 200 characters");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters");
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks a webhook URL; an internal address is a 422 of its own, other faults join `errors`.
+fn parse_url(state: &AppState, text: &str, errors: &mut Errors) -> Result<Option<String>, ApiError> {
+    match check_url(text, state.settings.webhook_allow_private) {
+        Ok(url) => Ok(Some(url.to_string())),
+        Err(e @ UrlError::Internal(_)) => Err(ApiError::Unprocessable {
+            detail: format!("webhook_url {e}"),
+            errors: vec![FieldError::new("webhook_url", e.to_string())],
+        }),
+        Err(e) => {
+            errors.0.push(FieldError::new("webhook_url", e.to_string()));
+            Ok(None)
+        }
+    }
+}
+
+/// The stored form of an `events` filter: names in a fixed order, no repeats.
+fn parse_events(kind: ContactKind, names: &[String], errors: &mut Errors) -> String {
+    let mut chosen = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match EventType::parse(name) {
+            Some(EventType::Ping) => {
+                errors.0.push(FieldError::new(format!("events[{i}]"), "ping is always delivered; leave it out"))
+            }
+            Some(event) if event.reaches(kind) => chosen.push(event),
+            Some(_) => errors.0.push(FieldError::new(
+                format!("events[{i}]"),
+                format!("{name} is not sent to {} contacts", kind.as_str()),
+            )),
+            None => errors.0.push(FieldError::new(format!("events[{i}]"), format!("{name:?} is not an event"))),
+        }
+    }
+    let ordered: Vec<&str> = EventType::ALL.iter().filter(|e| chosen.contains(e)).map(|e| e.as_str()).collect();
+    serde_json::to_string(&ordered).unwrap_or_else(|_| "[]".into())
+}
+
+fn contact_id(text: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::NotFound(format!("no contact {text:?}")))
+}
+
+/// A contact the caller may see; deleted ones and, for the portal, payer contacts are 404.
+pub(crate) async fn find<C: ConnectionTrait>(db: &C, caller: &Caller, id: &str) -> Result<contact::Model, ApiError> {
+    let uuid = contact_id(id)?;
+    let row = contact::Entity::find_by_id(uuid)
+        .filter(contact::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .filter(|c| caller.role != Role::Portal || c.kind == ContactKind::Patient.as_str());
+    row.ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
+}
+
+fn kind_of(row: &contact::Model) -> ContactKind {
+    ContactKind::parse(&row.kind).unwrap_or(ContactKind::Patient)
+}
+
+/// Create a contact. The answer holds its signing secret, shown this once.
+#[utoipa::path(
+    tag = "contacts",
+    request_body = CreateContactRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
+    responses(
+        (status = 201, body = ContactWithSecret),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The URL points to an internal address, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/contacts")]
+pub async fn create_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: CreateContactRequest = parse_body(&req, &body)?;
+    let mut errors = Errors(Vec::new());
+    let kind = ContactKind::parse(&request.kind);
+    if kind.is_none() {
+        errors.0.push(FieldError::new("kind", "must be patient or payer"));
+    }
+    let kind = kind.unwrap_or(ContactKind::Patient);
+    require_kind(&caller, kind)?;
+    let reference = errors.take("reference", parse_reference(kind, &request.reference));
+    let name = errors.take("name", parse_name(&request.name));
+    let url = parse_url(&state, &request.webhook_url, &mut errors)?;
+    let events = request.events.as_deref().map(|names| parse_events(kind, names, &mut errors));
+    let (Some(reference), Some(name), Some(url), true) = (reference, name, url, errors.0.is_empty()) else {
+        return Err(ApiError::validation(errors.0));
+    };
+    let secret = SigningSecret::generate();
+    let sealed = state.secrets_key.seal(secret.expose().as_bytes());
+    let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
+    idempotency::run_redacted(&state.db.write, &req, caller.key_id, &body, redact, async |txn| {
+        let now = crate::db::now();
+        let row = contact::Model {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().to_owned(),
+            reference,
+            name,
+            webhook_url: url,
+            events,
+            enabled: request.enabled.unwrap_or(true),
+            disabled_reason: None,
+            disabled_at: None,
+            secret: sealed,
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            failing_since: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        contact::Entity::insert(contact::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
+        tracing::info!(contact = %row.id, kind = kind.as_str(), "contact created");
+        Ok((StatusCode::CREATED, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
+    })
+    .await
+}
+
+/// List contacts, newest first (the portal role sees patient contacts only).
+#[utoipa::path(
+    tag = "contacts",
+    params(ContactListQuery),
+    responses(
+        (status = 200, body = ContactList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/contacts")]
+pub async fn list_contacts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ContactListQuery>,
+) -> Result<web::Json<ContactList>, ApiError> {
+    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let mut select = contact::Entity::find().filter(contact::Column::DeletedAt.is_null());
+    match query.kind.as_deref().filter(|k| !k.is_empty()) {
+        None => {}
+        Some(text) => match ContactKind::parse(text) {
+            Some(kind) => select = select.filter(contact::Column::Kind.eq(kind.as_str())),
+            None => return Err(ApiError::validation(vec![FieldError::new("kind", "must be patient or payer")])),
+        },
+    }
+    if caller.role == Role::Portal {
+        select = select.filter(contact::Column::Kind.eq(ContactKind::Patient.as_str()));
+    }
+    if let Some(reference) = query.reference.as_deref().filter(|r| !r.is_empty()) {
+        select = select.filter(contact::Column::Reference.eq(reference));
+    }
+    if let Some(after) = page.after {
+        select = select.filter(contact::Column::Id.lt(after));
+    }
+    let rows = select.order_by_desc(contact::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    Ok(web::Json(ContactList { items: rows.into_iter().map(Contact::from).collect(), next_cursor }))
+}
+
+/// One contact.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Contact),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/contacts/{id}")]
+pub async fn get_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<Contact>, ApiError> {
+    Ok(web::Json(find(&state.db.read, &caller, &id).await?.into()))
+}
+
+/// Change a contact's name, URL, events, or enable or disable it.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateContactRequest,
+    responses(
+        (status = 200, body = Contact),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The URL points to an internal address", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[patch("/contacts/{id}")]
+pub async fn update_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<web::Json<Contact>, ApiError> {
+    use sea_orm::TransactionTrait;
+    let request: UpdateContactRequest = parse_body(&req, &body)?;
+    let txn = state.db.write.begin().await?;
+    let row = find(&txn, &caller, &id).await?;
+    let kind = kind_of(&row);
+    let mut errors = Errors(Vec::new());
+    let name = request.name.as_deref().and_then(|n| errors.take("name", parse_name(n)));
+    let url = match request.webhook_url.as_deref() {
+        Some(text) => parse_url(&state, text, &mut errors)?,
+        None => None,
+    };
+    let events = request.events.as_ref().map(|e| e.as_deref().map(|names| parse_events(kind, names, &mut errors)));
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    let now = crate::db::now();
+    let mut update = contact::Entity::update_many()
+        .col_expr(contact::Column::UpdatedAt, Expr::value(now))
+        .filter(contact::Column::Id.eq(row.id));
+    if let Some(name) = name {
+        update = update.col_expr(contact::Column::Name, Expr::value(name));
+    }
+    if let Some(url) = url {
+        update = update.col_expr(contact::Column::WebhookUrl, Expr::value(url));
+    }
+    if let Some(events) = events {
+        update = update.col_expr(contact::Column::Events, Expr::value(events));
+    }
+    match request.enabled {
+        Some(true) if !row.enabled => {
+            update = update
+                .col_expr(contact::Column::Enabled, Expr::value(true))
+                .col_expr(contact::Column::DisabledReason, Expr::value(Option::<String>::None))
+                .col_expr(contact::Column::DisabledAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None));
+        }
+        Some(false) if row.enabled => {
+            update = update
+                .col_expr(contact::Column::Enabled, Expr::value(false))
+                .col_expr(contact::Column::DisabledReason, Expr::value(format!("disabled by {}", caller.name)))
+                .col_expr(contact::Column::DisabledAt, Expr::value(now));
+            overturn_worker::delivery::cancel_pending(&txn, row.id, "cancelled: the contact was disabled").await?;
+        }
+        _ => {}
+    }
+    update.exec(&txn).await?;
+    let row = find(&txn, &caller, &id).await?;
+    txn.commit().await?;
+    Ok(web::Json(row.into()))
+}
+
+/// Delete a contact: it gets nothing more, and its pending deliveries are cancelled.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[delete("/contacts/{id}")]
+pub async fn delete_contact(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use sea_orm::TransactionTrait;
+    let txn = state.db.write.begin().await?;
+    let row = find(&txn, &caller, &id).await?;
+    let now = crate::db::now();
+    contact::Entity::update_many()
+        .col_expr(contact::Column::DeletedAt, Expr::value(now))
+        .col_expr(contact::Column::Enabled, Expr::value(false))
+        .col_expr(contact::Column::UpdatedAt, Expr::value(now))
+        .filter(contact::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    overturn_worker::delivery::cancel_pending(&txn, row.id, "cancelled: the contact was deleted").await?;
+    txn.commit().await?;
+    tracing::info!(contact = %row.id, "contact deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Rotate a contact's signing secret. The new secret is shown this once; the old one keeps
+/// signing beside it (a second `v1,` signature) for 24 hours, so the receiver can switch
+/// without losing a delivery.
+#[utoipa::path(
+    tag = "contacts",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
+    responses(
+        (status = 200, body = ContactWithSecret),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/contacts/{id}/rotate-secret")]
+pub async fn rotate_secret(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let secret = SigningSecret::generate();
+    let sealed = state.secrets_key.seal(secret.expose().as_bytes());
+    let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
+    idempotency::run_redacted(&state.db.write, &req, caller.key_id, &[], redact, async |txn| {
+        let row = find(txn, &caller, &id).await?;
+        let now = crate::db::now();
+        contact::Entity::update_many()
+            .col_expr(contact::Column::PreviousSecret, Expr::value(row.secret.clone()))
+            .col_expr(contact::Column::PreviousSecretExpiresAt, Expr::value(now + ROTATION_OVERLAP))
+            .col_expr(contact::Column::Secret, Expr::value(sealed))
+            .col_expr(contact::Column::UpdatedAt, Expr::value(now))
+            .filter(contact::Column::Id.eq(row.id))
+            .exec(txn)
+            .await?;
+        let row = find(txn, &caller, &id).await?;
+        tracing::info!(contact = %row.id, "signing secret rotated");
+        Ok((StatusCode::OK, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
+    })
+    .await
+}

@@ -1,0 +1,484 @@
+//! Webhook delivery: the scheduler that hands due deliveries to the queue, and the job that
+//! makes one attempt.
+//!
+//! The database decides what must happen: a delivery row says which attempt is next and
+//! when. The scheduler (in every worker's relay loop) hands attempts falling due within
+//! `LOOKAHEAD` to the queue as delayed jobs, in bounded batches; a job makes its attempt
+//! only if the row still expects it, and records it (an attempt row, the next attempt's
+//! time) in one transaction. A worker killed between attempts loses nothing: the next
+//! attempt is a row, and a job lost with a queue is handed over again once stale.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use overturn_domain::secret_box::SecretKey;
+use overturn_domain::webhook_signature::SigningSecret;
+use overturn_domain::webhooks::{self, DISABLE_AFTER_FAILING, MAX_ATTEMPTS};
+use overturn_entity::{contact, webhook_attempt, webhook_delivery, webhook_event};
+use rand::Rng;
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use uuid::Uuid;
+
+use crate::events::webhook_id;
+use crate::queue::{Job, JobQueue, QueueError};
+use crate::sql::now;
+use crate::webhook_client::check_url;
+
+pub const TOPIC: &str = "deliver_webhook";
+
+/// How far ahead the scheduler hands attempts to the queue: the short retries (5 s) go as
+/// delayed jobs; the long ones (hours) wait as rows.
+pub const LOOKAHEAD: Duration = Duration::from_secs(60);
+
+/// Bytes of a receiver's answer kept with the attempt.
+const EXCERPT_BYTES: usize = 1024;
+
+/// How long a deferred attempt (its contact already at its limit) waits.
+const DEFER: Duration = Duration::from_secs(2);
+
+/// What deliveries need beyond the database: the HTTP client with its SSRF guard, the key
+/// that opens signing secrets, and the per-contact bound on requests in flight.
+pub struct Webhooks {
+    client: reqwest::Client,
+    key: SecretKey,
+    allow_private: bool,
+    per_contact: usize,
+    in_flight: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+}
+
+impl Webhooks {
+    pub fn new(key: SecretKey, allow_private: bool, per_contact: usize) -> reqwest::Result<Self> {
+        Ok(Self {
+            client: crate::webhook_client::client(allow_private)?,
+            key,
+            allow_private,
+            per_contact: per_contact.max(1),
+            in_flight: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+
+    /// A slot for one request to `contact`, or `None` when it already has `per_contact` in
+    /// flight in this process: one slow receiver then cannot occupy every worker.
+    fn slot(&self, contact: Uuid) -> Option<Slot<'_>> {
+        let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let semaphore = map.entry(contact).or_insert_with(|| Arc::new(Semaphore::new(self.per_contact))).clone();
+        let permit = semaphore.try_acquire_owned().ok()?;
+        Some(Slot { owner: self, contact, permit: Some(permit) })
+    }
+}
+
+struct Slot<'a> {
+    owner: &'a Webhooks,
+    contact: Uuid,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        // Forget idle contacts so the map does not grow with every contact ever called.
+        let mut map = self.owner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(semaphore) = map.get(&self.contact)
+            && Arc::strong_count(semaphore) == 1
+            && semaphore.available_permits() == self.owner.per_contact
+        {
+            map.remove(&self.contact);
+        }
+    }
+}
+
+/// The job payload of one attempt.
+pub fn job(delivery_id: Uuid, attempt: u32) -> Job {
+    Job {
+        id: Uuid::now_v7(),
+        topic: TOPIC.to_owned(),
+        payload: serde_json::json!({ "delivery_id": delivery_id, "attempt": attempt }),
+        attempt: 0,
+    }
+}
+
+/// Reads a delivery job's payload.
+pub fn parse_job(job: &Job) -> Option<(Uuid, u32)> {
+    let id = job.payload.get("delivery_id")?.as_str().and_then(|s| Uuid::parse_str(s).ok())?;
+    let attempt = u32::try_from(job.payload.get("attempt")?.as_u64()?).ok()?;
+    Some((id, attempt))
+}
+
+/// Hands up to `limit` attempts due within `LOOKAHEAD` to the queue; returns how many.
+/// An attempt handed over longer than `stale_after` ago and still not made is handed over
+/// again (its job was lost); the attempt-number check keeps a duplicate from sending twice.
+pub async fn enqueue_due(
+    db: &DatabaseConnection,
+    queue: &dyn JobQueue,
+    limit: u64,
+    per_contact: usize,
+    stale_after: Duration,
+) -> Result<usize, EnqueueError> {
+    let now = now();
+    let horizon = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
+    let stale = now - chrono::Duration::from_std(LOOKAHEAD + stale_after).unwrap_or_default();
+    let txn = db.begin().await?;
+    let mut select = webhook_delivery::Entity::find()
+        .select_only()
+        .columns([
+            webhook_delivery::Column::Id,
+            webhook_delivery::Column::ContactId,
+            webhook_delivery::Column::Attempts,
+            webhook_delivery::Column::NextAttemptAt,
+        ])
+        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .filter(webhook_delivery::Column::NextAttemptAt.lte(horizon))
+        .filter(
+            sea_orm::Condition::any()
+                .add(webhook_delivery::Column::EnqueuedAt.is_null())
+                .add(webhook_delivery::Column::EnqueuedAt.lt(stale)),
+        )
+        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows: Vec<(Uuid, Uuid, i32, Option<DateTime<Utc>>)> = select.into_tuple().all(&txn).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // A contact with thousands due takes a fair share of this batch, not all of it; the
+    // rest stay rows for the next pass.
+    let cap = per_contact.max(1) * 4;
+    let mut taken: HashMap<Uuid, usize> = HashMap::new();
+    let mut ids = Vec::new();
+    let mut jobs = Vec::new();
+    for (id, contact, attempts, due) in rows {
+        let count = taken.entry(contact).or_default();
+        if *count >= cap {
+            continue;
+        }
+        *count += 1;
+        let delay = due.map(|d| (d - now).to_std().unwrap_or_default()).unwrap_or_default();
+        ids.push(id);
+        jobs.push((job(id, attempts as u32 + 1), delay));
+    }
+    queue.push(jobs).await?;
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(now))
+        .filter(webhook_delivery::Column::Id.is_in(ids.clone()))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(ids.len())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// What an attempt job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempted {
+    Succeeded,
+    /// Failed; another attempt is scheduled.
+    Retrying,
+    /// Failed, and the schedule is exhausted or the contact is gone.
+    Failed,
+    /// The contact had its limit of requests in flight; the attempt waits a moment.
+    Deferred,
+    /// The row no longer expects this attempt (made already, or the delivery ended).
+    Skipped,
+}
+
+/// What came of one HTTP request.
+struct Response {
+    status: Option<u16>,
+    excerpt: Option<String>,
+    error: Option<String>,
+    retry_after: Option<Duration>,
+    duration: Duration,
+}
+
+/// Makes attempt `attempt` of a delivery, if the delivery still expects it.
+pub async fn attempt(
+    db: &DatabaseConnection,
+    webhooks: &Webhooks,
+    delivery_id: Uuid,
+    attempt: u32,
+) -> Result<Attempted, DbErr> {
+    let Some(delivery) = webhook_delivery::Entity::find_by_id(delivery_id).one(db).await? else {
+        return Ok(Attempted::Skipped);
+    };
+    if delivery.status != "pending" || delivery.attempts as u32 + 1 != attempt {
+        return Ok(Attempted::Skipped);
+    }
+    let contact = contact::Entity::find_by_id(delivery.contact_id).one(db).await?;
+    let contact = match contact {
+        Some(c) if c.enabled && c.deleted_at.is_none() => c,
+        other => {
+            let why = match other {
+                Some(c) if c.deleted_at.is_none() => "the contact is disabled",
+                _ => "the contact was deleted",
+            };
+            end_pending(db, delivery.id, why).await?;
+            return Ok(Attempted::Failed);
+        }
+    };
+    let Some(_slot) = webhooks.slot(contact.id) else {
+        let later =
+            now() + chrono::Duration::from_std(DEFER.mul_f64(rand::rng().random_range(1.0..2.0))).unwrap_or_default();
+        webhook_delivery::Entity::update_many()
+            .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(later))
+            .filter(webhook_delivery::Column::Id.eq(delivery.id))
+            .filter(webhook_delivery::Column::Attempts.eq(delivery.attempts))
+            .filter(webhook_delivery::Column::Status.eq("pending"))
+            .exec(db)
+            .await?;
+        return Ok(Attempted::Deferred);
+    };
+    let Some(event) = webhook_event::Entity::find_by_id(delivery.event_id).one(db).await? else {
+        end_pending(db, delivery.id, "the event is gone").await?;
+        return Ok(Attempted::Failed);
+    };
+    let started_at = now();
+    let response = send(webhooks, &contact, &event, started_at).await;
+    record(db, &delivery, &contact, attempt, started_at, response).await
+}
+
+/// Signs and sends one request; never fails (what went wrong is part of the response).
+async fn send(
+    webhooks: &Webhooks,
+    contact: &contact::Model,
+    event: &webhook_event::Model,
+    at: DateTime<Utc>,
+) -> Response {
+    let clock = Instant::now();
+    let failed = |error: String| Response {
+        status: None,
+        excerpt: None,
+        error: Some(error),
+        retry_after: None,
+        duration: clock.elapsed(),
+    };
+    let url = match check_url(&contact.webhook_url, webhooks.allow_private) {
+        Ok(url) => url,
+        Err(e) => return failed(format!("webhook URL refused: it {e}")),
+    };
+    let signatures = match signatures(webhooks, contact, event, at) {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    let request = webhooks
+        .client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("webhook-id", webhook_id(event.id))
+        .header("webhook-timestamp", at.timestamp().to_string())
+        .header("webhook-signature", signatures)
+        .body(event.body.clone());
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return failed(describe(&e)),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| webhooks::parse_retry_after(v, Utc::now()));
+    let mut body = Vec::new();
+    while body.len() < EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(EXCERPT_BYTES);
+    let excerpt = (!body.is_empty()).then(|| String::from_utf8_lossy(&body).replace('\0', ""));
+    Response { status: Some(status), excerpt, error: None, retry_after, duration: clock.elapsed() }
+}
+
+/// `v1,<sig>` for the current secret, and for the previous one while it is still valid.
+fn signatures(
+    webhooks: &Webhooks,
+    contact: &contact::Model,
+    event: &webhook_event::Model,
+    at: DateTime<Utc>,
+) -> Result<String, String> {
+    let open = |sealed: &str| -> Result<SigningSecret, String> {
+        let bytes = webhooks.key.open(sealed).map_err(|e| format!("signing secret: {e}"))?;
+        let text = String::from_utf8(bytes).map_err(|_| "signing secret: not text".to_owned())?;
+        SigningSecret::parse(&text).map_err(|e| format!("signing secret: {e}"))
+    };
+    let id = webhook_id(event.id);
+    let body = event.body.as_bytes();
+    let mut out = vec![open(&contact.secret)?.sign(&id, at.timestamp(), body)];
+    if let (Some(previous), Some(until)) = (&contact.previous_secret, contact.previous_secret_expires_at)
+        && until > at
+    {
+        out.push(open(previous)?.sign(&id, at.timestamp(), body));
+    }
+    Ok(out.join(" "))
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    // The innermost cause says what happened (refused, reset, an internal address).
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    format!("{kind}: {cause}")
+}
+
+/// Records the attempt and what follows it, in one transaction; only if the row still
+/// expects this attempt (a duplicate job records nothing).
+async fn record(
+    db: &DatabaseConnection,
+    delivery: &webhook_delivery::Model,
+    contact: &contact::Model,
+    attempt: u32,
+    started_at: DateTime<Utc>,
+    response: Response,
+) -> Result<Attempted, DbErr> {
+    let at = now();
+    let succeeded = response.status.is_some_and(|s| (200..300).contains(&s));
+    let gone = response.status == Some(410);
+    let next = if succeeded || gone {
+        None
+    } else {
+        webhooks::next_delay(attempt, response.retry_after, rand::rng().random_range(-1.0..1.0))
+    };
+    let (status, outcome) = match (succeeded, next) {
+        (true, _) => ("succeeded", Attempted::Succeeded),
+        (false, Some(_)) => ("pending", Attempted::Retrying),
+        (false, None) => ("failed", Attempted::Failed),
+    };
+    let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
+    let error = response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
+
+    let txn = db.begin().await?;
+    let updated = webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Attempts, Expr::value(attempt as i32))
+        .col_expr(webhook_delivery::Column::Status, Expr::value(status))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
+        .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
+        .col_expr(webhook_delivery::Column::LastError, Expr::value(error.clone()))
+        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
+        .filter(webhook_delivery::Column::Id.eq(delivery.id))
+        .filter(webhook_delivery::Column::Attempts.eq(attempt as i32 - 1))
+        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Ok(Attempted::Skipped);
+    }
+    webhook_attempt::Entity::insert(webhook_attempt::ActiveModel::from(webhook_attempt::Model {
+        id: Uuid::now_v7(),
+        delivery_id: delivery.id,
+        attempt: attempt as i32,
+        started_at,
+        duration_ms: i32::try_from(response.duration.as_millis()).unwrap_or(i32::MAX),
+        status_code: response.status.map(i32::from),
+        response_excerpt: response.excerpt,
+        error: response.error,
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    if succeeded {
+        if contact.failing_since.is_some() {
+            contact::Entity::update_many()
+                .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(contact::Column::Id.eq(contact.id))
+                .exec(&txn)
+                .await?;
+        }
+    } else if gone {
+        disable(&txn, contact.id, "the receiver answered 410 Gone", at).await?;
+    } else {
+        match contact.failing_since {
+            None => {
+                contact::Entity::update_many()
+                    .col_expr(contact::Column::FailingSince, Expr::value(at))
+                    .filter(contact::Column::Id.eq(contact.id))
+                    .filter(contact::Column::FailingSince.is_null())
+                    .exec(&txn)
+                    .await?;
+            }
+            Some(since) if at - since >= chrono::Duration::from_std(DISABLE_AFTER_FAILING).unwrap_or_default() => {
+                disable(&txn, contact.id, "every delivery failed for 5 days", at).await?;
+            }
+            Some(_) => {}
+        }
+    }
+    txn.commit().await?;
+    if outcome == Attempted::Failed && attempt >= MAX_ATTEMPTS {
+        tracing::warn!(delivery = %delivery.id, contact = %contact.id, "webhook delivery failed on every attempt");
+    }
+    Ok(if gone { Attempted::Failed } else { outcome })
+}
+
+/// Disables a contact and ends its pending deliveries.
+pub async fn disable<C: ConnectionTrait>(
+    db: &C,
+    contact_id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    contact::Entity::update_many()
+        .col_expr(contact::Column::Enabled, Expr::value(false))
+        .col_expr(contact::Column::DisabledReason, Expr::value(reason))
+        .col_expr(contact::Column::DisabledAt, Expr::value(at))
+        .col_expr(contact::Column::UpdatedAt, Expr::value(at))
+        .filter(contact::Column::Id.eq(contact_id))
+        .exec(db)
+        .await?;
+    tracing::warn!(contact = %contact_id, reason, "contact disabled");
+    cancel_pending(db, contact_id, &format!("cancelled: {reason}")).await
+}
+
+/// Ends a contact's pending deliveries (the contact was disabled or deleted).
+pub async fn cancel_pending<C: ConnectionTrait>(db: &C, contact_id: Uuid, why: &str) -> Result<(), DbErr> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
+        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now()))
+        .filter(webhook_delivery::Column::ContactId.eq(contact_id))
+        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn end_pending(db: &DatabaseConnection, delivery_id: Uuid, why: &str) -> Result<(), DbErr> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(webhook_delivery::Column::LastError, Expr::value(format!("cancelled: {why}")))
+        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now()))
+        .filter(webhook_delivery::Column::Id.eq(delivery_id))
+        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! Webhook events: routed to the contacts they concern and stored with one pending delivery
+//! per contact, in the transaction of the change that causes them (the deliveries table is
+//! their outbox; `delivery::enqueue_due` hands them to the queue).
+//!
+//! An event's id derives from what caused it (`EventDraft::key`), so processing the same
+//! cause again stores nothing new: a re-run job never sends an event twice.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use overturn_domain::webhooks::{ContactKind, EventType, wants};
+use overturn_entity::contact;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value};
+use uuid::Uuid;
+
+use crate::sql::{Column, insert_rows_if_absent};
+
+/// Namespace of event ids (a UUIDv5 of the event's key).
+const EVENT_NAMESPACE: Uuid = Uuid::from_u128(0x6f76_6572_7475_726e_2d65_7665_6e74_7331);
+
+/// An event about to happen to one target (a patient's member id or a payer id).
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    pub event_type: EventType,
+    pub target: ContactKind,
+    pub reference: String,
+    /// What makes the event unique, e.g. `denial.created:<denial id>`.
+    pub key: String,
+    pub data: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+impl EventDraft {
+    pub fn id(&self) -> Uuid {
+        Uuid::new_v5(&EVENT_NAMESPACE, self.key.as_bytes())
+    }
+
+    /// The body every attempt sends, byte for byte: `{type, timestamp, data}`.
+    pub fn body(&self) -> String {
+        serde_json::json!({
+            "type": self.event_type.as_str(),
+            "timestamp": self.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "data": self.data,
+        })
+        .to_string()
+    }
+}
+
+/// The `webhook-id` receivers see for an event.
+pub fn webhook_id(event_id: Uuid) -> String {
+    format!("msg_{}", event_id.simple())
+}
+
+/// A contact's `events` filter, as stored.
+pub fn parse_filter(stored: Option<&str>) -> Option<Vec<EventType>> {
+    let names: Vec<String> = serde_json::from_str(stored?).ok()?;
+    Some(names.iter().filter_map(|n| EventType::parse(n)).collect())
+}
+
+const EVENT_COLUMNS: [Column; 4] = [
+    Column::new("id", "uuid"),
+    Column::new("event_type", "text"),
+    Column::new("body", "text"),
+    Column::new("created_at", "timestamptz"),
+];
+
+const DELIVERY_COLUMNS: [Column; 9] = [
+    Column::new("id", "uuid"),
+    Column::new("event_id", "uuid"),
+    Column::new("contact_id", "uuid"),
+    Column::new("event_type", "text"),
+    Column::new("status", "text"),
+    Column::new("attempts", "int4"),
+    Column::nullable("next_attempt_at", "timestamptz"),
+    Column::new("created_at", "timestamptz"),
+    Column::new("updated_at", "timestamptz"),
+];
+
+/// Contacts looked up per statement (one parameter each).
+const LOOKUP_CHUNK: usize = 5_000;
+
+/// Stores each draft that reaches at least one enabled contact, and a pending delivery per
+/// contact; returns the deliveries stored (none again for drafts stored before).
+pub async fn emit<C: ConnectionTrait>(db: &C, drafts: &[EventDraft]) -> Result<usize, DbErr> {
+    if drafts.is_empty() {
+        return Ok(0);
+    }
+    let contacts = contacts_for(db, drafts).await?;
+    if contacts.is_empty() {
+        return Ok(0);
+    }
+    let mut events: Vec<Value> = Vec::new();
+    let mut deliveries: Vec<Value> = Vec::new();
+    let mut count = 0;
+    for draft in drafts {
+        let Some(targets) = contacts.get(&(draft.target, draft.reference.clone())) else { continue };
+        let receivers: Vec<&Target> =
+            targets.iter().filter(|c| wants(draft.target, c.filter.as_deref(), draft.event_type)).collect();
+        if receivers.is_empty() {
+            continue;
+        }
+        let id = draft.id();
+        events.extend([
+            Value::from(id),
+            Value::from(draft.event_type.as_str()),
+            Value::from(draft.body()),
+            Value::from(draft.at),
+        ]);
+        for receiver in receivers {
+            count += 1;
+            deliveries.extend([
+                Value::from(Uuid::now_v7()),
+                Value::from(id),
+                Value::from(receiver.id),
+                Value::from(draft.event_type.as_str()),
+                Value::from("pending"),
+                Value::from(0i32),
+                Value::from(Some(draft.at)),
+                Value::from(draft.at),
+                Value::from(draft.at),
+            ]);
+        }
+    }
+    insert_rows_if_absent(db, "webhook_events", &EVENT_COLUMNS, events).await?;
+    insert_rows_if_absent(db, "webhook_deliveries", &DELIVERY_COLUMNS, deliveries).await?;
+    Ok(count)
+}
+
+struct Target {
+    id: Uuid,
+    filter: Option<Vec<EventType>>,
+}
+
+/// The enabled contacts of every target the drafts name.
+async fn contacts_for<C: ConnectionTrait>(
+    db: &C,
+    drafts: &[EventDraft],
+) -> Result<HashMap<(ContactKind, String), Vec<Target>>, DbErr> {
+    let mut found: HashMap<(ContactKind, String), Vec<Target>> = HashMap::new();
+    for kind in [ContactKind::Patient, ContactKind::Payer] {
+        let references: BTreeSet<&str> =
+            drafts.iter().filter(|d| d.target == kind).map(|d| d.reference.as_str()).collect();
+        let references: Vec<&str> = references.into_iter().collect();
+        for chunk in references.chunks(LOOKUP_CHUNK) {
+            let rows = contact::Entity::find()
+                .filter(
+                    Condition::all()
+                        .add(contact::Column::Kind.eq(kind.as_str()))
+                        .add(contact::Column::Reference.is_in(chunk.iter().copied()))
+                        .add(contact::Column::Enabled.eq(true))
+                        .add(contact::Column::DeletedAt.is_null()),
+                )
+                .all(db)
+                .await?;
+            for row in rows {
+                let filter = parse_filter(row.events.as_deref());
+                found.entry((kind, row.reference)).or_default().push(Target { id: row.id, filter });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The payloads of each event's `data`, as documented in the OpenAPI document. No names,
+/// birth dates or member ids: a patient contact already stands for its member id.
+pub mod payloads {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+    use uuid::Uuid;
+
+    /// Every webhook's body.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct WebhookEnvelope {
+        /// `patient.balance_due`, `patient.action_required`, `followup.due`, `denial.created`
+        /// or `ping`.
+        #[schema(example = "patient.balance_due")]
+        pub r#type: String,
+        /// When the event happened (RFC 3339, UTC).
+        pub timestamp: chrono::DateTime<chrono::Utc>,
+        /// One of the `*Data` schemas, by `type`.
+        pub data: serde_json::Value,
+    }
+
+    /// A PR adjustment: what the patient owes for one reason.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct PatientShare {
+        #[schema(example = "PR")]
+        pub group_code: String,
+        #[schema(example = "3")]
+        pub reason_code: String,
+        #[schema(example = "25.00")]
+        pub amount: String,
+    }
+
+    /// `patient.balance_due`: a remittance left the patient a share of a claim.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct BalanceDueData {
+        #[schema(example = "CLM-1001")]
+        pub claim_number: String,
+        /// The patient's responsibility on this claim (CLP05).
+        #[schema(example = "45.00")]
+        pub amount: String,
+        /// The patient responsibility by PR reason code.
+        pub breakdown: Vec<PatientShare>,
+        pub payer_id: Option<String>,
+        pub remittance_id: Uuid,
+    }
+
+    /// `patient.action_required`: an eligibility or coordination-of-benefits denial that the
+    /// patient's current insurance details resolve.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct ActionRequiredData {
+        pub claim_number: String,
+        pub denial_id: Uuid,
+        /// `eligibility` or `coordination_of_benefits`.
+        #[schema(example = "eligibility")]
+        pub category: String,
+        pub payer_id: String,
+    }
+
+    /// `denial.created`: a denial was classified (to payer contacts that ask for it).
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct DenialCreatedData {
+        pub denial_id: Uuid,
+        pub claim_number: String,
+        pub payer_id: String,
+        #[schema(example = "authorization")]
+        pub category: String,
+        pub group_code: Option<String>,
+        pub reason_code: Option<String>,
+        #[schema(example = "1450.00")]
+        pub amount: String,
+        #[schema(example = "appeal")]
+        pub recommended_action: String,
+        pub appeal_deadline: Option<chrono::NaiveDate>,
+        /// The service line (1-based), or null for the claim level.
+        pub line_number: Option<i32>,
+        pub procedure_code: Option<String>,
+    }
+
+    /// `ping`: sent by `POST /v1/contacts/{id}/test`.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct PingData {
+        pub contact_id: Uuid,
+        #[schema(example = "This is a test event from Overturn.")]
+        pub message: String,
+    }
+}
