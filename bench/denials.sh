@@ -36,7 +36,7 @@ trap cleanup EXIT
 env_vars=(OVERTURN_DATA_DIR="$dir" OVERTURN_BOOTSTRAP_ADMIN_KEY="$admin" RUST_LOG="${BENCH_RUST_LOG:-warn,overturn_worker=info}" OVERTURN_LOG_FORMAT=json)
 if [ "$backend" = postgres ]; then
   psql "$pg_server" -qc "CREATE DATABASE $db_name" >/dev/null
-  env_vars+=(DATABASE_URL="${pg_server%/*}/$db_name" REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}" OVERTURN_QUEUE_NAME="bench-$$")
+  env_vars+=(DATABASE_URL="${pg_server%/*}/$db_name" REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}" OVERTURN_QUEUE_NAME="bench-$$" OVERTURN_SECRETS_KEY="$(head -c 32 /dev/urandom | base64)")
   env "${env_vars[@]}" OVERTURN_ADDR="127.0.0.1:$port" "$bin" serve --role api >"$dir/api.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -sf "localhost:$port/ready" >/dev/null && break; sleep 0.1; done

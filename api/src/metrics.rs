@@ -22,6 +22,8 @@ pub struct Metrics {
     latency: HistogramVec,
     pub queue_depth: prometheus::IntGauge,
     pub outbox_pending: prometheus::IntGauge,
+    pub webhook_queue_depth: prometheus::IntGauge,
+    pub webhooks_pending: prometheus::IntGauge,
 }
 
 impl Default for Metrics {
@@ -66,7 +68,19 @@ impl Metrics {
         .expect("valid metric definition");
         registry.register(Box::new(queue_depth.clone())).expect("registered once");
         registry.register(Box::new(outbox_pending.clone())).expect("registered once");
-        Self { registry, requests, latency, queue_depth, outbox_pending }
+        let webhook_queue_depth = prometheus::IntGauge::new(
+            "overturn_webhook_queue_depth",
+            "Webhook attempts in the queue not yet taken by a worker",
+        )
+        .expect("valid metric definition");
+        let webhooks_pending = prometheus::IntGauge::new(
+            "overturn_webhooks_pending",
+            "Webhook deliveries not yet succeeded or given up (due now or waiting for a retry)",
+        )
+        .expect("valid metric definition");
+        registry.register(Box::new(webhook_queue_depth.clone())).expect("registered once");
+        registry.register(Box::new(webhooks_pending.clone())).expect("registered once");
+        Self { registry, requests, latency, queue_depth, outbox_pending, webhook_queue_depth, webhooks_pending }
     }
 
     pub fn registry(&self) -> &Registry {

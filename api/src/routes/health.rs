@@ -23,6 +23,10 @@ pub struct Readiness {
     pub queue_depth: u64,
     /// Jobs committed to the database and not yet handed to the queue.
     pub outbox_pending: u64,
+    /// Webhook attempts in their queue not yet taken by a worker.
+    pub webhook_queue_depth: u64,
+    /// Webhook deliveries still pending (due, or waiting for a retry).
+    pub webhooks_pending: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -34,18 +38,35 @@ pub struct Checks {
     pub queue: &'static str,
 }
 
-/// Reads the queue's depth and the outbox backlog into the gauges, and returns them.
-async fn backlog(state: &AppState) -> Result<(u64, u64), ApiError> {
+struct Backlog {
+    queue_depth: u64,
+    outbox_pending: u64,
+    webhook_queue_depth: u64,
+    webhooks_pending: u64,
+}
+
+/// Reads the queues' depth and the backlogs waiting in the database into the gauges.
+async fn backlog(state: &AppState) -> Result<Backlog, ApiError> {
+    use overturn_entity::{outbox, webhook_delivery};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let depth = state.queue.depth().await.map_err(|e| ApiError::QueueUnavailable(e.to_string()))?;
-    let pending = overturn_entity::outbox::Entity::find()
-        .filter(overturn_entity::outbox::Column::DispatchedAt.is_null())
+    let unavailable = |e: overturn_worker::queue::QueueError| ApiError::QueueUnavailable(e.to_string());
+    let queue_depth = state.queue.depth().await.map_err(unavailable)?;
+    let webhook_queue_depth = state.webhook_queue.depth().await.map_err(unavailable)?;
+    let outbox_pending = outbox::Entity::find()
+        .filter(outbox::Column::DispatchedAt.is_null())
         .count(&state.db.read)
         .await
         .map_err(ApiError::Unavailable)?;
-    state.metrics.queue_depth.set(depth as i64);
-    state.metrics.outbox_pending.set(pending as i64);
-    Ok((depth, pending))
+    let webhooks_pending = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .count(&state.db.read)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    state.metrics.queue_depth.set(queue_depth as i64);
+    state.metrics.outbox_pending.set(outbox_pending as i64);
+    state.metrics.webhook_queue_depth.set(webhook_queue_depth as i64);
+    state.metrics.webhooks_pending.set(webhooks_pending as i64);
+    Ok(Backlog { queue_depth, outbox_pending, webhook_queue_depth, webhooks_pending })
 }
 
 /// Liveness: the process is up and serving HTTP.
@@ -66,12 +87,14 @@ pub async fn health() -> web::Json<Health> {
 #[get("/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {
     state.db.ping().await.map_err(ApiError::Unavailable)?;
-    let (queue_depth, outbox_pending) = backlog(&state).await?;
+    let backlog = backlog(&state).await?;
     Ok(web::Json(Readiness {
         status: "ready",
         checks: Checks { database: "ok", queue: state.queue.backend() },
-        queue_depth,
-        outbox_pending,
+        queue_depth: backlog.queue_depth,
+        outbox_pending: backlog.outbox_pending,
+        webhook_queue_depth: backlog.webhook_queue_depth,
+        webhooks_pending: backlog.webhooks_pending,
     }))
 }
 
@@ -103,5 +126,14 @@ fn job_counters(jobs: &overturn_worker::jobs::JobMetrics) -> String {
     out.push_str("# HELP overturn_denials_classified_total Denials created by this process's classification jobs\n");
     out.push_str("# TYPE overturn_denials_classified_total counter\n");
     out.push_str(&format!("overturn_denials_classified_total {}\n", jobs.denials_created.load(Relaxed)));
+    out.push_str("# HELP overturn_webhook_attempts_total Webhook attempts made by this process, by outcome (deferred: its contact was at its limit)\n");
+    out.push_str("# TYPE overturn_webhook_attempts_total counter\n");
+    for (outcome, counter) in [
+        ("succeeded", &jobs.webhooks_succeeded),
+        ("failed", &jobs.webhooks_failed),
+        ("deferred", &jobs.webhooks_deferred),
+    ] {
+        out.push_str(&format!("overturn_webhook_attempts_total{{outcome=\"{outcome}\"}} {}\n", counter.load(Relaxed)));
+    }
     out
 }

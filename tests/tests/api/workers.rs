@@ -238,7 +238,88 @@ async fn sigterm_lets_the_running_job_finish(backend: Backend) {
     api.terminate();
 }
 
+/// Webhook deliveries survive workers killed in the middle of a request and between two
+/// attempts: every event arrives, with its one `webhook-id`, and the log holds each attempt
+/// once.
+async fn webhooks_survive_workers_killed_during_and_between_attempts(backend: Backend) {
+    use crate::receiver::{Receiver, Reply};
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let api = Server::start(
+        command(&db, &["serve", "--role", "api"])
+            .env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin)
+            .env("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true"),
+    );
+    let worker_env = [("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true"), ("OVERTURN_WORKER_HEARTBEAT_SECS", "1")];
+    let worker = || Server::start(command(&db, &["serve", "--role", "worker"]).envs(worker_env));
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start().await;
+    let post = |path: String| client.post(api.url(&path)).bearer_auth(&admin).send();
+    let created: Value = client
+        .post(api.url("/v1/contacts"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "kind": "patient", "reference": "MBR-K", "name": "Portal", "webhook_url": receiver.url }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let contact = created["id"].as_str().unwrap().to_owned();
+    let delivery_state = |id: String| {
+        let client = client.clone();
+        let url = api.url(&format!("/v1/deliveries/{id}"));
+        let admin = admin.clone();
+        async move { client.get(url).bearer_auth(admin).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    // Killed while the receiver is still answering: the attempt is made again elsewhere.
+    receiver.script([Reply::status(200).after(Duration::from_secs(3))]);
+    let first = worker();
+    let during: Value = post(format!("/v1/contacts/{contact}/test")).await.unwrap().json().await.unwrap();
+    receiver.wait_for(1).await;
+    first.kill();
+    let second = worker();
+    let during_id = during["id"].as_str().unwrap().to_owned();
+    let done = wait_for("the interrupted delivery", Duration::from_secs(60), || async {
+        let d = delivery_state(during_id.clone()).await;
+        (d["status"] == "succeeded").then_some(d)
+    })
+    .await;
+    assert_eq!(done["attempts"].as_array().unwrap().len(), 1, "{done}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "sent again after the kill");
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+
+    // Killed after a failed attempt, before the retry falls due: the next worker retries.
+    receiver.script([Reply::status(500)]);
+    let between: Value = post(format!("/v1/contacts/{contact}/test")).await.unwrap().json().await.unwrap();
+    let between_id = between["id"].as_str().unwrap().to_owned();
+    wait_for("the failed first attempt", Duration::from_secs(30), || async {
+        let d = delivery_state(between_id.clone()).await;
+        (d["attempt_count"] == 1).then_some(())
+    })
+    .await;
+    second.kill();
+    let third = worker();
+    let done = wait_for("the retried delivery", Duration::from_secs(60), || async {
+        let d = delivery_state(between_id.clone()).await;
+        (d["status"] == "succeeded").then_some(d)
+    })
+    .await;
+    let codes: Vec<i64> =
+        done["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, [500, 200]);
+    let got = receiver.received();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[2].header("webhook-id"), got[3].header("webhook-id"));
+    assert_eq!(got[2].header("webhook-id"), between["webhook_id"].as_str().unwrap());
+    third.kill();
+    api.kill();
+}
+
 crate::on_both_backends!(
+    webhooks_survive_workers_killed_during_and_between_attempts,
     sigterm_lets_the_running_job_finish,
     a_worker_killed_mid_job_loses_and_duplicates_nothing,
     a_backlog_of_20000_jobs_drains_when_a_worker_starts,
