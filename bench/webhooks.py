@@ -88,7 +88,8 @@ def main():
                             stdout=open(arrivals_path, "w"))
     procs.append(sink)
     env = dict(os.environ, OVERTURN_DATA_DIR=work, OVERTURN_BOOTSTRAP_ADMIN_KEY=admin,
-               OVERTURN_WEBHOOK_ALLOW_PRIVATE="true", RUST_LOG="warn")
+               OVERTURN_WEBHOOK_ALLOW_PRIVATE="true", RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"),
+               OVERTURN_LOG_FORMAT="json")
     binary = os.path.join(bin_dir, "overturn")
     if backend == "postgres":
         subprocess.run(["psql", pg_server, "-qc", f"CREATE DATABASE {db_name}"], check=True)
@@ -141,7 +142,7 @@ def main():
         listed = request("GET", f"/v1/remittances/{remittance['id']}")
         if listed.get("classified_at") and ready["webhooks_pending"] == 0 and ready["outbox_pending"] == 0:
             break
-        time.sleep(0.05)
+        time.sleep(0.2)
     time.sleep(0.3)
     stamps = sorted(stamp for stamp, _ in lines(arrivals_path)[before:])
     delivered = len(stamps)
@@ -149,6 +150,9 @@ def main():
     print(f"backend={backend} {delivered} deliveries ({contacts} contacts x the denials of {claims} claims): "
           f"{delivered / span:.0f} deliveries/s from first to last arrival ({span:.2f} s); "
           f"{(stamps[-1] - started) / 1e9:.2f} s from the POST to the last arrival")
+    for p in ([port] if backend == "sqlite" else [port + 1]):
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics").read().decode()
+        print("  " + ", ".join(l for l in metrics.splitlines() if l.startswith("overturn_webhook_attempts_total")))
 
 
 try:

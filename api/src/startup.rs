@@ -90,7 +90,8 @@ impl Application {
             let relay_settings = RelaySettings {
                 chunk: 500,
                 high_water: settings.queue_high_water,
-                poll: Duration::from_millis(250),
+                // Also the longest an API replica's event waits before a worker's relay sees it.
+                poll: Duration::from_millis(100),
                 stale_after: settings.job_stale_after,
                 per_contact: settings.webhook_per_contact,
             };
@@ -119,7 +120,14 @@ impl Application {
                 heartbeat: settings.worker_heartbeat,
                 poll_interval: Duration::from_millis(500),
             };
-            let webhook_consumer = ConsumerSettings { concurrency: settings.webhook_concurrency, ..consumer.clone() };
+            // Webhook attempts are short and someone is waiting for them: look for due ones
+            // often (a cheap indexed query), so an event reaches its receiver within tens of
+            // milliseconds rather than half a second.
+            let webhook_consumer = ConsumerSettings {
+                concurrency: settings.webhook_concurrency,
+                poll_interval: Duration::from_millis(50),
+                ..consumer.clone()
+            };
             background.push(tokio::spawn(supervise_worker(queue, consumer, context.clone(), stop_rx.clone())));
             background.push(tokio::spawn(supervise_worker(webhook_queue, webhook_consumer, context, stop_rx.clone())));
             background.push(tokio::spawn(overturn_worker::maintenance::run(

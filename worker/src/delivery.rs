@@ -115,7 +115,16 @@ pub fn parse_job(job: &Job) -> Option<(Uuid, u32)> {
     Some((id, attempt))
 }
 
-/// Hands up to `limit` attempts due within `LOOKAHEAD` to the queue; returns how many.
+/// What one scheduler pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enqueued {
+    /// Attempts handed to the queue.
+    pub handed: usize,
+    /// Due rows read; `limit` of them means more may be waiting.
+    pub scanned: usize,
+}
+
+/// Hands up to `limit` attempts due within `LOOKAHEAD` to the queue.
 /// An attempt handed over longer than `stale_after` ago and still not made is handed over
 /// again (its job was lost); the attempt-number check keeps a duplicate from sending twice.
 pub async fn enqueue_due(
@@ -124,7 +133,7 @@ pub async fn enqueue_due(
     limit: u64,
     per_contact: usize,
     stale_after: Duration,
-) -> Result<usize, EnqueueError> {
+) -> Result<Enqueued, EnqueueError> {
     let now = now();
     let horizon = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
     let stale = now - chrono::Duration::from_std(LOOKAHEAD + stale_after).unwrap_or_default();
@@ -150,8 +159,9 @@ pub async fn enqueue_due(
         select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let rows: Vec<(Uuid, Uuid, i32, Option<DateTime<Utc>>)> = select.into_tuple().all(&txn).await?;
+    let scanned = rows.len();
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Enqueued { handed: 0, scanned });
     }
     // A contact with thousands due takes a fair share of this batch, not all of it; the
     // rest stay rows for the next pass.
@@ -176,7 +186,7 @@ pub async fn enqueue_due(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(ids.len())
+    Ok(Enqueued { handed: ids.len(), scanned })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -170,7 +170,8 @@ pub async fn run(
                 )
                 .await
                 {
-                    Ok(n) => busy |= n as u64 == room,
+                    // A full page read means more may be due, even when fairness held some back.
+                    Ok(pass) => busy |= pass.scanned as u64 == room,
                     Err(err) => tracing::warn!(error = %err, "webhook scheduler failed; retrying"),
                 }
             }
