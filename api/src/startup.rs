@@ -91,7 +91,7 @@ impl Application {
                 chunk: 500,
                 high_water: settings.queue_high_water,
                 // Also the longest an API replica's event waits before a worker's relay sees it.
-                poll: Duration::from_millis(100),
+                poll: Duration::from_millis(50),
                 stale_after: settings.job_stale_after,
                 per_contact: settings.webhook_per_contact,
             };

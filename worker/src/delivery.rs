@@ -233,7 +233,12 @@ pub async fn attempt(
     if delivery.status != "pending" || delivery.attempts as u32 + 1 != attempt {
         return Ok(Attempted::Skipped);
     }
-    let contact = contact::Entity::find_by_id(delivery.contact_id).one(db).await?;
+    // Both reads at once: on PostgreSQL each is a round trip.
+    let (contact, event) = tokio::join!(
+        contact::Entity::find_by_id(delivery.contact_id).one(db),
+        webhook_event::Entity::find_by_id(delivery.event_id).one(db)
+    );
+    let (contact, event) = (contact?, event?);
     let contact = match contact {
         Some(c) if c.enabled && c.deleted_at.is_none() => c,
         other => {
@@ -258,7 +263,7 @@ pub async fn attempt(
             .await?;
         return Ok(Attempted::Deferred);
     };
-    let Some(event) = webhook_event::Entity::find_by_id(delivery.event_id).one(db).await? else {
+    let Some(event) = event else {
         end_pending(db, delivery.id, "the event is gone").await?;
         return Ok(Attempted::Failed);
     };

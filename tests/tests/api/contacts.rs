@@ -81,30 +81,20 @@ async fn contacts_are_managed_with_their_secret_shown_once(backend: Backend) {
 
     // A replay of the creation answers the same contact without its secret.
     let body = patient("https://portal.example.com/hooks", "MBR-1");
-    let first = app
-        .client
-        .post(app.url("/v1/contacts"))
-        .bearer_auth(&admin)
-        .header("Idempotency-Key", "contact-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let replay = app
-        .client
-        .post(app.url("/v1/contacts"))
-        .bearer_auth(&admin)
-        .header("Idempotency-Key", "contact-1")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let post_once = || async {
+        let res = app
+            .client
+            .post(app.url("/v1/contacts"))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", "contact-1")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        res.json::<Value>().await.unwrap()
+    };
+    let first = post_once().await;
+    let replay = post_once().await;
     assert!(first["signing_secret"].is_string());
     assert_eq!(replay["id"], first["id"]);
     assert_eq!(replay["signing_secret"], Value::Null);
