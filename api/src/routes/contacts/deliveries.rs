@@ -216,8 +216,10 @@ pub async fn get_delivery(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, body = Delivery),
+        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Still pending, or the contact is disabled", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -265,8 +267,10 @@ pub async fn retry_delivery(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, body = Delivery),
+        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contact is disabled", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))

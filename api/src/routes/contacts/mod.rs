@@ -473,8 +473,10 @@ pub async fn delete_contact(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 200, body = ContactWithSecret),
+        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
