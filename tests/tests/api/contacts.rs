@@ -261,6 +261,8 @@ async fn a_failed_attempt_is_retried_with_the_same_id(backend: Backend) {
     assert_eq!(failed_once["status"], "pending");
     assert_eq!(failed_once["last_status_code"], 500);
     assert_eq!(failed_once["attempts"][0]["response_excerpt"], "database on fire");
+    let ready = app.get_json("/ready").await;
+    assert_eq!(ready["webhooks_pending"], 1, "{ready}");
     let next = chrono::DateTime::parse_from_rfc3339(failed_once["next_attempt_at"].as_str().unwrap()).unwrap();
     let first =
         chrono::DateTime::parse_from_rfc3339(failed_once["attempts"][0]["started_at"].as_str().unwrap()).unwrap();
@@ -277,6 +279,14 @@ async fn a_failed_attempt_is_retried_with_the_same_id(backend: Backend) {
         done["attempts"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
     assert_eq!(codes, [500, 200]);
     assert_eq!(receiver.received().len(), 2, "nothing more after the success");
+    assert_eq!(app.get_json("/ready").await["webhooks_pending"], 0);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        "overturn_webhook_attempts_total{outcome=\"succeeded\"} 1",
+        "overturn_webhook_attempts_total{outcome=\"failed\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 async fn retry_after_slows_the_schedule(backend: Backend) {
