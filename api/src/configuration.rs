@@ -272,10 +272,10 @@ impl Settings {
                 }
             },
             worker_concurrency: number(get, "OVERTURN_WORKER_CONCURRENCY", 4, 1, 256)?,
-            // 5 s rather than apalis's 30: apalis-sqlite 1.0 sometimes leaves a worker idle with
-            // jobs waiting until its next heartbeat (seen: 20 to 30 s stalls under a burst of
-            // pushes), and a killed worker's jobs return after two missed heartbeats.
-            worker_heartbeat: Duration::from_secs(number(get, "OVERTURN_WORKER_HEARTBEAT_SECS", 5, 1, 3600)?),
+            // 2 s rather than apalis's 30: apalis-sqlite 1.0 sometimes leaves a worker idle with
+            // jobs waiting until its next heartbeat (seen: stalls as long as the heartbeat under
+            // a burst of pushes), and a killed worker's jobs return after two missed heartbeats.
+            worker_heartbeat: Duration::from_secs(number(get, "OVERTURN_WORKER_HEARTBEAT_SECS", 2, 1, 3600)?),
             queue_high_water: number(get, "OVERTURN_QUEUE_HIGH_WATER", 2_000, 1, 5_000)?,
             job_stale_after: Duration::from_secs(number(get, "OVERTURN_JOB_STALE_AFTER_SECS", 600, 1, 86_400)?),
             classify_batch: number(get, "OVERTURN_CLASSIFY_BATCH", 5_000, 1, 50_000)?,

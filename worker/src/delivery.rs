@@ -40,6 +40,10 @@ pub const LOOKAHEAD: Duration = Duration::from_secs(60);
 /// Bytes of a receiver's answer kept with the attempt.
 const EXCERPT_BYTES: usize = 1024;
 
+/// How long an attempt waits for its contact to have a request slot free before it is
+/// deferred.
+const SLOT_WAIT: Duration = Duration::from_millis(250);
+
 /// How long a deferred attempt (its contact already at its limit) waits.
 const DEFER: Duration = Duration::from_secs(2);
 
@@ -68,12 +72,15 @@ impl Webhooks {
         &self.key
     }
 
-    /// A slot for one request to `contact`, or `None` when it already has `per_contact` in
-    /// flight in this process: one slow receiver then cannot occupy every worker.
-    fn slot(&self, contact: Uuid) -> Option<Slot<'_>> {
-        let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        let semaphore = map.entry(contact).or_insert_with(|| Arc::new(Semaphore::new(self.per_contact))).clone();
-        let permit = semaphore.try_acquire_owned().ok()?;
+    /// A slot for one request to `contact`, or `None` when it kept `per_contact` requests in
+    /// flight in this process for all of `SLOT_WAIT`: one slow receiver then cannot occupy
+    /// every worker, while a busy fast one only waits a moment.
+    async fn slot(&self, contact: Uuid) -> Option<Slot<'_>> {
+        let semaphore = {
+            let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(contact).or_insert_with(|| Arc::new(Semaphore::new(self.per_contact))).clone()
+        };
+        let permit = tokio::time::timeout(SLOT_WAIT, semaphore.acquire_owned()).await.ok()?.ok()?;
         Some(Slot { owner: self, contact, permit: Some(permit) })
     }
 }
@@ -250,7 +257,7 @@ pub async fn attempt(
             return Ok(Attempted::Failed);
         }
     };
-    let Some(_slot) = webhooks.slot(contact.id) else {
+    let Some(_slot) = webhooks.slot(contact.id).await else {
         let later =
             now() + chrono::Duration::from_std(DEFER.mul_f64(rand::rng().random_range(1.0..2.0))).unwrap_or_default();
         webhook_delivery::Entity::update_many()
