@@ -353,11 +353,34 @@ mod tests {
             ("OVERTURN_QUEUE_NAME", "a b"),
             ("OVERTURN_WORKER_CONCURRENCY", "0"),
             ("OVERTURN_QUEUE_HIGH_WATER", "9000"),
+            ("OVERTURN_SECRETS_KEY", "c2hvcnQ="),
         ];
         for (name, value) in cases {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");
         }
+    }
+
+    #[test]
+    fn the_secrets_key_is_required_with_postgres_and_generated_once_on_sqlite() {
+        use std::os::unix::fs::PermissionsExt;
+        let pg = settings(&[("DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(pg.secrets_key().unwrap_err().variable, "OVERTURN_SECRETS_KEY");
+        let key = SecretKey::generate();
+        let given =
+            settings(&[("DATABASE_URL", "postgres://u@h/db"), ("OVERTURN_SECRETS_KEY", &key.encode())]).unwrap();
+        assert_eq!(given.secrets_key().unwrap().open(&key.seal(b"x")).unwrap(), b"x");
+
+        let dir = std::env::temp_dir().join(format!("overturn-key-{}", uuid::Uuid::new_v4().simple()));
+        let embedded = settings(&[("OVERTURN_DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        let first = embedded.secrets_key().unwrap();
+        let mode = std::fs::metadata(dir.join("secrets.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+        let again = embedded.secrets_key().unwrap();
+        assert_eq!(again.open(&first.seal(b"kept")).unwrap(), b"kept", "the same key after a restart");
+        std::fs::write(dir.join("secrets.key"), "not a key").unwrap();
+        assert_eq!(embedded.secrets_key().unwrap_err().variable, "OVERTURN_SECRETS_KEY");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -123,12 +123,10 @@ impl Application {
             // Webhook attempts are short and someone is waiting for them: look for due ones
             // often (a cheap indexed query), so an event reaches its receiver within tens of
             // milliseconds rather than half a second.
-            // A heartbeat of at most 1 s: apalis-sqlite 1.0 can leave a worker idle beside a
-            // burst of new jobs until its next heartbeat, and someone waits for these.
             let webhook_consumer = ConsumerSettings {
                 concurrency: settings.webhook_concurrency,
                 poll_interval: Duration::from_millis(50),
-                heartbeat: consumer.heartbeat.min(Duration::from_secs(1)),
+                ..consumer.clone()
             };
             background.push(tokio::spawn(supervise_worker(queue, consumer, context.clone(), stop_rx.clone())));
             background.push(tokio::spawn(supervise_worker(webhook_queue, webhook_consumer, context, stop_rx.clone())));

@@ -68,10 +68,6 @@ impl Webhooks {
         })
     }
 
-    pub fn key(&self) -> &SecretKey {
-        &self.key
-    }
-
     /// A slot for one request to `contact`, or `None` when it kept `per_contact` requests in
     /// flight in this process for all of `SLOT_WAIT`: one slow receiver then cannot occupy
     /// every worker, while a busy fast one only waits a moment.
@@ -475,30 +471,26 @@ pub async fn disable<C: ConnectionTrait>(
         .exec(db)
         .await?;
     tracing::warn!(contact = %contact_id, reason, "contact disabled");
-    cancel_pending(db, contact_id, &format!("cancelled: {reason}")).await
+    cancel_pending(db, contact_id, reason).await
 }
 
-/// Ends a contact's pending deliveries (the contact was disabled or deleted).
+/// Ends a contact's pending deliveries (the contact was disabled or deleted), saying why.
 pub async fn cancel_pending<C: ConnectionTrait>(db: &C, contact_id: Uuid, why: &str) -> Result<(), DbErr> {
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
-        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
-        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now()))
-        .filter(webhook_delivery::Column::ContactId.eq(contact_id))
-        .filter(webhook_delivery::Column::Status.eq("pending"))
-        .exec(db)
-        .await?;
-    Ok(())
+    cancel(db, webhook_delivery::Column::ContactId.eq(contact_id), why).await
 }
 
 async fn end_pending(db: &DatabaseConnection, delivery_id: Uuid, why: &str) -> Result<(), DbErr> {
+    cancel(db, webhook_delivery::Column::Id.eq(delivery_id), why).await
+}
+
+/// Marks the pending deliveries `which` selects `cancelled`, with `cancelled: <why>`.
+async fn cancel<C: ConnectionTrait>(db: &C, which: sea_orm::sea_query::SimpleExpr, why: &str) -> Result<(), DbErr> {
     webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
         .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(webhook_delivery::Column::LastError, Expr::value(format!("cancelled: {why}")))
         .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now()))
-        .filter(webhook_delivery::Column::Id.eq(delivery_id))
+        .filter(which)
         .filter(webhook_delivery::Column::Status.eq("pending"))
         .exec(db)
         .await?;

@@ -89,29 +89,57 @@ pub async fn emit<C: ConnectionTrait>(db: &C, drafts: &[EventDraft]) -> Result<u
     if contacts.is_empty() {
         return Ok(0);
     }
-    let mut events: Vec<Value> = Vec::new();
-    let mut deliveries: Vec<Value> = Vec::new();
-    let mut count = 0;
+    let mut rows = Rows::default();
     for draft in drafts {
         let Some(targets) = contacts.get(&(draft.target, draft.reference.clone())) else { continue };
-        let receivers: Vec<&Target> =
-            targets.iter().filter(|c| wants(draft.target, c.filter.as_deref(), draft.event_type)).collect();
-        if receivers.is_empty() {
-            continue;
+        let receivers: Vec<Uuid> = targets
+            .iter()
+            .filter(|c| wants(draft.target, c.filter.as_deref(), draft.event_type))
+            .map(|c| c.id)
+            .collect();
+        rows.add(draft, &receivers);
+    }
+    rows.insert(db).await
+}
+
+/// Stores one event for the contacts given, whatever their filters (a test event to its
+/// contact); returns the ids of the deliveries created.
+pub async fn store_for<C: ConnectionTrait>(db: &C, draft: &EventDraft, contacts: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+    let mut rows = Rows::default();
+    let ids = rows.add(draft, contacts);
+    rows.insert(db).await?;
+    Ok(ids)
+}
+
+/// Event and delivery rows gathered for one bulk insert each.
+#[derive(Default)]
+struct Rows {
+    events: Vec<Value>,
+    deliveries: Vec<Value>,
+    count: usize,
+}
+
+impl Rows {
+    /// The draft's event and a pending delivery per contact; the new delivery ids.
+    fn add(&mut self, draft: &EventDraft, contacts: &[Uuid]) -> Vec<Uuid> {
+        if contacts.is_empty() {
+            return Vec::new();
         }
         let id = draft.id();
-        events.extend([
+        self.events.extend([
             Value::from(id),
             Value::from(draft.event_type.as_str()),
             Value::from(draft.body()),
             Value::from(draft.at),
         ]);
-        for receiver in receivers {
-            count += 1;
-            deliveries.extend([
-                Value::from(Uuid::now_v7()),
+        let mut ids = Vec::with_capacity(contacts.len());
+        for contact in contacts {
+            let delivery = Uuid::now_v7();
+            ids.push(delivery);
+            self.deliveries.extend([
+                Value::from(delivery),
                 Value::from(id),
-                Value::from(receiver.id),
+                Value::from(*contact),
                 Value::from(draft.event_type.as_str()),
                 Value::from("pending"),
                 Value::from(0i32),
@@ -120,10 +148,16 @@ pub async fn emit<C: ConnectionTrait>(db: &C, drafts: &[EventDraft]) -> Result<u
                 Value::from(draft.at),
             ]);
         }
+        self.count += contacts.len();
+        ids
     }
-    insert_rows_if_absent(db, "webhook_events", &EVENT_COLUMNS, events).await?;
-    insert_rows_if_absent(db, "webhook_deliveries", &DELIVERY_COLUMNS, deliveries).await?;
-    Ok(count)
+
+    /// Inserts what was gathered, skipping rows stored before; returns the deliveries gathered.
+    async fn insert<C: ConnectionTrait>(self, db: &C) -> Result<usize, DbErr> {
+        insert_rows_if_absent(db, "webhook_events", &EVENT_COLUMNS, self.events).await?;
+        insert_rows_if_absent(db, "webhook_deliveries", &DELIVERY_COLUMNS, self.deliveries).await?;
+        Ok(self.count)
+    }
 }
 
 struct Target {

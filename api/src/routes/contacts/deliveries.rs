@@ -8,9 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use overturn_domain::FieldError;
 use overturn_domain::webhooks::EventType;
-use overturn_entity::{contact, webhook_attempt, webhook_delivery, webhook_event};
+use overturn_entity::{contact, webhook_attempt, webhook_delivery};
 use overturn_worker::events::payloads::PingData;
-use overturn_worker::events::{EventDraft, webhook_id};
+use overturn_worker::events::{EventDraft, store_for, webhook_id};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
@@ -300,32 +300,9 @@ pub async fn test_contact(
             .unwrap_or_default(),
             at: now,
         };
-        let event_id = draft.id();
-        webhook_event::Entity::insert(webhook_event::ActiveModel::from(webhook_event::Model {
-            id: event_id,
-            event_type: EventType::Ping.as_str().to_owned(),
-            body: draft.body(),
-            created_at: now,
-        }))
-        .exec_without_returning(txn)
-        .await?;
-        let delivery_id = Uuid::now_v7();
-        webhook_delivery::Entity::insert(webhook_delivery::ActiveModel::from(webhook_delivery::Model {
-            id: delivery_id,
-            event_id,
-            contact_id: contact.id,
-            event_type: EventType::Ping.as_str().to_owned(),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: Some(now),
-            enqueued_at: None,
-            last_status_code: None,
-            last_error: None,
-            created_at: now,
-            updated_at: now,
-        }))
-        .exec_without_returning(txn)
-        .await?;
+        let stored = store_for(txn, &draft, &[contact.id]).await?;
+        let delivery_id =
+            stored.first().copied().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no delivery stored")))?;
         Ok((StatusCode::ACCEPTED, one(txn, delivery_id).await?))
     })
     .await?;

@@ -408,6 +408,7 @@ pub async fn update_contact(
     if let Some(events) = events {
         update = update.col_expr(contact::Column::Events, Expr::value(events));
     }
+    let mut disable = false;
     match request.enabled {
         Some(true) if !row.enabled => {
             update = update
@@ -416,16 +417,13 @@ pub async fn update_contact(
                 .col_expr(contact::Column::DisabledAt, Expr::value(Option::<DateTime<Utc>>::None))
                 .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None));
         }
-        Some(false) if row.enabled => {
-            update = update
-                .col_expr(contact::Column::Enabled, Expr::value(false))
-                .col_expr(contact::Column::DisabledReason, Expr::value(format!("disabled by {}", caller.name)))
-                .col_expr(contact::Column::DisabledAt, Expr::value(now));
-            overturn_worker::delivery::cancel_pending(&txn, row.id, "cancelled: the contact was disabled").await?;
-        }
+        Some(false) if row.enabled => disable = true,
         _ => {}
     }
     update.exec(&txn).await?;
+    if disable {
+        overturn_worker::delivery::disable(&txn, row.id, &format!("disabled by {}", caller.name), now).await?;
+    }
     let row = find(&txn, &caller, &id).await?;
     txn.commit().await?;
     Ok(web::Json(row.into()))
@@ -459,7 +457,7 @@ pub async fn delete_contact(
         .filter(contact::Column::Id.eq(row.id))
         .exec(&txn)
         .await?;
-    overturn_worker::delivery::cancel_pending(&txn, row.id, "cancelled: the contact was deleted").await?;
+    overturn_worker::delivery::cancel_pending(&txn, row.id, "the contact was deleted").await?;
     txn.commit().await?;
     tracing::info!(contact = %row.id, "contact deleted");
     Ok(HttpResponse::NoContent().finish())
