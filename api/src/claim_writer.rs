@@ -16,7 +16,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use overturn_entity::{claim, claim_line, idempotency_key};
+use overturn_entity::{claim, claim_line, follow_up, idempotency_key};
+use overturn_worker::followups;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait, TryInsertResult,
@@ -34,8 +35,6 @@ pub struct PendingClaim {
     pub claim: claim::Model,
     pub lines: Vec<claim_line::Model>,
     pub idempotency: Option<IdempotencyRecord>,
-    /// The 201 body, computed before the write (it holds nothing the database decides).
-    pub response: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,15 +170,36 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
     crate::remittance_store::lock_matching(&txn, false).await?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
 
+    // 0. Each claim's follow-ups, timed by its payer's rules, and the 201 body showing them
+    //    (stored with the idempotency record below).
+    let now = crate::db::now();
+    let rules = overturn_worker::classify::rules_for(
+        &txn,
+        jobs.iter().map(|j| j.claim.payer_id.clone()).collect::<std::collections::BTreeSet<_>>(),
+    )
+    .await?;
+    let planned: Vec<Vec<follow_up::Model>> = jobs
+        .iter()
+        .map(|j| followups::for_claim(&j.claim, &rules.get(&j.claim.payer_id).copied().unwrap_or_default(), now))
+        .collect();
+    let responses: Vec<String> = jobs
+        .iter()
+        .zip(&planned)
+        .map(|(j, rows)| {
+            let mut claim = crate::routes::claims::Claim::from_rows(j.claim.clone(), j.lines.clone());
+            claim.follow_ups = rows.iter().map(crate::routes::followups::FollowUp::from_row).collect();
+            serde_json::to_string(&claim).map_err(|e| DbErr::Custom(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+
     // 1. Idempotency records, stored with their final answer; a conflict means the key was
     //    used before (PostgreSQL waits here for a concurrent first use to commit).
     let keyed: Vec<usize> = (0..jobs.len()).filter(|&i| jobs[i].idempotency.is_some()).collect();
     let mut fresh_keys: HashSet<(Uuid, String)> = HashSet::new();
     if !keyed.is_empty() {
-        let now = crate::db::now();
         let rows = keyed.iter().map(|&i| {
             let record = jobs[i].idempotency.as_ref().expect("filtered on is_some");
-            idempotency_key::ActiveModel::from(record.stored(201, jobs[i].response.clone(), now))
+            idempotency_key::ActiveModel::from(record.stored(201, responses[i].clone(), now))
         });
         let inserted = idempotency_key::Entity::insert_many(rows)
             .on_conflict(crate::idempotency::already_used())
@@ -244,7 +264,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
     let mut forget_keys = Vec::new();
     for &i in &to_insert {
         if created.contains(&jobs[i].claim.id) {
-            outcomes[i] = Some(Outcome::Created(jobs[i].response.clone()));
+            outcomes[i] = Some(Outcome::Created(responses[i].clone()));
         } else {
             outcomes[i] = Some(Outcome::DuplicateClaimNumber);
             // A failed request is not remembered: its key stays free for the corrected request.
@@ -266,7 +286,15 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
         claim_line::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
     }
 
-    // 4. Payments that arrived before their claim: matched now, and the answer shows them.
+    // 4. Follow-ups of the claims that were stored.
+    let scheduled: Vec<follow_up::Model> = to_insert
+        .iter()
+        .filter(|&&i| created.contains(&jobs[i].claim.id))
+        .flat_map(|&i| planned[i].iter().cloned())
+        .collect();
+    followups::schedule(&txn, &scheduled).await?;
+
+    // 5. Payments that arrived before their claim: matched now, and the answer shows them.
     let stored: Vec<(&claim::Model, &[claim_line::Model])> = to_insert
         .iter()
         .filter(|&&i| created.contains(&jobs[i].claim.id))
@@ -286,6 +314,9 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
         // Payments that waited for this claim may have been classified already.
         claim.denials =
             crate::routes::denials::of_claims(&txn, &[claim.id]).await?.remove(&claim.id).unwrap_or_default();
+        // The payment answered the status check.
+        claim.follow_ups =
+            crate::routes::followups::of_claims(&txn, &[claim.id]).await?.remove(&claim.id).unwrap_or_default();
         let body = serde_json::to_string(&claim).map_err(|e| DbErr::Custom(e.to_string()))?;
         if let Some(r) = &jobs[i].idempotency {
             idempotency_key::Entity::update_many()

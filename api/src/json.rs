@@ -84,6 +84,42 @@ impl Errors {
     }
 }
 
+/// The longest note a denial or follow-up takes.
+pub const MAX_NOTE: usize = 4000;
+
+/// A note: trimmed, empty meaning none, at most `MAX_NOTE` characters, and text only.
+pub fn parse_note(text: Option<&str>, errors: &mut Errors) -> Option<String> {
+    match text.map(str::trim) {
+        None | Some("") => None,
+        Some(n) if n.chars().count() > MAX_NOTE => {
+            errors.0.push(FieldError::new("note", format!("must be at most {MAX_NOTE} characters")));
+            None
+        }
+        // Line breaks and tabs are text; NUL and other control characters are not (PostgreSQL
+        // cannot even store NUL).
+        Some(n) if n.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
+            errors
+                .0
+                .push(FieldError::new("note", "must not contain control characters other than line breaks and tabs"));
+            None
+        }
+        Some(n) => Some(n.to_owned()),
+    }
+}
+
+/// Who to assign work to: 1 to 100 printable characters, or null to unassign (`Some(None)`);
+/// `None` when refused.
+pub fn parse_assignee(text: Option<&str>, errors: &mut Errors) -> Option<Option<String>> {
+    match text.map(str::trim) {
+        None => Some(None),
+        Some(a) if a.is_empty() || a.chars().count() > 100 || a.chars().any(char::is_control) => {
+            errors.0.push(FieldError::new("assignee", "must be 1 to 100 printable characters, or null to unassign"));
+            None
+        }
+        Some(a) => Some(Some(a.to_owned())),
+    }
+}
+
 /// A date in the contract's exact form, YYYY-MM-DD, from 1900 on.
 pub fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
     let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "must be a date YYYY-MM-DD")?;

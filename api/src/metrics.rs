@@ -24,6 +24,7 @@ pub struct Metrics {
     pub outbox_pending: prometheus::IntGauge,
     pub webhook_queue_depth: prometheus::IntGauge,
     pub webhooks_pending: prometheus::IntGauge,
+    pub followups_overdue: prometheus::IntGauge,
 }
 
 impl Default for Metrics {
@@ -80,7 +81,22 @@ impl Metrics {
         .expect("valid metric definition");
         registry.register(Box::new(webhook_queue_depth.clone())).expect("registered once");
         registry.register(Box::new(webhooks_pending.clone())).expect("registered once");
-        Self { registry, requests, latency, queue_depth, outbox_pending, webhook_queue_depth, webhooks_pending }
+        let followups_overdue = prometheus::IntGauge::new(
+            "overturn_followups_overdue",
+            "Follow-ups past their due time and not fired yet (above zero for long: no worker is firing them)",
+        )
+        .expect("valid metric definition");
+        registry.register(Box::new(followups_overdue.clone())).expect("registered once");
+        Self {
+            registry,
+            requests,
+            latency,
+            queue_depth,
+            outbox_pending,
+            webhook_queue_depth,
+            webhooks_pending,
+            followups_overdue,
+        }
     }
 
     pub fn registry(&self) -> &Registry {

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use overturn_worker::events::payloads::{
-    ActionRequiredData, BalanceDueData, DenialCreatedData, PatientShare, PingData, WebhookEnvelope,
+    ActionRequiredData, BalanceDueData, DenialCreatedData, FollowUpDueData, PatientShare, PingData, WebhookEnvelope,
 };
 
 use crate::error::{Problem, ValidationError};
@@ -27,6 +27,7 @@ use crate::error::{Problem, ValidationError};
         PatientShare,
         ActionRequiredData,
         DenialCreatedData,
+        FollowUpDueData,
         PingData
     )),
     tags(
@@ -34,7 +35,8 @@ use crate::error::{Problem, ValidationError};
         (name = "remittances", description = "Payer responses: X12 835 files or their JSON form"),
         (name = "denials", description = "Denials classified from payer responses: the worklist, its actions and analytics"),
         (name = "payers", description = "Payers' deadline rules"),
-        (name = "contacts", description = "Webhook receivers for patients and payers, and every delivery to them. Deliveries follow Standard Webhooks: a POST of `WebhookEnvelope` with `webhook-id` (the same on every attempt), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">` (two signatures, space-separated, for 24 hours after a secret rotation). The `data` schemas: `BalanceDueData` (patient.balance_due), `ActionRequiredData` (patient.action_required), `DenialCreatedData` (denial.created), `PingData` (ping)."),
+        (name = "follow-ups", description = "What to chase and when: status checks of unanswered claims, reminders before appeal deadlines (30, 14 and 3 days) and their escalation, resubmissions, patient outreach and timely-filing limits. Days are calendar days in UTC; a follow-up due on a date falls due at 00:00 UTC. One falls due at `due_at` (at once when already due, even after downtime), sends `followup.due` to its target's contacts and waits in the worklist (`status=fired`)."),
+        (name = "contacts", description = "Webhook receivers for patients and payers, and every delivery to them. Deliveries follow Standard Webhooks: a POST of `WebhookEnvelope` with `webhook-id` (the same on every attempt), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">` (two signatures, space-separated, for 24 hours after a secret rotation). The `data` schemas: `BalanceDueData` (patient.balance_due), `ActionRequiredData` (patient.action_required), `DenialCreatedData` (denial.created), `FollowUpDueData` (followup.due), `PingData` (ping)."),
         (name = "jobs", description = "Background jobs that failed on every attempt (admin only)"),
         (name = "api-keys", description = "API keys and roles (admin only)"),
         (name = "service", description = "Health, readiness and metrics"),

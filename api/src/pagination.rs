@@ -110,3 +110,34 @@ mod tests {
         assert_eq!(next, None);
     }
 }
+
+/// Where a page of a list sorted on a key ends: the order it was read in, the last row's
+/// key and id (the tie-break).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyedCursor {
+    pub sort: u8,
+    pub key: i64,
+    pub id: Uuid,
+}
+
+const KEYED_CURSOR_VERSION: u8 = 2;
+
+impl KeyedCursor {
+    pub fn encode(&self) -> String {
+        let mut bytes = Vec::with_capacity(26);
+        bytes.push(KEYED_CURSOR_VERSION);
+        bytes.push(self.sort);
+        bytes.extend_from_slice(&self.key.to_be_bytes());
+        bytes.extend_from_slice(self.id.as_bytes());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        if bytes.len() != 26 || bytes[0] != KEYED_CURSOR_VERSION {
+            return None;
+        }
+        let key = i64::from_be_bytes(bytes[2..10].try_into().ok()?);
+        Some(Self { sort: bytes[1], key, id: Uuid::from_slice(&bytes[10..]).ok()? })
+    }
+}

@@ -27,6 +27,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::{Column, MAX_PARAMS, rows_per_statement};
+use overturn_worker::sql::any_of;
 
 pub struct Incoming<'a> {
     /// `x12` or `json`.
@@ -437,30 +438,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `column IN (values)` for a long list: on PostgreSQL `= ANY($1)` with one array parameter
-/// (twenty thousand separate parameters cost more to parse and plan than to look up).
-fn any_of<C, T>(
-    backend: DbBackend,
-    column: C,
-    kind: sea_orm::sea_query::ArrayType,
-    values: &[T],
-) -> sea_orm::sea_query::SimpleExpr
-where
-    C: ColumnTrait,
-    T: Clone + Into<Value>,
-{
-    if backend == DbBackend::Postgres {
-        use sea_orm::sea_query::extension::postgres::PgFunc;
-        let array = Value::Array(kind, Some(Box::new(values.iter().cloned().map(Into::into).collect())));
-        sea_orm::sea_query::ExprTrait::eq(
-            sea_orm::sea_query::Expr::col(column.as_column_ref()),
-            PgFunc::any(sea_orm::sea_query::Expr::val(array)),
-        )
-    } else {
-        column.is_in(values.iter().cloned())
-    }
-}
-
 fn one_of<C: ColumnTrait>(backend: DbBackend, column: C, values: &[String]) -> sea_orm::sea_query::SimpleExpr {
     any_of(backend, column, sea_orm::sea_query::ArrayType::String, values)
 }
@@ -621,6 +598,8 @@ pub async fn settle_claims<C: ConnectionTrait>(
             updates.push((id, s.status.as_str(), s.paid_cents, s.patient_responsibility_cents));
         }
     }
+    let settled: Vec<(Uuid, &str, i64)> = updates.iter().map(|u| (u.0, u.1, u.3)).collect();
+    overturn_worker::followups::claims_settled(txn, &settled, now).await?;
     // One statement per few thousand claims instead of one per claim: a 20,000-claim file
     // settles in a handful of round trips (on PostgreSQL in one, with arrays).
     if backend == DbBackend::Postgres && !updates.is_empty() {
@@ -768,6 +747,7 @@ pub async fn match_waiting_payments<C: ConnectionTrait>(
             .await?;
     }
     let ids: Vec<Uuid> = matched.iter().map(|(p, _, _)| *p).collect();
+    overturn_worker::followups::attach_claims(txn, &ids).await?;
     if !ids.is_empty() {
         unmatched_line_ref::Entity::delete_many()
             .filter(unmatched_line_ref::Column::ClaimPaymentId.is_in(ids))

@@ -9,6 +9,7 @@ pub mod classification;
 pub mod code_sets;
 pub mod codes;
 pub mod denial_workflow;
+pub mod followups;
 pub mod identifiers;
 pub mod money;
 pub mod npi;

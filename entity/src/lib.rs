@@ -11,6 +11,7 @@ pub mod contact;
 pub mod denial;
 pub mod denial_event;
 pub mod failed_job;
+pub mod follow_up;
 pub mod idempotency_key;
 pub mod outbox;
 pub mod payer_rule;

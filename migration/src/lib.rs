@@ -10,6 +10,7 @@ mod m20261127_000002_remittances;
 mod m20261127_000003_code_descriptions;
 mod m20261127_000004_denials;
 mod m20261127_000005_webhooks;
+mod m20261127_000006_follow_ups;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_code_descriptions::Migration),
             Box::new(m20261127_000004_denials::Migration),
             Box::new(m20261127_000005_webhooks::Migration),
+            Box::new(m20261127_000006_follow_ups::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use overturn_entity::{claim_payment, contact, denial, payer_rule, remittance, re
 
 use crate::events::payloads::{ActionRequiredData, BalanceDueData, DenialCreatedData, PatientShare};
 use crate::events::{self, EventDraft};
+use crate::followups;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, TransactionTrait, Value,
@@ -288,11 +289,22 @@ pub async fn classify_remittance(
                 ]);
             }
         }
-        // The page's denials and the webhook events they cause commit together.
+        // The page's denials, their follow-ups and the webhook events they cause commit
+        // together.
         let txn = db.begin().await?;
         insert_rows_if_absent(&txn, "denials", &DENIAL_COLUMNS, values).await?;
+        let stored = page_denials(&txn, &page).await?;
+        let members: HashMap<Uuid, String> = page
+            .iter()
+            .filter_map(|p| p.patient_member_id.clone().filter(|m| !m.is_empty()).map(|m| (p.id, m)))
+            .collect();
+        let mut planned = followups::for_denials(&stored, &members, stamp);
+        planned.extend(page.iter().filter_map(|p| {
+            followups::for_balance(p, payer_of.get(&p.transaction_id).map_or("", String::as_str), stamp)
+        }));
+        followups::schedule(&txn, &planned).await?;
         if notify {
-            let drafts = page_events(&txn, &page, &payer_of, stamp).await?;
+            let drafts = page_events(&page, &stored, &payer_of, stamp)?;
             deliveries += events::emit(&txn, &drafts).await?;
         }
         txn.commit().await?;
@@ -304,6 +316,7 @@ pub async fn classify_remittance(
     let txn = db.begin().await?;
     lock_matching(&txn, true).await?;
     attach_claims(&txn, remittance_id).await?;
+    followups::attach_claims_of_remittance(&txn, remittance_id).await?;
     remittance::Entity::update_many()
         .col_expr(remittance::Column::ClassifiedAt, sea_orm::sea_query::Expr::value(stamp))
         .filter(remittance::Column::Id.eq(remittance_id))
@@ -311,6 +324,22 @@ pub async fn classify_remittance(
         .await?;
     txn.commit().await?;
     Ok(Outcome::Classified { payments, adjustments, denials, deliveries })
+}
+
+/// The denials stored for a page of claim payments (by this run or an earlier one).
+async fn page_denials<C: ConnectionTrait>(db: &C, page: &[claim_payment::Model]) -> Result<Vec<denial::Model>, DbErr> {
+    let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(5_000) {
+        out.extend(
+            denial::Entity::find()
+                .filter(denial::Column::ClaimPaymentId.is_in(chunk.iter().copied()))
+                .order_by_asc(denial::Column::Id)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 /// The patient's share of a payment by PR reason code, claim and line adjustments together.
@@ -342,9 +371,9 @@ fn money(cents: i64) -> String {
 ///
 /// Payloads carry what the receiver acts on and no more: no names or birth dates; the
 /// member id only as the contact it is routed to.
-async fn page_events<C: ConnectionTrait>(
-    db: &C,
+fn page_events(
     page: &[claim_payment::Model],
+    stored: &[denial::Model],
     payer_of: &HashMap<Uuid, String>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<EventDraft>, ClassifyError> {
@@ -378,13 +407,7 @@ async fn page_events<C: ConnectionTrait>(
             at,
         });
     }
-    let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
-    for chunk in ids.chunks(5_000) {
-        let stored = denial::Entity::find()
-            .filter(denial::Column::ClaimPaymentId.is_in(chunk.iter().copied()))
-            .order_by_asc(denial::Column::Id)
-            .all(db)
-            .await?;
+    {
         for d in stored {
             drafts.push(EventDraft {
                 event_type: EventType::DenialCreated,

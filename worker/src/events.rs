@@ -272,6 +272,34 @@ pub mod payloads {
         pub procedure_code: Option<String>,
     }
 
+    /// `followup.due`: a follow-up fell due (to the payer's or the patient's contacts, by its
+    /// target). The same follow-up fires again only after a snooze, with a new event id.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct FollowUpDueData {
+        pub follow_up_id: Uuid,
+        /// `status_check`, `appeal_deadline`, `resubmission`, `patient_outreach` or
+        /// `timely_filing`.
+        #[schema(example = "status_check")]
+        pub kind: String,
+        pub due_at: chrono::DateTime<chrono::Utc>,
+        #[schema(example = "CLM-1001")]
+        pub claim_number: String,
+        pub claim_id: Option<Uuid>,
+        pub denial_id: Option<Uuid>,
+        /// For a payer target: the payer's id.
+        pub payer_id: Option<String>,
+        /// For a patient target: the member id the contact stands for.
+        pub member_id: Option<String>,
+        /// For `appeal_deadline`: the deadline, and how many days are left (negative once it
+        /// passed: the escalation).
+        pub appeal_deadline: Option<chrono::NaiveDate>,
+        pub days_left: Option<i64>,
+        /// True for the escalation of an appeal deadline that passed.
+        pub escalation: bool,
+        /// For a denial's follow-up: its priority, recomputed as it fired.
+        pub priority: Option<i32>,
+    }
+
     /// `ping`: sent by `POST /v1/contacts/{id}/test`.
     #[derive(Debug, Serialize, ToSchema)]
     pub struct PingData {

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::classify::{self, ClassifyError, Outcome};
 use crate::delivery::{self, Attempted};
+use crate::followups;
 use crate::queue::{Job, JobFailed, JobQueue};
 use crate::sql::now;
 
@@ -47,6 +48,7 @@ pub struct JobMetrics {
     pub webhooks_succeeded: std::sync::atomic::AtomicU64,
     pub webhooks_failed: std::sync::atomic::AtomicU64,
     pub webhooks_deferred: std::sync::atomic::AtomicU64,
+    pub followups_fired: std::sync::atomic::AtomicU64,
 }
 
 enum Failure {
@@ -122,6 +124,17 @@ async fn run(ctx: &JobContext, job: &Job) -> Result<(), Failure> {
             };
             counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::debug!(delivery = %id, attempt, ?outcome, "webhook attempt");
+            Ok(())
+        }
+        followups::TOPIC => {
+            let ids = followups::parse_job(job)
+                .ok_or_else(|| Failure::Permanent("payload has no follow_up_ids".into()))?;
+            let fired = followups::fire(&ctx.db, &ids).await.map_err(|e| Failure::Transient(e.to_string()))?;
+            ctx.metrics.followups_fired.fetch_add(fired.fired as u64, std::sync::atomic::Ordering::Relaxed);
+            if fired.deliveries > 0 {
+                ctx.wake.notify_one();
+            }
+            tracing::debug!(batch = ids.len(), fired = fired.fired, deliveries = fired.deliveries, "follow-ups fired");
             Ok(())
         }
         other => Err(Failure::Permanent(format!("no handler for topic {other:?}"))),

@@ -1,9 +1,10 @@
 //! Background work: the job queue, the outbox relay that feeds it, the job handlers
-//! (classification first; follow-ups and webhook delivery join them), and periodic upkeep.
+//! (classification, follow-ups, webhook delivery), and periodic upkeep.
 
 pub mod classify;
 pub mod delivery;
 pub mod events;
+pub mod followups;
 pub mod jobs;
 pub mod maintenance;
 pub mod queue;

@@ -43,6 +43,9 @@ pub enum RelayError {
     Queue(#[from] QueueError),
 }
 
+/// Follow-ups one scheduler pass reads at most (one transaction).
+const FOLLOWUPS_PER_PASS: u64 = 10_000;
+
 /// An outbox row for work to hand to the queue, written in the caller's transaction.
 pub fn pending_job(topic: &str, payload: serde_json::Value, now: chrono::DateTime<chrono::Utc>) -> outbox::ActiveModel {
     outbox::ActiveModel::from(outbox::Model {
@@ -155,6 +158,20 @@ pub async fn run(
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "queue unreachable; the outbox keeps the work"),
+        }
+        // Follow-ups falling due within the minute, in jobs of up to `JOB_BATCH`; the rest of
+        // the schedule waits as rows.
+        match queue.depth().await {
+            Ok(depth) if depth < settings.high_water => {
+                let jobs = (settings.high_water - depth).min(settings.chunk).max(1);
+                let rows = (jobs * crate::followups::JOB_BATCH as u64).min(FOLLOWUPS_PER_PASS);
+                match crate::followups::enqueue_due(&db, queue.as_ref(), rows, settings.stale_after).await {
+                    Ok(pass) => busy |= pass.scanned as u64 == rows,
+                    Err(err) => tracing::warn!(error = %err, "follow-up scheduler failed; retrying"),
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "queue unreachable; follow-ups wait as rows"),
         }
         // Webhook deliveries are their own outbox, on their own queue: a flood of them never
         // delays classification, nor the other way round.

@@ -13,6 +13,30 @@ pub async fn lock_matching<C: sea_orm::ConnectionTrait>(txn: &C, exclusive: bool
     Ok(())
 }
 
+/// `column IN (values)` for a long list: on PostgreSQL `= ANY($1)` with one array parameter
+/// (twenty thousand separate parameters cost more to parse and plan than to look up).
+pub fn any_of<C, T>(
+    backend: sea_orm::DbBackend,
+    column: C,
+    kind: sea_orm::sea_query::ArrayType,
+    values: &[T],
+) -> sea_orm::sea_query::SimpleExpr
+where
+    C: sea_orm::ColumnTrait,
+    T: Clone + Into<sea_orm::Value>,
+{
+    if backend == sea_orm::DbBackend::Postgres {
+        use sea_orm::sea_query::extension::postgres::PgFunc;
+        let array = sea_orm::Value::Array(kind, Some(Box::new(values.iter().cloned().map(Into::into).collect())));
+        sea_orm::sea_query::ExprTrait::eq(
+            sea_orm::sea_query::Expr::col(column.as_column_ref()),
+            PgFunc::any(sea_orm::sea_query::Expr::val(array)),
+        )
+    } else {
+        column.is_in(values.iter().cloned())
+    }
+}
+
 /// The current UTC time at the precision both backends store (PostgreSQL keeps
 /// microseconds), so a value returned at creation equals the one read back later.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
@@ -180,6 +204,7 @@ fn array_type(pg_type: &str) -> Option<sea_orm::sea_query::ArrayType> {
         "uuid" => ArrayType::Uuid,
         "int4" => ArrayType::Int,
         "int8" => ArrayType::BigInt,
+        "bool" => ArrayType::Bool,
         "text" => ArrayType::String,
         "date" => ArrayType::ChronoDate,
         "timestamptz" => ArrayType::ChronoDateTimeUtc,

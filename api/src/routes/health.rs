@@ -27,6 +27,8 @@ pub struct Readiness {
     pub webhook_queue_depth: u64,
     /// Webhook deliveries still pending (due, or waiting for a retry).
     pub webhooks_pending: u64,
+    /// Follow-ups past their due time and not fired yet.
+    pub followups_overdue: u64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -43,11 +45,12 @@ struct Backlog {
     outbox_pending: u64,
     webhook_queue_depth: u64,
     webhooks_pending: u64,
+    followups_overdue: u64,
 }
 
 /// Reads the queues' depth and the backlogs waiting in the database into the gauges.
 async fn backlog(state: &AppState) -> Result<Backlog, ApiError> {
-    use overturn_entity::{outbox, webhook_delivery};
+    use overturn_entity::{follow_up, outbox, webhook_delivery};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let unavailable = |e: overturn_worker::queue::QueueError| ApiError::QueueUnavailable(e.to_string());
     let queue_depth = state.queue.depth().await.map_err(unavailable)?;
@@ -62,11 +65,18 @@ async fn backlog(state: &AppState) -> Result<Backlog, ApiError> {
         .count(&state.db.read)
         .await
         .map_err(ApiError::Unavailable)?;
+    let followups_overdue = follow_up::Entity::find()
+        .filter(follow_up::Column::Status.eq("scheduled"))
+        .filter(follow_up::Column::DueAt.lte(crate::db::now()))
+        .count(&state.db.read)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    state.metrics.followups_overdue.set(followups_overdue as i64);
     state.metrics.queue_depth.set(queue_depth as i64);
     state.metrics.outbox_pending.set(outbox_pending as i64);
     state.metrics.webhook_queue_depth.set(webhook_queue_depth as i64);
     state.metrics.webhooks_pending.set(webhooks_pending as i64);
-    Ok(Backlog { queue_depth, outbox_pending, webhook_queue_depth, webhooks_pending })
+    Ok(Backlog { queue_depth, outbox_pending, webhook_queue_depth, webhooks_pending, followups_overdue })
 }
 
 /// Liveness: the process is up and serving HTTP.
@@ -95,6 +105,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<Readiness>, A
         outbox_pending: backlog.outbox_pending,
         webhook_queue_depth: backlog.webhook_queue_depth,
         webhooks_pending: backlog.webhooks_pending,
+        followups_overdue: backlog.followups_overdue,
     }))
 }
 
@@ -135,5 +146,8 @@ fn job_counters(jobs: &overturn_worker::jobs::JobMetrics) -> String {
     ] {
         out.push_str(&format!("overturn_webhook_attempts_total{{outcome=\"{outcome}\"}} {}\n", counter.load(Relaxed)));
     }
+    out.push_str("# HELP overturn_followups_fired_total Follow-ups fired by this process's jobs\n");
+    out.push_str("# TYPE overturn_followups_fired_total counter\n");
+    out.push_str(&format!("overturn_followups_fired_total {}\n", jobs.followups_fired.load(Relaxed)));
     out
 }

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod claims;
 pub mod contacts;
 pub mod denials;
+pub mod followups;
 pub mod health;
 pub mod jobs;
 pub mod payers;
@@ -37,6 +38,11 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(denials::get_denial)
             .service(denials::act_on_denial)
             .service(denials::analytics::denial_analytics)
+            .service(followups::list_follow_ups)
+            .service(followups::get_follow_up)
+            .service(followups::complete_follow_up)
+            .service(followups::snooze_follow_up)
+            .service(followups::reassign_follow_up)
             .service(payers::get_payer_rules)
             .service(payers::put_payer_rules)
             .service(contacts::create_contact)

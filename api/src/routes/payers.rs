@@ -1,5 +1,6 @@
 //! `/v1/payers/{payer_id}/rules`: a payer's deadlines. Changing them moves the appeal
-//! deadlines (and priorities) of that payer's denials still being worked.
+//! deadlines (and priorities) of that payer's denials still being worked, and the
+//! follow-ups those rules time.
 
 use actix_web::{HttpRequest, get, put, web};
 use chrono::{DateTime, Utc};
@@ -37,6 +38,9 @@ pub struct PayerRules {
     /// On `PUT`: open denials whose deadline and priority were recomputed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_denials: Option<u64>,
+    /// On `PUT`: scheduled follow-ups moved to the new dates (snoozed ones keep theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_follow_ups: Option<u64>,
 }
 
 impl PayerRules {
@@ -49,6 +53,7 @@ impl PayerRules {
             default: false,
             updated_at: Some(row.updated_at),
             updated_denials: None,
+            updated_follow_ups: None,
         }
     }
 
@@ -62,6 +67,7 @@ impl PayerRules {
             default: true,
             updated_at: None,
             updated_denials: None,
+            updated_follow_ups: None,
         }
     }
 }
@@ -127,7 +133,8 @@ pub async fn get_payer_rules(
 }
 
 /// Set a payer's rules. Open denials of the payer get their appeal deadline and priority
-/// recomputed in the same transaction.
+/// recomputed, and its scheduled follow-ups (status checks, timely filing, appeal reminders)
+/// move to the new dates, in the same transaction. Snoozed follow-ups keep their date.
 #[utoipa::path(
     tag = "payers",
     request_body = PayerRulesRequest,
@@ -201,9 +208,11 @@ pub async fn put_payer_rules(
         .exec_without_returning(&txn)
         .await?;
     let updated = reschedule_denials(&txn, &payer, &rules, now).await?;
+    let moved = overturn_worker::followups::reschedule_payer(&txn, &payer, &rules, now).await?;
     txn.commit().await?;
     let mut shown = PayerRules::from_row(&row);
     shown.updated_denials = Some(updated);
+    shown.updated_follow_ups = Some(moved);
     Ok(web::Json(shown))
 }
 

@@ -8,6 +8,7 @@ mod binary;
 mod claims;
 mod contacts;
 mod denials;
+mod followups;
 mod fuzz;
 mod idempotency;
 mod receiver;

@@ -67,9 +67,7 @@ pub async fn create_claim(
         }
     };
     let (row, lines) = claim_rows(&draft, submitted_at, now);
-    let response = serde_json::to_string(&Claim::from_rows(row.clone(), lines.clone()))
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency, response }).await?;
+    let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency }).await?;
     match outcome {
         Outcome::Created(body) => Ok(HttpResponse::Created().content_type("application/json").body(body)),
         Outcome::Replayed { status, body } => Ok(idempotency::replay(status, body)),
@@ -255,6 +253,7 @@ async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Resu
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut denials = crate::routes::denials::of_claims(db, &ids).await?;
+    let mut follow_ups = crate::routes::followups::of_claims(db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -262,6 +261,7 @@ async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Resu
             let id = row.id;
             let mut claim = Claim::from_rows(row, lines);
             claim.denials = denials.remove(&id).unwrap_or_default();
+            claim.follow_ups = follow_ups.remove(&id).unwrap_or_default();
             claim
         })
         .collect())

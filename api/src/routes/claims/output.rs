@@ -31,6 +31,9 @@ pub struct Claim {
     pub patient_responsibility: Money,
     /// The denials classified from its payments, oldest first.
     pub denials: Vec<crate::routes::denials::DenialDetail>,
+    /// Its follow-ups (status check, timely filing, and those of its denials), soonest due
+    /// first.
+    pub follow_ups: Vec<crate::routes::followups::FollowUp>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -118,6 +121,7 @@ impl Claim {
             paid_amount: money(row.paid_amount_cents),
             patient_responsibility: money(row.patient_responsibility_cents),
             denials: Vec::new(),
+            follow_ups: Vec::new(),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use overturn_domain::classification::{Category, WorkQueue};
 use overturn_domain::code_sets::CodeList;
 use overturn_domain::denial_workflow::{self, DenialAction, DenialStatus, Outcome};
@@ -26,8 +24,8 @@ use crate::auth::Caller;
 use crate::code_catalog;
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
-use crate::json::{Errors, parse_body};
-use crate::pagination::{DEFAULT_LIMIT, parse_limit};
+use crate::json::{Errors, parse_assignee, parse_body, parse_note};
+use crate::pagination::{DEFAULT_LIMIT, KeyedCursor as Cursor, parse_limit};
 use crate::state::AppState;
 
 /// The worklist's orders.
@@ -71,36 +69,6 @@ impl Sort {
     }
 }
 
-/// Where a worklist page ends: the order it was read in, the last row's key and id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cursor {
-    sort: u8,
-    key: i64,
-    id: Uuid,
-}
-
-const CURSOR_VERSION: u8 = 2;
-
-impl Cursor {
-    fn encode(&self) -> String {
-        let mut bytes = Vec::with_capacity(26);
-        bytes.push(CURSOR_VERSION);
-        bytes.push(self.sort);
-        bytes.extend_from_slice(&self.key.to_be_bytes());
-        bytes.extend_from_slice(self.id.as_bytes());
-        URL_SAFE_NO_PAD.encode(bytes)
-    }
-
-    fn decode(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        if bytes.len() != 26 || bytes[0] != CURSOR_VERSION {
-            return None;
-        }
-        let key = i64::from_be_bytes(bytes[2..10].try_into().ok()?);
-        Some(Self { sort: bytes[1], key, id: Uuid::from_slice(&bytes[10..]).ok()? })
-    }
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DenialListQuery {
@@ -133,7 +101,7 @@ pub struct DenialListQuery {
     pub cursor: Option<String>,
 }
 
-fn list_of<T>(field: &str, text: Option<&str>, parse: impl Fn(&str) -> Option<T>, errors: &mut Errors) -> Vec<T> {
+pub(crate) fn list_of<T>(field: &str, text: Option<&str>, parse: impl Fn(&str) -> Option<T>, errors: &mut Errors) -> Vec<T> {
     let Some(text) = text.filter(|t| !t.is_empty()) else { return Vec::new() };
     let mut out = Vec::new();
     for part in text.split(',') {
@@ -145,7 +113,7 @@ fn list_of<T>(field: &str, text: Option<&str>, parse: impl Fn(&str) -> Option<T>
     out
 }
 
-fn uuid_filter(field: &str, text: Option<&str>, errors: &mut Errors) -> Option<Uuid> {
+pub(crate) fn uuid_filter(field: &str, text: Option<&str>, errors: &mut Errors) -> Option<Uuid> {
     let text = text.filter(|t| !t.is_empty())?;
     errors.take(field, Uuid::parse_str(text).map_err(|_| "is not a UUID"))
 }
@@ -369,26 +337,9 @@ pub struct DenialActionRequest {
     pub note: Option<String>,
 }
 
-const MAX_NOTE: usize = 4000;
-
 fn parse_action(body: &DenialActionRequest) -> Result<(DenialAction, Option<String>), ApiError> {
     let mut errors = Errors(Vec::new());
-    let note = match body.note.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(n) if n.chars().count() > MAX_NOTE => {
-            errors.0.push(FieldError::new("note", format!("must be at most {MAX_NOTE} characters")));
-            None
-        }
-        // Line breaks and tabs are text; NUL and other control characters are not (PostgreSQL
-        // cannot even store NUL).
-        Some(n) if n.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) => {
-            errors
-                .0
-                .push(FieldError::new("note", "must not contain control characters other than line breaks and tabs"));
-            None
-        }
-        Some(n) => Some(n.to_owned()),
-    };
+    let note = parse_note(body.note.as_deref(), &mut errors);
     let refuse = |field: &str, errors: &mut Errors, action: &str, value: bool| {
         if value {
             errors.0.push(FieldError::new(field, format!("does not apply to {action}")));
@@ -403,16 +354,7 @@ fn parse_action(body: &DenialActionRequest) -> Result<(DenialAction, Option<Stri
         refuse("recovered_amount", &mut errors, action, body.recovered_amount.is_some());
     }
     let parsed = match action {
-        "assign" => match body.assignee.as_deref().map(str::trim) {
-            None => Some(DenialAction::Assign(None)),
-            Some(a) if a.is_empty() || a.chars().count() > 100 || a.chars().any(char::is_control) => {
-                errors
-                    .0
-                    .push(FieldError::new("assignee", "must be 1 to 100 printable characters, or null to unassign"));
-                None
-            }
-            Some(a) => Some(DenialAction::Assign(Some(a.to_owned()))),
-        },
+        "assign" => parse_assignee(body.assignee.as_deref(), &mut errors).map(DenialAction::Assign),
         "start" => Some(DenialAction::Start),
         "appeal" => Some(DenialAction::Appeal),
         "resubmit" => Some(DenialAction::Resubmit),
@@ -537,10 +479,49 @@ pub async fn act_on_denial(
         }))
         .exec_without_returning(txn)
         .await?;
+        if to != from {
+            follow_ups_after(txn, &row, to, now).await?;
+        }
         let row = find(txn, &id).await?;
         Ok((StatusCode::OK, detail(txn, row).await?))
     })
     .await
+}
+
+/// What a denial's new status means for its follow-ups: an appeal or a resubmission ends
+/// the reminders that led to it (a resubmitted claim gets its own status check); a closed
+/// denial needs no more chasing.
+async fn follow_ups_after<C: ConnectionTrait>(
+    txn: &C,
+    row: &denial::Model,
+    to: DenialStatus,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    use overturn_domain::followups::FollowUpKind as Kind;
+    use overturn_worker::followups::{Scope, cancel};
+    let reason = format!("the denial was {}", to.as_str().replace('_', " "));
+    match to {
+        DenialStatus::Appealed | DenialStatus::Resubmitted => {
+            cancel(txn, Scope::Denial(row.id, &[Kind::AppealDeadline, Kind::Resubmission]), &reason, now).await?;
+        }
+        s if s.is_closed() => {
+            cancel(txn, Scope::Denial(row.id, &Kind::ALL), &reason, now).await?;
+        }
+        _ => {}
+    }
+    if to == DenialStatus::Resubmitted
+        && let Some(claim_id) = row.claim_id
+        && let Some(claim) = overturn_entity::claim::Entity::find_by_id(claim_id).one(txn).await?
+    {
+        let rules = overturn_worker::classify::rules_for(txn, [claim.payer_id.clone()]).await?;
+        let rules = rules.get(&claim.payer_id).copied().unwrap_or_default();
+        overturn_worker::followups::schedule(
+            txn,
+            &[overturn_worker::followups::for_resubmission(&claim, row.id, &rules, now)],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Denials of the claims given, for the claim views.

@@ -1,0 +1,526 @@
+//! `/v1/follow-ups`: the chasing Overturn schedules (status checks, appeal reminders,
+//! resubmissions, patient outreach, timely filing), and the actions that work it.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use overturn_domain::FieldError;
+use overturn_domain::followups::{self as rules, FollowUpChange, FollowUpKind, FollowUpStatus};
+use overturn_domain::webhooks::ContactKind;
+use overturn_entity::follow_up;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::idempotency;
+use crate::json::{Errors, parse_assignee, parse_body, parse_note};
+use crate::pagination::{DEFAULT_LIMIT, KeyedCursor, parse_limit};
+use crate::routes::denials::{list_of, uuid_filter};
+use crate::state::AppState;
+
+/// A follow-up: something to chase, for whom, and when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowUp {
+    pub id: Uuid,
+    /// `status_check`, `appeal_deadline`, `resubmission`, `patient_outreach` or
+    /// `timely_filing`.
+    #[schema(example = "status_check")]
+    pub kind: String,
+    /// `scheduled` (waiting for `due_at`), `fired` (fell due: its `followup.due` event went
+    /// out and it waits for a person), `completed` or `cancelled`.
+    #[schema(example = "scheduled")]
+    pub status: String,
+    /// When it falls due (UTC). Dates count calendar days in UTC; something due "on" a
+    /// date falls due at 00:00 UTC.
+    pub due_at: DateTime<Utc>,
+    /// Whose contacts `followup.due` goes to: `payer` or `patient`.
+    #[schema(example = "payer")]
+    pub target: String,
+    pub claim_id: Option<Uuid>,
+    #[schema(example = "CLM-1001")]
+    pub claim_number: String,
+    pub denial_id: Option<Uuid>,
+    #[schema(example = "60054")]
+    pub payer_id: String,
+    /// For a patient target: the member id its contacts stand for.
+    pub member_id: Option<String>,
+    /// For an appeal reminder: days before the deadline it falls (30, 14, 3); null for
+    /// the escalation.
+    pub days_before_deadline: Option<i32>,
+    /// True for the escalation of an appeal deadline that passed with the denial still open.
+    pub escalation: bool,
+    pub assignee: Option<String>,
+    pub note: Option<String>,
+    /// True once a person chose `due_at` (payer rule changes no longer move it).
+    pub snoozed: bool,
+    pub fired_at: Option<DateTime<Utc>>,
+    /// How many times it fired (a snoozed follow-up fires again).
+    pub fire_count: i32,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Why it was cancelled or by whom completed.
+    pub close_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FollowUp {
+    pub fn from_row(row: &follow_up::Model) -> Self {
+        let appeal = row.kind == FollowUpKind::AppealDeadline.as_str();
+        Self {
+            id: row.id,
+            kind: row.kind.clone(),
+            status: row.status.clone(),
+            due_at: row.due_at,
+            target: row.target.clone(),
+            claim_id: row.claim_id,
+            claim_number: row.claim_number.clone(),
+            denial_id: row.denial_id,
+            payer_id: row.payer_id.clone(),
+            member_id: (row.target == ContactKind::Patient.as_str()).then(|| row.reference.clone()),
+            days_before_deadline: row.offset_days.filter(|o| appeal && *o < 0).map(|o| -o),
+            escalation: appeal && row.offset_days.is_some_and(|o| o > 0),
+            assignee: row.assignee.clone(),
+            note: row.note.clone(),
+            snoozed: row.snoozed,
+            fired_at: row.fired_at,
+            fire_count: row.fire_count,
+            closed_at: row.closed_at,
+            close_reason: row.close_reason.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowUpList {
+    pub items: Vec<FollowUp>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FollowUpListQuery {
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub claim_id: Option<String>,
+    pub claim_number: Option<String>,
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub denial_id: Option<String>,
+    pub payer_id: Option<String>,
+    /// One kind or several, comma-separated.
+    #[param(example = "status_check", pattern = "^[a-z_]*(,[a-z_]+)*$")]
+    pub kind: Option<String>,
+    /// One status or several, comma-separated (`scheduled,fired` for everything open).
+    #[param(example = "fired", pattern = "^[a-z_]*(,[a-z_]+)*$")]
+    pub status: Option<String>,
+    /// `payer` or `patient`.
+    #[param(pattern = "^(payer|patient)?$")]
+    pub target: Option<String>,
+    /// Who it is assigned to; `none` for unassigned ones.
+    pub assignee: Option<String>,
+    /// Due strictly before this instant: an RFC 3339 timestamp, or a date (00:00 UTC of it).
+    #[param(example = "2026-12-01")]
+    pub due_before: Option<String>,
+    /// Due at or after this instant: an RFC 3339 timestamp, or a date (00:00 UTC of it).
+    #[param(example = "2026-11-01")]
+    pub due_after: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    pub cursor: Option<String>,
+}
+
+/// The order of the list, in cursors.
+const BY_DUE_AT: u8 = 1;
+
+/// An instant in a filter: a timestamp, or a date meaning 00:00 UTC of it.
+fn instant(text: &str) -> Result<DateTime<Utc>, &'static str> {
+    if let Ok(date) = crate::json::parse_date(text) {
+        return Ok(rules::start_of(date));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp")
+}
+
+/// The follow-up worklist, soonest due first: filter on `status=fired` for what fell due
+/// and waits for a person.
+#[utoipa::path(
+    tag = "follow-ups",
+    params(FollowUpListQuery),
+    responses(
+        (status = 200, body = FollowUpList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/follow-ups")]
+pub async fn list_follow_ups(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<FollowUpListQuery>,
+) -> Result<web::Json<FollowUpList>, ApiError> {
+    caller.require_billing_read("follow-ups")?;
+    let mut errors = Errors(Vec::new());
+    let q = query.into_inner();
+    let claim_id = uuid_filter("claim_id", q.claim_id.as_deref(), &mut errors);
+    let denial_id = uuid_filter("denial_id", q.denial_id.as_deref(), &mut errors);
+    let kinds = list_of("kind", q.kind.as_deref(), FollowUpKind::parse, &mut errors);
+    let statuses = list_of("status", q.status.as_deref(), FollowUpStatus::parse, &mut errors);
+    let target = q.target.as_deref().filter(|t| !t.is_empty()).and_then(|t| {
+        let parsed = ContactKind::parse(t);
+        if parsed.is_none() {
+            errors.0.push(FieldError::new("target", "must be payer or patient"));
+        }
+        parsed
+    });
+    let due_before = q.due_before.as_deref().filter(|t| !t.is_empty()).and_then(|t| errors.take("due_before", instant(t)));
+    let due_after = q.due_after.as_deref().filter(|t| !t.is_empty()).and_then(|t| errors.take("due_after", instant(t)));
+    let limit = parse_limit(q.limit.as_deref()).unwrap_or_else(|e| {
+        errors.0.push(e);
+        DEFAULT_LIMIT
+    });
+    let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(text) => match KeyedCursor::decode(text) {
+            Some(c) if c.sort == BY_DUE_AT => Some(c),
+            _ => {
+                errors.0.push(FieldError::new("cursor", "is not a cursor returned by this list"));
+                None
+            }
+        },
+    };
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    let mut select = follow_up::Entity::find();
+    if let Some(id) = claim_id {
+        select = select.filter(follow_up::Column::ClaimId.eq(id));
+    }
+    if let Some(n) = q.claim_number.as_deref().filter(|n| !n.is_empty()) {
+        select = select.filter(follow_up::Column::ClaimNumber.eq(n));
+    }
+    if let Some(id) = denial_id {
+        select = select.filter(follow_up::Column::DenialId.eq(id));
+    }
+    if let Some(p) = q.payer_id.as_deref().filter(|p| !p.is_empty()) {
+        select = select.filter(follow_up::Column::PayerId.eq(p));
+    }
+    if !kinds.is_empty() {
+        select = select.filter(follow_up::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    }
+    if !statuses.is_empty() {
+        select = select.filter(follow_up::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(t) = target {
+        select = select.filter(follow_up::Column::Target.eq(t.as_str()));
+    }
+    match q.assignee.as_deref().filter(|a| !a.is_empty()) {
+        Some("none") => select = select.filter(follow_up::Column::Assignee.is_null()),
+        Some(a) => select = select.filter(follow_up::Column::Assignee.eq(a)),
+        None => {}
+    }
+    if let Some(t) = due_before {
+        select = select.filter(follow_up::Column::DueAt.lt(t));
+    }
+    if let Some(t) = due_after {
+        select = select.filter(follow_up::Column::DueAt.gte(t));
+    }
+    if let Some(c) = cursor {
+        let at = DateTime::<Utc>::from_timestamp_micros(c.key).unwrap_or_default();
+        select = select.filter(
+            Condition::any()
+                .add(follow_up::Column::DueAt.gt(at))
+                .add(Condition::all().add(follow_up::Column::DueAt.eq(at)).add(follow_up::Column::Id.gt(c.id))),
+        );
+    }
+    let mut rows = select
+        .order_by_asc(follow_up::Column::DueAt)
+        .order_by_asc(follow_up::Column::Id)
+        .limit(limit + 1)
+        .all(&state.db.read)
+        .await?;
+    let next_cursor = if rows.len() as u64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| KeyedCursor { sort: BY_DUE_AT, key: r.due_at.timestamp_micros(), id: r.id }.encode())
+    } else {
+        None
+    };
+    Ok(web::Json(FollowUpList { items: rows.iter().map(FollowUp::from_row).collect(), next_cursor }))
+}
+
+async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<follow_up::Model, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no follow-up {id}"));
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    follow_up::Entity::find_by_id(id).one(db).await?.ok_or_else(not_found)
+}
+
+/// One follow-up.
+#[utoipa::path(
+    tag = "follow-ups",
+    params(("id" = Uuid, Path, description = "The follow-up's id")),
+    responses(
+        (status = 200, body = FollowUp),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/follow-ups/{id}")]
+pub async fn get_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<web::Json<FollowUp>, ApiError> {
+    caller.require_billing_read("follow-ups")?;
+    Ok(web::Json(FollowUp::from_row(&find(&state.db.read, &id).await?)))
+}
+
+/// The body of `POST /v1/follow-ups/{id}/complete`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    /// What was done (up to 4,000 characters).
+    #[schema(example = "Called the payer: claim in process, check number expected Friday.")]
+    pub note: Option<String>,
+}
+
+/// The body of `POST /v1/follow-ups/{id}/snooze`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    /// When it falls due again: an RFC 3339 timestamp, or a date (00:00 UTC of it); in the
+    /// future, at most 3,650 days ahead.
+    #[schema(example = "2026-12-15")]
+    pub until: String,
+    pub note: Option<String>,
+}
+
+/// The body of `POST /v1/follow-ups/{id}/reassign`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// Who works it (1 to 100 characters); null unassigns.
+    #[schema(example = "kim.lee")]
+    pub assignee: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Applies a person's change to a follow-up, if its status still allows it (409 otherwise).
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    req: &HttpRequest,
+    body: &[u8],
+    id: &str,
+    change: FollowUpChange,
+    note: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    idempotency::run(&state.db.write, req, caller.key_id, body, async |txn| {
+        let row = find(txn, id).await?;
+        let from = FollowUpStatus::parse(&row.status)
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("follow-up {} has an unknown status", row.id)))?;
+        let to = rules::next_status(from, &change).map_err(|e| ApiError::Conflict(e.to_string()))?;
+        let now = crate::db::now();
+        let mut update = follow_up::Entity::update_many()
+            .col_expr(follow_up::Column::Status, Expr::value(to.as_str()))
+            .col_expr(follow_up::Column::UpdatedAt, Expr::value(now))
+            .filter(follow_up::Column::Id.eq(row.id))
+            // Another request, or the firing job, may have moved it since it was read.
+            .filter(follow_up::Column::Status.eq(row.status.as_str()))
+            .filter(follow_up::Column::DueAt.eq(row.due_at));
+        if let Some(note) = &note {
+            update = update.col_expr(follow_up::Column::Note, Expr::value(note.clone()));
+        }
+        update = match &change {
+            FollowUpChange::Complete => update
+                .col_expr(follow_up::Column::ClosedAt, Expr::value(now))
+                .col_expr(follow_up::Column::CloseReason, Expr::value(format!("completed by {}", caller.name))),
+            FollowUpChange::Snooze(until) => update
+                .col_expr(follow_up::Column::DueAt, Expr::value(*until))
+                .col_expr(follow_up::Column::Snoozed, Expr::value(true))
+                .col_expr(follow_up::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None)),
+            FollowUpChange::Reassign(who) => update.col_expr(follow_up::Column::Assignee, Expr::value(who.clone())),
+        };
+        if update.exec(txn).await?.rows_affected != 1 {
+            return Err(ApiError::Conflict("the follow-up changed while this ran; read it again".into()));
+        }
+        Ok((StatusCode::OK, FollowUp::from_row(&find(txn, id).await?)))
+    })
+    .await
+}
+
+/// Mark a follow-up done (scheduled or fired), with an optional note.
+#[utoipa::path(
+    tag = "follow-ups",
+    request_body(content = Option<CompleteRequest>, description = "Optional"),
+    params(
+        ("id" = Uuid, Path, description = "The follow-up's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
+    ),
+    responses(
+        (status = 200, body = FollowUp),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already completed or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/follow-ups/{id}/complete")]
+pub async fn complete_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_billing_write()?;
+    let request: CompleteRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        CompleteRequest::default()
+    } else {
+        parse_body(&req, &body)?
+    };
+    let mut errors = Errors(Vec::new());
+    let note = parse_note(request.note.as_deref(), &mut errors);
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(errors.0));
+    }
+    change(&state, &caller, &req, &body, &id, FollowUpChange::Complete, note).await
+}
+
+/// Move a follow-up to a later time; a fired one is scheduled again and fires anew (with a
+/// new event id) when that time comes. Payer rule changes no longer move it.
+#[utoipa::path(
+    tag = "follow-ups",
+    request_body = SnoozeRequest,
+    params(
+        ("id" = Uuid, Path, description = "The follow-up's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
+    ),
+    responses(
+        (status = 200, body = FollowUp),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already completed or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/follow-ups/{id}/snooze")]
+pub async fn snooze_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_billing_write()?;
+    let request: SnoozeRequest = parse_body(&req, &body)?;
+    let mut errors = Errors(Vec::new());
+    let until = errors.take("until", rules::parse_until(&request.until, crate::db::now()));
+    let note = parse_note(request.note.as_deref(), &mut errors);
+    let Some(until) = until.filter(|_| errors.0.is_empty()) else {
+        return Err(ApiError::validation(errors.0));
+    };
+    // Stored at the precision both databases keep.
+    let until = chrono::SubsecRound::trunc_subsecs(until, 6);
+    change(&state, &caller, &req, &body, &id, FollowUpChange::Snooze(until), note).await
+}
+
+/// Give a follow-up to someone else (or to nobody).
+#[utoipa::path(
+    tag = "follow-ups",
+    request_body = ReassignRequest,
+    params(
+        ("id" = Uuid, Path, description = "The follow-up's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
+    ),
+    responses(
+        (status = 200, body = FollowUp),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already completed or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/follow-ups/{id}/reassign")]
+pub async fn reassign_follow_up(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_billing_write()?;
+    let request: ReassignRequest = parse_body(&req, &body)?;
+    let mut errors = Errors(Vec::new());
+    let assignee = parse_assignee(request.assignee.as_deref(), &mut errors);
+    let note = parse_note(request.note.as_deref(), &mut errors);
+    let Some(assignee) = assignee.filter(|_| errors.0.is_empty()) else {
+        return Err(ApiError::validation(errors.0));
+    };
+    change(&state, &caller, &req, &body, &id, FollowUpChange::Reassign(assignee), note).await
+}
+
+/// Follow-ups of the claims given, soonest due first, for the claim views.
+pub async fn of_claims<C: ConnectionTrait>(
+    db: &C,
+    claims: &[Uuid],
+) -> Result<BTreeMap<Uuid, Vec<FollowUp>>, sea_orm::DbErr> {
+    let mut out: BTreeMap<Uuid, Vec<FollowUp>> = BTreeMap::new();
+    for chunk in claims.chunks(crate::db::MAX_PARAMS) {
+        let rows = follow_up::Entity::find()
+            .filter(follow_up::Column::ClaimId.is_in(chunk.iter().copied()))
+            .order_by_asc(follow_up::Column::DueAt)
+            .order_by_asc(follow_up::Column::Id)
+            .all(db)
+            .await?;
+        for row in &rows {
+            if let Some(claim) = row.claim_id {
+                out.entry(claim).or_default().push(FollowUp::from_row(row));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+
+    #[test]
+    fn filter_instants_take_dates_and_timestamps() {
+        assert_eq!(instant("2026-12-01"), Ok(rules::start_of(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())));
+        assert_eq!(
+            instant("2026-12-01T10:00:00+02:00").map(|t| t.to_rfc3339()),
+            Ok("2026-12-01T08:00:00+00:00".to_owned())
+        );
+        assert!(instant("yesterday").is_err());
+        assert!(instant("2026-12-1").is_err());
+    }
+}
