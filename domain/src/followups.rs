@@ -307,8 +307,7 @@ mod tests {
     fn reminders_already_past_are_left_out_but_the_escalation_stays() {
         let deadline = date(2026, 7, 1);
         // 10 days left: only the 3-day reminder and the escalation remain.
-        let offsets: Vec<i32> =
-            appeal_reminders(deadline, at(2026, 6, 21, 12)).iter().map(|r| r.offset_days).collect();
+        let offsets: Vec<i32> = appeal_reminders(deadline, at(2026, 6, 21, 12)).iter().map(|r| r.offset_days).collect();
         assert_eq!(offsets, vec![-3, 1]);
         // On the day of a reminder it is still planned (it fires at once).
         let offsets: Vec<i32> = appeal_reminders(deadline, at(2026, 6, 17, 23)).iter().map(|r| r.offset_days).collect();

@@ -347,7 +347,6 @@ pub async fn cancel<C: ConnectionTrait>(
     Ok(cancelled)
 }
 
-
 /// What settling claims means for their follow-ups: a payer response ends the status check
 /// and the timely-filing watch; a claim paid in full ends the chasing of its denials; a
 /// balance gone (paid, or reversed) ends the patient's balance reminder.
@@ -360,7 +359,8 @@ pub async fn claims_settled<C: ConnectionTrait>(
         return Ok(0);
     }
     let answered: Vec<Uuid> = settled.iter().map(|s| s.0).collect();
-    let mut n = cancel(db, Scope::Claims(&answered, &FollowUpKind::ANSWERED_BY_PAYER), "the payer answered", now).await?;
+    let mut n =
+        cancel(db, Scope::Claims(&answered, &FollowUpKind::ANSWERED_BY_PAYER), "the payer answered", now).await?;
     let paid: Vec<Uuid> = settled.iter().filter(|s| s.1 == "paid").map(|s| s.0).collect();
     if !paid.is_empty() {
         n += cancel(db, Scope::DenialsOfClaims(&paid), "the claim was paid", now).await?;
@@ -436,7 +436,8 @@ pub async fn reschedule_payer<C: ConnectionTrait>(
         if due == row.due_at {
             continue;
         }
-        let passed_reminder = kind == FollowUpKind::AppealDeadline && row.offset_days.is_some_and(|o| o < 0) && due < today;
+        let passed_reminder =
+            kind == FollowUpKind::AppealDeadline && row.offset_days.is_some_and(|o| o < 0) && due < today;
         let mut update = follow_up::Entity::update_many()
             .col_expr(follow_up::Column::UpdatedAt, Expr::value(now))
             .filter(follow_up::Column::Id.eq(row.id))
@@ -497,9 +498,7 @@ pub async fn enqueue_due(
         .filter(follow_up::Column::Status.eq(FollowUpStatus::Scheduled.as_str()))
         .filter(follow_up::Column::DueAt.lte(horizon))
         .filter(
-            Condition::any()
-                .add(follow_up::Column::EnqueuedAt.is_null())
-                .add(follow_up::Column::EnqueuedAt.lt(stale)),
+            Condition::any().add(follow_up::Column::EnqueuedAt.is_null()).add(follow_up::Column::EnqueuedAt.lt(stale)),
         )
         .order_by_asc(follow_up::Column::DueAt)
         .limit(std::cmp::max(limit, 1));

@@ -127,8 +127,8 @@ async fn run(ctx: &JobContext, job: &Job) -> Result<(), Failure> {
             Ok(())
         }
         followups::TOPIC => {
-            let ids = followups::parse_job(job)
-                .ok_or_else(|| Failure::Permanent("payload has no follow_up_ids".into()))?;
+            let ids =
+                followups::parse_job(job).ok_or_else(|| Failure::Permanent("payload has no follow_up_ids".into()))?;
             let fired = followups::fire(&ctx.db, &ids).await.map_err(|e| Failure::Transient(e.to_string()))?;
             ctx.metrics.followups_fired.fetch_add(fired.fired as u64, std::sync::atomic::Ordering::Relaxed);
             if fired.deliveries > 0 {

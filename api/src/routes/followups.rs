@@ -185,7 +185,8 @@ pub async fn list_follow_ups(
         }
         parsed
     });
-    let due_before = q.due_before.as_deref().filter(|t| !t.is_empty()).and_then(|t| errors.take("due_before", instant(t)));
+    let due_before =
+        q.due_before.as_deref().filter(|t| !t.is_empty()).and_then(|t| errors.take("due_before", instant(t)));
     let due_after = q.due_after.as_deref().filter(|t| !t.is_empty()).and_then(|t| errors.take("due_after", instant(t)));
     let limit = parse_limit(q.limit.as_deref()).unwrap_or_else(|e| {
         errors.0.push(e);
@@ -391,11 +392,8 @@ pub async fn complete_follow_up(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_billing_write()?;
-    let request: CompleteRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        CompleteRequest::default()
-    } else {
-        parse_body(&req, &body)?
-    };
+    let request: CompleteRequest =
+        if body.iter().all(u8::is_ascii_whitespace) { CompleteRequest::default() } else { parse_body(&req, &body)? };
     let mut errors = Errors(Vec::new());
     let note = parse_note(request.note.as_deref(), &mut errors);
     if !errors.0.is_empty() {

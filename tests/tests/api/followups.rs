@@ -263,7 +263,11 @@ async fn a_snoozed_follow_up_fires_again_at_its_new_time(backend: Backend) {
     let until = (Utc::now() + chrono::Duration::seconds(3)).to_rfc3339_opts(SecondsFormat::Millis, true);
     let res = post_action(&app, &id, "snooze", Some(&json!({ "until": until, "note": "call back" }))).await;
     let snoozed: Value = res.json().await.unwrap();
-    assert_eq!((snoozed["status"].as_str(), snoozed["snoozed"].as_bool()), (Some("scheduled"), Some(true)), "{snoozed}");
+    assert_eq!(
+        (snoozed["status"].as_str(), snoozed["snoozed"].as_bool()),
+        (Some("scheduled"), Some(true)),
+        "{snoozed}"
+    );
     let due: chrono::DateTime<Utc> = serde_json::from_value(snoozed["due_at"].clone()).unwrap();
     assert_eq!(due, chrono::DateTime::parse_from_rfc3339(&until).unwrap());
     assert_eq!(receiver.received().len(), 1, "not before its new time");
@@ -298,13 +302,13 @@ async fn a_snoozed_follow_up_fires_again_at_its_new_time(backend: Backend) {
     assert_eq!(error_fields(&bad), ["assignee"]);
     let portal = app.create_key("portal").await;
     assert_problem(app.request(Method::GET, "/v1/follow-ups", Some(&portal), None).await, 403).await;
+    assert_problem(app.request(Method::POST, &format!("/v1/follow-ups/{id}/complete"), Some(&portal), None).await, 403)
+        .await;
     assert_problem(
-        app.request(Method::POST, &format!("/v1/follow-ups/{id}/complete"), Some(&portal), None).await,
-        403,
+        app.request(Method::GET, &format!("/v1/follow-ups/{}", uuid::Uuid::now_v7()), None, None).await,
+        401,
     )
     .await;
-    assert_problem(app.request(Method::GET, &format!("/v1/follow-ups/{}", uuid::Uuid::now_v7()), None, None).await, 401)
-        .await;
     assert_problem(
         app.request(Method::GET, &format!("/v1/follow-ups/{}", uuid::Uuid::now_v7()), Some(&app.admin_key), None).await,
         404,
@@ -319,7 +323,8 @@ async fn the_list_filters_and_pages_by_due_date(backend: Backend) {
     }
     // Status checks fall due 25, 27 and 26 days from now: soonest first, two per page.
     let page = app.get_json("/v1/follow-ups?kind=status_check&limit=2").await;
-    let numbers: Vec<&str> = page["items"].as_array().unwrap().iter().map(|f| f["claim_number"].as_str().unwrap()).collect();
+    let numbers: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|f| f["claim_number"].as_str().unwrap()).collect();
     assert_eq!(numbers, ["FL-1", "FL-3"]);
     let cursor = page["next_cursor"].as_str().unwrap();
     let next = app.get_json(&format!("/v1/follow-ups?kind=status_check&limit=2&cursor={cursor}")).await;
@@ -337,7 +342,8 @@ async fn the_list_filters_and_pages_by_due_date(backend: Backend) {
     let payer_only = app.get_json("/v1/follow-ups?target=patient").await;
     assert_eq!(payer_only["items"], json!([]));
 
-    for query in ["kind=nope", "status=open", "target=doctor", "due_before=soon", "claim_id=x", "limit=0", "cursor=zz"] {
+    for query in ["kind=nope", "status=open", "target=doctor", "due_before=soon", "claim_id=x", "limit=0", "cursor=zz"]
+    {
         let res = app.request(Method::GET, &format!("/v1/follow-ups?{query}"), Some(&app.admin_key), None).await;
         let problem = assert_problem(res, 400).await;
         let field = query.split('=').next().unwrap();
@@ -389,19 +395,15 @@ async fn a_crowd_due_at_once_fires_each_once(backend: Backend) {
     let _one = app.replica(ServeRole::Worker, &[]).await;
     let _two = app.replica(ServeRole::Worker, &[]).await;
     app.eventually("every follow-up fired", || async {
-        let left = follow_up::Entity::find()
-            .filter(follow_up::Column::Status.eq("scheduled"))
-            .count(&db.read)
-            .await
-            .unwrap();
+        let left =
+            follow_up::Entity::find().filter(follow_up::Column::Status.eq("scheduled")).count(&db.read).await.unwrap();
         (left == 0).then_some(())
     })
     .await;
     let fired_once =
         follow_up::Entity::find().filter(follow_up::Column::FireCount.eq(1)).count(&db.read).await.unwrap();
     assert_eq!(fired_once, COUNT as u64, "each fired exactly once");
-    let early =
-        follow_up::Entity::find().filter(follow_up::Column::FiredAt.lt(due)).count(&db.read).await.unwrap();
+    let early = follow_up::Entity::find().filter(follow_up::Column::FiredAt.lt(due)).count(&db.read).await.unwrap();
     assert_eq!(early, 0, "none before its time");
 }
 

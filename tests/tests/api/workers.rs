@@ -320,7 +320,83 @@ async fn webhooks_survive_workers_killed_during_and_between_attempts(backend: Ba
     api.kill();
 }
 
+/// A worker killed after it queued a follow-up and before it fell due: nothing fires while
+/// no worker runs, and the next worker to start fires it, once.
+async fn a_follow_up_due_while_no_worker_runs_fires_at_the_next_start(backend: Backend) {
+    use overturn_entity::follow_up;
+
+    use crate::receiver::Receiver;
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let api = Server::start(
+        command(&db, &["serve", "--role", "api"])
+            .env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin)
+            .env("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true"),
+    );
+    let worker =
+        || Server::start(command(&db, &["serve", "--role", "worker"]).env("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true"));
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start().await;
+    let res = client
+        .post(api.url("/v1/contacts"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({ "kind": "payer", "reference": "60054", "name": "Acme calls", "webhook_url": receiver.url }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let first = worker();
+    // Submitted 30 days ago less 6 seconds: its status check falls due in 6 seconds.
+    let now = chrono::Utc::now();
+    let mut claim = crate::helpers::claim_body("KILL-FU-1");
+    claim["submitted_at"] =
+        serde_json::json!((now - chrono::Duration::days(30) + chrono::Duration::seconds(6)).to_rfc3339());
+    claim["service_date"] = serde_json::json!(now.date_naive().to_string());
+    claim["lines"] = serde_json::json!([{"procedure_code": "99213", "charge": "100.00"}]);
+    let res = client.post(api.url("/v1/claims")).bearer_auth(&admin).json(&claim).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let conn = database(&db).await;
+    let check = || async {
+        follow_up::Entity::find()
+            .filter(follow_up::Column::ClaimNumber.eq("KILL-FU-1"))
+            .filter(follow_up::Column::Kind.eq("status_check"))
+            .one(&conn.read)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let queued = wait_for("the follow-up handed to the queue", Duration::from_secs(30), || async {
+        let row = check().await;
+        row.enqueued_at.is_some().then_some(row)
+    })
+    .await;
+    assert!(queued.due_at > chrono::Utc::now(), "queued ahead of its time");
+    first.kill();
+    let wait = (queued.due_at - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(2);
+    tokio::time::sleep(wait).await;
+    let row = check().await;
+    assert_eq!(row.status, "scheduled", "nothing fires while no worker runs");
+    assert!(receiver.received().is_empty());
+
+    let second = worker();
+    let request = receiver.wait_for(1).await.remove(0);
+    assert_eq!(request.json()["data"]["follow_up_id"], queued.id.to_string());
+    let fired = wait_for("the follow-up fired", Duration::from_secs(30), || async {
+        let row = check().await;
+        (row.status == "fired").then_some(row)
+    })
+    .await;
+    assert_eq!(fired.fire_count, 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = receiver.received();
+    // At least once: every request carries the one event's id.
+    assert!(got.iter().all(|r| r.header("webhook-id") == request.header("webhook-id")), "{got:?}");
+    second.kill();
+    api.kill();
+}
+
 crate::on_both_backends!(
+    a_follow_up_due_while_no_worker_runs_fires_at_the_next_start,
     webhooks_survive_workers_killed_during_and_between_attempts,
     sigterm_lets_the_running_job_finish,
     a_worker_killed_mid_job_loses_and_duplicates_nothing,

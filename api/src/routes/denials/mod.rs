@@ -101,7 +101,12 @@ pub struct DenialListQuery {
     pub cursor: Option<String>,
 }
 
-pub(crate) fn list_of<T>(field: &str, text: Option<&str>, parse: impl Fn(&str) -> Option<T>, errors: &mut Errors) -> Vec<T> {
+pub(crate) fn list_of<T>(
+    field: &str,
+    text: Option<&str>,
+    parse: impl Fn(&str) -> Option<T>,
+    errors: &mut Errors,
+) -> Vec<T> {
     let Some(text) = text.filter(|t| !t.is_empty()) else { return Vec::new() };
     let mut out = Vec::new();
     for part in text.split(',') {
