@@ -187,7 +187,10 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
         .zip(&planned)
         .map(|(j, rows)| {
             let mut claim = crate::routes::claims::Claim::from_rows(j.claim.clone(), j.lines.clone());
-            claim.follow_ups = rows.iter().map(crate::routes::followups::FollowUp::from_row).collect();
+            let mut shown: Vec<&follow_up::Model> = rows.iter().collect();
+            // In the order the claim views list them: soonest due first.
+            shown.sort_by_key(|f| (f.due_at, f.id));
+            claim.follow_ups = shown.into_iter().map(crate::routes::followups::FollowUp::from_row).collect();
             serde_json::to_string(&claim).map_err(|e| DbErr::Custom(e.to_string()))
         })
         .collect::<Result<_, _>>()?;
