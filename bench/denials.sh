@@ -8,6 +8,9 @@
 #
 # Each run posts a new file (another seed) of CLAIMS claims and polls the remittance until the
 # workers have classified it; the worker log gives the job's own time and adjustment count.
+# PRODUCTION_DATE (YYYY-MM-DD, default 2025-01-15) dates the files: with an old one every
+# appeal deadline has passed and each denial's escalation fires during the run; with today's,
+# the reminders are scheduled months ahead.
 # Needs: cargo build --release -p overturn-api -p overturn-tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +56,7 @@ for _ in $(seq 1 100); do curl -sf "localhost:$port/ready" >/dev/null && break; 
 now() { date +%s.%N; }
 echo "backend=$backend claims_per_file=$claims runs=$runs"
 for run in $(seq 0 $((runs - 1))); do
-  "$gen" --claims "$claims" --seed $((2000 + run)) > "$dir/file.835" 2>/dev/null
+  "$gen" --claims "$claims" --seed $((2000 + run)) --production-date "${PRODUCTION_DATE:-2025-01-15}" > "$dir/file.835" 2>/dev/null
   t0=$(now)
   curl -sf -o "$dir/response.json" -X POST "localhost:$port/v1/remittances" \
     -H "Authorization: Bearer $admin" -H 'Content-Type: application/edi-x12' --data-binary @"$dir/file.835"

@@ -289,21 +289,11 @@ pub async fn classify_remittance(
                 ]);
             }
         }
-        // The page's denials, their follow-ups and the webhook events they cause commit
-        // together.
+        // The page's denials and the webhook events they cause commit together.
         let txn = db.begin().await?;
         insert_rows_if_absent(&txn, "denials", &DENIAL_COLUMNS, values).await?;
-        let stored = page_denials(&txn, &page).await?;
-        let members: HashMap<Uuid, String> = page
-            .iter()
-            .filter_map(|p| p.patient_member_id.clone().filter(|m| !m.is_empty()).map(|m| (p.id, m)))
-            .collect();
-        let mut planned = followups::for_denials(&stored, &members, stamp);
-        planned.extend(page.iter().filter_map(|p| {
-            followups::for_balance(p, payer_of.get(&p.transaction_id).map_or("", String::as_str), stamp)
-        }));
-        followups::schedule(&txn, &planned).await?;
         if notify {
+            let stored = page_denials(&txn, &page).await?;
             let drafts = page_events(&page, &stored, &payer_of, stamp)?;
             deliveries += events::emit(&txn, &drafts).await?;
         }
@@ -316,7 +306,14 @@ pub async fn classify_remittance(
     let txn = db.begin().await?;
     lock_matching(&txn, true).await?;
     attach_claims(&txn, remittance_id).await?;
-    followups::attach_claims_of_remittance(&txn, remittance_id).await?;
+    // Its follow-ups are planned by a job of their own, so the worklist does not wait for them.
+    overturn_entity::outbox::Entity::insert(crate::relay::pending_job(
+        followups::PLAN_TOPIC,
+        serde_json::json!({ "remittance_id": remittance_id }),
+        stamp,
+    ))
+    .exec_without_returning(&txn)
+    .await?;
     remittance::Entity::update_many()
         .col_expr(remittance::Column::ClassifiedAt, sea_orm::sea_query::Expr::value(stamp))
         .filter(remittance::Column::Id.eq(remittance_id))
@@ -327,7 +324,10 @@ pub async fn classify_remittance(
 }
 
 /// The denials stored for a page of claim payments (by this run or an earlier one).
-async fn page_denials<C: ConnectionTrait>(db: &C, page: &[claim_payment::Model]) -> Result<Vec<denial::Model>, DbErr> {
+pub(crate) async fn page_denials<C: ConnectionTrait>(
+    db: &C,
+    page: &[claim_payment::Model],
+) -> Result<Vec<denial::Model>, DbErr> {
     let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
     let mut out = Vec::new();
     for chunk in ids.chunks(5_000) {

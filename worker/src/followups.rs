@@ -34,6 +34,9 @@ use crate::sql::{Column, MAX_PARAMS, any_of, insert_rows_if_absent, now};
 
 pub const TOPIC: &str = "fire_followups";
 
+/// The job planning a classified remittance's follow-ups.
+pub const PLAN_TOPIC: &str = "plan_followups";
+
 /// How far ahead follow-ups are handed to the queue.
 pub const LOOKAHEAD: Duration = Duration::from_secs(60);
 
@@ -274,6 +277,52 @@ pub async fn schedule<C: ConnectionTrait>(db: &C, rows: &[follow_up::Model]) -> 
     Ok(())
 }
 
+/// Plans the follow-ups of a classified remittance: its denials' and its patients' balances,
+/// a page of claim payments per transaction. Idempotent (every follow-up has its key), so a
+/// re-run or a run cut short plans each once. Returns how many were planned.
+pub async fn plan_remittance(db: &DatabaseConnection, remittance_id: Uuid, page_size: u64) -> Result<usize, DbErr> {
+    use overturn_entity::remittance_transaction;
+    let transactions = remittance_transaction::Entity::find()
+        .filter(remittance_transaction::Column::RemittanceId.eq(remittance_id))
+        .all(db)
+        .await?;
+    let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, crate::classify::payer_key(t))).collect();
+    let now = now();
+    let mut planned_count = 0;
+    let mut after: i32 = -1;
+    loop {
+        let page = claim_payment::Entity::find()
+            .filter(claim_payment::Column::RemittanceId.eq(remittance_id))
+            .filter(claim_payment::Column::Position.gt(after))
+            .order_by_asc(claim_payment::Column::Position)
+            .limit(std::cmp::max(page_size, 1))
+            .all(db)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        let txn = db.begin().await?;
+        let denials = crate::classify::page_denials(&txn, &page).await?;
+        let members: HashMap<Uuid, String> = page
+            .iter()
+            .filter_map(|p| p.patient_member_id.clone().filter(|m| !m.is_empty()).map(|m| (p.id, m)))
+            .collect();
+        let mut planned = for_denials(&denials, &members, now);
+        planned.extend(
+            page.iter().filter_map(|p| for_balance(p, payer_of.get(&p.transaction_id).map_or("", String::as_str), now)),
+        );
+        schedule(&txn, &planned).await?;
+        txn.commit().await?;
+        planned_count += planned.len();
+    }
+    // A claim created meanwhile may have been matched after its page was read: under the
+    // matching lock its claim writer has finished, and its claim is copied here.
+    let txn = db.begin().await?;
+    crate::sql::lock_matching(&txn, true).await?;
+    attach_claims_of_remittance(&txn, remittance_id).await?;
+    txn.commit().await?;
+    Ok(planned_count)
+}
+
 /// Which open follow-ups to cancel.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope<'a> {
@@ -390,7 +439,9 @@ pub async fn attach_claims<C: ConnectionTrait>(db: &C, payments: &[Uuid]) -> Res
 /// `attach_claims` for every payment of a remittance.
 pub async fn attach_claims_of_remittance<C: ConnectionTrait>(db: &C, remittance_id: Uuid) -> Result<u64, DbErr> {
     let placeholder = if db.get_database_backend() == DbBackend::Postgres { "$1" } else { "?" };
-    let payments = format!("SELECT id FROM claim_payments WHERE remittance_id = {placeholder}");
+    // Only payments matched meanwhile: the rest would be rewritten with the NULL they hold.
+    let payments =
+        format!("SELECT id FROM claim_payments WHERE remittance_id = {placeholder} AND claim_id IS NOT NULL");
     attach(db, &payments, vec![Value::from(remittance_id)]).await
 }
 

@@ -126,6 +126,15 @@ async fn run(ctx: &JobContext, job: &Job) -> Result<(), Failure> {
             tracing::debug!(delivery = %id, attempt, ?outcome, "webhook attempt");
             Ok(())
         }
+        followups::PLAN_TOPIC => {
+            let id = subject_id(job).ok_or_else(|| Failure::Permanent("payload has no remittance_id".into()))?;
+            let planned = followups::plan_remittance(&ctx.db, id, ctx.classify_page)
+                .await
+                .map_err(|e| Failure::Transient(e.to_string()))?;
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::info!(remittance = %id, planned, ms, "follow-ups planned");
+            Ok(())
+        }
         followups::TOPIC => {
             let ids =
                 followups::parse_job(job).ok_or_else(|| Failure::Permanent("payload has no follow_up_ids".into()))?;

@@ -18,11 +18,22 @@ pub struct GeneratorOptions {
     pub segment: char,
     /// A line break after each segment terminator.
     pub newlines: bool,
+    /// The production date (DTM*405, BPR16), which starts the appeal windows.
+    pub production_date: chrono::NaiveDate,
 }
 
 impl Default for GeneratorOptions {
     fn default() -> Self {
-        Self { seed: 1, claims: 10, element: '*', component: ':', repetition: '^', segment: '~', newlines: true }
+        Self {
+            seed: 1,
+            claims: 10,
+            element: '*',
+            component: ':',
+            repetition: '^',
+            segment: '~',
+            newlines: true,
+            production_date: chrono::NaiveDate::from_ymd_opt(2025, 1, 15).unwrap_or_default(),
+        }
     }
 }
 
@@ -161,15 +172,16 @@ pub fn generate_835(options: &GeneratorOptions) -> (String, GeneratedTotals) {
     seg(&mut out, isa);
     seg(&mut out, format!("GS{e}HP{e}GENPAYER{e}GENCLINIC{e}20250115{e}1200{e}1{e}X{e}005010X221A1"));
     seg(&mut out, format!("ST{e}835{e}0001"));
+    let produced = options.production_date.format("%Y%m%d");
     seg(
         &mut out,
         format!(
-            "BPR{e}I{e}{}{e}{credit_debit}{e}ACH{e}CCP{e}01{e}011000015{e}DA{e}1234567{e}1512345678{e}{e}01{e}021000021{e}DA{e}7654321{e}20250115",
+            "BPR{e}I{e}{}{e}{credit_debit}{e}ACH{e}CCP{e}01{e}011000015{e}DA{e}1234567{e}1512345678{e}{e}01{e}021000021{e}DA{e}7654321{e}{produced}",
             amount(bpr_amount)
         ),
     );
     seg(&mut out, format!("TRN{e}1{e}GEN{}{e}1512345678", options.seed));
-    seg(&mut out, format!("DTM{e}405{e}20250115"));
+    seg(&mut out, format!("DTM{e}405{e}{produced}"));
     seg(&mut out, format!("N1{e}PR{e}GENERATED PAYER{e}XV{e}GEN01"));
     seg(&mut out, format!("PER{e}BL{e}PROVIDER SERVICES{e}TE{e}8005551212"));
     seg(&mut out, format!("N1{e}PE{e}GENERATED CLINIC{e}XX{e}1234567893"));

@@ -251,6 +251,7 @@ proptest! {
         let newlines = newlines && delimiters.2 != '\n';
         let options = GeneratorOptions {
             seed, claims, element: delimiters.0, component: delimiters.1, repetition, segment: delimiters.2, newlines,
+            ..GeneratorOptions::default()
         };
         let (text, totals) = generate_835(&options);
         let file = parse(&text).map_err(|e| TestCaseError::fail(format!("{e}")))?;

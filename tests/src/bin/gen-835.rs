@@ -2,6 +2,7 @@
 //! tests parse come from the same generator (`overturn_domain::x12::generate`).
 //!
 //!   cargo run --release -p overturn-tests --bin gen-835 -- --claims 20000 --seed 7 > file.835
+//!   (`--production-date YYYY-MM-DD`: the remittance's date, 2025-01-15 unless given)
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,13 +18,24 @@ fn main() -> ExitCode {
         match (args[i].as_str(), value) {
             ("--claims", Some(n)) => options.claims = n as usize,
             ("--seed", Some(n)) => options.seed = n,
+            ("--production-date", _) => {
+                match args.get(i + 1).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()) {
+                    Some(date) => options.production_date = date,
+                    None => {
+                        eprintln!("--production-date takes YYYY-MM-DD");
+                        return ExitCode::from(2);
+                    }
+                }
+                i += 2;
+                continue;
+            }
             ("--newlines", _) => {
                 options.newlines = true;
                 i += 1;
                 continue;
             }
             _ => {
-                eprintln!("usage: gen-835 [--claims N] [--seed N] [--newlines]");
+                eprintln!("usage: gen-835 [--claims N] [--seed N] [--production-date YYYY-MM-DD] [--newlines]");
                 return ExitCode::from(2);
             }
         }

@@ -356,39 +356,9 @@ async fn a_crowd_due_at_once_fires_each_once(backend: Backend) {
     const COUNT: usize = 20_000;
     let app = spawn_app_with(backend, ServeRole::Api, &[]).await;
     let db = app.database().await;
-    let now = overturn_worker::sql::now();
-    let due = now + chrono::Duration::seconds(2);
-    let rows: Vec<follow_up::Model> = (0..COUNT)
-        .map(|i| {
-            let mut claim = overturn_entity::claim::Model {
-                id: uuid::Uuid::now_v7(),
-                claim_number: format!("CROWD-{i}"),
-                payer_id: "60054".into(),
-                payer_name: "ACME".into(),
-                patient_member_id: "M".into(),
-                patient_first_name: "A".into(),
-                patient_last_name: "B".into(),
-                patient_date_of_birth: chrono::NaiveDate::from_ymd_opt(1980, 1, 1).unwrap(),
-                provider_npi: "1234567893".into(),
-                provider_name: "P".into(),
-                service_date: now.date_naive(),
-                submitted_at: now,
-                frequency_code: "1".into(),
-                payer_claim_control_number: None,
-                diagnosis_codes: json!([]),
-                total_charge_cents: 100,
-                paid_amount_cents: 0,
-                patient_responsibility_cents: 0,
-                status: "submitted".into(),
-                created_at: now,
-                updated_at: now,
-            };
-            claim.submitted_at = due - chrono::Duration::days(30);
-            let mut rows = overturn_worker::followups::for_claim(&claim, &Default::default(), now);
-            rows.truncate(1);
-            rows.remove(0)
-        })
-        .collect();
+    let due = overturn_worker::sql::now() + chrono::Duration::seconds(2);
+    let rows = overturn_tests::crowd_of_follow_ups(COUNT, "60054", due);
+    assert_eq!(rows.len(), COUNT);
     assert!(rows.iter().all(|r| r.due_at == due));
     overturn_worker::followups::schedule(&db.write, &rows).await.unwrap();
     // Two worker processes' worth of schedulers and consumers on the one database and queue.

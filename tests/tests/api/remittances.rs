@@ -351,6 +351,7 @@ async fn generated_files_with_other_delimiters_and_envelopes_keep_exact_totals(b
             repetition: '!',
             segment: '\n',
             newlines: false,
+            ..Default::default()
         },
         GeneratorOptions {
             seed: 13,
@@ -360,6 +361,7 @@ async fn generated_files_with_other_delimiters_and_envelopes_keep_exact_totals(b
             segment: '~',
             repetition: '{',
             newlines: false,
+            ..Default::default()
         },
     ];
     let mut all = String::new();
