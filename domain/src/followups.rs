@@ -233,20 +233,23 @@ pub fn asks_the_patient(category: Category) -> bool {
     matches!(category, Category::Eligibility | Category::CoordinationOfBenefits)
 }
 
-/// Reads a snooze's `until`: an RFC 3339 timestamp (converted to UTC), or a date meaning
-/// 00:00 UTC of it. It must lie after `now` and at most `MAX_SNOOZE_DAYS` ahead.
-pub fn parse_until(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+/// An instant as the API takes one: an RFC 3339 timestamp (converted to UTC), or a date
+/// (YYYY-MM-DD) meaning 00:00 UTC of it.
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, &'static str> {
+    const EXPECTED: &str = "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp";
     let text = text.trim();
-    let at = if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if text.len() != 10 {
-            return Err("must be a date (YYYY-MM-DD) or an RFC 3339 timestamp".into());
-        }
-        start_of(date)
-    } else {
-        DateTime::parse_from_rfc3339(text)
-            .map_err(|_| "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp".to_owned())?
-            .with_timezone(&Utc)
-    };
+    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        // chrono takes unpadded fields and 5-digit years; the form is exact.
+        Ok(date) if text.len() == 10 => Ok(start_of(date)),
+        Ok(_) => Err(EXPECTED),
+        Err(_) => DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| EXPECTED),
+    }
+}
+
+/// Reads a snooze's `until` (`parse_instant`). It must lie after `now` and at most
+/// `MAX_SNOOZE_DAYS` ahead.
+pub fn parse_until(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let at = parse_instant(text)?;
     if at <= now {
         return Err("must lie in the future".into());
     }

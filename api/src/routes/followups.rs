@@ -142,16 +142,6 @@ pub struct FollowUpListQuery {
 /// The order of the list, in cursors.
 const BY_DUE_AT: u8 = 1;
 
-/// An instant in a filter: a timestamp, or a date meaning 00:00 UTC of it.
-fn instant(text: &str) -> Result<DateTime<Utc>, &'static str> {
-    if let Ok(date) = crate::json::parse_date(text) {
-        return Ok(rules::start_of(date));
-    }
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp")
-}
-
 /// The follow-up worklist, soonest due first: filter on `status=fired` for what fell due
 /// and waits for a person.
 #[utoipa::path(
@@ -185,9 +175,16 @@ pub async fn list_follow_ups(
         }
         parsed
     });
-    let due_before =
-        q.due_before.as_deref().filter(|t| !t.is_empty()).and_then(|t| errors.take("due_before", instant(t)));
-    let due_after = q.due_after.as_deref().filter(|t| !t.is_empty()).and_then(|t| errors.take("due_after", instant(t)));
+    let due_before = q
+        .due_before
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .and_then(|t| errors.take("due_before", rules::parse_instant(t)));
+    let due_after = q
+        .due_after
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .and_then(|t| errors.take("due_after", rules::parse_instant(t)));
     let limit = parse_limit(q.limit.as_deref()).unwrap_or_else(|e| {
         errors.0.push(e);
         DEFAULT_LIMIT
@@ -513,12 +510,15 @@ mod tests {
 
     #[test]
     fn filter_instants_take_dates_and_timestamps() {
-        assert_eq!(instant("2026-12-01"), Ok(rules::start_of(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())));
         assert_eq!(
-            instant("2026-12-01T10:00:00+02:00").map(|t| t.to_rfc3339()),
+            rules::parse_instant("2026-12-01"),
+            Ok(rules::start_of(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()))
+        );
+        assert_eq!(
+            rules::parse_instant("2026-12-01T10:00:00+02:00").map(|t| t.to_rfc3339()),
             Ok("2026-12-01T08:00:00+00:00".to_owned())
         );
-        assert!(instant("yesterday").is_err());
-        assert!(instant("2026-12-1").is_err());
+        assert!(rules::parse_instant("yesterday").is_err());
+        assert!(rules::parse_instant("2026-12-1").is_err());
     }
 }
