@@ -7,10 +7,11 @@
 //! database, and the API prefers those descriptions when they exist. Deactivated codes stay
 //! here because old and sloppy files still carry them.
 //!
-//! The CARC list covers every id of the published list as of `LIST_DATE`; the RARC list
-//! holds the remark codes seen most on professional claims (the full list runs past a
-//! thousand ids and changes three times a year: import it for complete descriptions). A
-//! code not listed is still accepted everywhere; it simply has no built-in description.
+//! Both lists cover every id of the published lists as of `LIST_DATE` (407 CARC and 1,216
+//! RARC ids, deactivated ones included), each checked against the published meaning. The lists
+//! change three times a year, so a code newer than `LIST_DATE` is still accepted everywhere; it
+//! simply has no built-in description until the list here is updated or an official list is
+//! imported.
 
 pub mod import;
 
@@ -18,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 /// The date of the code lists the built-in ids follow.
-pub const LIST_DATE: &str = "2025-07-01";
+pub const LIST_DATE: &str = "2026-08-17";
 
 /// CARC categories: the denial categories of the contract, plus the two kinds of ordinary
 /// adjustment that are not denials.
@@ -155,11 +156,53 @@ mod tests {
                 assert!(!info.description.is_empty() && info.description.len() < 200, "{}", info.code);
             }
         }
-        // The numbered CARCs run without gaps from 1 to 299.
-        for n in 1..=299 {
-            assert!(carc(&n.to_string()).is_some(), "CARC {n} missing");
+    }
+
+    /// Every id of the published lists: the numbered ranges have no holes except ids that were
+    /// never issued, so a line lost from either file is caught here.
+    #[test]
+    fn the_lists_are_complete() {
+        let ids = |prefix: &str, range: std::ops::RangeInclusive<u32>, width: usize| {
+            range.map(move |n| format!("{prefix}{n:0width$}")).collect::<Vec<_>>()
+        };
+        let mut carcs = ids("", 1..=308, 0);
+        for (prefix, last) in [("A", 8), ("B", 23), ("D", 23), ("P", 32), ("W", 9), ("Y", 3)] {
+            carcs.extend(ids(prefix, 1..=last, 0));
         }
-        assert!(CodeList::Carc.all().len() > 350);
+        carcs.push("A0".to_owned());
+        for id in &carcs {
+            assert!(carc(id).is_some(), "CARC {id} missing");
+        }
+        assert_eq!(CodeList::Carc.all().len(), carcs.len());
+
+        let never_issued = ["N813", "N814"];
+        let mut rarcs = ids("M", 1..=144, 0);
+        rarcs.extend(ids("MA", 1..=134, 2));
+        rarcs.extend(ids("N", 1..=940, 0).into_iter().filter(|id| !never_issued.contains(&id.as_str())));
+        for id in &rarcs {
+            assert!(rarc(id).is_some(), "RARC {id} missing");
+        }
+        assert_eq!(CodeList::Rarc.all().len(), rarcs.len());
+        for id in never_issued {
+            assert!(rarc(id).is_none());
+        }
+    }
+
+    /// Spot checks of meanings that an earlier, hand-written list got wrong.
+    #[test]
+    fn meanings_follow_the_published_list() {
+        assert!(carc("299").unwrap().description.contains("billing provider is not eligible"));
+        assert_eq!(carc("299").unwrap().category, "provider_eligibility");
+        assert!(carc("282").unwrap().description.contains("type of bill"));
+        assert!(carc("291").unwrap().description.contains("dental plan"));
+        assert!(carc("15").unwrap().deactivated && !carc("51").unwrap().deactivated);
+        assert!(carc("D1").unwrap().deactivated && carc("W5").unwrap().deactivated);
+        assert!(rarc("N245").unwrap().description.contains("Incomplete or invalid plan information"));
+        assert_eq!(rarc("N432").unwrap().category, "alert");
+        assert!(rarc("M118").unwrap().deactivated && !rarc("M119").unwrap().deactivated);
+        // Alerts carry no action; the categories split roughly as the published list does.
+        let count = |category: &str| CodeList::Rarc.all().iter().filter(|c| c.category == category).count();
+        assert!(count("alert") > 150 && count("missing_information") > 400 && count("explanation") > 400);
     }
 
     #[test]
