@@ -48,6 +48,7 @@ pub struct Stored {
 pub use overturn_worker::sql::lock_matching;
 
 pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Result<Stored, DbErr> {
+    let t0 = std::time::Instant::now();
     lock_matching(txn, true).await?;
     let now = crate::db::now();
     let remittance_id = Uuid::now_v7();
@@ -125,7 +126,9 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
             payments.push(payment_row(remittance_id, row, payments.len(), tx, claim, now));
         }
     }
+    let t_rows = t0.elapsed();
     match_payments(txn, &mut payments, &line_refs).await?;
+    let t_match = t0.elapsed();
 
     // 3. Store it all.
     let applied: Vec<&remittance_transaction::Model> =
@@ -162,7 +165,9 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         rows_per_statement::<remittance_transaction::Entity>(),
     )
     .await?;
+    let t_file = t0.elapsed();
     insert_payments(txn, &payments).await?;
+    let t_payments = t0.elapsed();
     let mut refs: Vec<Value> = Vec::new();
     for (p, line_refs) in payments.iter().zip(&line_refs) {
         if p.claim_id.is_none() {
@@ -173,6 +178,7 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     }
     let columns = [Column::new("control_number", "text"), Column::new("claim_payment_id", "uuid")];
     crate::db::insert_rows(txn, "unmatched_line_refs", &columns, refs).await?;
+    let t_refs = t0.elapsed();
     if !payments.is_empty() {
         outbox::Entity::insert(overturn_worker::relay::pending_job(
             overturn_worker::classify::TOPIC,
@@ -186,6 +192,16 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     // 4. The matched claims' status and amounts, from all their payments.
     let claims: Vec<Uuid> = payments.iter().filter_map(|p| p.claim_id).collect::<HashSet<_>>().into_iter().collect();
     settle_claims(txn, &claims, now).await?;
+    // Cumulative times, for tuning the write path on each backend (RUST_LOG=overturn_api=debug).
+    tracing::debug!(
+        rows_built = ?t_rows,
+        matched = ?t_match,
+        file_stored = ?t_file,
+        payments_stored = ?t_payments,
+        line_refs_stored = ?t_refs,
+        total = ?t0.elapsed(),
+        "remittance stored"
+    );
 
     Ok(Stored { remittance: summary, transactions, payments })
 }

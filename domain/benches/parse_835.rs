@@ -2,6 +2,10 @@
 //!
 //! `cargo bench -p overturn-domain --bench parse_835`; figures go in docs/benchmarks.md.
 
+// The allocator of the `overturn` binary, so the figure is the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
 use overturn_domain::x12::parse_835;

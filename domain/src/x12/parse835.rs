@@ -220,6 +220,9 @@ fn parse_transaction<'a>(
         };
         match tag::of(seg.id) {
             tag::SE => {
+                if state != Loop::Trailer {
+                    finish_claim(&claims, &lines, &adjustments)?;
+                }
                 check_count(&seg, 1, count, "segments from ST to SE")?;
                 if seg.get(2) != control {
                     return Err(seg.error(Some(2), format!("must repeat the ST02 control number {control}")));
@@ -288,6 +291,7 @@ fn parse_transaction<'a>(
                     warn(&mut warnings, "claims are not grouped under an LX header number".into());
                 }
                 let mut claim = claim_payment(&seg)?;
+                finish_claim(&claims, &lines, &adjustments)?;
                 let (a, r, l) = (adjustments.len() as u32, remark_codes.len() as u32, lines.len() as u32);
                 (claim.adjustments, claim.remark_codes, claim.lines) = (a..a, r..r, l..l);
                 claims.push(claim);
@@ -362,6 +366,9 @@ fn parse_transaction<'a>(
                 }
             }
             tag::PLB => {
+                if state != Loop::Trailer {
+                    finish_claim(&claims, &lines, &adjustments)?;
+                }
                 state = Loop::Trailer;
                 plbs.extend(plb(&seg, component)?);
             }
@@ -423,8 +430,22 @@ fn parse_transaction<'a>(
         provider_adjustments: plbs,
         warnings,
     };
-    balance::check(&transaction, st.index)?;
+    balance::check_payment(&transaction, st.index)?;
     Ok(transaction)
+}
+
+/// Balances the claim read last (if any) as the next one starts or the detail ends.
+fn finish_claim(
+    claims: &[ClaimPayment<'_>],
+    lines: &[ServiceLine<'_>],
+    adjustments: &[Adjustment<'_>],
+) -> Result<(), EdiError> {
+    match claims.last() {
+        Some(claim) => {
+            balance::check_claim(claim, &lines[claim.lines.start as usize..claim.lines.end as usize], adjustments)
+        }
+        None => Ok(()),
+    }
 }
 
 fn enter_detail(state: &mut Loop, seg: &Segment<'_>) -> Result<(), EdiError> {

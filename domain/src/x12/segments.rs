@@ -155,9 +155,11 @@ pub struct SegmentReader<'a> {
 
 impl<'a> SegmentReader<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        let valid = match std::str::from_utf8(input) {
+        // The SIMD check answers only yes or no; the standard one finds where a bad file stops
+        // being text, which only a bad file needs.
+        let valid = match simdutf8::basic::from_utf8(input) {
             Ok(_) => input.len(),
-            Err(e) => e.valid_up_to(),
+            Err(_) => std::str::from_utf8(input).map_or_else(|e| e.valid_up_to(), str::len),
         };
         // The prefix up to `valid_up_to` is UTF-8 by definition.
         let text = std::str::from_utf8(&input[..valid]).unwrap_or_default();

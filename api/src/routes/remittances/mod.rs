@@ -142,6 +142,7 @@ pub async fn create_remittance(
         },
         Format::X12 => None,
     };
+    let t_parse = std::time::Instant::now();
     let file = match &json_request {
         None => x12::parse_835(&body).map_err(ApiError::Edi),
         Some(request) => json_form::to_transaction(request).map_err(ApiError::validation).and_then(|(tx, paths)| {
@@ -158,6 +159,8 @@ pub async fn create_remittance(
             return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
         }
     };
+    tracing::debug!(parse = ?t_parse.elapsed(), "remittance parsed");
+    let t_store = std::time::Instant::now();
     let incoming = Incoming {
         source: format.source(),
         content_type: &content_type,
@@ -177,6 +180,7 @@ pub async fn create_remittance(
         ))
     })
     .await;
+    tracing::debug!(store_and_respond = ?t_store.elapsed(), "remittance committed");
     // Committed: the classification job is in the outbox; hand it over now, not at the next poll.
     state.relay_wake.notify_one();
     response
