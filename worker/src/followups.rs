@@ -11,7 +11,7 @@
 //! and due, under a row lock, and stores the `followup.due` event in the same transaction
 //! with an id derived from the firing; a job run twice fires nothing twice.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -472,7 +472,10 @@ pub async fn reschedule_payer<C: ConnectionTrait>(
         .all(db)
         .await?;
     let today = rules::start_of(now.date_naive());
-    let mut changed = 0;
+    // Rows that move to the same time share one statement: a payer with tens of thousands of
+    // open follow-ups has only as many distinct due times as distinct anchor dates.
+    let mut moved: BTreeMap<DateTime<Utc>, Vec<Uuid>> = BTreeMap::new();
+    let mut passed: Vec<Uuid> = Vec::new();
     for row in rows {
         let (Some(kind), Some(anchor)) = (FollowUpKind::parse(&row.kind), row.anchor_at) else { continue };
         let due = match kind {
@@ -487,26 +490,42 @@ pub async fn reschedule_payer<C: ConnectionTrait>(
         if due == row.due_at {
             continue;
         }
-        let passed_reminder =
-            kind == FollowUpKind::AppealDeadline && row.offset_days.is_some_and(|o| o < 0) && due < today;
-        let mut update = follow_up::Entity::update_many()
-            .col_expr(follow_up::Column::UpdatedAt, Expr::value(now))
-            .filter(follow_up::Column::Id.eq(row.id))
-            .filter(follow_up::Column::Status.eq(FollowUpStatus::Scheduled.as_str()));
-        update = if passed_reminder {
-            update
-                .col_expr(follow_up::Column::Status, Expr::value(FollowUpStatus::Cancelled.as_str()))
-                .col_expr(follow_up::Column::ClosedAt, Expr::value(now))
-                .col_expr(
-                    follow_up::Column::CloseReason,
-                    Expr::value("the payer's new rules put this reminder in the past"),
-                )
+        if kind == FollowUpKind::AppealDeadline && row.offset_days.is_some_and(|o| o < 0) && due < today {
+            passed.push(row.id);
         } else {
-            update
+            moved.entry(due).or_default().push(row.id);
+        }
+    }
+    let backend = db.get_database_backend();
+    let still_scheduled = || {
+        follow_up::Entity::update_many()
+            .col_expr(follow_up::Column::UpdatedAt, Expr::value(now))
+            .filter(follow_up::Column::Status.eq(FollowUpStatus::Scheduled.as_str()))
+    };
+    let mut changed = 0;
+    for chunk in passed.chunks(MAX_PARAMS) {
+        changed += still_scheduled()
+            .col_expr(follow_up::Column::Status, Expr::value(FollowUpStatus::Cancelled.as_str()))
+            .col_expr(follow_up::Column::ClosedAt, Expr::value(now))
+            .col_expr(
+                follow_up::Column::CloseReason,
+                Expr::value("the payer's new rules put this reminder in the past"),
+            )
+            .filter(any_of(backend, follow_up::Column::Id, sea_orm::sea_query::ArrayType::Uuid, chunk))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    for (due, ids) in moved {
+        for chunk in ids.chunks(MAX_PARAMS) {
+            changed += still_scheduled()
                 .col_expr(follow_up::Column::DueAt, Expr::value(due))
                 .col_expr(follow_up::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
-        };
-        changed += update.exec(db).await?.rows_affected;
+                .filter(any_of(backend, follow_up::Column::Id, sea_orm::sea_query::ArrayType::Uuid, chunk))
+                .exec(db)
+                .await?
+                .rows_affected;
+        }
     }
     Ok(changed)
 }
@@ -669,6 +688,7 @@ async fn fired_events<C: ConnectionTrait>(
         crate::classify::rules_for(db, denials.values().map(|d| d.payer_id.clone()).collect::<BTreeSet<_>>()).await?;
     let today = now.date_naive();
     let mut priorities: HashMap<Uuid, i32> = HashMap::new();
+    let mut changed: BTreeMap<i32, Vec<Uuid>> = BTreeMap::new();
     for d in denials.values() {
         let (Some(category), Some(action)) = (Category::parse(&d.category), Action::parse(&d.recommended_action))
         else {
@@ -678,10 +698,18 @@ async fn fired_events<C: ConnectionTrait>(
         let priority = crate::classify::rank(d.amount_cents, category, action, d.appeal_deadline, &rules, today);
         priorities.insert(d.id, priority);
         if priority != d.priority {
+            changed.entry(priority).or_default().push(d.id);
+        }
+    }
+    // One statement per new priority, not per denial: a batch of reminders firing together
+    // mostly lands its denials on a few priorities.
+    let backend = db.get_database_backend();
+    for (priority, ids) in changed {
+        for chunk in ids.chunks(MAX_PARAMS) {
             denial::Entity::update_many()
                 .col_expr(denial::Column::Priority, Expr::value(priority))
                 .col_expr(denial::Column::UpdatedAt, Expr::value(now))
-                .filter(denial::Column::Id.eq(d.id))
+                .filter(any_of(backend, denial::Column::Id, sea_orm::sea_query::ArrayType::Uuid, chunk))
                 .exec(db)
                 .await?;
         }

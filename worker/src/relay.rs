@@ -148,30 +148,32 @@ pub async fn run(
             return;
         }
         let mut busy = false;
+        // One depth read serves the outbox and the follow-up scheduler: what the outbox just
+        // pushed is added to it, so together they still stop at the high-water mark.
         match queue.depth().await {
-            Ok(depth) if depth < settings.high_water => {
-                let room = (settings.high_water - depth).min(settings.chunk);
-                match relay_once(&db, queue.as_ref(), room).await {
-                    Ok(n) => busy = n as u64 == room,
-                    Err(err) => tracing::warn!(error = %err, "outbox relay failed; retrying"),
+            Ok(mut depth) => {
+                if depth < settings.high_water {
+                    let room = (settings.high_water - depth).min(settings.chunk);
+                    match relay_once(&db, queue.as_ref(), room).await {
+                        Ok(n) => {
+                            busy = n as u64 == room;
+                            depth += n as u64;
+                        }
+                        Err(err) => tracing::warn!(error = %err, "outbox relay failed; retrying"),
+                    }
+                }
+                // Follow-ups falling due within the minute, in jobs of up to `JOB_BATCH`; the
+                // rest of the schedule waits as rows.
+                if depth < settings.high_water {
+                    let jobs = (settings.high_water - depth).min(settings.chunk).max(1);
+                    let rows = (jobs * crate::followups::JOB_BATCH as u64).min(FOLLOWUPS_PER_PASS);
+                    match crate::followups::enqueue_due(&db, queue.as_ref(), rows, settings.stale_after).await {
+                        Ok(pass) => busy |= pass.scanned as u64 == rows,
+                        Err(err) => tracing::warn!(error = %err, "follow-up scheduler failed; retrying"),
+                    }
                 }
             }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "queue unreachable; the outbox keeps the work"),
-        }
-        // Follow-ups falling due within the minute, in jobs of up to `JOB_BATCH`; the rest of
-        // the schedule waits as rows.
-        match queue.depth().await {
-            Ok(depth) if depth < settings.high_water => {
-                let jobs = (settings.high_water - depth).min(settings.chunk).max(1);
-                let rows = (jobs * crate::followups::JOB_BATCH as u64).min(FOLLOWUPS_PER_PASS);
-                match crate::followups::enqueue_due(&db, queue.as_ref(), rows, settings.stale_after).await {
-                    Ok(pass) => busy |= pass.scanned as u64 == rows,
-                    Err(err) => tracing::warn!(error = %err, "follow-up scheduler failed; retrying"),
-                }
-            }
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "queue unreachable; follow-ups wait as rows"),
+            Err(err) => tracing::warn!(error = %err, "queue unreachable; the outbox and follow-ups keep the work"),
         }
         // Webhook deliveries are their own outbox, on their own queue: a flood of them never
         // delays classification, nor the other way round.
