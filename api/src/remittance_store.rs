@@ -190,6 +190,7 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     }
 
     // 4. The matched claims' status and amounts, from all their payments.
+    // Their follow-ups are cancelled by the remittance's follow-up job (`reconcile_remittance`).
     let claims: Vec<Uuid> = payments.iter().filter_map(|p| p.claim_id).collect::<HashSet<_>>().into_iter().collect();
     settle_claims(txn, &claims, now).await?;
     // Cumulative times, for tuning the write path on each backend (RUST_LOG=overturn_api=debug).
@@ -585,7 +586,8 @@ async fn match_payments<C: ConnectionTrait>(
 }
 
 /// Recomputes status, paid amount and patient responsibility of these claims from every
-/// payment matched to them, in the order received.
+/// payment matched to them, in the order received. What that means for their follow-ups is
+/// the caller's: `followups::reconcile_claims` now or in a job.
 pub async fn settle_claims<C: ConnectionTrait>(
     txn: &C,
     claim_ids: &[Uuid],
@@ -623,8 +625,6 @@ pub async fn settle_claims<C: ConnectionTrait>(
             updates.push((id, s.status.as_str(), s.paid_cents, s.patient_responsibility_cents));
         }
     }
-    let settled: Vec<(Uuid, &str, i64)> = updates.iter().map(|u| (u.0, u.1, u.3)).collect();
-    overturn_worker::followups::claims_settled(txn, &settled, now).await?;
     // One statement per few thousand claims instead of one per claim: a 20,000-claim file
     // settles in a handful of round trips (on PostgreSQL in one, with arrays).
     if backend == DbBackend::Postgres && !updates.is_empty() {
@@ -780,7 +780,11 @@ pub async fn match_waiting_payments<C: ConnectionTrait>(
             .await?;
     }
     let claims: Vec<Uuid> = matched.iter().map(|(_, c, _)| *c).collect::<HashSet<_>>().into_iter().collect();
-    settle_claims(txn, &claims, crate::db::now()).await?;
+    let now = crate::db::now();
+    settle_claims(txn, &claims, now).await?;
+    // A few claims at a time here, and the claims' own follow-ups were just planned: cancel
+    // what the waiting payments answered before the claims are shown.
+    overturn_worker::followups::reconcile_claims(txn, &claims, now).await?;
     Ok(claims)
 }
 

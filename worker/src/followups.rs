@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use overturn_domain::claim::ClaimStatus;
 use overturn_domain::classification::{Action, Category, PayerRules};
 use overturn_domain::followups::{self as rules, FollowUpKind, FollowUpStatus};
 use overturn_domain::webhooks::{ContactKind, EventType};
@@ -288,6 +289,10 @@ pub async fn plan_remittance(db: &DatabaseConnection, remittance_id: Uuid, page_
         .await?;
     let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, crate::classify::payer_key(t))).collect();
     let now = now();
+    // What this remittance's answers end goes first, as the request used to do it.
+    let txn = db.begin().await?;
+    reconcile_remittance(&txn, remittance_id, now).await?;
+    txn.commit().await?;
     let mut planned_count = 0;
     let mut after: i32 = -1;
     loop {
@@ -399,7 +404,7 @@ pub async fn cancel<C: ConnectionTrait>(
 /// What settling claims means for their follow-ups: a payer response ends the status check
 /// and the timely-filing watch; a claim paid in full ends the chasing of its denials; a
 /// balance gone (paid, or reversed) ends the patient's balance reminder.
-pub async fn claims_settled<C: ConnectionTrait>(
+async fn claims_settled<C: ConnectionTrait>(
     db: &C,
     settled: &[(Uuid, &str, i64)],
     now: DateTime<Utc>,
@@ -419,6 +424,55 @@ pub async fn claims_settled<C: ConnectionTrait>(
         n += cancel(db, Scope::BalancesOfClaims(&no_balance), "the patient owes nothing on the claim", now).await?;
     }
     Ok(n)
+}
+
+/// `claims_settled` for these claims as they stand now, for those the payer has answered.
+///
+/// A remittance settles its claims in the request but leaves the cancelling to its follow-up
+/// job (on a 20,000-claim file that is tens of thousands of rows with many indexes to keep,
+/// too slow for the request); `fire` runs this first for the claims of what it is about to
+/// fire, so an answered claim's status check cannot go out in between. Reading the claims'
+/// standing rather than remembering it makes both idempotent, and right when later payments
+/// have changed a claim meanwhile.
+pub async fn reconcile_claims<C: ConnectionTrait>(
+    db: &C,
+    claim_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let mut answered: Vec<(Uuid, String, i64)> = Vec::new();
+    for chunk in claim_ids.chunks(MAX_PARAMS) {
+        let rows: Vec<(Uuid, String, i64)> = claim::Entity::find()
+            .select_only()
+            .columns([claim::Column::Id, claim::Column::Status, claim::Column::PatientResponsibilityCents])
+            .filter(any_of(backend, claim::Column::Id, sea_orm::sea_query::ArrayType::Uuid, chunk))
+            .filter(claim::Column::Status.ne(ClaimStatus::Submitted.as_str()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        answered.extend(rows);
+    }
+    let settled: Vec<(Uuid, &str, i64)> = answered.iter().map(|(id, status, pr)| (*id, status.as_str(), *pr)).collect();
+    claims_settled(db, &settled, now).await
+}
+
+/// `reconcile_claims` for the claims a remittance's payments were matched to.
+pub async fn reconcile_remittance<C: ConnectionTrait>(
+    db: &C,
+    remittance_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let claims: Vec<Option<Uuid>> = claim_payment::Entity::find()
+        .select_only()
+        .column(claim_payment::Column::ClaimId)
+        .distinct()
+        .filter(claim_payment::Column::RemittanceId.eq(remittance_id))
+        .filter(claim_payment::Column::ClaimId.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let claims: Vec<Uuid> = claims.into_iter().flatten().collect();
+    reconcile_claims(db, &claims, now).await
 }
 
 /// Copies the claims of these payments (matched after their follow-ups were planned) onto
@@ -625,6 +679,19 @@ pub async fn fire(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Fired, DbErr>
     }
     let now = now();
     let txn = db.begin().await?;
+    // A claim answered since these were planned may not have had its follow-ups cancelled
+    // yet (its remittance's job may still be waiting): cancel them now rather than fire.
+    let claims: Vec<Option<Uuid>> = follow_up::Entity::find()
+        .select_only()
+        .column(follow_up::Column::ClaimId)
+        .distinct()
+        .filter(follow_up::Column::Id.is_in(ids.iter().copied()))
+        .filter(follow_up::Column::Status.eq(FollowUpStatus::Scheduled.as_str()))
+        .filter(follow_up::Column::ClaimId.is_not_null())
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    reconcile_claims(&txn, &claims.into_iter().flatten().collect::<Vec<_>>(), now).await?;
     let mut select = follow_up::Entity::find()
         .filter(follow_up::Column::Id.is_in(ids.iter().copied()))
         .filter(follow_up::Column::Status.eq(FollowUpStatus::Scheduled.as_str()))

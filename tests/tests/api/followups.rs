@@ -134,8 +134,15 @@ async fn a_payment_cancels_the_status_check(backend: Backend) {
         ))
         .await;
     assert_eq!(res.status(), 202);
-    let shown = app.get_json(&format!("/v1/claims/{}", claim["id"].as_str().unwrap())).await;
-    assert_eq!(shown["status"], "paid");
+    let path = format!("/v1/claims/{}", claim["id"].as_str().unwrap());
+    assert_eq!(app.get_json(&path).await["status"], "paid");
+    // The remittance's follow-up job cancels what the answer ends.
+    let shown = app
+        .eventually("the status check cancelled", || async {
+            let shown = app.get_json(&path).await;
+            (follow_up_of(&shown, "status_check")["status"] != "scheduled").then_some(shown)
+        })
+        .await;
     for kind in ["status_check", "timely_filing"] {
         let f = follow_up_of(&shown, kind);
         assert_eq!((f["status"].as_str(), f["close_reason"].as_str()), (Some("cancelled"), Some("the payer answered")));
@@ -159,6 +166,43 @@ async fn a_payment_cancels_the_status_check(backend: Backend) {
     let created = create_claim(&app, &body).await;
     assert_eq!(created["status"], "paid");
     assert_eq!(follow_up_of(&created, "status_check")["status"], "cancelled");
+}
+
+/// A status check already due whose claim the payer has answered, fired before the
+/// remittance's follow-up job got to cancel it: the firing cancels it instead, and no
+/// `followup.due` goes out.
+async fn an_answered_claim_is_not_chased(backend: Backend) {
+    // No worker: nothing fires or cancels until the test says so.
+    let app = spawn_app_with(backend, ServeRole::Api, &[("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let receiver = Receiver::start().await;
+    payer_contact(&app, &receiver).await;
+    let claim = create_claim(&app, &claim_submitted("FU-9", 40)).await;
+    let check = follow_up_of(&claim, "status_check");
+    let due: chrono::DateTime<Utc> = serde_json::from_value(check["due_at"].clone()).unwrap();
+    assert!(due < Utc::now(), "due ten days ago");
+    let res =
+        app.post_edi(&edi("FU-PAY-9", "80", "C", &["CLP*FU-9*1*100*80*20*12*ICN-FU9", "CAS*PR*2*20"], 9109)).await;
+    assert_eq!(res.status(), 202);
+    let shown = app.get_json(&format!("/v1/claims/{}", claim["id"].as_str().unwrap())).await;
+    assert_eq!(shown["status"], "paid");
+    assert_eq!(follow_up_of(&shown, "status_check")["status"], "scheduled", "the follow-up job has not run");
+
+    let db = app.database().await;
+    let id: uuid::Uuid = check["id"].as_str().unwrap().parse().unwrap();
+    let fired = overturn_worker::followups::fire(&db.write, &[id]).await.unwrap();
+    assert_eq!(fired, overturn_worker::followups::Fired { fired: 0, deliveries: 0 });
+    let row = follow_up::Entity::find_by_id(id).one(&db.read).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.close_reason.as_deref()), ("cancelled", Some("the payer answered")));
+    assert_eq!(row.fire_count, 0);
+    // A worker started now finds nothing left to send.
+    let _worker = app.replica(ServeRole::Worker, &[]).await;
+    app.eventually("the remittance classified", || async {
+        let list = app.get_json("/v1/remittances").await;
+        list["items"][0]["classified_at"].is_string().then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(receiver.received().is_empty(), "nothing chased: {:?}", receiver.received().len());
 }
 
 /// An 835 produced today, so its denials' deadlines lie ahead.
@@ -380,6 +424,7 @@ async fn a_crowd_due_at_once_fires_each_once(backend: Backend) {
 crate::on_both_backends!(
     an_unanswered_claim_is_chased_at_the_payer,
     a_payment_cancels_the_status_check,
+    an_answered_claim_is_not_chased,
     a_denial_gets_its_reminders_and_a_rule_change_moves_them,
     a_snoozed_follow_up_fires_again_at_its_new_time,
     the_list_filters_and_pages_by_due_date,
