@@ -1,5 +1,6 @@
 //! The Overturn HTTP API and the `overturn` binary's commands.
 
+pub mod allocator;
 pub mod auth;
 pub mod claim_writer;
 pub mod cli;

@@ -4,5 +4,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    overturn_api::allocator::keep_freed_memory();
     overturn_api::cli::main()
 }

@@ -42,6 +42,8 @@ pub struct Incoming<'a> {
 pub struct Stored {
     pub remittance: remittance::Model,
     pub transactions: Vec<remittance_transaction::Model>,
+    /// Without their `detail`, which went to the database as it was (megabytes of JSON in a
+    /// large file; the answer does not show it).
     pub payments: Vec<claim_payment::Model>,
 }
 
@@ -166,7 +168,7 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     )
     .await?;
     let t_file = t0.elapsed();
-    insert_payments(txn, &payments).await?;
+    insert_payments(txn, &mut payments).await?;
     let t_payments = t0.elapsed();
     let mut refs: Vec<Value> = Vec::new();
     for (p, line_refs) in payments.iter().zip(&line_refs) {
@@ -414,7 +416,8 @@ const PAYMENT_COLUMNS: [Column; 22] = [
     Column::new("received_at", "timestamptz"),
 ];
 
-async fn insert_payments<C: ConnectionTrait>(txn: &C, payments: &[claim_payment::Model]) -> Result<(), DbErr> {
+/// Inserts the payments, moving each one's `detail` into the statement rather than copying it.
+async fn insert_payments<C: ConnectionTrait>(txn: &C, payments: &mut [claim_payment::Model]) -> Result<(), DbErr> {
     let mut values: Vec<Value> = Vec::with_capacity(payments.len() * PAYMENT_COLUMNS.len());
     for p in payments {
         values.extend([
@@ -438,7 +441,7 @@ async fn insert_payments<C: ConnectionTrait>(txn: &C, payments: &[claim_payment:
             Value::from(p.patient_first_name.clone()),
             Value::from(p.patient_last_name.clone()),
             Value::from(p.production_date),
-            Value::from(p.detail.clone()),
+            Value::from(std::mem::take(&mut p.detail)),
             Value::from(p.received_at),
         ]);
     }
