@@ -312,13 +312,18 @@ fn payment_row(
 }
 
 /// The stored `detail` of a claim payment, serialized straight from the parsed file (no
-/// intermediate JSON tree: a large file has a hundred thousand of these). Absent optional
-/// values are left out rather than written as null (a fifth of the text of a typical file);
-/// readers take a missing field as null, so rows written either way read the same.
+/// intermediate JSON tree: a large file has a hundred thousand of these). It is written
+/// compactly, since it is most of what a remittance sends to the database: one- and
+/// two-letter keys, and absent optional values left out. Readers know both these keys
+/// (as serde aliases) and the full names of rows written before, and take a missing
+/// optional field as null.
 #[derive(serde::Serialize)]
 struct Detail<'t, 'a> {
+    #[serde(rename = "a")]
     adjustments: Adjustments<'t, 'a>,
+    #[serde(rename = "r")]
     remark_codes: &'t [&'a str],
+    #[serde(rename = "l")]
     lines: Lines<'t, 'a>,
 }
 
@@ -328,10 +333,13 @@ impl serde::Serialize for Adjustments<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(serde::Serialize)]
         struct Out<'a> {
+            #[serde(rename = "g")]
             group_code: &'a str,
+            #[serde(rename = "c")]
             reason_code: &'a str,
+            #[serde(rename = "m")]
             amount: overturn_domain::Money,
-            #[serde(skip_serializing_if = "Option::is_none")]
+            #[serde(rename = "q", skip_serializing_if = "Option::is_none")]
             quantity: Option<String>,
         }
         serializer.collect_seq(self.0.iter().map(|a| Out {
@@ -349,25 +357,33 @@ impl serde::Serialize for Lines<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(serde::Serialize)]
         struct Out<'t, 'a> {
+            #[serde(rename = "n")]
             line_number: usize,
+            #[serde(rename = "pq")]
             procedure_qualifier: &'a str,
+            #[serde(rename = "p")]
             procedure_code: &'a str,
+            #[serde(rename = "md")]
             modifiers: Vec<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
+            #[serde(rename = "op", skip_serializing_if = "Option::is_none")]
             original_procedure_code: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
+            #[serde(rename = "om", skip_serializing_if = "Option::is_none")]
             original_modifiers: Option<Vec<&'a str>>,
+            #[serde(rename = "ch")]
             charge: overturn_domain::Money,
+            #[serde(rename = "pd")]
             paid: overturn_domain::Money,
-            #[serde(skip_serializing_if = "Option::is_none")]
+            #[serde(rename = "al", skip_serializing_if = "Option::is_none")]
             allowed: Option<overturn_domain::Money>,
-            #[serde(skip_serializing_if = "Option::is_none")]
+            #[serde(rename = "u", skip_serializing_if = "Option::is_none")]
             units: Option<String>,
-            #[serde(skip_serializing_if = "Option::is_none")]
+            #[serde(rename = "d", skip_serializing_if = "Option::is_none")]
             service_date: Option<chrono::NaiveDate>,
-            #[serde(skip_serializing_if = "Option::is_none")]
+            #[serde(rename = "lc", skip_serializing_if = "Option::is_none")]
             line_control_number: Option<&'a str>,
+            #[serde(rename = "a")]
             adjustments: Adjustments<'t, 'a>,
+            #[serde(rename = "r")]
             remark_codes: &'t [&'a str],
         }
         let tx = self.0;
@@ -796,6 +812,64 @@ mod tests {
     use sea_orm::{IdenStatic, Iterable};
 
     use super::*;
+
+    /// What the stored detail says, read back as the API shows it, must be what the file said.
+    #[test]
+    fn the_compact_detail_reads_back_as_the_file_says() {
+        use crate::routes::remittances::output::PaymentDetail;
+        use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
+
+        let (text, _) = generate_835(&GeneratorOptions { claims: 200, seed: 7, ..Default::default() });
+        let file = overturn_domain::x12::parse_835(text.as_bytes()).expect("a generated file parses");
+        let tx = &file.transactions[0];
+        let row = transaction_row(Uuid::nil(), 0, tx);
+        let (mut lines_seen, mut adjustments_seen) = (0, 0);
+        for (i, claim) in tx.claims.iter().enumerate() {
+            let payment = payment_row(Uuid::nil(), &row, i, tx, claim, chrono::Utc::now());
+            let read: PaymentDetail = serde_json::from_str(&payment.detail).expect("the detail reads");
+            let claim_adjustments = tx.claim_adjustments(claim);
+            assert_eq!(read.adjustments.len(), claim_adjustments.len());
+            for (out, a) in read.adjustments.iter().zip(claim_adjustments) {
+                assert_eq!((out.group_code.as_str(), out.reason_code.as_str()), (a.group, a.reason));
+                assert_eq!(out.amount, a.amount.to_string());
+            }
+            assert_eq!(read.remark_codes, tx.claim_remarks(claim));
+            let lines = tx.lines_of(claim);
+            assert_eq!(read.lines.len(), lines.len());
+            for (n, (out, line)) in read.lines.iter().zip(lines).enumerate() {
+                assert_eq!(out.line_number as usize, n + 1);
+                assert_eq!(out.procedure_code, line.procedure.code);
+                assert_eq!(out.modifiers, line.procedure.modifiers().collect::<Vec<_>>());
+                assert_eq!(out.charge, line.charge.to_string());
+                assert_eq!(out.paid, line.paid.to_string());
+                assert_eq!(out.allowed, line.allowed.map(|m| m.to_string()));
+                assert_eq!(out.service_date, line.service_date);
+                assert_eq!(out.line_control_number.as_deref(), line.line_control_number);
+                assert_eq!(out.adjustments.len(), tx.line_adjustments(line).len());
+                assert_eq!(out.remark_codes, tx.line_remarks(line));
+                adjustments_seen += out.adjustments.len();
+            }
+            lines_seen += lines.len();
+        }
+        assert!(lines_seen > 200 && adjustments_seen > 200, "{lines_seen} lines, {adjustments_seen} adjustments");
+    }
+
+    /// Rows written before the compact form still read.
+    #[test]
+    fn details_written_with_full_names_still_read() {
+        use crate::routes::remittances::output::PaymentDetail;
+        let old = r#"{"adjustments":[{"group_code":"CO","reason_code":"45","amount":"40.00","quantity":null}],
+            "remark_codes":["MA01"],"lines":[{"line_number":1,"procedure_qualifier":"HC","procedure_code":"99213",
+            "modifiers":["25"],"charge":"180.00","paid":"115.00","line_control_number":"L1",
+            "adjustments":[{"group_code":"PR","reason_code":"3","amount":"25.00"}],"remark_codes":[]}]}"#;
+        let read: PaymentDetail = serde_json::from_str(old).expect("the old form reads");
+        assert_eq!(read.adjustments[0].reason_code, "45");
+        assert_eq!(read.remark_codes, ["MA01"]);
+        assert_eq!(read.lines[0].modifiers, ["25"]);
+        assert_eq!(read.lines[0].line_control_number.as_deref(), Some("L1"));
+        assert_eq!(read.lines[0].adjustments[0].amount, "25.00");
+        assert_eq!(read.lines[0].allowed, None);
+    }
 
     #[test]
     fn payment_columns_follow_the_entity() {

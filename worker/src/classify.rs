@@ -78,30 +78,35 @@ pub fn rules_of(row: &payer_rule::Model) -> PayerRules {
     }
 }
 
-/// The stored `detail` of a claim payment, the parts classification reads.
+/// The stored `detail` of a claim payment, the parts classification reads: under the short
+/// keys the remittance store writes, or the full names of rows written before them.
 #[derive(Debug, Deserialize)]
 struct Detail {
-    #[serde(default)]
+    #[serde(default, alias = "a")]
     adjustments: Vec<StoredAdjustment>,
-    #[serde(default)]
+    #[serde(default, alias = "r")]
     remark_codes: Vec<String>,
-    #[serde(default)]
+    #[serde(default, alias = "l")]
     lines: Vec<StoredLine>,
 }
 
 #[derive(Debug, Deserialize)]
 struct StoredAdjustment {
+    #[serde(alias = "g")]
     group_code: String,
+    #[serde(alias = "c")]
     reason_code: String,
+    #[serde(alias = "m")]
     amount: String,
 }
 
 #[derive(Debug, Deserialize)]
 struct StoredLine {
+    #[serde(alias = "p")]
     procedure_code: String,
-    #[serde(default)]
+    #[serde(default, alias = "a")]
     adjustments: Vec<StoredAdjustment>,
-    #[serde(default)]
+    #[serde(default, alias = "r")]
     remark_codes: Vec<String>,
 }
 

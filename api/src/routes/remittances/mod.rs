@@ -1,7 +1,7 @@
 //! `/v1/remittances`: payer responses in, as X12 835 files or the JSON form.
 
 mod json_form;
-mod output;
+pub(crate) mod output;
 
 use std::collections::BTreeMap;
 
