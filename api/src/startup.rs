@@ -110,8 +110,13 @@ impl Application {
                 metrics: jobs,
                 classify_page: settings.classify_batch,
                 webhooks: Arc::new(
-                    Webhooks::new(secrets_key, settings.webhook_allow_private, settings.webhook_per_contact)
-                        .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?,
+                    Webhooks::new(
+                        db.write.clone(),
+                        secrets_key,
+                        settings.webhook_allow_private,
+                        settings.webhook_per_contact,
+                    )
+                    .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?,
                 ),
                 wake: relay_wake_worker,
             });

@@ -26,6 +26,7 @@ use sea_orm::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
+use crate::batch::Batcher;
 use crate::events::webhook_id;
 use crate::queue::{Job, JobQueue, QueueError};
 use crate::sql::now;
@@ -55,16 +56,38 @@ pub struct Webhooks {
     allow_private: bool,
     per_contact: usize,
     in_flight: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
+    /// Reads what attempts need, for all the attempts starting at about the same moment.
+    loader: Batcher<Uuid, Result<Option<Loaded>, String>>,
+    /// Records finished attempts, many in one transaction.
+    recorder: Batcher<Finished, Result<Attempted, String>>,
 }
 
+/// Attempts read or recorded together: about one batch per database round trip.
+const BATCH: usize = 128;
+
 impl Webhooks {
-    pub fn new(key: SecretKey, allow_private: bool, per_contact: usize) -> reqwest::Result<Self> {
+    /// Spawns the loader and recorder tasks on `db`; call within the runtime.
+    pub fn new(
+        db: DatabaseConnection,
+        key: SecretKey,
+        allow_private: bool,
+        per_contact: usize,
+    ) -> reqwest::Result<Self> {
+        let read = db.clone();
         Ok(Self {
             client: crate::webhook_client::client(allow_private)?,
             key,
             allow_private,
             per_contact: per_contact.max(1),
             in_flight: Mutex::new(HashMap::new()),
+            loader: Batcher::spawn(BATCH, move |ids| {
+                let db = read.clone();
+                async move { load(&db, ids).await }
+            }),
+            recorder: Batcher::spawn(BATCH, move |finished| {
+                let db = db.clone();
+                async move { record(&db, finished).await }
+            }),
         })
     }
 
@@ -230,18 +253,13 @@ pub async fn attempt(
     delivery_id: Uuid,
     attempt: u32,
 ) -> Result<Attempted, DbErr> {
-    let Some(delivery) = webhook_delivery::Entity::find_by_id(delivery_id).one(db).await? else {
+    let loaded = webhooks.loader.call(delivery_id).await.unwrap_or_else(|| Err(STOPPED.to_owned()));
+    let Some(Loaded { delivery, contact, event }) = loaded.map_err(DbErr::Custom)? else {
         return Ok(Attempted::Skipped);
     };
     if delivery.status != "pending" || delivery.attempts as u32 + 1 != attempt {
         return Ok(Attempted::Skipped);
     }
-    // Both reads at once: on PostgreSQL each is a round trip.
-    let (contact, event) = tokio::join!(
-        contact::Entity::find_by_id(delivery.contact_id).one(db),
-        webhook_event::Entity::find_by_id(delivery.event_id).one(db)
-    );
-    let (contact, event) = (contact?, event?);
     let contact = match contact {
         Some(c) if c.enabled && c.deleted_at.is_none() => c,
         other => {
@@ -253,7 +271,7 @@ pub async fn attempt(
             return Ok(Attempted::Failed);
         }
     };
-    let Some(_slot) = webhooks.slot(contact.id).await else {
+    let Some(slot) = webhooks.slot(contact.id).await else {
         let later =
             now() + chrono::Duration::from_std(DEFER.mul_f64(rand::rng().random_range(1.0..2.0))).unwrap_or_default();
         webhook_delivery::Entity::update_many()
@@ -272,7 +290,62 @@ pub async fn attempt(
     };
     let started_at = now();
     let response = send(webhooks, &contact, &event, started_at).await;
-    record(db, &delivery, &contact, attempt, started_at, response).await
+    // The bound is on requests in flight to the receiver; recording needs no slot.
+    drop(slot);
+    let finished = Finished {
+        delivery: delivery.id,
+        contact: contact.id,
+        failing_since: contact.failing_since,
+        attempt,
+        started_at,
+        response,
+    };
+    webhooks.recorder.call(finished).await.unwrap_or_else(|| Err(STOPPED.to_owned())).map_err(DbErr::Custom)
+}
+
+const STOPPED: &str = "the webhook batcher stopped";
+
+/// What an attempt needs from the database.
+struct Loaded {
+    delivery: webhook_delivery::Model,
+    contact: Option<contact::Model>,
+    event: Option<webhook_event::Model>,
+}
+
+/// Reads the deliveries `ids` with their contacts and events: three queries for the batch.
+async fn load(db: &DatabaseConnection, ids: Vec<Uuid>) -> Vec<Result<Option<Loaded>, String>> {
+    let read = async {
+        let unique: Vec<Uuid> = ids.iter().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let deliveries: HashMap<Uuid, webhook_delivery::Model> = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::Id.is_in(unique))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d))
+            .collect();
+        let contact_ids: std::collections::BTreeSet<Uuid> = deliveries.values().map(|d| d.contact_id).collect();
+        let event_ids: std::collections::BTreeSet<Uuid> = deliveries.values().map(|d| d.event_id).collect();
+        let (contacts, events) = tokio::join!(
+            contact::Entity::find().filter(contact::Column::Id.is_in(contact_ids)).all(db),
+            webhook_event::Entity::find().filter(webhook_event::Column::Id.is_in(event_ids)).all(db)
+        );
+        let contacts: HashMap<Uuid, contact::Model> = contacts?.into_iter().map(|c| (c.id, c)).collect();
+        let events: HashMap<Uuid, webhook_event::Model> = events?.into_iter().map(|e| (e.id, e)).collect();
+        Ok::<_, DbErr>((deliveries, contacts, events))
+    };
+    match read.await {
+        Ok((deliveries, contacts, events)) => ids
+            .iter()
+            .map(|id| {
+                Ok(deliveries.get(id).map(|d| Loaded {
+                    delivery: d.clone(),
+                    contact: contacts.get(&d.contact_id).cloned(),
+                    event: events.get(&d.event_id).cloned(),
+                }))
+            })
+            .collect(),
+        Err(e) => ids.iter().map(|_| Err(e.to_string())).collect(),
+    }
 }
 
 /// Signs and sends one request; never fails (what went wrong is part of the response).
@@ -367,92 +440,134 @@ fn describe(error: &reqwest::Error) -> String {
     format!("{kind}: {cause}")
 }
 
-/// Records the attempt and what follows it, in one transaction; only if the row still
-/// expects this attempt (a duplicate job records nothing).
-async fn record(
-    db: &DatabaseConnection,
-    delivery: &webhook_delivery::Model,
-    contact: &contact::Model,
+/// A finished attempt, to be recorded.
+struct Finished {
+    delivery: Uuid,
+    contact: Uuid,
+    /// The contact's `failing_since` when the attempt started.
+    failing_since: Option<DateTime<Utc>>,
     attempt: u32,
     started_at: DateTime<Utc>,
     response: Response,
-) -> Result<Attempted, DbErr> {
-    let at = now();
-    let succeeded = response.status.is_some_and(|s| (200..300).contains(&s));
-    let gone = response.status == Some(410);
-    let next = if succeeded || gone {
-        None
-    } else {
-        webhooks::next_delay(attempt, response.retry_after, rand::rng().random_range(-1.0..1.0))
-    };
-    let (status, outcome) = match (succeeded, next) {
-        (true, _) => ("succeeded", Attempted::Succeeded),
-        (false, Some(_)) => ("pending", Attempted::Retrying),
-        (false, None) => ("failed", Attempted::Failed),
-    };
-    let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
-    let error = response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
+}
 
-    let txn = db.begin().await?;
-    let updated = webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Attempts, Expr::value(attempt as i32))
-        .col_expr(webhook_delivery::Column::Status, Expr::value(status))
-        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
-        .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
-        .col_expr(webhook_delivery::Column::LastError, Expr::value(error.clone()))
-        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
-        .filter(webhook_delivery::Column::Id.eq(delivery.id))
-        .filter(webhook_delivery::Column::Attempts.eq(attempt as i32 - 1))
-        .filter(webhook_delivery::Column::Status.eq("pending"))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Ok(Attempted::Skipped);
+/// Records a batch of attempts and what follows each, in one transaction: the delivery's
+/// next step, the attempt row, the contact's failing streak, a contact disabled by a 410 or
+/// by five days of failures. An attempt the row no longer expects (its job ran twice) is
+/// recorded once, by whichever got there first. If the transaction fails, every attempt of
+/// the batch is retried by its job, with the same `webhook-id`.
+async fn record(db: &DatabaseConnection, batch: Vec<Finished>) -> Vec<Result<Attempted, String>> {
+    match record_batch(db, &batch).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
     }
-    webhook_attempt::Entity::insert(webhook_attempt::ActiveModel::from(webhook_attempt::Model {
-        id: Uuid::now_v7(),
-        delivery_id: delivery.id,
-        attempt: attempt as i32,
-        started_at,
-        duration_ms: i32::try_from(response.duration.as_millis()).unwrap_or(i32::MAX),
-        status_code: response.status.map(i32::from),
-        response_excerpt: response.excerpt,
-        error: response.error,
-    }))
-    .exec_without_returning(&txn)
-    .await?;
-    if succeeded {
-        if contact.failing_since.is_some() {
-            contact::Entity::update_many()
-                .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
-                .filter(contact::Column::Id.eq(contact.id))
-                .exec(&txn)
-                .await?;
+}
+
+async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) -> Result<Vec<Attempted>, DbErr> {
+    let at = now();
+    let txn = db.begin().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut seen: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    let mut attempts = Vec::new();
+    let mut recovered: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
+    let mut failing: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
+    let mut disabled: std::collections::BTreeMap<Uuid, &'static str> = std::collections::BTreeMap::new();
+    for f in batch {
+        let response = &f.response;
+        let succeeded = response.status.is_some_and(|s| (200..300).contains(&s));
+        let gone = response.status == Some(410);
+        let next = if succeeded || gone {
+            None
+        } else {
+            webhooks::next_delay(f.attempt, response.retry_after, rand::rng().random_range(-1.0..1.0))
+        };
+        let (status, outcome) = match (succeeded, next) {
+            (true, _) => ("succeeded", Attempted::Succeeded),
+            (false, Some(_)) => ("pending", Attempted::Retrying),
+            (false, None) => ("failed", Attempted::Failed),
+        };
+        // A second job for the same attempt in this batch finds it recorded.
+        if !seen.insert(f.delivery) {
+            outcomes.push(Attempted::Skipped);
+            continue;
         }
-    } else if gone {
-        disable(&txn, contact.id, "the receiver answered 410 Gone", at).await?;
-    } else {
-        match contact.failing_since {
-            None => {
-                contact::Entity::update_many()
-                    .col_expr(contact::Column::FailingSince, Expr::value(at))
-                    .filter(contact::Column::Id.eq(contact.id))
-                    .filter(contact::Column::FailingSince.is_null())
-                    .exec(&txn)
-                    .await?;
-            }
-            Some(since) if at - since >= chrono::Duration::from_std(DISABLE_AFTER_FAILING).unwrap_or_default() => {
-                disable(&txn, contact.id, "every delivery failed for 5 days", at).await?;
-            }
-            Some(_) => {}
+        let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
+        let error =
+            response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
+        let updated = webhook_delivery::Entity::update_many()
+            .col_expr(webhook_delivery::Column::Attempts, Expr::value(f.attempt as i32))
+            .col_expr(webhook_delivery::Column::Status, Expr::value(status))
+            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
+            .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
+            .col_expr(webhook_delivery::Column::LastError, Expr::value(error))
+            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
+            .filter(webhook_delivery::Column::Id.eq(f.delivery))
+            .filter(webhook_delivery::Column::Attempts.eq(f.attempt as i32 - 1))
+            .filter(webhook_delivery::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            outcomes.push(Attempted::Skipped);
+            continue;
         }
+        attempts.push(webhook_attempt::ActiveModel::from(webhook_attempt::Model {
+            id: Uuid::now_v7(),
+            delivery_id: f.delivery,
+            attempt: f.attempt as i32,
+            started_at: f.started_at,
+            duration_ms: i32::try_from(response.duration.as_millis()).unwrap_or(i32::MAX),
+            status_code: response.status.map(i32::from),
+            response_excerpt: response.excerpt.clone(),
+            error: response.error.clone(),
+        }));
+        if succeeded {
+            if f.failing_since.is_some() {
+                recovered.insert(f.contact);
+            }
+        } else if gone {
+            disabled.insert(f.contact, "the receiver answered 410 Gone");
+        } else {
+            match f.failing_since {
+                None => {
+                    failing.insert(f.contact);
+                }
+                Some(since) if at - since >= chrono::Duration::from_std(DISABLE_AFTER_FAILING).unwrap_or_default() => {
+                    disabled.entry(f.contact).or_insert("every delivery failed for 5 days");
+                }
+                Some(_) => {}
+            }
+        }
+        if outcome == Attempted::Failed && f.attempt >= MAX_ATTEMPTS {
+            tracing::warn!(delivery = %f.delivery, contact = %f.contact, "webhook delivery failed on every attempt");
+        }
+        outcomes.push(if gone { Attempted::Failed } else { outcome });
+    }
+    if !attempts.is_empty() {
+        webhook_attempt::Entity::insert_many(attempts).exec_without_returning(&txn).await?;
+    }
+    // A contact that both failed and succeeded within the batch is not failing.
+    failing.retain(|c| !recovered.contains(c) && !disabled.contains_key(c));
+    if !recovered.is_empty() {
+        contact::Entity::update_many()
+            .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(contact::Column::Id.is_in(recovered))
+            .exec(&txn)
+            .await?;
+    }
+    if !failing.is_empty() {
+        contact::Entity::update_many()
+            .col_expr(contact::Column::FailingSince, Expr::value(at))
+            .filter(contact::Column::Id.is_in(failing))
+            .filter(contact::Column::FailingSince.is_null())
+            .exec(&txn)
+            .await?;
+    }
+    for (contact_id, reason) in disabled {
+        disable(&txn, contact_id, reason, at).await?;
     }
     txn.commit().await?;
-    if outcome == Attempted::Failed && attempt >= MAX_ATTEMPTS {
-        tracing::warn!(delivery = %delivery.id, contact = %contact.id, "webhook delivery failed on every attempt");
-    }
-    Ok(if gone { Attempted::Failed } else { outcome })
+    Ok(outcomes)
 }
 
 /// Disables a contact and ends its pending deliveries.

@@ -1,6 +1,7 @@
 //! Background work: the job queue, the outbox relay that feeds it, the job handlers
 //! (classification, follow-ups, webhook delivery), and periodic upkeep.
 
+pub mod batch;
 pub mod classify;
 pub mod delivery;
 pub mod events;
