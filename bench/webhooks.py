@@ -13,6 +13,7 @@
 
 Needs: cargo build --release -p overturn-api -p overturn-tests.
 """
+import datetime
 import json
 import os
 import secrets
@@ -150,6 +151,21 @@ def main():
     print(f"backend={backend} {delivered} deliveries ({contacts} contacts x the denials of {claims} claims): "
           f"{delivered / span:.0f} deliveries/s from first to last arrival ({span:.2f} s); "
           f"{(stamps[-1] - started) / 1e9:.2f} s from the POST to the last arrival")
+    if os.environ.get("BENCH_SHAPE"):
+        # Arrivals per half second from the POST: a steady rate, or bursts waiting on something.
+        buckets = {}
+        for stamp in stamps:
+            buckets[(stamp - started) // 500_000_000] = buckets.get((stamp - started) // 500_000_000, 0) + 1
+        print("  per 0.5 s from the POST: " + " ".join(str(buckets.get(i, 0)) for i in range(max(buckets) + 1)))
+    # Classification writes the deliveries page by page, on the same worker that sends them,
+    # so the rate above includes making them. Once the remittance is classified every
+    # delivery exists: what arrives after that is the worker draining a backlog.
+    listed = request("GET", f"/v1/remittances/{remittance['id']}")
+    classified = int(datetime.datetime.fromisoformat(listed["classified_at"].replace("Z", "+00:00")).timestamp() * 1e9)
+    after = [stamp for stamp in stamps if stamp >= classified]
+    if len(after) > 1 and stamps[-1] > classified:
+        print(f"  backlog drain after classification: {len(after)} deliveries in {(stamps[-1] - classified) / 1e9:.2f} s, "
+              f"{len(after) / ((stamps[-1] - classified) / 1e9):.0f} deliveries/s")
     for p in ([port] if backend == "sqlite" else [port + 1]):
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics").read().decode()
         print("  " + ", ".join(l for l in metrics.splitlines() if l.startswith("overturn_webhook_attempts_total")))
