@@ -90,6 +90,8 @@ impl Application {
             let relay_settings = RelaySettings {
                 chunk: 500,
                 high_water: settings.queue_high_water,
+                // Four fetches' worth: enough to keep the consumer busy between relay passes.
+                webhook_high_water: (settings.webhook_concurrency as u64 * 4).min(settings.queue_high_water),
                 // Also the longest an API replica's event waits before a worker's relay sees it.
                 poll: Duration::from_millis(50),
                 stale_after: settings.job_stale_after,

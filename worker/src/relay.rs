@@ -26,6 +26,11 @@ pub struct RelaySettings {
     pub chunk: u64,
     /// The queue depth above which the relay waits.
     pub high_water: u64,
+    /// The same for the webhook queue, kept to a few fetches' worth: apalis-redis takes each
+    /// fetched job's lease with an `LREM` over the whole list of waiting jobs, so every
+    /// fetch costs in proportion to the depth. At 2,000 waiting, that held one worker to
+    /// about 500 deliveries/s, with Redis blocked up to 70 ms a fetch.
+    pub webhook_high_water: u64,
     /// How often an idle relay looks at the outbox (a local `wake` is immediate).
     pub poll: Duration,
     /// A remittance still unclassified this long after it arrived, with nothing queued or
@@ -178,8 +183,8 @@ pub async fn run(
         // Webhook deliveries are their own outbox, on their own queue: a flood of them never
         // delays classification, nor the other way round.
         match webhook_queue.depth().await {
-            Ok(depth) if depth < settings.high_water => {
-                let room = (settings.high_water - depth).min(settings.chunk);
+            Ok(depth) if depth < settings.webhook_high_water => {
+                let room = (settings.webhook_high_water - depth).min(settings.chunk);
                 match crate::delivery::enqueue_due(
                     &db,
                     webhook_queue.as_ref(),
