@@ -126,6 +126,7 @@ impl Application {
                 concurrency: settings.worker_concurrency,
                 heartbeat: settings.worker_heartbeat,
                 poll_interval: Duration::from_millis(500),
+                fetch: settings.worker_concurrency,
             };
             // Webhook attempts are short and someone is waiting for them: look for due ones
             // often (a cheap indexed query), so an event reaches its receiver within tens of
@@ -133,6 +134,9 @@ impl Application {
             let webhook_consumer = ConsumerSettings {
                 concurrency: settings.webhook_concurrency,
                 poll_interval: Duration::from_millis(50),
+                // The whole webhook queue (`webhook_high_water`) at a look if need be; attempts
+                // waiting in this worker for a free slot keep their lease by its heartbeat.
+                fetch: settings.webhook_concurrency * 4,
                 ..consumer.clone()
             };
             background.push(tokio::spawn(supervise_worker(queue, consumer, context.clone(), stop_rx.clone())));
