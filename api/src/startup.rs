@@ -87,11 +87,14 @@ impl Application {
         let (stop_background, stop_rx) = watch::channel(false);
         let mut background = Vec::new();
         if role.runs_workers() {
+            // Webhook attempts a worker may hold at once, queued or in its hands: four fetches'
+            // worth keeps the consumer busy between relay passes, and keeps the queue short
+            // (apalis-redis's fetch costs in proportion to what waits; see `RelaySettings`).
+            let webhook_backlog = settings.webhook_concurrency * 4;
             let relay_settings = RelaySettings {
                 chunk: 500,
                 high_water: settings.queue_high_water,
-                // Four fetches' worth: enough to keep the consumer busy between relay passes.
-                webhook_high_water: (settings.webhook_concurrency as u64 * 4).min(settings.queue_high_water),
+                webhook_high_water: (webhook_backlog as u64).min(settings.queue_high_water),
                 // Also the longest an API replica's event waits before a worker's relay sees it.
                 poll: Duration::from_millis(50),
                 stale_after: settings.job_stale_after,
@@ -134,9 +137,9 @@ impl Application {
             let webhook_consumer = ConsumerSettings {
                 concurrency: settings.webhook_concurrency,
                 poll_interval: Duration::from_millis(50),
-                // The whole webhook queue (`webhook_high_water`) at a look if need be; attempts
-                // waiting in this worker for a free slot keep their lease by its heartbeat.
-                fetch: settings.webhook_concurrency * 4,
+                // The whole webhook queue at a look if need be; attempts waiting in this
+                // worker for a free slot keep their lease by its heartbeat.
+                fetch: webhook_backlog,
                 ..consumer.clone()
             };
             background.push(tokio::spawn(supervise_worker(queue, consumer, context.clone(), stop_rx.clone())));

@@ -473,6 +473,11 @@ async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) -> Result<Vec
     let mut failing: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
     let mut disabled: std::collections::BTreeMap<Uuid, &'static str> = std::collections::BTreeMap::new();
     for f in batch {
+        // A second job for the same attempt in this batch finds it recorded.
+        if !seen.insert(f.delivery) {
+            outcomes.push(Attempted::Skipped);
+            continue;
+        }
         let response = &f.response;
         let succeeded = response.status.is_some_and(|s| (200..300).contains(&s));
         let gone = response.status == Some(410);
@@ -486,11 +491,6 @@ async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) -> Result<Vec
             (false, Some(_)) => ("pending", Attempted::Retrying),
             (false, None) => ("failed", Attempted::Failed),
         };
-        // A second job for the same attempt in this batch finds it recorded.
-        if !seen.insert(f.delivery) {
-            outcomes.push(Attempted::Skipped);
-            continue;
-        }
         let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
         let error =
             response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));

@@ -134,12 +134,9 @@ async fn insert<C: sea_orm::ConnectionTrait>(
         let sql =
             format!("INSERT INTO \"{table}\" ({names}) SELECT {casts} FROM UNNEST({arrays}) AS u({aliases}){suffix}");
         let rows_per_statement = 10_000;
-        let rows = values.len() / width;
         let mut values = values.into_iter().peekable();
-        let mut done = 0;
         while values.peek().is_some() {
-            let size = rows_per_statement.min(rows - done);
-            done += size;
+            let size = rows_per_statement.min(values.len() / width);
             let mut by_column: Vec<Vec<sea_orm::Value>> = (0..width).map(|_| Vec::with_capacity(size)).collect();
             for (i, value) in values.by_ref().take(rows_per_statement * width).enumerate() {
                 let column = &columns[i % width];
