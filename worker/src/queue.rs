@@ -119,7 +119,14 @@ impl Queue {
     pub async fn connect(settings: &QueueSettings) -> Result<Self, QueueError> {
         match settings {
             QueueSettings::Redis { url, queue } => {
-                let client = redis::Client::open(url.as_str())?;
+                // redis-rs leaves Nagle's algorithm on by default: a command written while an
+                // earlier one is unacknowledged would wait for the server's delayed ACK.
+                use redis::IntoConnectionInfo;
+                let info = url
+                    .as_str()
+                    .into_connection_info()?
+                    .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+                let client = redis::Client::open(info)?;
                 let conn = ConnectionManager::new(client).await?;
                 Ok(Self::Redis(RedisQueue { conn, queue: queue.clone() }))
             }
