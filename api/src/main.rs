@@ -4,6 +4,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    overturn_api::allocator::keep_freed_memory();
+    // First, before the large buffers of a remittance are ever touched.
+    overturn_api::allocator::no_huge_pages();
     overturn_api::cli::main()
 }
