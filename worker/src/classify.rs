@@ -297,12 +297,17 @@ pub async fn classify_remittance(
         // The page's denials and the webhook events they cause commit together.
         let txn = db.begin().await?;
         insert_rows_if_absent(&txn, "denials", &DENIAL_COLUMNS, values).await?;
+        let mut emitted = 0;
         if notify {
             let stored = page_denials(&txn, &page).await?;
             let drafts = page_events(&page, &stored, &payer_of, stamp)?;
-            deliveries += events::emit(&txn, &drafts).await?;
+            emitted = events::emit(&txn, &drafts).await?;
+            deliveries += emitted;
         }
         txn.commit().await?;
+        if emitted >= events::REPLAN_AFTER {
+            events::refresh_delivery_statistics(db).await;
+        }
     }
 
     // A claim created while this ran may have been matched to one of these payments after
