@@ -402,3 +402,77 @@ crate::on_both_backends!(
     a_worker_killed_mid_job_loses_and_duplicates_nothing,
     a_backlog_of_20000_jobs_drains_when_a_worker_starts,
 );
+
+/// A file whose classification writes thousands of deliveries refreshes PostgreSQL's
+/// statistics of the delivery table at once, rather than when autovacuum gets to it: with the
+/// old counts the scheduler read and sorted every pending delivery on each pass.
+async fn many_deliveries_refresh_the_planners_statistics(backend: Backend) {
+    use crate::receiver::Receiver;
+    use overturn_entity::webhook_delivery;
+    use sea_orm::ConnectionTrait;
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let server = Server::start(
+        command(&db, &["serve"])
+            .env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin)
+            .env("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true"),
+    );
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start().await;
+    for name in ["calls", "portal", "agent"] {
+        let res = client
+            .post(server.url("/v1/contacts"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({ "kind": "payer", "reference": "GEN01", "name": name,
+                "webhook_url": receiver.url, "events": ["denial.created"] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let conn = database(&db).await;
+    let analyzed = || async {
+        let row = conn
+            .read
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.read.get_database_backend(),
+                "SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE relname = 'webhook_deliveries'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<bool>("", "analyzed").unwrap()
+    };
+    assert!(!analyzed().await, "no ANALYZE before the file");
+
+    let res = post_generated(&client, &server, &admin, 46).await;
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    wait_for("the classification", Duration::from_secs(120), || async {
+        let r: Value = client
+            .get(server.url(&format!("/v1/remittances/{id}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        r["classified_at"].is_string().then_some(())
+    })
+    .await;
+    let deliveries = webhook_delivery::Entity::find().count(&conn.read).await.unwrap();
+    assert!(deliveries >= 1_000, "the file makes enough deliveries to matter ({deliveries})");
+    // The statistics reach the view within a second or so of the ANALYZE.
+    wait_for("the delivery table's statistics", Duration::from_secs(15), || async { analyzed().await.then_some(()) })
+        .await;
+    server.kill();
+}
+
+/// Only PostgreSQL keeps planner statistics that go stale (SQLite has no autovacuum to wait for).
+mod postgres_only {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_deliveries_refresh_the_planners_statistics() {
+        super::many_deliveries_refresh_the_planners_statistics(crate::helpers::Backend::Postgres).await
+    }
+}
