@@ -140,23 +140,19 @@ impl ApiError {
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        if is_unavailable(&err) { Self::Unavailable(err) } else { Self::Internal(err.into()) }
+impl From<overturn_service::claim_writer::WriteError> for ApiError {
+    fn from(err: overturn_service::claim_writer::WriteError) -> Self {
+        use overturn_service::claim_writer::WriteError;
+        match err {
+            WriteError::Unavailable(message) => Self::Unavailable(sea_orm::DbErr::Custom(message)),
+            WriteError::Internal(message) => Self::Internal(anyhow::anyhow!(message)),
+        }
     }
 }
 
-/// The database cannot be reached (no connection, or it was lost mid-statement): the client
-/// should retry later (503), which differs from a statement that failed (500).
-fn is_unavailable(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::{DbErr, RuntimeErr};
-    match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            matches!(e.as_ref(), Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed)
-        }
-        _ => false,
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        if overturn_service::db::is_unavailable(&err) { Self::Unavailable(err) } else { Self::Internal(err.into()) }
     }
 }
 

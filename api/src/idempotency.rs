@@ -8,10 +8,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use overturn_entity::idempotency_key;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, EntityTrait, TryInsertResult};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+pub use overturn_service::idempotency::IdempotencyRecord;
+use overturn_service::idempotency::already_used;
 
 use crate::error::ApiError;
 
@@ -19,38 +21,11 @@ pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 const MAX_KEY_LEN: usize = 255;
 
-/// The idempotency identity of a request: which key, used by which API key, for what request.
-#[derive(Debug, Clone)]
-pub struct IdempotencyRecord {
-    pub api_key_id: Uuid,
-    pub key: String,
-    pub request_hash: String,
-}
-
-impl IdempotencyRecord {
-    /// The row that remembers this request's answer.
-    pub fn stored(&self, status: u16, body: String, now: chrono::DateTime<chrono::Utc>) -> idempotency_key::Model {
-        idempotency_key::Model {
-            api_key_id: self.api_key_id,
-            key: self.key.clone(),
-            request_hash: self.request_hash.clone(),
-            response_status: status as i16,
-            response_body: body,
-            created_at: now,
-        }
-    }
-}
-
 pub enum Begin {
     /// First time: go ahead, then call `finish` in the same transaction.
     Fresh(Option<IdempotencyRecord>),
     /// Seen before with the same request: answer with this and change nothing.
     Replay(HttpResponse),
-}
-
-/// `ON CONFLICT DO NOTHING` on the record's key: a conflict means the key was used before.
-pub fn already_used() -> OnConflict {
-    OnConflict::columns([idempotency_key::Column::ApiKeyId, idempotency_key::Column::Key]).do_nothing().to_owned()
 }
 
 /// Reads and checks the header; `None` when the client sent none.
@@ -97,7 +72,7 @@ pub async fn begin<C: ConnectionTrait>(
     let record = IdempotencyRecord { api_key_id, key, request_hash };
     // Status 0 marks a record whose answer is still being made; it is never visible to
     // another transaction, because `finish` fills it in before the commit.
-    let placeholder = idempotency_key::ActiveModel::from(record.stored(0, String::new(), crate::db::now()));
+    let placeholder = idempotency_key::ActiveModel::from(record.stored(0, String::new(), overturn_service::sql::now()));
     let inserted = idempotency_key::Entity::insert(placeholder)
         .on_conflict(already_used())
         .try_insert()

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use overturn_worker::events::payloads::{
+use overturn_service::events::payloads::{
     ActionRequiredData, BalanceDueData, DenialCreatedData, FollowUpDueData, PatientShare, PingData, WebhookEnvelope,
 };
 

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use overturn_domain::secret_box::SecretKey;
-use overturn_worker::jobs::JobMetrics;
-use overturn_worker::queue::JobQueue;
+use overturn_service::claim_writer::ClaimWriter;
+use overturn_service::configuration::Settings;
+use overturn_service::db::Db;
+use overturn_service::jobs::JobMetrics;
+use overturn_service::queue::JobQueue;
 use tokio::sync::Notify;
 
-use crate::claim_writer::ClaimWriter;
-use crate::configuration::Settings;
-use crate::db::Db;
 use crate::metrics::Metrics;
 
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use overturn_entity::{claim, follow_up};
 /// `count` status checks of payer `payer`, all falling due at `due`, as claims submitted
 /// `status_check_after_days` (30) before it would schedule them.
 pub fn crowd_of_follow_ups(count: usize, payer: &str, due: DateTime<Utc>) -> Vec<follow_up::Model> {
-    let now = overturn_worker::sql::now();
+    let now = overturn_service::sql::now();
     (0..count)
         .filter_map(|i| {
             let claim = claim::Model {
@@ -32,7 +32,7 @@ pub fn crowd_of_follow_ups(count: usize, payer: &str, due: DateTime<Utc>) -> Vec
                 created_at: now,
                 updated_at: now,
             };
-            overturn_worker::followups::for_claim(&claim, &Default::default(), now)
+            overturn_service::followups::for_claim(&claim, &Default::default(), now)
                 .into_iter()
                 .find(|f| f.kind == "status_check")
         })

@@ -1,14 +1,8 @@
-//! Background work: the job queue, the outbox relay that feeds it, the job handlers
-//! (classification, follow-ups, webhook delivery), and periodic upkeep.
+//! The queue edge: apalis adapters for the job queue, the relay that feeds it from the
+//! database, and job handlers that call `overturn-service`.
 
-pub mod batch;
-pub mod classify;
-pub mod delivery;
-pub mod events;
-pub mod followups;
 pub mod jobs;
 pub mod maintenance;
 pub mod queue;
 pub mod relay;
-pub mod sql;
-pub mod webhook_client;
+pub mod startup;

@@ -1,17 +1,14 @@
-//! The job queue: apalis on Redis (`REDIS_URL`, production) or on an embedded SQLite file in
-//! the data folder (the default), behind one small trait so relays and job code do not care.
+//! The job queue's adapters: apalis on Redis (`REDIS_URL`, production) or on an embedded
+//! SQLite file in the data folder (the default), behind the service crate's `JobQueue`, so
+//! relays and job code do not care which.
 //!
-//! The queue is a bounded transport, not the record: what must happen is in the database
-//! (the outbox, remittances not yet classified), and the relay hands it over in chunks while
-//! the queue is shallow. That keeps apalis-redis under the ~8,000 due jobs that break its
-//! fetch script (`../shared/notes/stack.md`).
+//! The relay keeps the queue shallow, which keeps apalis-redis under the ~8,000 due jobs that
+//! break its fetch script.
 //!
 //! Retries are ours, not apalis's (apalis-redis ignores `max_attempts` and `Retry-After`):
 //! a failed attempt pushes the next one as a new delayed job, and the last one lands in the
 //! `failed_jobs` table. apalis only re-delivers jobs whose worker died (heartbeats).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,51 +17,13 @@ use apalis_core::backend::Vacuum;
 use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::{SqlitePool, SqliteStorage};
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use overturn_service::configuration::{ConfigError, DatabaseSettings, Settings};
+use overturn_service::queue::{BoxFuture, Job, JobQueue, QueueError};
+
 use crate::jobs::JobContext;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// One unit of work. `id` stays the same across attempts (it is the outbox row's id), so a
-/// handler can recognise a job it has seen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Job {
-    pub id: Uuid,
-    pub topic: String,
-    pub payload: serde_json::Value,
-    /// 0 for the first attempt.
-    #[serde(default)]
-    pub attempt: u32,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum QueueError {
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
-    #[error("sqlite queue: {0}")]
-    Sqlite(#[from] apalis_sqlite::SqlxError),
-    #[error("queue: {0}")]
-    Other(String),
-}
-
-/// What relays and handlers need from a queue.
-pub trait JobQueue: Send + Sync + 'static {
-    /// Pushes jobs, each to run after its delay (one-second resolution).
-    fn push(&self, jobs: Vec<(Job, Duration)>) -> BoxFuture<'_, Result<(), QueueError>>;
-    /// Jobs waiting, due or delayed, not yet taken by a worker.
-    fn depth(&self) -> BoxFuture<'_, Result<u64, QueueError>>;
-    /// Deletes what the queue keeps of finished jobs (the database holds their outcome);
-    /// returns how many. Without it apalis keeps every job ever run, and on SQLite each
-    /// acknowledgement scans the worker's finished jobs, so draining slows as they pile up.
-    fn prune(&self) -> BoxFuture<'_, Result<u64, QueueError>>;
-    /// How often `prune` is worth running.
-    fn prune_every(&self) -> Duration;
-    /// `redis` or `sqlite`.
-    fn backend(&self) -> &'static str;
-}
 
 /// How the queue is reached.
 #[derive(Debug, Clone)]
@@ -78,6 +37,25 @@ pub enum QueueSettings {
         path: std::path::PathBuf,
         queue: String,
     },
+}
+
+impl QueueSettings {
+    /// The queue this deployment uses: Redis when `REDIS_URL` is set, else a SQLite file
+    /// beside the database. PostgreSQL deployments need Redis: their API and worker
+    /// replicas run on several hosts, which a local file cannot serve.
+    pub fn for_settings(settings: &Settings) -> Result<Self, ConfigError> {
+        let queue = format!("{}:jobs", settings.queue_name);
+        match (&settings.redis_url, &settings.database) {
+            (Some(url), _) => Ok(Self::Redis { url: url.clone(), queue }),
+            (None, DatabaseSettings::Sqlite { .. }) => {
+                Ok(Self::Sqlite { path: settings.data_dir.join("queue.db"), queue })
+            }
+            (None, DatabaseSettings::Postgres { .. }) => Err(ConfigError::new(
+                "REDIS_URL",
+                "is required with a PostgreSQL DATABASE_URL: the job queue of a PostgreSQL deployment is Redis",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -124,16 +102,17 @@ impl Queue {
                 use redis::IntoConnectionInfo;
                 let info = url
                     .as_str()
-                    .into_connection_info()?
+                    .into_connection_info()
+                    .map_err(redis_error)?
                     .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
-                let client = redis::Client::open(info)?;
-                let conn = ConnectionManager::new(client).await?;
+                let client = redis::Client::open(info).map_err(redis_error)?;
+                let conn = ConnectionManager::new(client).await.map_err(redis_error)?;
                 Ok(Self::Redis(RedisQueue { conn, queue: queue.clone() }))
             }
             QueueSettings::Sqlite { path, queue } => {
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir)
-                        .map_err(|e| QueueError::Other(format!("cannot create {}: {e}", dir.display())))?;
+                        .map_err(|e| QueueError(format!("cannot create {}: {e}", dir.display())))?;
                 }
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 // `setup` turns `synchronous` off on the connection it uses; that connection
@@ -144,7 +123,7 @@ impl Queue {
                 let mut attempt = 0;
                 loop {
                     let (setup_pool, _) = SqliteStorage::connect_with_callback(&url)
-                        .map_err(|e| QueueError::Other(format!("sqlite queue: {e}")))?;
+                        .map_err(|e| QueueError(format!("sqlite queue: {e}")))?;
                     let result = SqliteStorage::setup(&setup_pool).await;
                     setup_pool.close().await;
                     match result {
@@ -153,10 +132,14 @@ impl Queue {
                             attempt += 1;
                             tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
                         }
-                        Err(e) => return Err(QueueError::Other(format!("sqlite queue setup: {e}"))),
+                        Err(e) => return Err(QueueError(format!("sqlite queue setup: {e}"))),
                     }
                 }
-                let pool = apalis_sqlite::SqlitePoolOptions::new().max_connections(4).connect(&url).await?;
+                let pool = apalis_sqlite::SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect(&url)
+                    .await
+                    .map_err(sqlite_error)?;
                 Ok(Self::Sqlite(SqliteQueue { pool, url, queue: queue.clone() }))
             }
         }
@@ -218,7 +201,7 @@ impl Queue {
             }
             Self::Sqlite(q) => {
                 let (pool, listener) = SqliteStorage::connect_with_callback(&q.url)
-                    .map_err(|e| QueueError::Other(format!("sqlite queue: {e}")))?;
+                    .map_err(|e| QueueError(format!("sqlite queue: {e}")))?;
                 let config = apalis_sqlite::Config::default()
                     .queue(&q.queue)
                     .heartbeat_interval(settings.heartbeat)
@@ -239,8 +222,16 @@ impl Queue {
                     .await
             }
         };
-        result.map_err(|e| QueueError::Other(format!("worker stopped: {e}")))
+        result.map_err(|e| QueueError(format!("worker stopped: {e}")))
     }
+}
+
+fn redis_error(e: redis::RedisError) -> QueueError {
+    QueueError::new("redis", e)
+}
+
+fn sqlite_error(e: apalis_sqlite::SqlxError) -> QueueError {
+    QueueError::new("sqlite queue", e)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -263,7 +254,7 @@ where
     storage
         .push_all(&mut futures::stream::iter(tasks))
         .await
-        .map_err(|e| QueueError::Other(format!("{} push: {e}", std::any::type_name::<S>())))
+        .map_err(|e| QueueError(format!("{} push: {e}", std::any::type_name::<S>())))
 }
 
 impl JobQueue for RedisQueue {
@@ -285,7 +276,8 @@ impl JobQueue for RedisQueue {
                 .cmd("LLEN")
                 .arg(config.active_jobs_list())
                 .query_async(&mut conn)
-                .await?;
+                .await
+                .map_err(redis_error)?;
             Ok(scheduled + active)
         })
     }
@@ -294,10 +286,11 @@ impl JobQueue for RedisQueue {
         Box::pin(async move {
             let config = apalis_redis::Config::default().queue(&self.queue);
             let mut storage = RedisStorage::<Job>::new(self.conn.clone()).with_config(config.clone());
-            let pruned = storage.vacuum().await.map_err(|e| QueueError::Other(format!("redis vacuum: {e}")))?;
+            let pruned = storage.vacuum().await.map_err(|e| QueueError(format!("redis vacuum: {e}")))?;
             // The set of finished ids only feeds apalis's statistics, which nothing here reads.
             let mut conn = self.conn.clone();
-            let _: () = redis::cmd("DEL").arg(config.done_jobs_set()).query_async(&mut conn).await?;
+            let _: () =
+                redis::cmd("DEL").arg(config.done_jobs_set()).query_async(&mut conn).await.map_err(redis_error)?;
             Ok(pruned as u64)
         })
     }
@@ -327,7 +320,8 @@ impl JobQueue for SqliteQueue {
                 sqlx::query_as("SELECT count(*) FROM Jobs WHERE job_type = ?1 AND status = 'Pending'")
                     .bind(&self.queue)
                     .fetch_one(&self.pool)
-                    .await?;
+                    .await
+                    .map_err(sqlite_error)?;
             Ok(count.max(0) as u64)
         })
     }
@@ -337,7 +331,8 @@ impl JobQueue for SqliteQueue {
             let done = sqlx::query("DELETE FROM Jobs WHERE job_type = ?1 AND status IN ('Done', 'Killed')")
                 .bind(&self.queue)
                 .execute(&self.pool)
-                .await?;
+                .await
+                .map_err(sqlite_error)?;
             Ok(done.rows_affected())
         })
     }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Caller, insert_key};
+use overturn_service::keys::insert_key;
+
+use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::parse_body;
@@ -188,7 +190,10 @@ pub async fn revoke_api_key(
     let not_found = || ApiError::NotFound(format!("no API key with id {:?}", id.as_str()));
     let key_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let result = api_key::Entity::update_many()
-        .set(api_key::ActiveModel { revoked_at: ActiveValue::Set(Some(crate::db::now())), ..Default::default() })
+        .set(api_key::ActiveModel {
+            revoked_at: ActiveValue::Set(Some(overturn_service::sql::now())),
+            ..Default::default()
+        })
         .filter(api_key::Column::Id.eq(key_id))
         .filter(api_key::Column::RevokedAt.is_null())
         .exec(&state.db.write)

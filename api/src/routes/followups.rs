@@ -331,7 +331,7 @@ async fn change(
         let from = FollowUpStatus::parse(&row.status)
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("follow-up {} has an unknown status", row.id)))?;
         let to = rules::next_status(from, &change).map_err(|e| ApiError::Conflict(e.to_string()))?;
-        let now = crate::db::now();
+        let now = overturn_service::sql::now();
         let mut update = follow_up::Entity::update_many()
             .col_expr(follow_up::Column::Status, Expr::value(to.as_str()))
             .col_expr(follow_up::Column::UpdatedAt, Expr::value(now))
@@ -431,7 +431,7 @@ pub async fn snooze_follow_up(
     caller.require_billing_write()?;
     let request: SnoozeRequest = parse_body(&req, &body)?;
     let mut errors = Errors(Vec::new());
-    let until = errors.take("until", rules::parse_until(&request.until, crate::db::now()));
+    let until = errors.take("until", rules::parse_until(&request.until, overturn_service::sql::now()));
     let note = parse_note(request.note.as_deref(), &mut errors);
     let Some(until) = until.filter(|_| errors.0.is_empty()) else {
         return Err(ApiError::validation(errors.0));
@@ -486,7 +486,7 @@ pub async fn of_claims<C: ConnectionTrait>(
     claims: &[Uuid],
 ) -> Result<BTreeMap<Uuid, Vec<FollowUp>>, sea_orm::DbErr> {
     let mut out: BTreeMap<Uuid, Vec<FollowUp>> = BTreeMap::new();
-    for chunk in claims.chunks(crate::db::MAX_PARAMS) {
+    for chunk in claims.chunks(overturn_service::sql::MAX_PARAMS) {
         let rows = follow_up::Entity::find()
             .filter(follow_up::Column::ClaimId.is_in(chunk.iter().copied()))
             .order_by_asc(follow_up::Column::DueAt)

@@ -52,7 +52,7 @@ struct Backlog {
 async fn backlog(state: &AppState) -> Result<Backlog, ApiError> {
     use overturn_entity::{follow_up, outbox, webhook_delivery};
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let unavailable = |e: overturn_worker::queue::QueueError| ApiError::QueueUnavailable(e.to_string());
+    let unavailable = |e: overturn_service::queue::QueueError| ApiError::QueueUnavailable(e.to_string());
     let queue_depth = state.queue.depth().await.map_err(unavailable)?;
     let webhook_queue_depth = state.webhook_queue.depth().await.map_err(unavailable)?;
     let outbox_pending = outbox::Entity::find()
@@ -67,7 +67,7 @@ async fn backlog(state: &AppState) -> Result<Backlog, ApiError> {
         .map_err(ApiError::Unavailable)?;
     let followups_overdue = follow_up::Entity::find()
         .filter(follow_up::Column::Status.eq("scheduled"))
-        .filter(follow_up::Column::DueAt.lte(crate::db::now()))
+        .filter(follow_up::Column::DueAt.lte(overturn_service::sql::now()))
         .count(&state.db.read)
         .await
         .map_err(ApiError::Unavailable)?;
@@ -126,7 +126,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// This process's job outcomes, in the exposition format.
-fn job_counters(jobs: &overturn_worker::jobs::JobMetrics) -> String {
+fn job_counters(jobs: &overturn_service::jobs::JobMetrics) -> String {
     use std::sync::atomic::Ordering::Relaxed;
     let mut out = String::from(
         "# HELP overturn_jobs_total Jobs run by this process, by outcome\n# TYPE overturn_jobs_total counter\n",

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use overturn_worker::relay::pending_job;
+use overturn_service::outbox::pending_job;
+use overturn_service::queue::Task;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
@@ -128,6 +129,7 @@ pub async fn list_jobs(
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already retried", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The Idempotency-Key was used with another request, or the job names work this version does not run", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -142,7 +144,7 @@ pub async fn retry_job(
     let not_found = || ApiError::NotFound(format!("no failed job {id}"));
     let job_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
-        let now = crate::db::now();
+        let now = overturn_service::sql::now();
         let claimed = failed_job::Entity::update_many()
             .col_expr(failed_job::Column::RetriedAt, Expr::value(now))
             .filter(failed_job::Column::Id.eq(job_id))
@@ -153,7 +155,11 @@ pub async fn retry_job(
         if claimed.rows_affected != 1 {
             return Err(ApiError::Conflict(format!("failed job {job_id} was already retried")));
         }
-        outbox::Entity::insert(pending_job(&row.topic, row.payload.clone(), now)).exec_without_returning(txn).await?;
+        let task = Task::from_parts(&row.topic, row.payload.clone()).map_err(|e| ApiError::Unprocessable {
+            detail: format!("failed job {job_id} cannot run again: {e}"),
+            errors: Vec::new(),
+        })?;
+        outbox::Entity::insert(pending_job(&task, now)).exec_without_returning(txn).await?;
         Ok((StatusCode::ACCEPTED, FailedJob::from_row(&row)))
     })
     .await;

@@ -185,7 +185,7 @@ pub async fn put_payer_rules(
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
-    let now = crate::db::now();
+    let now = overturn_service::sql::now();
     let row = payer_rule::Model {
         payer_id: payer.clone(),
         appeal_window_days: rules.appeal_window_days.into(),
@@ -208,7 +208,7 @@ pub async fn put_payer_rules(
         .exec_without_returning(&txn)
         .await?;
     let updated = reschedule_denials(&txn, &payer, &rules, now).await?;
-    let moved = overturn_worker::followups::reschedule_payer(&txn, &payer, &rules, now).await?;
+    let moved = overturn_service::followups::reschedule_payer(&txn, &payer, &rules, now).await?;
     txn.commit().await?;
     let mut shown = PayerRules::from_row(&row);
     shown.updated_denials = Some(updated);
@@ -242,7 +242,7 @@ async fn reschedule_denials<C: ConnectionTrait>(
         };
         let deadline = rules.appeal_deadline(produced);
         let priority =
-            overturn_worker::classify::rank(row.amount_cents, category, action, Some(deadline), rules, today);
+            overturn_service::classify::rank(row.amount_cents, category, action, Some(deadline), rules, today);
         if Some(deadline) == row.appeal_deadline && priority == row.priority {
             continue;
         }

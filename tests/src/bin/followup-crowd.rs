@@ -18,14 +18,14 @@ fn env_number(name: &str, default: u64) -> u64 {
 async fn main() {
     let count = env_number("COUNT", 100_000) as usize;
     let due_in = env_number("DUE_IN", 20) as i64;
-    let settings = overturn_api::configuration::Settings::from_env().expect("settings");
-    let db = overturn_api::db::Db::connect(&settings).await.expect("database");
-    let due = overturn_worker::sql::now() + chrono::Duration::seconds(due_in);
+    let settings = overturn_service::configuration::Settings::from_env().expect("settings");
+    let db = overturn_service::db::Db::connect(&settings).await.expect("database");
+    let due = overturn_service::sql::now() + chrono::Duration::seconds(due_in);
     let payer = format!("CROWD{}", std::process::id());
     let rows = overturn_tests::crowd_of_follow_ups(count, &payer, due);
     let stored = Instant::now();
     for chunk in rows.chunks(10_000) {
-        overturn_worker::followups::schedule(&db.write, chunk).await.expect("stored");
+        overturn_service::followups::schedule(&db.write, chunk).await.expect("stored");
     }
     println!("stored {count} follow-ups due at {due} in {:.1} s", stored.elapsed().as_secs_f64());
     let mine = || follow_up::Entity::find().filter(follow_up::Column::PayerId.eq(payer.as_str()));

@@ -2,5 +2,5 @@
 //! can start it as a separate process (`CARGO_BIN_EXE_overturn-e2e`) and send it signals.
 
 fn main() -> std::process::ExitCode {
-    overturn_api::cli::main()
+    overturn::cli::main()
 }

@@ -185,10 +185,10 @@ async fn codes_import_loads_an_official_list_that_then_wins(backend: Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("imported 2 CARC"));
 
-    let settings = overturn_api::configuration::Settings::from_map(&db.vars).unwrap();
-    let conn = overturn_api::db::Db::connect(&settings).await.unwrap();
+    let settings = overturn_service::configuration::Settings::from_map(&db.vars).unwrap();
+    let conn = overturn_service::db::Db::connect(&settings).await.unwrap();
     let codes = ["45", "97", "ZZ9"].map(String::from);
-    let described = overturn_api::code_catalog::describe(&conn.read, CodeList::Carc, codes).await.unwrap();
+    let described = overturn_service::code_catalog::describe(&conn.read, CodeList::Carc, codes).await.unwrap();
     // Imported text first, the built-in summary otherwise, nothing for a code neither knows;
     // the failed import before left nothing behind.
     assert_eq!(described.get("45").map(String::as_str), Some("Official text for 45, quoted"));

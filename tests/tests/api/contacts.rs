@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use overturn_api::startup::ServeRole;
+use overturn::startup::ServeRole;
 use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! Denials: a remittance classified by the workers into the worklist, and the worklist worked.
 
 use chrono::NaiveDate;
-use overturn_api::startup::ServeRole;
+use overturn::startup::ServeRole;
 use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -45,13 +45,13 @@ async fn denials_of(app: &TestApp, remittance_id: &str, expected: usize) -> Vec<
 }
 
 /// Every denial row in the database, whatever the API shows.
-async fn stored_denials(db: &overturn_api::db::Db) -> u64 {
+async fn stored_denials(db: &overturn_service::db::Db) -> u64 {
     use sea_orm::{EntityTrait, PaginatorTrait};
     overturn_entity::denial::Entity::find().count(&db.write).await.unwrap()
 }
 
 /// Asks the workers to classify a remittance again, as the outbox row of its arrival did.
-pub(crate) async fn queue_classification(db: &overturn_api::db::Db, remittance_id: &str) {
+pub(crate) async fn queue_classification(db: &overturn_service::db::Db, remittance_id: &str) {
     use sea_orm::EntityTrait;
     overturn_entity::outbox::Entity::insert(overturn_entity::outbox::ActiveModel::from(
         overturn_entity::outbox::Model {
@@ -477,7 +477,7 @@ async fn jobs_are_idempotent_and_dead_ones_can_be_retried(backend: Backend) {
     assert_eq!(stored_denials(&db).await, 5);
 
     // Handed-over outbox rows are purged after a day, not before.
-    let purge = || overturn_worker::maintenance::purge_dispatched_outbox(&db.write);
+    let purge = || overturn_service::maintenance::purge_dispatched_outbox(&db.write);
     assert_eq!(purge().await.unwrap(), 0);
     let two_days_ago = chrono::Utc::now() - chrono::Duration::days(2);
     let handed = outbox::Entity::update_many()
@@ -515,7 +515,7 @@ async fn upkeep_raises_priorities_as_deadlines_near(backend: Backend) {
     assert_eq!(act(&app, &app.admin_key, &closed, json!({"action": "write_off"})).await.status(), 200);
     let db = app.database().await;
     let deadline: NaiveDate = by_claim(&denials, "D-5")["appeal_deadline"].as_str().unwrap().parse().unwrap();
-    let refresh = |today| overturn_worker::maintenance::refresh_priorities(&db.write, today);
+    let refresh = |today| overturn_service::maintenance::refresh_priorities(&db.write, today);
     // Today, nothing is stale.
     assert_eq!(refresh(chrono::Utc::now().date_naive()).await.unwrap(), 0);
     // The day before the deadline (180 days after production): every open denial is more urgent.
@@ -624,7 +624,49 @@ async fn a_transient_failure_is_retried_until_it_passes() {
     assert!(metrics.contains("overturn_jobs_total{outcome=\"failed\"} 0"), "{metrics}");
 }
 
+/// An outbox row naming work this version does not run (written by a newer version, or by
+/// hand) goes to the dead-job list as it was stored, and the work behind it still runs; it
+/// cannot be retried here.
+async fn unknown_work_in_the_outbox_is_set_aside_not_run(backend: Backend) {
+    use overturn_entity::outbox;
+    use sea_orm::EntityTrait;
+    let api = spawn_app_with(backend, ServeRole::Api, &[]).await;
+    let db = api.database().await;
+    let unknown = uuid::Uuid::now_v7();
+    outbox::Entity::insert(outbox::ActiveModel::from(outbox::Model {
+        id: unknown,
+        topic: "reticulate_splines".into(),
+        payload: json!({ "splines": 3 }),
+        created_at: chrono::Utc::now(),
+        dispatched_at: None,
+    }))
+    .exec_without_returning(&db.write)
+    .await
+    .unwrap();
+    let id = post_remittance(&api, "DEN-12").await;
+
+    let _worker = api.replica(ServeRole::Worker, &[]).await;
+    assert_eq!(denials_of(&api, &id, 5).await.len(), 5, "the remittance behind it is classified");
+    let dead = api
+        .eventually("the unknown work set aside", || async {
+            let body = api.get_json("/v1/jobs?state=failed").await;
+            body["items"].as_array().and_then(|a| a.first().cloned())
+        })
+        .await;
+    assert_eq!(dead["id"], unknown.to_string());
+    assert_eq!(dead["topic"], "reticulate_splines");
+    assert_eq!(dead["payload"], json!({ "splines": 3 }));
+    assert!(dead["error"].as_str().unwrap().contains("reticulate_splines"), "{dead}");
+    let row = outbox::Entity::find_by_id(unknown).one(&db.write).await.unwrap().unwrap();
+    assert!(row.dispatched_at.is_some(), "not read again on every pass");
+    let retried = api.post(&format!("/v1/jobs/{unknown}/retry"), &json!({})).await;
+    let problem = assert_problem(retried, 422).await;
+    assert!(problem["detail"].as_str().unwrap().contains("cannot run again"), "{problem}");
+    assert_eq!(api.get_json("/v1/jobs?state=failed").await["items"].as_array().unwrap().len(), 1, "still there");
+}
+
 crate::on_both_backends!(
+    unknown_work_in_the_outbox_is_set_aside_not_run,
     the_sweep_requeues_work_the_queue_lost,
     workers_racing_on_one_remittance_write_each_denial_once,
     upkeep_raises_priorities_as_deadlines_near,

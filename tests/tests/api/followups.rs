@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use overturn_api::startup::ServeRole;
+use overturn::startup::ServeRole;
 use overturn_entity::follow_up;
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -189,8 +189,8 @@ async fn an_answered_claim_is_not_chased(backend: Backend) {
 
     let db = app.database().await;
     let id: uuid::Uuid = check["id"].as_str().unwrap().parse().unwrap();
-    let fired = overturn_worker::followups::fire(&db.write, &[id]).await.unwrap();
-    assert_eq!(fired, overturn_worker::followups::Fired { fired: 0, deliveries: 0 });
+    let fired = overturn_service::followups::fire(&db.write, &[id]).await.unwrap();
+    assert_eq!(fired, overturn_service::followups::Fired { fired: 0, deliveries: 0 });
     let row = follow_up::Entity::find_by_id(id).one(&db.read).await.unwrap().unwrap();
     assert_eq!((row.status.as_str(), row.close_reason.as_deref()), ("cancelled", Some("the payer answered")));
     assert_eq!(row.fire_count, 0);
@@ -400,11 +400,11 @@ async fn a_crowd_due_at_once_fires_each_once(backend: Backend) {
     const COUNT: usize = 20_000;
     let app = spawn_app_with(backend, ServeRole::Api, &[]).await;
     let db = app.database().await;
-    let due = overturn_worker::sql::now() + chrono::Duration::seconds(2);
+    let due = overturn_service::sql::now() + chrono::Duration::seconds(2);
     let rows = overturn_tests::crowd_of_follow_ups(COUNT, "60054", due);
     assert_eq!(rows.len(), COUNT);
     assert!(rows.iter().all(|r| r.due_at == due));
-    overturn_worker::followups::schedule(&db.write, &rows).await.unwrap();
+    overturn_service::followups::schedule(&db.write, &rows).await.unwrap();
     // Two worker processes' worth of schedulers and consumers on the one database and queue.
     let _one = app.replica(ServeRole::Worker, &[]).await;
     let _two = app.replica(ServeRole::Worker, &[]).await;

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use overturn_api::configuration::Settings;
-use overturn_api::startup::{Application, ServeRole};
+use overturn::startup::{Application, ServeRole};
+use overturn_service::configuration::Settings;
 use reqwest::{Method, Response};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -166,9 +166,9 @@ impl TestApp {
     }
 
     /// Connections to this app's own database, for tests that look under the API.
-    pub async fn database(&self) -> overturn_api::db::Db {
+    pub async fn database(&self) -> overturn_service::db::Db {
         let settings = Settings::from_map(&self._db.vars).expect("test settings are valid");
-        overturn_api::db::Db::connect(&settings).await.expect("test database reachable")
+        overturn_service::db::Db::connect(&settings).await.expect("test database reachable")
     }
 
     /// The PostgreSQL database of this app, if it runs on one.

@@ -177,8 +177,8 @@ async fn expired_records_are_purged_and_the_key_is_free(backend: Backend) {
     assert_eq!(db.write.execute_raw(stmt).await.unwrap().rows_affected(), 1);
 
     let retention = std::time::Duration::from_secs(24 * 3600);
-    assert_eq!(overturn_worker::maintenance::purge_idempotency_keys(&db.write, retention).await.unwrap(), 1);
-    assert_eq!(overturn_worker::maintenance::purge_idempotency_keys(&db.write, retention).await.unwrap(), 0);
+    assert_eq!(overturn_service::maintenance::purge_idempotency_keys(&db.write, retention).await.unwrap(), 1);
+    assert_eq!(overturn_service::maintenance::purge_idempotency_keys(&db.write, retention).await.unwrap(), 0);
 
     // The purged key is free for a new request; the fresh one still guards its request.
     let res = post_with_key(&app, &app.admin_key, "old", &claim_body("CLM-OLD-2")).await;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod api_keys;
+mod architecture;
 mod binary;
 mod claims;
 mod contacts;

@@ -499,8 +499,7 @@ async fn the_json_form_is_checked_and_stored_like_edi(backend: Backend) {
 
 async fn access_media_types_size_and_idempotency(backend: Backend) {
     let app =
-        spawn_app_with(backend, overturn_api::startup::ServeRole::All, &[("OVERTURN_MAX_REMITTANCE_BYTES", "4096")])
-            .await;
+        spawn_app_with(backend, overturn::startup::ServeRole::All, &[("OVERTURN_MAX_REMITTANCE_BYTES", "4096")]).await;
     let portal = app.create_key("portal").await;
     let res = app
         .client

@@ -1,4 +1,4 @@
-use overturn_api::startup::ServeRole;
+use overturn::startup::ServeRole;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -92,8 +92,8 @@ async fn unknown_methods_and_routes_are_problems(backend: Backend) {
 }
 
 async fn replicas_starting_together_on_one_fresh_database_all_come_up(backend: Backend) {
-    use overturn_api::configuration::Settings;
-    use overturn_api::startup::Application;
+    use overturn::startup::Application;
+    use overturn_service::configuration::Settings;
     let db = crate::helpers::TestDatabase::new(backend).await;
     // Four processes' worth of startups (API and worker roles) racing to migrate the same database.
     let starts = [ServeRole::Api, ServeRole::Worker, ServeRole::Api, ServeRole::All].map(|role| {

@@ -2,7 +2,7 @@
 //! refused before any request, names resolving to internal addresses refused at connect time,
 //! redirects never followed; all allowed with `OVERTURN_WEBHOOK_ALLOW_PRIVATE`.
 
-use overturn_worker::webhook_client::{UrlError, check_url, client};
+use overturn_service::webhook_client::{UrlError, check_url, client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A receiver on loopback that answers every request with `response` and counts requests.

@@ -26,9 +26,9 @@ where
     }
 }
 
-async fn database(db: &TestDatabase) -> overturn_api::db::Db {
-    let settings = overturn_api::configuration::Settings::from_map(&db.vars).unwrap();
-    overturn_api::db::Db::connect(&settings).await.unwrap()
+async fn database(db: &TestDatabase) -> overturn_service::db::Db {
+    let settings = overturn_service::configuration::Settings::from_map(&db.vars).unwrap();
+    overturn_service::db::Db::connect(&settings).await.unwrap()
 }
 
 /// Posts a generated 835 of 4,000 claims to the API process.
@@ -57,7 +57,7 @@ async fn a_worker_killed_mid_job_loses_and_duplicates_nothing(backend: Backend) 
     // What classification must produce, from the stored payments.
     let payments =
         claim_payment::Entity::find().filter(claim_payment::Column::RemittanceId.eq(id)).all(&conn.read).await.unwrap();
-    let expected: u64 = payments.iter().map(|p| overturn_worker::classify::denials_of(p).unwrap().len() as u64).sum();
+    let expected: u64 = payments.iter().map(|p| overturn_service::classify::denials_of(p).unwrap().len() as u64).sum();
     assert!(expected > 500, "the generated file denies plenty ({expected})");
 
     // A worker that writes a few payments at a time, killed once some are written.
@@ -166,7 +166,7 @@ async fn a_backlog_of_20000_jobs_drains_when_a_worker_starts(backend: Backend) {
     // 20,000 jobs committed while no worker ran: far more than apalis-redis can take due at
     // once. Each names a remittance that no longer exists, which a job skips.
     conn.migrate().await.unwrap();
-    let now = overturn_worker::sql::now();
+    let now = overturn_service::sql::now();
     let rows: Vec<outbox::ActiveModel> = (0..20_000)
         .map(|_| {
             outbox::ActiveModel::from(outbox::Model {

@@ -1,5 +1,6 @@
 //! `/v1/claims`: create, get, list.
 
+mod answer;
 mod input;
 mod output;
 
@@ -13,16 +14,17 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+pub use answer::ClaimJson;
 pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
 
 use crate::auth::Caller;
-use crate::claim_writer::{Outcome, PendingClaim};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
 use crate::pagination::Page;
 use crate::state::AppState;
+use overturn_service::claim_writer::{Outcome, PendingClaim};
 
 /// Create a claim.
 ///
@@ -56,7 +58,7 @@ pub async fn create_claim(
         key,
         request_hash: idempotency::request_hash(&req, &body),
     });
-    let now = crate::db::now();
+    let now = overturn_service::sql::now();
     let parsed = parse_body::<CreateClaimRequest>(&req, &body)
         .and_then(|request| input::parse(request, now).map_err(ApiError::validation));
     let (draft, submitted_at) = match parsed {

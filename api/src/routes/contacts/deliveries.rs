@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use overturn_domain::FieldError;
 use overturn_domain::webhooks::EventType;
 use overturn_entity::{contact, webhook_attempt, webhook_delivery};
-use overturn_worker::events::payloads::PingData;
-use overturn_worker::events::{EventDraft, store_for, webhook_id};
+use overturn_service::events::payloads::PingData;
+use overturn_service::events::{EventDraft, store_for, webhook_id};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
@@ -240,7 +240,7 @@ pub async fn retry_delivery(
         if !contact.is_some_and(|c| c.enabled) {
             return Err(ApiError::Conflict("the contact is disabled; enable it first".into()));
         }
-        let now = crate::db::now();
+        let now = overturn_service::sql::now();
         let updated = webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
             .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
@@ -287,7 +287,7 @@ pub async fn test_contact(
         if !contact.enabled {
             return Err(ApiError::Conflict("the contact is disabled; enable it first".into()));
         }
-        let now = crate::db::now();
+        let now = overturn_service::sql::now();
         let draft = EventDraft {
             event_type: EventType::Ping,
             target: super::kind_of(&contact),

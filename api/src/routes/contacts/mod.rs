@@ -10,7 +10,7 @@ use overturn_domain::webhook_signature::SigningSecret;
 use overturn_domain::webhooks::{ContactKind, EventType};
 use overturn_domain::{FieldError, MemberId, PayerId, Role};
 use overturn_entity::contact;
-use overturn_worker::webhook_client::{UrlError, check_url};
+use overturn_service::webhook_client::{UrlError, check_url};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ pub struct Contact {
 
 impl From<contact::Model> for Contact {
     fn from(row: contact::Model) -> Self {
-        let events = overturn_worker::events::parse_filter(row.events.as_deref())
+        let events = overturn_service::events::parse_filter(row.events.as_deref())
             .map(|list| list.into_iter().map(|e| e.as_str().to_owned()).collect());
         Self {
             id: row.id,
@@ -271,7 +271,7 @@ pub async fn create_contact(
     let sealed = state.secrets_key.seal(secret.expose().as_bytes());
     let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
     idempotency::run_redacted(&state.db.write, &req, caller.key_id, &body, redact, async |txn| {
-        let now = crate::db::now();
+        let now = overturn_service::sql::now();
         let row = contact::Model {
             id: Uuid::now_v7(),
             kind: kind.as_str().to_owned(),
@@ -395,7 +395,7 @@ pub async fn update_contact(
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
-    let now = crate::db::now();
+    let now = overturn_service::sql::now();
     let mut update = contact::Entity::update_many()
         .col_expr(contact::Column::UpdatedAt, Expr::value(now))
         .filter(contact::Column::Id.eq(row.id));
@@ -422,7 +422,7 @@ pub async fn update_contact(
     }
     update.exec(&txn).await?;
     if disable {
-        overturn_worker::delivery::disable(&txn, row.id, &format!("disabled by {}", caller.name), now).await?;
+        overturn_service::delivery::disable(&txn, row.id, &format!("disabled by {}", caller.name), now).await?;
     }
     let row = find(&txn, &caller, &id).await?;
     txn.commit().await?;
@@ -449,7 +449,7 @@ pub async fn delete_contact(
     use sea_orm::TransactionTrait;
     let txn = state.db.write.begin().await?;
     let row = find(&txn, &caller, &id).await?;
-    let now = crate::db::now();
+    let now = overturn_service::sql::now();
     contact::Entity::update_many()
         .col_expr(contact::Column::DeletedAt, Expr::value(now))
         .col_expr(contact::Column::Enabled, Expr::value(false))
@@ -457,7 +457,7 @@ pub async fn delete_contact(
         .filter(contact::Column::Id.eq(row.id))
         .exec(&txn)
         .await?;
-    overturn_worker::delivery::cancel_pending(&txn, row.id, "the contact was deleted").await?;
+    overturn_service::delivery::cancel_pending(&txn, row.id, "the contact was deleted").await?;
     txn.commit().await?;
     tracing::info!(contact = %row.id, "contact deleted");
     Ok(HttpResponse::NoContent().finish())
@@ -490,7 +490,7 @@ pub async fn rotate_secret(
     let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
     idempotency::run_redacted(&state.db.write, &req, caller.key_id, &[], redact, async |txn| {
         let row = find(txn, &caller, &id).await?;
-        let now = crate::db::now();
+        let now = overturn_service::sql::now();
         contact::Entity::update_many()
             .col_expr(contact::Column::PreviousSecret, Expr::value(row.secret.clone()))
             .col_expr(contact::Column::PreviousSecretExpiresAt, Expr::value(now + ROTATION_OVERLAP))

@@ -21,12 +21,12 @@ use uuid::Uuid;
 pub use output::{Denial, DenialDetail, DenialEvent, DenialList, DenialNote};
 
 use crate::auth::Caller;
-use crate::code_catalog;
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::{Errors, parse_assignee, parse_body, parse_note};
 use crate::pagination::{DEFAULT_LIMIT, KeyedCursor as Cursor, parse_limit};
 use crate::state::AppState;
+use overturn_service::code_catalog;
 
 /// The worklist's orders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +263,7 @@ pub async fn describe<C: ConnectionTrait>(db: &C, rows: &[denial::Model]) -> Res
         rows.iter().flat_map(|r| serde_json::from_str::<Vec<String>>(&r.remark_codes).unwrap_or_default());
     let remarks = code_catalog::describe(db, CodeList::Rarc, remark_codes).await?;
     let mut events: BTreeMap<Uuid, Vec<denial_event::Model>> = BTreeMap::new();
-    for chunk in rows.chunks(crate::db::MAX_PARAMS) {
+    for chunk in rows.chunks(overturn_service::sql::MAX_PARAMS) {
         let found = denial_event::Entity::find()
             .filter(denial_event::Column::DenialId.is_in(chunk.iter().map(|r| r.id)))
             .order_by_asc(denial_event::Column::Id)
@@ -448,7 +448,7 @@ pub async fn act_on_denial(
         let from = DenialStatus::parse(&row.status)
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("denial {} has an unknown status", row.id)))?;
         let to = denial_workflow::next_status(from, &action).map_err(|e| ApiError::Conflict(e.to_string()))?;
-        let now = crate::db::now();
+        let now = overturn_service::sql::now();
         let mut update = denial::Entity::update_many()
             .col_expr(denial::Column::Status, Expr::value(to.as_str()))
             .col_expr(denial::Column::UpdatedAt, Expr::value(now))
@@ -503,7 +503,7 @@ async fn follow_ups_after<C: ConnectionTrait>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), sea_orm::DbErr> {
     use overturn_domain::followups::FollowUpKind as Kind;
-    use overturn_worker::followups::{Scope, cancel};
+    use overturn_service::followups::{Scope, cancel};
     let reason = format!("the denial was {}", to.as_str().replace('_', " "));
     match to {
         DenialStatus::Appealed | DenialStatus::Resubmitted => {
@@ -518,11 +518,11 @@ async fn follow_ups_after<C: ConnectionTrait>(
         && let Some(claim_id) = row.claim_id
         && let Some(claim) = overturn_entity::claim::Entity::find_by_id(claim_id).one(txn).await?
     {
-        let rules = overturn_worker::classify::rules_for(txn, [claim.payer_id.clone()]).await?;
+        let rules = overturn_service::classify::rules_for(txn, [claim.payer_id.clone()]).await?;
         let rules = rules.get(&claim.payer_id).copied().unwrap_or_default();
-        overturn_worker::followups::schedule(
+        overturn_service::followups::schedule(
             txn,
-            &[overturn_worker::followups::for_resubmission(&claim, row.id, &rules, now)],
+            &[overturn_service::followups::for_resubmission(&claim, row.id, &rules, now)],
         )
         .await?;
     }
@@ -535,7 +535,7 @@ pub async fn of_claims<C: ConnectionTrait>(
     claims: &[Uuid],
 ) -> Result<BTreeMap<Uuid, Vec<DenialDetail>>, sea_orm::DbErr> {
     let mut out: BTreeMap<Uuid, Vec<DenialDetail>> = BTreeMap::new();
-    for chunk in claims.chunks(crate::db::MAX_PARAMS) {
+    for chunk in claims.chunks(overturn_service::sql::MAX_PARAMS) {
         let rows = denial::Entity::find()
             .filter(denial::Column::ClaimId.is_in(chunk.iter().copied()))
             .order_by_asc(denial::Column::Id)

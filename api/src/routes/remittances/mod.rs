@@ -28,13 +28,13 @@ pub use output::{
 use overturn_domain::code_sets::CodeList;
 
 use crate::auth::Caller;
-use crate::code_catalog;
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::{media_type, parse_body};
 use crate::pagination::{MAX_LIMIT, Page};
-use crate::remittance_store::{self, Incoming};
 use crate::state::AppState;
+use overturn_service::code_catalog;
+use overturn_service::remittance_store::{self, Incoming};
 
 #[derive(Clone, Copy)]
 enum Format {

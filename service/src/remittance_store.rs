@@ -26,8 +26,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::{Column, MAX_PARAMS, rows_per_statement};
-use overturn_worker::sql::any_of;
+use crate::queue::Task;
+use crate::sql::{Column, MAX_PARAMS, any_of, rows_per_statement};
 
 pub struct Incoming<'a> {
     /// `x12` or `json`.
@@ -47,12 +47,12 @@ pub struct Stored {
     pub payments: Vec<claim_payment::Model>,
 }
 
-pub use overturn_worker::sql::lock_matching;
+pub use crate::sql::lock_matching;
 
 pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Result<Stored, DbErr> {
     let t0 = std::time::Instant::now();
     lock_matching(txn, true).await?;
-    let now = crate::db::now();
+    let now = crate::sql::now();
     let remittance_id = Uuid::now_v7();
     let file = incoming.file;
 
@@ -179,16 +179,12 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         }
     }
     let columns = [Column::new("control_number", "text"), Column::new("claim_payment_id", "uuid")];
-    crate::db::insert_rows(txn, "unmatched_line_refs", &columns, refs).await?;
+    crate::sql::insert_rows(txn, "unmatched_line_refs", &columns, refs).await?;
     let t_refs = t0.elapsed();
     if !payments.is_empty() {
-        outbox::Entity::insert(overturn_worker::relay::pending_job(
-            overturn_worker::classify::TOPIC,
-            json!({ "remittance_id": remittance_id }),
-            now,
-        ))
-        .exec_without_returning(txn)
-        .await?;
+        outbox::Entity::insert(crate::outbox::pending_job(&Task::ClassifyRemittance { remittance_id }, now))
+            .exec_without_returning(txn)
+            .await?;
     }
 
     // 4. The matched claims' status and amounts, from all their payments.
@@ -461,7 +457,7 @@ async fn insert_payments<C: ConnectionTrait>(txn: &C, payments: &mut [claim_paym
             Value::from(p.received_at),
         ]);
     }
-    crate::db::insert_rows(txn, "claim_payments", &PAYMENT_COLUMNS, values).await
+    crate::sql::insert_rows(txn, "claim_payments", &PAYMENT_COLUMNS, values).await
 }
 
 fn plb_json(p: &ProviderAdjustment<'_>) -> serde_json::Value {
@@ -791,7 +787,7 @@ pub async fn match_waiting_payments<C: ConnectionTrait>(
             .await?;
     }
     let ids: Vec<Uuid> = matched.iter().map(|(p, _, _)| *p).collect();
-    overturn_worker::followups::attach_claims(txn, &ids).await?;
+    crate::followups::attach_claims(txn, &ids).await?;
     if !ids.is_empty() {
         unmatched_line_ref::Entity::delete_many()
             .filter(unmatched_line_ref::Column::ClaimPaymentId.is_in(ids))
@@ -799,11 +795,11 @@ pub async fn match_waiting_payments<C: ConnectionTrait>(
             .await?;
     }
     let claims: Vec<Uuid> = matched.iter().map(|(_, c, _)| *c).collect::<HashSet<_>>().into_iter().collect();
-    let now = crate::db::now();
+    let now = crate::sql::now();
     settle_claims(txn, &claims, now).await?;
     // A few claims at a time here, and the claims' own follow-ups were just planned: cancel
     // what the waiting payments answered before the claims are shown.
-    overturn_worker::followups::reconcile_claims(txn, &claims, now).await?;
+    crate::followups::reconcile_claims(txn, &claims, now).await?;
     Ok(claims)
 }
 
@@ -816,7 +812,7 @@ mod tests {
     /// What the stored detail says, read back as the API shows it, must be what the file said.
     #[test]
     fn the_compact_detail_reads_back_as_the_file_says() {
-        use crate::routes::remittances::output::PaymentDetail;
+        use crate::payment_detail::PaymentDetail;
         use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
 
         let (text, _) = generate_835(&GeneratorOptions { claims: 200, seed: 7, ..Default::default() });
@@ -857,7 +853,7 @@ mod tests {
     /// Rows written before the compact form still read.
     #[test]
     fn details_written_with_full_names_still_read() {
-        use crate::routes::remittances::output::PaymentDetail;
+        use crate::payment_detail::PaymentDetail;
         let old = r#"{"adjustments":[{"group_code":"CO","reason_code":"45","amount":"40.00","quantity":null}],
             "remark_codes":["MA01"],"lines":[{"line_number":1,"procedure_qualifier":"HC","procedure_code":"99213",
             "modifiers":["25"],"charge":"180.00","paid":"115.00","line_control_number":"L1",

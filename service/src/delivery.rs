@@ -28,11 +28,9 @@ use uuid::Uuid;
 
 use crate::batch::Batcher;
 use crate::events::webhook_id;
-use crate::queue::{Job, JobQueue, QueueError};
+use crate::queue::{Job, JobQueue, QueueError, Task};
 use crate::sql::now;
 use crate::webhook_client::check_url;
-
-pub const TOPIC: &str = "deliver_webhook";
 
 /// How far ahead the scheduler hands attempts to the queue: the short retries (5 s) go as
 /// delayed jobs; the long ones (hours) wait as rows.
@@ -124,23 +122,6 @@ impl Drop for Slot<'_> {
     }
 }
 
-/// The job payload of one attempt.
-pub fn job(delivery_id: Uuid, attempt: u32) -> Job {
-    Job {
-        id: Uuid::now_v7(),
-        topic: TOPIC.to_owned(),
-        payload: serde_json::json!({ "delivery_id": delivery_id, "attempt": attempt }),
-        attempt: 0,
-    }
-}
-
-/// Reads a delivery job's payload.
-pub fn parse_job(job: &Job) -> Option<(Uuid, u32)> {
-    let id = job.payload.get("delivery_id")?.as_str().and_then(|s| Uuid::parse_str(s).ok())?;
-    let attempt = u32::try_from(job.payload.get("attempt")?.as_u64()?).ok()?;
-    Some((id, attempt))
-}
-
 /// What one scheduler pass did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Enqueued {
@@ -203,7 +184,7 @@ pub async fn enqueue_due(
         *count += 1;
         let delay = due.map(|d| (d - now).to_std().unwrap_or_default()).unwrap_or_default();
         ids.push(id);
-        jobs.push((job(id, attempts as u32 + 1), delay));
+        jobs.push((Job::new(Task::DeliverWebhook { delivery_id: id, attempt: attempts as u32 + 1 }), delay));
     }
     queue.push(jobs).await?;
     webhook_delivery::Entity::update_many()

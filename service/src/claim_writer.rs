@@ -17,16 +17,17 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use overturn_entity::{claim, claim_line, follow_up, idempotency_key};
-use overturn_worker::followups;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait, TryInsertResult,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    TryInsertResult,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::followups;
 use crate::idempotency::IdempotencyRecord;
+use crate::queue::BoxFuture;
 
 const MAX_BATCH: usize = 256;
 
@@ -49,14 +50,37 @@ pub enum Outcome {
     DuplicateClaimNumber,
 }
 
-/// Why a batch failed, kept apart so that a database outage is a 503, not a 500.
-#[derive(Debug, Clone)]
-enum Failure {
+/// Why a claim was not written, kept apart so that a database outage is a 503, not a 500.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    #[error("{0}")]
     Internal(String),
 }
 
-type Reply = oneshot::Sender<Result<Outcome, Failure>>;
+type Reply = oneshot::Sender<Result<Outcome, WriteError>>;
+
+/// How the caller shows a stored claim: the answer is written with the idempotency record,
+/// in the claim's own transaction, so the writer asks the edge to render it.
+pub trait ClaimAnswer: Send + Sync + 'static {
+    /// The answer for a claim about to be stored, with the follow-ups planned for it.
+    fn created(
+        &self,
+        claim: &claim::Model,
+        lines: &[claim_line::Model],
+        follow_ups: &[follow_up::Model],
+    ) -> Result<String, String>;
+
+    /// The answer for a claim that payments waiting for it settled at once; `txn` sees its
+    /// denials and follow-ups as they now stand.
+    fn settled<'a>(
+        &'a self,
+        txn: &'a DatabaseTransaction,
+        claim: claim::Model,
+        lines: Vec<claim_line::Model>,
+    ) -> BoxFuture<'a, Result<String, DbErr>>;
+}
 
 #[derive(Clone)]
 pub struct ClaimWriter {
@@ -65,39 +89,43 @@ pub struct ClaimWriter {
 
 impl ClaimWriter {
     /// Starts `writers` writer tasks on the current runtime. They stop when every handle is dropped.
-    pub fn start(db: DatabaseConnection, writers: usize) -> Self {
+    pub fn start(db: DatabaseConnection, writers: usize, answer: Arc<dyn ClaimAnswer>) -> Self {
         let (queue, receiver) = mpsc::channel::<(PendingClaim, Reply)>(MAX_BATCH * 4);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
-            tokio::spawn(supervise(db.clone(), receiver.clone()));
+            tokio::spawn(supervise(db.clone(), receiver.clone(), answer.clone()));
         }
         Self { queue }
     }
 
-    pub async fn write(&self, pending: PendingClaim) -> Result<Outcome, ApiError> {
+    pub async fn write(&self, pending: PendingClaim) -> Result<Outcome, WriteError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || ApiError::Internal(anyhow::anyhow!("the claim writer has stopped"));
+        let gone = || WriteError::Internal("the claim writer has stopped".into());
         self.queue.send((pending, reply)).await.map_err(|_| gone())?;
-        match answer.await.map_err(|_| gone())? {
-            Ok(outcome) => Ok(outcome),
-            Err(Failure::Unavailable(message)) => Err(ApiError::Unavailable(DbErr::Custom(message))),
-            Err(Failure::Internal(message)) => Err(ApiError::Internal(anyhow::anyhow!(message))),
-        }
+        answer.await.map_err(|_| gone())?
     }
 }
 
 /// Restarts a writer that panicked: the claims of that batch get a 500 (their reply
 /// channels close), and the next claims are stored as usual.
-async fn supervise(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<(PendingClaim, Reply)>>>) {
+async fn supervise(
+    db: DatabaseConnection,
+    receiver: Arc<Mutex<mpsc::Receiver<(PendingClaim, Reply)>>>,
+    answer: Arc<dyn ClaimAnswer>,
+) {
     loop {
-        match tokio::spawn(run_writer(db.clone(), receiver.clone())).await {
+        match tokio::spawn(run_writer(db.clone(), receiver.clone(), answer.clone())).await {
             Ok(()) => return,
             Err(err) => tracing::error!(error = %err, "claim writer stopped unexpectedly; restarting it"),
         }
     }
 }
 
-async fn run_writer(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<(PendingClaim, Reply)>>>) {
+async fn run_writer(
+    db: DatabaseConnection,
+    receiver: Arc<Mutex<mpsc::Receiver<(PendingClaim, Reply)>>>,
+    answer: Arc<dyn ClaimAnswer>,
+) {
     let mut carried: Vec<(PendingClaim, Reply)> = Vec::new();
     loop {
         let mut batch = std::mem::take(&mut carried);
@@ -122,7 +150,7 @@ async fn run_writer(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<(
         });
         carried = later;
         let (jobs, replies): (Vec<PendingClaim>, Vec<Reply>) = in_lock_order(now).into_iter().unzip();
-        match write_batch(&db, &jobs).await {
+        match write_batch(&db, &jobs, answer.as_ref()).await {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
@@ -130,9 +158,10 @@ async fn run_writer(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<(
             }
             Err(err) => {
                 tracing::error!(error = %err, claims = jobs.len(), "claim batch failed; nothing of it was stored");
-                let failure = match ApiError::from(err) {
-                    ApiError::Unavailable(e) => Failure::Unavailable(e.to_string()),
-                    other => Failure::Internal(format!("storing the claim failed: {other:?}")),
+                let failure = if crate::db::is_unavailable(&err) {
+                    WriteError::Unavailable(err.to_string())
+                } else {
+                    WriteError::Internal(format!("storing the claim failed: {err}"))
                 };
                 for reply in replies {
                     let _ = reply.send(Err(failure.clone()));
@@ -165,15 +194,19 @@ fn in_lock_order(mut jobs: Vec<(PendingClaim, Reply)>) -> Vec<(PendingClaim, Rep
     jobs
 }
 
-async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<Vec<Outcome>, DbErr> {
+async fn write_batch(
+    db: &DatabaseConnection,
+    jobs: &[PendingClaim],
+    answer: &dyn ClaimAnswer,
+) -> Result<Vec<Outcome>, DbErr> {
     let txn = db.begin().await?;
-    crate::remittance_store::lock_matching(&txn, false).await?;
+    crate::sql::lock_matching(&txn, false).await?;
     let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
 
     // 0. Each claim's follow-ups, timed by its payer's rules, and the 201 body showing them
     //    (stored with the idempotency record below).
-    let now = crate::db::now();
-    let rules = overturn_worker::classify::rules_for(
+    let now = crate::sql::now();
+    let rules = crate::classify::rules_for(
         &txn,
         jobs.iter().map(|j| j.claim.payer_id.clone()).collect::<std::collections::BTreeSet<_>>(),
     )
@@ -185,14 +218,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
     let responses: Vec<String> = jobs
         .iter()
         .zip(&planned)
-        .map(|(j, rows)| {
-            let mut claim = crate::routes::claims::Claim::from_rows(j.claim.clone(), j.lines.clone());
-            let mut shown: Vec<&follow_up::Model> = rows.iter().collect();
-            // In the order the claim views list them: soonest due first.
-            shown.sort_by_key(|f| (f.due_at, f.id));
-            claim.follow_ups = shown.into_iter().map(crate::routes::followups::FollowUp::from_row).collect();
-            serde_json::to_string(&claim).map_err(|e| DbErr::Custom(e.to_string()))
-        })
+        .map(|(j, rows)| answer.created(&j.claim, &j.lines, rows).map_err(DbErr::Custom))
         .collect::<Result<_, _>>()?;
 
     // 1. Idempotency records, stored with their final answer; a conflict means the key was
@@ -253,7 +279,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
     // 2. Claims; a claim_number already taken (before, or earlier in this batch) is skipped.
     let to_insert: Vec<usize> = (0..jobs.len()).filter(|&i| outcomes[i].is_none()).collect();
     let mut created: HashSet<Uuid> = HashSet::new();
-    for chunk in to_insert.chunks(crate::db::rows_per_statement::<claim::Entity>()) {
+    for chunk in to_insert.chunks(crate::sql::rows_per_statement::<claim::Entity>()) {
         let rows = chunk.iter().map(|&i| claim::ActiveModel::from(jobs[i].claim.clone()));
         let inserted = claim::Entity::insert_many(rows)
             .on_conflict(OnConflict::column(claim::Column::ClaimNumber).do_nothing().to_owned())
@@ -285,7 +311,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
         .collect();
     let mut lines = lines.into_iter().peekable();
     while lines.peek().is_some() {
-        let chunk: Vec<_> = lines.by_ref().take(crate::db::rows_per_statement::<claim_line::Entity>()).collect();
+        let chunk: Vec<_> = lines.by_ref().take(crate::sql::rows_per_statement::<claim_line::Entity>()).collect();
         claim_line::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
     }
 
@@ -313,14 +339,7 @@ async fn write_batch(db: &DatabaseConnection, jobs: &[PendingClaim]) -> Result<V
             .one(&txn)
             .await?
             .ok_or_else(|| DbErr::Custom("a claim vanished inside its own transaction".into()))?;
-        let mut claim = crate::routes::claims::Claim::from_rows(row, jobs[i].lines.clone());
-        // Payments that waited for this claim may have been classified already.
-        claim.denials =
-            crate::routes::denials::of_claims(&txn, &[claim.id]).await?.remove(&claim.id).unwrap_or_default();
-        // The payment answered the status check.
-        claim.follow_ups =
-            crate::routes::followups::of_claims(&txn, &[claim.id]).await?.remove(&claim.id).unwrap_or_default();
-        let body = serde_json::to_string(&claim).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let body = answer.settled(&txn, row, jobs[i].lines.clone()).await?;
         if let Some(r) = &jobs[i].idempotency {
             idempotency_key::Entity::update_many()
                 .col_expr(idempotency_key::Column::ResponseBody, sea_orm::sea_query::Expr::value(body.clone()))

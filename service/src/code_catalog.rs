@@ -15,7 +15,7 @@ pub async fn import(
     rows: Vec<ImportedCode>,
     source: &str,
 ) -> Result<usize, DbErr> {
-    let now = crate::db::now();
+    let now = crate::sql::now();
     let count = rows.len();
     let txn = db.begin().await?;
     let models: Vec<code_description::ActiveModel> = rows
@@ -33,7 +33,8 @@ pub async fn import(
         .collect();
     let mut models = models.into_iter().peekable();
     while models.peek().is_some() {
-        let chunk: Vec<_> = models.by_ref().take(crate::db::rows_per_statement::<code_description::Entity>()).collect();
+        let chunk: Vec<_> =
+            models.by_ref().take(crate::sql::rows_per_statement::<code_description::Entity>()).collect();
         code_description::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([code_description::Column::List, code_description::Column::Code])
@@ -61,7 +62,7 @@ pub async fn describe<C: ConnectionTrait>(
 ) -> Result<BTreeMap<String, String>, DbErr> {
     let codes: Vec<String> = codes.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let mut imported: HashMap<String, String> = HashMap::new();
-    for chunk in codes.chunks(crate::db::MAX_PARAMS) {
+    for chunk in codes.chunks(crate::sql::MAX_PARAMS) {
         let rows = code_description::Entity::find()
             .filter(code_description::Column::List.eq(list.as_str()))
             .filter(code_description::Column::Code.is_in(chunk.iter().cloned()))

@@ -30,13 +30,8 @@ use uuid::Uuid;
 use crate::delivery::{EnqueueError, Enqueued};
 use crate::events::payloads::FollowUpDueData;
 use crate::events::{self, EventDraft};
-use crate::queue::{Job, JobQueue};
+use crate::queue::{Job, JobQueue, Task};
 use crate::sql::{Column, MAX_PARAMS, any_of, insert_rows_if_absent, now};
-
-pub const TOPIC: &str = "fire_followups";
-
-/// The job planning a classified remittance's follow-ups.
-pub const PLAN_TOPIC: &str = "plan_followups";
 
 /// How far ahead follow-ups are handed to the queue.
 pub const LOOKAHEAD: Duration = Duration::from_secs(60);
@@ -584,25 +579,6 @@ pub async fn reschedule_payer<C: ConnectionTrait>(
     Ok(changed)
 }
 
-/// The job that fires these follow-ups.
-pub fn job(ids: &[Uuid]) -> Job {
-    Job {
-        id: Uuid::now_v7(),
-        topic: TOPIC.to_owned(),
-        payload: serde_json::json!({ "follow_up_ids": ids }),
-        attempt: 0,
-    }
-}
-
-pub fn parse_job(job: &Job) -> Option<Vec<Uuid>> {
-    job.payload
-        .get("follow_up_ids")?
-        .as_array()?
-        .iter()
-        .map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
-        .collect()
-}
-
 /// Hands up to `limit` follow-ups due within `LOOKAHEAD` (or overdue) to the queue, in jobs
 /// of up to `JOB_BATCH` whose due times lie within a second. One handed over longer than
 /// `stale_after` ago and still scheduled is handed over again.
@@ -640,14 +616,14 @@ pub async fn enqueue_due(
     let mut last = rows[0].1;
     for (id, due) in &rows {
         if batch.len() == JOB_BATCH || (*due - first).num_milliseconds() > JOB_SPREAD_MS {
-            jobs.push((job(&batch), (last - now).to_std().unwrap_or_default()));
+            jobs.push((firing_job(&batch), (last - now).to_std().unwrap_or_default()));
             batch.clear();
             first = *due;
         }
         batch.push(*id);
         last = *due;
     }
-    jobs.push((job(&batch), (last - now).to_std().unwrap_or_default()));
+    jobs.push((firing_job(&batch), (last - now).to_std().unwrap_or_default()));
     queue.push(jobs).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
     for chunk in ids.chunks(MAX_PARAMS) {
@@ -659,6 +635,11 @@ pub async fn enqueue_due(
     }
     txn.commit().await?;
     Ok(Enqueued { handed: ids.len(), scanned })
+}
+
+/// The job that fires these follow-ups.
+fn firing_job(ids: &[Uuid]) -> Job {
+    Job::new(Task::FireFollowUps { follow_up_ids: ids.to_vec() })
 }
 
 /// What a firing job did.

@@ -15,7 +15,7 @@ use overturn_entity::{claim_payment, contact, denial, payer_rule, remittance, re
 
 use crate::events::payloads::{ActionRequiredData, BalanceDueData, DenialCreatedData, PatientShare};
 use crate::events::{self, EventDraft};
-use crate::followups;
+use crate::queue::Task;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, TransactionTrait, Value,
@@ -24,9 +24,6 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::sql::{Column, insert_rows_if_absent, lock_matching, now};
-
-/// Outbox topic and job topic.
-pub const TOPIC: &str = "classify_remittance";
 
 /// Claim payments read per page by default: memory stays bounded for a file of any size,
 /// and a worker that dies loses at most a page of work (the rest is stored).
@@ -317,13 +314,9 @@ pub async fn classify_remittance(
     lock_matching(&txn, true).await?;
     attach_claims(&txn, remittance_id).await?;
     // Its follow-ups are planned by a job of their own, so the worklist does not wait for them.
-    overturn_entity::outbox::Entity::insert(crate::relay::pending_job(
-        followups::PLAN_TOPIC,
-        serde_json::json!({ "remittance_id": remittance_id }),
-        stamp,
-    ))
-    .exec_without_returning(&txn)
-    .await?;
+    overturn_entity::outbox::Entity::insert(crate::outbox::pending_job(&Task::PlanFollowUps { remittance_id }, stamp))
+        .exec_without_returning(&txn)
+        .await?;
     remittance::Entity::update_many()
         .col_expr(remittance::Column::ClassifiedAt, sea_orm::sea_query::Expr::value(stamp))
         .filter(remittance::Column::Id.eq(remittance_id))

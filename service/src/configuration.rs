@@ -17,7 +17,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(variable: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(variable: &'static str, message: impl Into<String>) -> Self {
         Self { variable, message: message.into() }
     }
 }
@@ -107,24 +107,6 @@ pub const VARIABLES: &[&str] = &[
 ];
 
 impl Settings {
-    /// The queue this deployment uses: Redis when `REDIS_URL` is set, else a SQLite file
-    /// beside the database. PostgreSQL deployments need Redis: their API and worker
-    /// replicas run on several hosts, which a local file cannot serve.
-    pub fn queue(&self) -> Result<overturn_worker::queue::QueueSettings, ConfigError> {
-        use overturn_worker::queue::QueueSettings;
-        let queue = format!("{}:jobs", self.queue_name);
-        match (&self.redis_url, &self.database) {
-            (Some(url), _) => Ok(QueueSettings::Redis { url: url.clone(), queue }),
-            (None, DatabaseSettings::Sqlite { .. }) => {
-                Ok(QueueSettings::Sqlite { path: self.data_dir.join("queue.db"), queue })
-            }
-            (None, DatabaseSettings::Postgres { .. }) => Err(ConfigError::new(
-                "REDIS_URL",
-                "is required with a PostgreSQL DATABASE_URL: the job queue of a PostgreSQL deployment is Redis",
-            )),
-        }
-    }
-
     /// The webhook deliveries' queue, beside the jobs queue.
     pub fn webhook_queue_name(&self) -> String {
         format!("{}:webhooks", self.queue_name)

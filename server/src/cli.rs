@@ -6,9 +6,11 @@ use clap::{Parser, Subcommand};
 use overturn_domain::code_sets::{CodeList, import};
 use overturn_domain::{ApiKeySecret, Role};
 
-use crate::auth::insert_key;
-use crate::configuration::Settings;
-use crate::db::Db;
+use overturn_service::code_catalog;
+use overturn_service::configuration::Settings;
+use overturn_service::db::Db;
+use overturn_service::keys::insert_key;
+
 use crate::startup::{Application, ServeRole};
 
 #[derive(Debug, Parser)]
@@ -109,7 +111,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             let db = Db::connect(&settings).await?;
             db.migrate().await?;
             let source = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let count = crate::code_catalog::import(&db.write, list, rows, &source).await?;
+            let count = code_catalog::import(&db.write, list, rows, &source).await?;
             db.close().await;
             eprintln!("imported {count} {} descriptions from {}", list.as_str().to_uppercase(), file.display());
             Ok(())

@@ -198,8 +198,6 @@ fn disable_nagle(port: u16) {
 #[cfg(not(target_os = "linux"))]
 fn disable_nagle(_port: u16) {}
 
-pub use overturn_worker::sql::{Column, MAX_PARAMS, insert_rows, now, rows_per_statement};
-
 #[cfg(test)]
 mod tests {
     #[cfg(target_os = "linux")]
@@ -216,5 +214,19 @@ mod tests {
 
         assert!(to_database.nodelay().unwrap());
         assert!(!to_other.nodelay().unwrap());
+    }
+}
+
+/// The database cannot be reached (no connection, or it was lost mid-statement): the client
+/// should retry later (503), which differs from a statement that failed (500).
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed)
+        }
+        _ => false,
     }
 }

@@ -5,6 +5,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     // First, before the large buffers of a remittance are ever touched.
-    overturn_api::allocator::no_huge_pages();
-    overturn_api::cli::main()
+    overturn::allocator::no_huge_pages();
+    overturn::cli::main()
 }

@@ -1,0 +1,24 @@
+//! The application layer: every database transaction and every rule that touches storage,
+//! organised by capability. The HTTP edge (`overturn-api`) and the queue edge
+//! (`overturn-worker`) both call it; it knows neither. `overturn-domain` holds the pure rules
+//! it applies.
+
+pub mod batch;
+pub mod claim_writer;
+pub mod classify;
+pub mod code_catalog;
+pub mod configuration;
+pub mod db;
+pub mod delivery;
+pub mod events;
+pub mod followups;
+pub mod idempotency;
+pub mod jobs;
+pub mod keys;
+pub mod maintenance;
+pub mod outbox;
+pub mod payment_detail;
+pub mod queue;
+pub mod remittance_store;
+pub mod sql;
+pub mod webhook_client;
