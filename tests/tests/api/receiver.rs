@@ -188,21 +188,17 @@ except Exception as e:
             "webhook-signature": request.header("webhook-signature"),
         },
     });
-    let mut child = std::process::Command::new("python3")
+    let mut child = std::process::Command::new(crate::python::interpreter())
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("python3 runs");
+        .expect("the checkers' Python runs");
     use std::io::Write;
     child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "the standardwebhooks library is needed (pip install standardwebhooks): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "the Standard Webhooks checker failed: {}", String::from_utf8_lossy(&out.stderr));
     stdout.trim() == "valid"
 }
