@@ -11,7 +11,7 @@
 # PRODUCTION_DATE (YYYY-MM-DD, default 2025-01-15) dates the files: with an old one every
 # appeal deadline has passed and each denial's escalation fires during the run; with today's,
 # the reminders are scheduled months ahead.
-# Needs: cargo build --release -p overturn-api -p overturn-tests.
+# Needs: cargo build --release -p overturn -p overturn-tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +20,7 @@ claims=${CLAIMS:-20000}
 runs=${RUNS:-5}
 port=${PORT:-18183}
 wport=$((port + 1))
-bin=target/release/overturn
+bin=${OVERTURN_BIN:-target/release/overturn}  # another build to compare with, if set
 gen=target/release/gen-835
 admin=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 dir=$(mktemp -d)

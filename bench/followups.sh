@@ -8,14 +8,14 @@
 # target/release/followup-crowd stores COUNT (100,000) status checks due DUE_IN seconds later,
 # waits until every one fired, and reports the time from their due time to the last firing,
 # how many fired exactly once and how many early (both checked).
-# Needs: cargo build --release -p overturn-api -p overturn-tests.
+# Needs: cargo build --release -p overturn -p overturn-tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 backend=${1:-sqlite}
 workers=${WORKERS:-1}
 port=${PORT:-18383}
-bin=target/release/overturn
+bin=${OVERTURN_BIN:-target/release/overturn}  # another build to compare with, if set
 dir=$(mktemp -d)
 pg_server=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 db_name="overturn_bench_fu_$$"

@@ -6,7 +6,7 @@
 #   bench/remittance.sh sqlite            # fresh SQLite file in a temp dir
 #   bench/remittance.sh postgres          # fresh database on $BENCH_POSTGRES_URL's server
 #
-# Needs: cargo build --release -p overturn-api -p overturn-tests; PostgreSQL and Redis for the second.
+# Needs: cargo build --release -p overturn -p overturn-tests; PostgreSQL and Redis for the second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +14,7 @@ backend=${1:-sqlite}
 claims=${CLAIMS:-20000}
 runs=${RUNS:-5}
 port=${PORT:-18182}
-bin=target/release/overturn
+bin=${OVERTURN_BIN:-target/release/overturn}  # another build to compare with, if set
 gen=target/release/gen-835
 admin=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 dir=$(mktemp -d)

@@ -11,7 +11,7 @@
    CLAIMS claims; every denial becomes one delivery per contact. Deliveries per second is the
    number delivered over the time from the first arrival to the last.
 
-Needs: cargo build --release -p overturn-api -p overturn-tests.
+Needs: cargo build --release -p overturn -p overturn-tests.
 """
 import datetime
 import json
@@ -91,7 +91,7 @@ def main():
     env = dict(os.environ, OVERTURN_DATA_DIR=work, OVERTURN_BOOTSTRAP_ADMIN_KEY=admin,
                OVERTURN_WEBHOOK_ALLOW_PRIVATE="true", RUST_LOG=os.environ.get("BENCH_RUST_LOG", "warn"),
                OVERTURN_LOG_FORMAT="json")
-    binary = os.path.join(bin_dir, "overturn")
+    binary = os.environ.get("OVERTURN_BIN") or os.path.join(bin_dir, "overturn")
     if backend == "postgres":
         subprocess.run(["psql", pg_server, "-qc", f"CREATE DATABASE {db_name}"], check=True)
         env.update(DATABASE_URL=pg_server.rsplit("/", 1)[0] + "/" + db_name,

@@ -163,7 +163,7 @@ impl MigrationTrait for Migration {
             .await?;
 
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            // pglz over a 30 MB file costs more than the request's every other step.
+            // pglz over a file of tens of megabytes costs more than the request's other steps.
             manager
                 .get_connection()
                 .execute_unprepared("ALTER TABLE remittance_files ALTER COLUMN body SET STORAGE EXTERNAL")

@@ -3,11 +3,9 @@
 //! mimalloc asks for huge pages (2 MiB) on the memory it maps. A 20,000-claim remittance
 //! takes a hundred megabytes or so of short-lived buffers (the parsed model, the rows, the
 //! statements' arrays), touched sparsely: the first touch of each huge page has the kernel
-//! zero all 2 MiB of it, and freeing part of one splits it again. `perf` on the server
-//! during such a POST put 25-50 % of its CPU in the kernel zeroing pages (`clear_page_erms`),
-//! 110-300 ms a file, even with freed memory kept for 30 s. With huge pages off the same
-//! files took 0.47-0.63 s instead of 0.62-0.91 s on PostgreSQL, the zeroing fell under 1 %,
-//! and the server's RSS after the benchmark halved (docs/benchmarks.md).
+//! zero all 2 MiB of it, and freeing part of one splits it again, so the kernel's zeroing
+//! dominated a large file's time; what it cost and what turning it off saved are in
+//! `docs/benchmarks.md`.
 
 /// Turns transparent huge pages off for this process (Linux), unless `MIMALLOC_ALLOW_THP`
 /// in the environment asks for mimalloc's own choice. Returns whether they are off.

@@ -166,8 +166,7 @@ impl Db {
 ///
 /// sqlx 0.9.0 no longer sets `TCP_NODELAY` (transact-rs/sqlx#4335, fixed upstream after the
 /// release) and gives no way to reach its socket. With Nagle on, the tail of a statement
-/// spanning several TCP segments waits for the server's delayed acknowledgement, about 40 ms
-/// each time: a 20,000-claim remittance took twice as long over TCP as over a Unix socket.
+/// spanning several TCP segments waits for the server's delayed acknowledgement each time.
 /// So the pool calls this after opening each connection, and it finds the sockets by their
 /// peer's port. Setting the option on a socket that has it already changes nothing.
 #[cfg(target_os = "linux")]
@@ -198,6 +197,20 @@ fn disable_nagle(port: u16) {
 #[cfg(not(target_os = "linux"))]
 fn disable_nagle(_port: u16) {}
 
+/// The database cannot be reached (no connection, or it was lost mid-statement): the client
+/// should retry later (503), which differs from a statement that failed (500).
+pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed)
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_os = "linux")]
@@ -214,19 +227,5 @@ mod tests {
 
         assert!(to_database.nodelay().unwrap());
         assert!(!to_other.nodelay().unwrap());
-    }
-}
-
-/// The database cannot be reached (no connection, or it was lost mid-statement): the client
-/// should retry later (503), which differs from a statement that failed (500).
-pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
-    use sea_orm::{DbErr, RuntimeErr};
-    match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            matches!(e.as_ref(), Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed)
-        }
-        _ => false,
     }
 }

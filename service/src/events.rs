@@ -87,9 +87,8 @@ pub const REPLAN_AFTER: usize = 1_000;
 /// Autovacuum analyzes a table up to a minute after it changed. Until then the planner
 /// believes the few pending deliveries it last counted, and picks for the scheduler's
 /// "oldest due first, up to N" a bitmap scan that reads and sorts every pending row on each
-/// pass: a cost that grows with the backlog (15-40 ms a pass at 38,544 pending, and one run
-/// drained at 824/s). Refreshed after each page, one worker drains 4,100-4,500/s
-/// (docs/benchmarks.md). A failure only leaves the old statistics, so it is logged, not raised.
+/// pass: a cost that grows with the backlog (figures in `docs/benchmarks.md`). A failure only
+/// leaves the old statistics, so it is logged, not raised.
 pub async fn refresh_delivery_statistics(db: &DatabaseConnection) {
     if db.get_database_backend() != sea_orm::DbBackend::Postgres {
         return;

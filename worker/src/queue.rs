@@ -68,8 +68,7 @@ pub struct ConsumerSettings {
     /// How often an idle worker looks for due jobs.
     pub poll_interval: Duration,
     /// Jobs taken per look. apalis looks once per `poll_interval` however many jobs wait,
-    /// so this over the interval bounds a worker's rate (64 per 50 ms held webhook
-    /// delivery to 1,280 attempts/s).
+    /// so this over the interval bounds a worker's rate.
     pub fetch: usize,
 }
 

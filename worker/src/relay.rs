@@ -19,8 +19,7 @@ pub struct RelaySettings {
     pub high_water: u64,
     /// The same for the webhook queue, kept to a few fetches' worth: apalis-redis takes each
     /// fetched job's lease with an `LREM` over the whole list of waiting jobs, so every
-    /// fetch costs in proportion to the depth. At 2,000 waiting, that held one worker to
-    /// about 500 deliveries/s, with Redis blocked up to 70 ms a fetch.
+    /// fetch costs in proportion to the depth, and a deep list blocks Redis during each one.
     pub webhook_high_water: u64,
     /// How often an idle relay looks at the outbox (a local `wake` is immediate).
     pub poll: Duration,

@@ -7,6 +7,7 @@
 //! and recorded as warnings.
 
 mod balance;
+mod elements;
 mod error;
 pub mod generate;
 mod parse835;

@@ -8,6 +8,13 @@
 //! time) in one transaction. A worker killed between attempts loses nothing: the next
 //! attempt is a row, and a job lost with a queue is handed over again once stale.
 
+mod record;
+mod schedule;
+
+use record::*;
+pub use record::{cancel_pending, disable};
+pub use schedule::{EnqueueError, Enqueued, enqueue_due};
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,20 +22,16 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use overturn_domain::secret_box::SecretKey;
 use overturn_domain::webhook_signature::SigningSecret;
-use overturn_domain::webhooks::{self, DISABLE_AFTER_FAILING, MAX_ATTEMPTS};
-use overturn_entity::{contact, webhook_attempt, webhook_delivery, webhook_event};
+use overturn_domain::webhooks;
+use overturn_entity::{contact, webhook_delivery, webhook_event};
 use rand::Rng;
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
 use crate::batch::Batcher;
 use crate::events::webhook_id;
-use crate::queue::{Job, JobQueue, QueueError, Task};
 use crate::sql::now;
 use crate::webhook_client::check_url;
 
@@ -120,88 +123,6 @@ impl Drop for Slot<'_> {
             map.remove(&self.contact);
         }
     }
-}
-
-/// What one scheduler pass did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Enqueued {
-    /// Attempts handed to the queue.
-    pub handed: usize,
-    /// Due rows read; `limit` of them means more may be waiting.
-    pub scanned: usize,
-}
-
-/// Hands up to `limit` attempts due within `LOOKAHEAD` to the queue.
-/// An attempt handed over longer than `stale_after` ago and still not made is handed over
-/// again (its job was lost); the attempt-number check keeps a duplicate from sending twice.
-pub async fn enqueue_due(
-    db: &DatabaseConnection,
-    queue: &dyn JobQueue,
-    limit: u64,
-    per_contact: usize,
-    stale_after: Duration,
-) -> Result<Enqueued, EnqueueError> {
-    let now = now();
-    let horizon = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
-    let stale = now - chrono::Duration::from_std(LOOKAHEAD + stale_after).unwrap_or_default();
-    let txn = db.begin().await?;
-    let mut select = webhook_delivery::Entity::find()
-        .select_only()
-        .columns([
-            webhook_delivery::Column::Id,
-            webhook_delivery::Column::ContactId,
-            webhook_delivery::Column::Attempts,
-            webhook_delivery::Column::NextAttemptAt,
-        ])
-        .filter(webhook_delivery::Column::Status.eq("pending"))
-        .filter(webhook_delivery::Column::NextAttemptAt.lte(horizon))
-        .filter(
-            sea_orm::Condition::any()
-                .add(webhook_delivery::Column::EnqueuedAt.is_null())
-                .add(webhook_delivery::Column::EnqueuedAt.lt(stale)),
-        )
-        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
-        .limit(limit);
-    if db.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let rows: Vec<(Uuid, Uuid, i32, Option<DateTime<Utc>>)> = select.into_tuple().all(&txn).await?;
-    let scanned = rows.len();
-    if rows.is_empty() {
-        return Ok(Enqueued { handed: 0, scanned });
-    }
-    // A contact with thousands due takes a fair share of this batch, not all of it; the
-    // rest stay rows for the next pass.
-    let cap = per_contact.max(1) * 4;
-    let mut taken: HashMap<Uuid, usize> = HashMap::new();
-    let mut ids = Vec::new();
-    let mut jobs = Vec::new();
-    for (id, contact, attempts, due) in rows {
-        let count = taken.entry(contact).or_default();
-        if *count >= cap {
-            continue;
-        }
-        *count += 1;
-        let delay = due.map(|d| (d - now).to_std().unwrap_or_default()).unwrap_or_default();
-        ids.push(id);
-        jobs.push((Job::new(Task::DeliverWebhook { delivery_id: id, attempt: attempts as u32 + 1 }), delay));
-    }
-    queue.push(jobs).await?;
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(now))
-        .filter(webhook_delivery::Column::Id.is_in(ids.clone()))
-        .exec(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(Enqueued { handed: ids.len(), scanned })
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum EnqueueError {
-    #[error("database: {0}")]
-    Db(#[from] DbErr),
-    #[error(transparent)]
-    Queue(#[from] QueueError),
 }
 
 /// What an attempt job did.
@@ -430,165 +351,4 @@ struct Finished {
     attempt: u32,
     started_at: DateTime<Utc>,
     response: Response,
-}
-
-/// Records a batch of attempts and what follows each, in one transaction: the delivery's
-/// next step, the attempt row, the contact's failing streak, a contact disabled by a 410 or
-/// by five days of failures. An attempt the row no longer expects (its job ran twice) is
-/// recorded once, by whichever got there first. If the transaction fails, every attempt of
-/// the batch is retried by its job, with the same `webhook-id`.
-async fn record(db: &DatabaseConnection, batch: Vec<Finished>) -> Vec<Result<Attempted, String>> {
-    match record_batch(db, &batch).await {
-        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-        Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
-    }
-}
-
-async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) -> Result<Vec<Attempted>, DbErr> {
-    let at = now();
-    let txn = db.begin().await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut seen: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
-    let mut attempts = Vec::new();
-    let mut recovered: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
-    let mut failing: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
-    let mut disabled: std::collections::BTreeMap<Uuid, &'static str> = std::collections::BTreeMap::new();
-    for f in batch {
-        // A second job for the same attempt in this batch finds it recorded.
-        if !seen.insert(f.delivery) {
-            outcomes.push(Attempted::Skipped);
-            continue;
-        }
-        let response = &f.response;
-        let succeeded = response.status.is_some_and(|s| (200..300).contains(&s));
-        let gone = response.status == Some(410);
-        let next = if succeeded || gone {
-            None
-        } else {
-            webhooks::next_delay(f.attempt, response.retry_after, rand::rng().random_range(-1.0..1.0))
-        };
-        let (status, outcome) = match (succeeded, next) {
-            (true, _) => ("succeeded", Attempted::Succeeded),
-            (false, Some(_)) => ("pending", Attempted::Retrying),
-            (false, None) => ("failed", Attempted::Failed),
-        };
-        let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
-        let error =
-            response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
-        let updated = webhook_delivery::Entity::update_many()
-            .col_expr(webhook_delivery::Column::Attempts, Expr::value(f.attempt as i32))
-            .col_expr(webhook_delivery::Column::Status, Expr::value(status))
-            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
-            .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
-            .col_expr(webhook_delivery::Column::LastError, Expr::value(error))
-            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
-            .filter(webhook_delivery::Column::Id.eq(f.delivery))
-            .filter(webhook_delivery::Column::Attempts.eq(f.attempt as i32 - 1))
-            .filter(webhook_delivery::Column::Status.eq("pending"))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
-            outcomes.push(Attempted::Skipped);
-            continue;
-        }
-        attempts.push(webhook_attempt::ActiveModel::from(webhook_attempt::Model {
-            id: Uuid::now_v7(),
-            delivery_id: f.delivery,
-            attempt: f.attempt as i32,
-            started_at: f.started_at,
-            duration_ms: i32::try_from(response.duration.as_millis()).unwrap_or(i32::MAX),
-            status_code: response.status.map(i32::from),
-            response_excerpt: response.excerpt.clone(),
-            error: response.error.clone(),
-        }));
-        if succeeded {
-            if f.failing_since.is_some() {
-                recovered.insert(f.contact);
-            }
-        } else if gone {
-            disabled.insert(f.contact, "the receiver answered 410 Gone");
-        } else {
-            match f.failing_since {
-                None => {
-                    failing.insert(f.contact);
-                }
-                Some(since) if at - since >= chrono::Duration::from_std(DISABLE_AFTER_FAILING).unwrap_or_default() => {
-                    disabled.entry(f.contact).or_insert("every delivery failed for 5 days");
-                }
-                Some(_) => {}
-            }
-        }
-        if outcome == Attempted::Failed && f.attempt >= MAX_ATTEMPTS {
-            tracing::warn!(delivery = %f.delivery, contact = %f.contact, "webhook delivery failed on every attempt");
-        }
-        outcomes.push(if gone { Attempted::Failed } else { outcome });
-    }
-    if !attempts.is_empty() {
-        webhook_attempt::Entity::insert_many(attempts).exec_without_returning(&txn).await?;
-    }
-    // A contact that both failed and succeeded within the batch is not failing.
-    failing.retain(|c| !recovered.contains(c) && !disabled.contains_key(c));
-    if !recovered.is_empty() {
-        contact::Entity::update_many()
-            .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(contact::Column::Id.is_in(recovered))
-            .exec(&txn)
-            .await?;
-    }
-    if !failing.is_empty() {
-        contact::Entity::update_many()
-            .col_expr(contact::Column::FailingSince, Expr::value(at))
-            .filter(contact::Column::Id.is_in(failing))
-            .filter(contact::Column::FailingSince.is_null())
-            .exec(&txn)
-            .await?;
-    }
-    for (contact_id, reason) in disabled {
-        disable(&txn, contact_id, reason, at).await?;
-    }
-    txn.commit().await?;
-    Ok(outcomes)
-}
-
-/// Disables a contact and ends its pending deliveries.
-pub async fn disable<C: ConnectionTrait>(
-    db: &C,
-    contact_id: Uuid,
-    reason: &str,
-    at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    contact::Entity::update_many()
-        .col_expr(contact::Column::Enabled, Expr::value(false))
-        .col_expr(contact::Column::DisabledReason, Expr::value(reason))
-        .col_expr(contact::Column::DisabledAt, Expr::value(at))
-        .col_expr(contact::Column::UpdatedAt, Expr::value(at))
-        .filter(contact::Column::Id.eq(contact_id))
-        .exec(db)
-        .await?;
-    tracing::warn!(contact = %contact_id, reason, "contact disabled");
-    cancel_pending(db, contact_id, reason).await
-}
-
-/// Ends a contact's pending deliveries (the contact was disabled or deleted), saying why.
-pub async fn cancel_pending<C: ConnectionTrait>(db: &C, contact_id: Uuid, why: &str) -> Result<(), DbErr> {
-    cancel(db, webhook_delivery::Column::ContactId.eq(contact_id), why).await
-}
-
-async fn end_pending(db: &DatabaseConnection, delivery_id: Uuid, why: &str) -> Result<(), DbErr> {
-    cancel(db, webhook_delivery::Column::Id.eq(delivery_id), why).await
-}
-
-/// Marks the pending deliveries `which` selects `cancelled`, with `cancelled: <why>`.
-async fn cancel<C: ConnectionTrait>(db: &C, which: sea_orm::sea_query::SimpleExpr, why: &str) -> Result<(), DbErr> {
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
-        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(webhook_delivery::Column::LastError, Expr::value(format!("cancelled: {why}")))
-        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now()))
-        .filter(which)
-        .filter(webhook_delivery::Column::Status.eq("pending"))
-        .exec(db)
-        .await?;
-    Ok(())
 }

@@ -1,0 +1,179 @@
+//! Recording attempts and what follows them, and ending deliveries (a contact disabled
+//! or deleted).
+
+use chrono::{DateTime, Utc};
+use overturn_domain::webhooks::{self, DISABLE_AFTER_FAILING, MAX_ATTEMPTS};
+use overturn_entity::{contact, webhook_attempt, webhook_delivery};
+use rand::Rng;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use uuid::Uuid;
+
+use crate::delivery::Attempted;
+use crate::delivery::Finished;
+use crate::sql::now;
+
+/// Records a batch of attempts and what follows each, in one transaction: the delivery's
+/// next step, the attempt row, the contact's failing streak, a contact disabled by a 410 or
+/// by five days of failures. An attempt the row no longer expects (its job ran twice) is
+/// recorded once, by whichever got there first. If the transaction fails, every attempt of
+/// the batch is retried by its job, with the same `webhook-id`.
+pub(super) async fn record(db: &DatabaseConnection, batch: Vec<Finished>) -> Vec<Result<Attempted, String>> {
+    match record_batch(db, &batch).await {
+        Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+        Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
+    }
+}
+
+pub(super) async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) -> Result<Vec<Attempted>, DbErr> {
+    let at = now();
+    let txn = db.begin().await?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut seen: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    let mut attempts = Vec::new();
+    let mut recovered: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
+    let mut failing: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
+    let mut disabled: std::collections::BTreeMap<Uuid, &'static str> = std::collections::BTreeMap::new();
+    for f in batch {
+        // A second job for the same attempt in this batch finds it recorded.
+        if !seen.insert(f.delivery) {
+            outcomes.push(Attempted::Skipped);
+            continue;
+        }
+        let response = &f.response;
+        let succeeded = response.status.is_some_and(|s| (200..300).contains(&s));
+        let gone = response.status == Some(410);
+        let next = if succeeded || gone {
+            None
+        } else {
+            webhooks::next_delay(f.attempt, response.retry_after, rand::rng().random_range(-1.0..1.0))
+        };
+        let (status, outcome) = match (succeeded, next) {
+            (true, _) => ("succeeded", Attempted::Succeeded),
+            (false, Some(_)) => ("pending", Attempted::Retrying),
+            (false, None) => ("failed", Attempted::Failed),
+        };
+        let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
+        let error =
+            response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
+        let updated = webhook_delivery::Entity::update_many()
+            .col_expr(webhook_delivery::Column::Attempts, Expr::value(f.attempt as i32))
+            .col_expr(webhook_delivery::Column::Status, Expr::value(status))
+            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
+            .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
+            .col_expr(webhook_delivery::Column::LastError, Expr::value(error))
+            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
+            .filter(webhook_delivery::Column::Id.eq(f.delivery))
+            .filter(webhook_delivery::Column::Attempts.eq(f.attempt as i32 - 1))
+            .filter(webhook_delivery::Column::Status.eq("pending"))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            outcomes.push(Attempted::Skipped);
+            continue;
+        }
+        attempts.push(webhook_attempt::ActiveModel::from(webhook_attempt::Model {
+            id: Uuid::now_v7(),
+            delivery_id: f.delivery,
+            attempt: f.attempt as i32,
+            started_at: f.started_at,
+            duration_ms: i32::try_from(response.duration.as_millis()).unwrap_or(i32::MAX),
+            status_code: response.status.map(i32::from),
+            response_excerpt: response.excerpt.clone(),
+            error: response.error.clone(),
+        }));
+        if succeeded {
+            if f.failing_since.is_some() {
+                recovered.insert(f.contact);
+            }
+        } else if gone {
+            disabled.insert(f.contact, "the receiver answered 410 Gone");
+        } else {
+            match f.failing_since {
+                None => {
+                    failing.insert(f.contact);
+                }
+                Some(since) if at - since >= chrono::Duration::from_std(DISABLE_AFTER_FAILING).unwrap_or_default() => {
+                    disabled.entry(f.contact).or_insert("every delivery failed for 5 days");
+                }
+                Some(_) => {}
+            }
+        }
+        if outcome == Attempted::Failed && f.attempt >= MAX_ATTEMPTS {
+            tracing::warn!(delivery = %f.delivery, contact = %f.contact, "webhook delivery failed on every attempt");
+        }
+        outcomes.push(if gone { Attempted::Failed } else { outcome });
+    }
+    if !attempts.is_empty() {
+        webhook_attempt::Entity::insert_many(attempts).exec_without_returning(&txn).await?;
+    }
+    // A contact that both failed and succeeded within the batch is not failing.
+    failing.retain(|c| !recovered.contains(c) && !disabled.contains_key(c));
+    if !recovered.is_empty() {
+        contact::Entity::update_many()
+            .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(contact::Column::Id.is_in(recovered))
+            .exec(&txn)
+            .await?;
+    }
+    if !failing.is_empty() {
+        contact::Entity::update_many()
+            .col_expr(contact::Column::FailingSince, Expr::value(at))
+            .filter(contact::Column::Id.is_in(failing))
+            .filter(contact::Column::FailingSince.is_null())
+            .exec(&txn)
+            .await?;
+    }
+    for (contact_id, reason) in disabled {
+        disable(&txn, contact_id, reason, at).await?;
+    }
+    txn.commit().await?;
+    Ok(outcomes)
+}
+
+/// Disables a contact and ends its pending deliveries.
+pub async fn disable<C: ConnectionTrait>(
+    db: &C,
+    contact_id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    contact::Entity::update_many()
+        .col_expr(contact::Column::Enabled, Expr::value(false))
+        .col_expr(contact::Column::DisabledReason, Expr::value(reason))
+        .col_expr(contact::Column::DisabledAt, Expr::value(at))
+        .col_expr(contact::Column::UpdatedAt, Expr::value(at))
+        .filter(contact::Column::Id.eq(contact_id))
+        .exec(db)
+        .await?;
+    tracing::warn!(contact = %contact_id, reason, "contact disabled");
+    cancel_pending(db, contact_id, reason).await
+}
+
+/// Ends a contact's pending deliveries (the contact was disabled or deleted), saying why.
+pub async fn cancel_pending<C: ConnectionTrait>(db: &C, contact_id: Uuid, why: &str) -> Result<(), DbErr> {
+    cancel(db, webhook_delivery::Column::ContactId.eq(contact_id), why).await
+}
+
+pub(super) async fn end_pending(db: &DatabaseConnection, delivery_id: Uuid, why: &str) -> Result<(), DbErr> {
+    cancel(db, webhook_delivery::Column::Id.eq(delivery_id), why).await
+}
+
+/// Marks the pending deliveries `which` selects `cancelled`, with `cancelled: <why>`.
+pub(super) async fn cancel<C: ConnectionTrait>(
+    db: &C,
+    which: sea_orm::sea_query::SimpleExpr,
+    why: &str,
+) -> Result<(), DbErr> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(webhook_delivery::Column::LastError, Expr::value(format!("cancelled: {why}")))
+        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now()))
+        .filter(which)
+        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .exec(db)
+        .await?;
+    Ok(())
+}
