@@ -6,16 +6,14 @@ use std::pin::Pin;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use overturn_domain::Role;
-use overturn_domain::api_key::hash_presented_key;
-use overturn_entity::api_key;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use overturn_service::keys;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// An authenticated caller. Extracting it is what makes a route require a key; the handler
-/// then states which roles it admits with one of the `require_*` methods.
+/// An authenticated caller. Extracting it is what makes a route require a key; a route that
+/// admits only some roles takes `Allowed<P>` instead.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub key_id: Uuid,
@@ -24,31 +22,71 @@ pub struct Caller {
     pub name: String,
 }
 
-impl Caller {
-    pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.role.can_manage_keys() {
+/// What a route needs of the caller's role. A route states it once, in its signature, by
+/// taking `Allowed<P>` instead of `Caller`; the check runs before the handler does.
+pub trait Permission: 'static {
+    fn check(role: Role) -> Result<(), String>;
+}
+
+/// Managing API keys: admin only.
+pub struct ManageKeys;
+/// Reading billing data about many patients at once (remittances, the worklists, analytics):
+/// not for the portal role, which serves one patient at a time.
+pub struct ReadBilling;
+/// Changing billing data.
+pub struct WriteBilling;
+
+impl Permission for ManageKeys {
+    fn check(role: Role) -> Result<(), String> {
+        if role.can_manage_keys() { Ok(()) } else { Err(format!("the {} role cannot manage API keys", role.as_str())) }
+    }
+}
+
+impl Permission for ReadBilling {
+    fn check(role: Role) -> Result<(), String> {
+        if role.can_write_billing_data() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("the {} role cannot manage API keys", self.role.as_str())))
+            Err(format!("the {} role cannot read data about many patients at once", role.as_str()))
         }
     }
+}
 
-    /// Data about many patients at once (remittances, say) is not for the portal role,
-    /// which serves one patient at a time.
-    pub fn require_billing_read(&self, what: &str) -> Result<(), ApiError> {
-        if self.role.can_write_billing_data() {
+impl Permission for WriteBilling {
+    fn check(role: Role) -> Result<(), String> {
+        if role.can_write_billing_data() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("the {} role cannot read {what}", self.role.as_str())))
+            Err(format!("the {} role can read but not change billing data", role.as_str()))
         }
     }
+}
 
-    pub fn require_billing_write(&self) -> Result<(), ApiError> {
-        if self.role.can_write_billing_data() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("the {} role can read but not change billing data", self.role.as_str())))
-        }
+/// An authenticated caller whose role has permission `P` (403 otherwise).
+pub struct Allowed<P: Permission> {
+    pub caller: Caller,
+    permission: std::marker::PhantomData<P>,
+}
+
+impl<P: Permission> std::ops::Deref for Allowed<P> {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<P: Permission> FromRequest for Allowed<P> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            P::check(caller.role).map_err(ApiError::Forbidden)?;
+            Ok(Self { caller, permission: std::marker::PhantomData })
+        })
     }
 }
 
@@ -69,12 +107,7 @@ impl FromRequest for Caller {
             let presented = presented.filter(|k| !k.is_empty()).ok_or(ApiError::Unauthorized)?;
             // Look up by hash only: the table never holds a key, and a revoked key stops
             // working on the next request because nothing is cached.
-            let found = api_key::Entity::find()
-                .filter(api_key::Column::KeyHash.eq(hash_presented_key(&presented)))
-                .filter(api_key::Column::RevokedAt.is_null())
-                .one(&state.db.read)
-                .await?
-                .ok_or(ApiError::Unauthorized)?;
+            let found = keys::find_live(&state.db.read, &presented).await?.ok_or(ApiError::Unauthorized)?;
             let role = Role::parse(&found.role)
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role stored for key {}", found.id)))?;
             Ok(Caller { key_id: found.id, role, name: found.name })

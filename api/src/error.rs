@@ -150,6 +150,55 @@ impl From<overturn_service::claim_writer::WriteError> for ApiError {
     }
 }
 
+impl From<overturn_service::jobs::RetryError> for ApiError {
+    fn from(err: overturn_service::jobs::RetryError) -> Self {
+        use overturn_service::jobs::RetryError;
+        match err {
+            RetryError::NotFound(_) => Self::NotFound(err.to_string()),
+            RetryError::AlreadyRetried(_) => Self::Conflict(err.to_string()),
+            RetryError::Unrunnable { .. } => Self::Unprocessable { detail: err.to_string(), errors: Vec::new() },
+            RetryError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<overturn_service::followups::worklist::ChangeError> for ApiError {
+    fn from(err: overturn_service::followups::worklist::ChangeError) -> Self {
+        use overturn_service::followups::worklist::ChangeError;
+        match err {
+            ChangeError::NotFound(_) => Self::NotFound(err.to_string()),
+            ChangeError::NotAllowed(_) | ChangeError::Raced => Self::Conflict(err.to_string()),
+            ChangeError::Corrupt(_) => Self::Internal(anyhow::anyhow!(err.to_string())),
+            ChangeError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<overturn_service::denials::ActError> for ApiError {
+    fn from(err: overturn_service::denials::ActError) -> Self {
+        use overturn_service::denials::ActError;
+        match err {
+            ActError::NotFound(_) => Self::NotFound(err.to_string()),
+            ActError::NotAllowed(_) | ActError::Raced => Self::Conflict(err.to_string()),
+            ActError::Corrupt(_) => Self::Internal(anyhow::anyhow!(err.to_string())),
+            ActError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<overturn_service::contacts::DeliveryError> for ApiError {
+    fn from(err: overturn_service::contacts::DeliveryError) -> Self {
+        use overturn_service::contacts::DeliveryError;
+        match err {
+            DeliveryError::NoDelivery(_) | DeliveryError::NoContact(_) => Self::NotFound(err.to_string()),
+            DeliveryError::StillPending | DeliveryError::ContactDisabled | DeliveryError::Raced => {
+                Self::Conflict(err.to_string())
+            }
+            DeliveryError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
         if overturn_service::db::is_unavailable(&err) { Self::Unavailable(err) } else { Self::Internal(err.into()) }

@@ -7,13 +7,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use overturn_entity::idempotency_key;
-use sea_orm::{ActiveModelTrait, ActiveValue, ConnectionTrait, EntityTrait, TryInsertResult};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 pub use overturn_service::idempotency::IdempotencyRecord;
-use overturn_service::idempotency::already_used;
+use overturn_service::idempotency::{self, Claimed};
 
 use crate::error::ApiError;
 
@@ -62,37 +60,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub async fn begin<C: ConnectionTrait>(
-    txn: &C,
+pub async fn begin(
+    txn: &impl sea_orm::ConnectionTrait,
     api_key_id: Uuid,
     key: Option<String>,
     request_hash: String,
 ) -> Result<Begin, ApiError> {
-    let Some(key) = key else { return Ok(Begin::Fresh(None)) };
-    let record = IdempotencyRecord { api_key_id, key, request_hash };
-    // Status 0 marks a record whose answer is still being made; it is never visible to
-    // another transaction, because `finish` fills it in before the commit.
-    let placeholder = idempotency_key::ActiveModel::from(record.stored(0, String::new(), overturn_service::sql::now()));
-    let inserted = idempotency_key::Entity::insert(placeholder)
-        .on_conflict(already_used())
-        .try_insert()
-        .exec_without_returning(txn)
-        .await?;
-    if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
-        return Ok(Begin::Fresh(Some(record)));
+    let record = key.map(|key| IdempotencyRecord { api_key_id, key, request_hash });
+    match idempotency::claim(txn, record).await? {
+        Claimed::Fresh(record) => Ok(Begin::Fresh(record)),
+        Claimed::Replay { status, body } => Ok(Begin::Replay(replay(status, body))),
+        Claimed::Mismatch => Err(ApiError::IdempotencyMismatch),
     }
-    let stored = idempotency_key::Entity::find_by_id((record.api_key_id, record.key.clone()))
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotency record vanished after a conflict")))?;
-    if stored.request_hash != record.request_hash {
-        return Err(ApiError::IdempotencyMismatch);
-    }
-    let status = u16::try_from(stored.response_status)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("idempotency record without a response")))?;
-    Ok(Begin::Replay(replay(status.as_u16(), stored.response_body)))
 }
 
 /// The answer to a request whose key was used before with the same request.
@@ -105,36 +84,23 @@ pub fn replay(status: u16, body: String) -> HttpResponse {
 
 /// For a request that failed before touching the database: if its key was used before, the
 /// error the client must see is the key's (422 for another body), not the body's.
-pub async fn check_unusable<C: ConnectionTrait>(
-    db: &C,
+pub async fn check_unusable(
+    db: &impl sea_orm::ConnectionTrait,
     record: Option<&IdempotencyRecord>,
 ) -> Result<Option<ApiError>, ApiError> {
     let Some(record) = record else { return Ok(None) };
-    let stored = idempotency_key::Entity::find_by_id((record.api_key_id, record.key.clone())).one(db).await?;
-    Ok(match stored {
-        Some(stored) if stored.request_hash != record.request_hash => Some(ApiError::IdempotencyMismatch),
-        _ => None,
-    })
+    Ok(idempotency::used_for_another(db, record).await?.then_some(ApiError::IdempotencyMismatch))
 }
 
 /// Records the response; call inside the same transaction, right before the commit.
-pub async fn finish<C: ConnectionTrait>(
-    txn: &C,
+pub async fn finish(
+    txn: &impl sea_orm::ConnectionTrait,
     request: Option<IdempotencyRecord>,
     status: StatusCode,
     body: &str,
 ) -> Result<(), ApiError> {
     let Some(request) = request else { return Ok(()) };
-    idempotency_key::ActiveModel {
-        api_key_id: ActiveValue::Unchanged(request.api_key_id),
-        key: ActiveValue::Unchanged(request.key),
-        request_hash: ActiveValue::Unchanged(request.request_hash),
-        response_status: ActiveValue::Set(status.as_u16() as i16),
-        response_body: ActiveValue::Set(body.to_owned()),
-        created_at: ActiveValue::NotSet,
-    }
-    .update(txn)
-    .await?;
+    idempotency::finish(txn, request, status.as_u16(), body).await?;
     Ok(())
 }
 

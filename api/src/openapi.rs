@@ -69,5 +69,108 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::routes::service_routes)
         .configure(crate::routes::api_routes)
         .split_for_parts();
-    doc
+    with_conventions(doc)
+}
+
+/// The answers and headers every route shares, stated once here rather than on each route:
+/// a protected route can answer 401; every POST takes `Idempotency-Key` and can answer 400
+/// (a malformed key) and 422 (a key used before with another request). What a route states
+/// itself is kept.
+pub fn with_conventions(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    match conventions_applied(&doc) {
+        Ok(done) => done,
+        Err(err) => {
+            tracing::error!(error = %err, "the OpenAPI conventions could not be applied");
+            doc
+        }
+    }
+}
+
+fn conventions_applied(doc: &utoipa::openapi::OpenApi) -> Result<utoipa::openapi::OpenApi, serde_json::Error> {
+    // Only the paths go through JSON: utoipa reads back paths as it wrote them, not every
+    // schema it writes.
+    let mut value = serde_json::json!({ "paths": serde_json::to_value(&doc.paths)? });
+    let problem =
+        || serde_json::json!({ "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } });
+    let paths = value.get_mut("paths").and_then(|p| p.as_object_mut());
+    for item in paths.into_iter().flat_map(|p| p.values_mut()) {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, operation) in item.iter_mut() {
+            let Some(operation) = operation.as_object_mut() else { continue };
+            let protected = operation.get("security").and_then(|s| s.as_array()).is_some_and(|s| !s.is_empty());
+            let post = method == "post";
+            let mut answers: Vec<(&str, Option<&str>)> = Vec::new();
+            if protected {
+                answers.push(("401", None));
+            }
+            if post {
+                answers.push(("400", Some("A malformed Idempotency-Key")));
+                answers.push(("422", Some("The Idempotency-Key was used with another request")));
+                let parameters = operation.entry("parameters").or_insert_with(|| serde_json::json!([]));
+                if let Some(parameters) = parameters.as_array_mut()
+                    && !parameters.iter().any(|p| p["name"] == IDEMPOTENCY_KEY && p["in"] == "header")
+                {
+                    parameters.push(serde_json::json!({
+                        "name": IDEMPOTENCY_KEY,
+                        "in": "header",
+                        "description": "Repeat a POST safely: the same key and body return the first response",
+                        "required": false,
+                        "schema": { "type": ["string", "null"], "pattern": "^[!-~]{1,255}$" },
+                    }));
+                }
+            }
+            let responses = operation.entry("responses").or_insert_with(|| serde_json::json!({}));
+            let Some(responses) = responses.as_object_mut() else { continue };
+            // utoipa leaves an empty description out when it writes a response, and wants one
+            // when it reads it back.
+            for answer in responses.values_mut().filter_map(|a| a.as_object_mut()) {
+                if !answer.contains_key("$ref") {
+                    answer.entry("description").or_insert_with(|| serde_json::json!(""));
+                }
+            }
+            for (status, description) in answers {
+                responses.entry(status).or_insert_with(|| {
+                    let mut answer = serde_json::json!({ "description": "", "content": problem() });
+                    if let Some(description) = description {
+                        answer["description"] = serde_json::json!(description);
+                    }
+                    answer
+                });
+            }
+        }
+    }
+    let paths = serde_path_to_error::deserialize(value["paths"].take()).map_err(|e| {
+        let path = e.path().to_string();
+        serde_json::Error::io(std::io::Error::other(format!("paths.{path}: {}", e.into_inner())))
+    })?;
+    let mut done = doc.clone();
+    done.paths = paths;
+    Ok(done)
+}
+
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protected_route_answers_401_and_every_post_takes_an_idempotency_key() {
+        let doc = serde_json::to_value(conventions_applied(&document()).expect("the conventions apply")).unwrap();
+        let mut posts = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                let protected = op["security"].as_array().is_some_and(|s| !s.is_empty());
+                let responses = op["responses"].as_object().expect("responses");
+                assert!(!protected || responses.contains_key("401"), "{method} {path} has no 401");
+                if method == "post" {
+                    posts += 1;
+                    let params = op["parameters"].as_array().expect("a POST has parameters");
+                    assert!(params.iter().any(|p| p["name"] == IDEMPOTENCY_KEY), "{method} {path} lacks the key");
+                    assert!(responses.contains_key("400") && responses.contains_key("422"), "{method} {path}");
+                }
+            }
+        }
+        assert!(posts >= 10, "{posts} POST routes");
+    }
 }

@@ -42,6 +42,7 @@ pub fn http_server(state: AppState, listener: TcpListener, serves_api: bool) -> 
             app = app.configure(routes::api_routes);
         }
         let (app, doc) = app.split_for_parts();
+        let doc = crate::openapi::with_conventions(doc);
         let known = web::Data::new(routes::KnownRoutes::from_document(&doc));
         let app = if serves_api {
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc)).route(

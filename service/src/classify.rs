@@ -202,7 +202,7 @@ const DENIAL_COLUMNS: [Column; 23] = [
 /// (the claim writer sets it on denials of payments it matches later).
 pub async fn attach_claims<C: ConnectionTrait>(db: &C, remittance_id: Uuid) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
-    let placeholder = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+    let placeholder = crate::sql::placeholder(backend, 1);
     let sql = format!(
         "UPDATE denials SET claim_id = (SELECT p.claim_id FROM claim_payments p WHERE p.id = denials.claim_payment_id) \
          WHERE remittance_id = {placeholder} AND claim_id IS NULL"

@@ -1,11 +1,13 @@
 //! Jobs as the application keeps them: counters a process exposes, and the dead-job list
 //! (`failed_jobs`) that a person reads and retries.
 
-use overturn_entity::failed_job;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use overturn_entity::{failed_job, outbox};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use crate::queue::Job;
+use crate::outbox::pending_job;
+use crate::queue::{Job, Task};
 use crate::sql::now;
 
 /// Counters a process exposes in `/metrics`.
@@ -64,4 +66,63 @@ fn dead(
         failed_at: now(),
         retried_at: None,
     })
+}
+
+/// Which part of the dead-job list to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadJobState {
+    /// Not yet put back to work.
+    Failed,
+    Retried,
+}
+
+/// Dead jobs in `state`, newest first, after the cursor `before` (exclusive), at most `limit`.
+pub async fn list_dead(
+    db: &impl ConnectionTrait,
+    state: DeadJobState,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<failed_job::Model>, DbErr> {
+    let mut select = failed_job::Entity::find();
+    select = match state {
+        DeadJobState::Failed => select.filter(failed_job::Column::RetriedAt.is_null()),
+        DeadJobState::Retried => select.filter(failed_job::Column::RetriedAt.is_not_null()),
+    };
+    if let Some(before) = before {
+        select = select.filter(failed_job::Column::Id.lt(before));
+    }
+    select.order_by_desc(failed_job::Column::Id).limit(limit).all(db).await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error("no failed job {0}")]
+    NotFound(Uuid),
+    #[error("failed job {0} was already retried")]
+    AlreadyRetried(Uuid),
+    #[error("failed job {id} cannot run again: {reason}")]
+    Unrunnable { id: Uuid, reason: String },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Puts a dead job back to work, in the caller's transaction: marks it retried and writes
+/// its task to the outbox, to run afresh with a new series of attempts. A job retried
+/// before, or one whose stored task this version cannot run, is refused and nothing changes.
+pub async fn retry(txn: &impl ConnectionTrait, id: Uuid) -> Result<failed_job::Model, RetryError> {
+    let now = now();
+    let claimed = failed_job::Entity::update_many()
+        .col_expr(failed_job::Column::RetriedAt, Expr::value(now))
+        .filter(failed_job::Column::Id.eq(id))
+        .filter(failed_job::Column::RetriedAt.is_null())
+        .exec(txn)
+        .await?;
+    let row = failed_job::Entity::find_by_id(id).one(txn).await?.ok_or(RetryError::NotFound(id))?;
+    if claimed.rows_affected != 1 {
+        return Err(RetryError::AlreadyRetried(id));
+    }
+    let task = Task::from_parts(&row.topic, row.payload.clone())
+        .map_err(|e| RetryError::Unrunnable { id, reason: e.to_string() })?;
+    outbox::Entity::insert(pending_job(&task, now)).exec_without_returning(txn).await?;
+    Ok(row)
 }

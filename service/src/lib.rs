@@ -3,13 +3,18 @@
 //! (`overturn-worker`) both call it; it knows neither. `overturn-domain` holds the pure rules
 //! it applies.
 
+pub mod analytics;
+pub mod backlog;
 pub mod batch;
 pub mod claim_writer;
+pub mod claims;
 pub mod classify;
 pub mod code_catalog;
 pub mod configuration;
+pub mod contacts;
 pub mod db;
 pub mod delivery;
+pub mod denials;
 pub mod events;
 pub mod followups;
 pub mod idempotency;
@@ -17,8 +22,11 @@ pub mod jobs;
 pub mod keys;
 pub mod maintenance;
 pub mod outbox;
+pub mod payers;
 pub mod payment_detail;
 pub mod queue;
 pub mod remittance_store;
+pub mod remittances;
 pub mod sql;
 pub mod webhook_client;
+pub mod worklist;

@@ -44,6 +44,15 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now().trunc_subsecs(6)
 }
 
+/// The `n`th (1-based) bound parameter of a raw statement: `$n` on PostgreSQL, `?` on SQLite,
+/// whose bare `?` bind in text order (so a statement must place them in the order of its values).
+pub fn placeholder(backend: sea_orm::DbBackend, n: usize) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
 /// Bound parameters per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
 pub const MAX_PARAMS: usize = 30_000;
 

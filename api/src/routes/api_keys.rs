@@ -5,14 +5,13 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use overturn_domain::{ApiKeySecret, FieldError, Role};
 use overturn_entity::api_key;
-use sea_orm::{ActiveValue, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use overturn_service::keys::insert_key;
+use overturn_service::keys::{self, Revoked, insert_key};
 
-use crate::auth::Caller;
+use crate::auth::{Allowed, ManageKeys};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::parse_body;
@@ -99,10 +98,8 @@ fn parse_request(request: &CreateApiKeyRequest) -> Result<(String, Role), ApiErr
     responses(
         (status = 201, body = CreatedApiKey),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -110,10 +107,9 @@ fn parse_request(request: &CreateApiKeyRequest) -> Result<(String, Role), ApiErr
 pub async fn create_api_key(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<ManageKeys>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
     // The secret is shown once and stored nowhere, not even in the idempotency record: a
     // replay answers with the key's details and `key: null`.
     let redact_secret = |stored: &mut serde_json::Value| stored["key"] = serde_json::Value::Null;
@@ -146,7 +142,6 @@ pub struct ApiKeyListQuery {
     responses(
         (status = 200, body = ApiKeyList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -154,16 +149,11 @@ pub struct ApiKeyListQuery {
 #[get("/api-keys")]
 pub async fn list_api_keys(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ManageKeys>,
     query: web::Query<ApiKeyListQuery>,
 ) -> Result<web::Json<ApiKeyList>, ApiError> {
-    caller.require_admin()?;
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let mut select = api_key::Entity::find();
-    if let Some(after) = page.after {
-        select = select.filter(api_key::Column::Id.lt(after));
-    }
-    let rows = select.order_by_desc(api_key::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let rows = keys::list(&state.db.read, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(ApiKeyList { items: rows.into_iter().map(ApiKey::from).collect(), next_cursor }))
 }
@@ -174,7 +164,6 @@ pub async fn list_api_keys(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
@@ -183,26 +172,16 @@ pub async fn list_api_keys(
 #[delete("/api-keys/{id}")]
 pub async fn revoke_api_key(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<ManageKeys>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
     let not_found = || ApiError::NotFound(format!("no API key with id {:?}", id.as_str()));
     let key_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let result = api_key::Entity::update_many()
-        .set(api_key::ActiveModel {
-            revoked_at: ActiveValue::Set(Some(overturn_service::sql::now())),
-            ..Default::default()
-        })
-        .filter(api_key::Column::Id.eq(key_id))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .exec(&state.db.write)
-        .await?;
-    if result.rows_affected == 0 {
-        // Either unknown, or already revoked (which is success: the key does not work).
-        api_key::Entity::find_by_id(key_id).one(&state.db.write).await?.ok_or_else(not_found)?;
-    } else {
-        tracing::info!(key_id = %key_id, by = %caller.key_id, "API key revoked");
+    match keys::revoke(&state.db.write, key_id).await? {
+        Revoked::NoSuchKey => return Err(not_found()),
+        // Already revoked is success: the key does not work.
+        Revoked::Already => {}
+        Revoked::Now => tracing::info!(key_id = %key_id, by = %caller.key_id, "API key revoked"),
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,13 +10,12 @@ use overturn_domain::FieldError;
 use overturn_domain::followups::{self as rules, FollowUpChange, FollowUpKind, FollowUpStatus};
 use overturn_domain::webhooks::ContactKind;
 use overturn_entity::follow_up;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use overturn_service::followups::worklist::{self, AssigneeFilter, FollowUpFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Caller;
+use crate::auth::{Allowed, Caller, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::{Errors, parse_assignee, parse_body, parse_note};
@@ -150,7 +149,6 @@ const BY_DUE_AT: u8 = 1;
     responses(
         (status = 200, body = FollowUpList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -158,10 +156,9 @@ const BY_DUE_AT: u8 = 1;
 #[get("/follow-ups")]
 pub async fn list_follow_ups(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     query: web::Query<FollowUpListQuery>,
 ) -> Result<web::Json<FollowUpList>, ApiError> {
-    caller.require_billing_read("follow-ups")?;
     let mut errors = Errors(Vec::new());
     let q = query.into_inner();
     let claim_id = uuid_filter("claim_id", q.claim_id.as_deref(), &mut errors);
@@ -202,53 +199,20 @@ pub async fn list_follow_ups(
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
-    let mut select = follow_up::Entity::find();
-    if let Some(id) = claim_id {
-        select = select.filter(follow_up::Column::ClaimId.eq(id));
-    }
-    if let Some(n) = q.claim_number.as_deref().filter(|n| !n.is_empty()) {
-        select = select.filter(follow_up::Column::ClaimNumber.eq(n));
-    }
-    if let Some(id) = denial_id {
-        select = select.filter(follow_up::Column::DenialId.eq(id));
-    }
-    if let Some(p) = q.payer_id.as_deref().filter(|p| !p.is_empty()) {
-        select = select.filter(follow_up::Column::PayerId.eq(p));
-    }
-    if !kinds.is_empty() {
-        select = select.filter(follow_up::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
-    }
-    if !statuses.is_empty() {
-        select = select.filter(follow_up::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
-    }
-    if let Some(t) = target {
-        select = select.filter(follow_up::Column::Target.eq(t.as_str()));
-    }
-    match q.assignee.as_deref().filter(|a| !a.is_empty()) {
-        Some("none") => select = select.filter(follow_up::Column::Assignee.is_null()),
-        Some(a) => select = select.filter(follow_up::Column::Assignee.eq(a)),
-        None => {}
-    }
-    if let Some(t) = due_before {
-        select = select.filter(follow_up::Column::DueAt.lt(t));
-    }
-    if let Some(t) = due_after {
-        select = select.filter(follow_up::Column::DueAt.gte(t));
-    }
-    if let Some(c) = cursor {
-        let at = DateTime::<Utc>::from_timestamp_micros(c.key).unwrap_or_default();
-        select = select.filter(
-            Condition::any()
-                .add(follow_up::Column::DueAt.gt(at))
-                .add(Condition::all().add(follow_up::Column::DueAt.eq(at)).add(follow_up::Column::Id.gt(c.id))),
-        );
-    }
-    let mut rows = select
-        .order_by_asc(follow_up::Column::DueAt)
-        .order_by_asc(follow_up::Column::Id)
-        .limit(limit + 1)
-        .all(&state.db.read)
-        .await?;
+    let filter = FollowUpFilter {
+        claim_id,
+        claim_number: q.claim_number.filter(|n| !n.is_empty()),
+        denial_id,
+        payer_id: q.payer_id.filter(|p| !p.is_empty()),
+        kinds,
+        statuses,
+        target,
+        assignee: q.assignee.as_deref().and_then(AssigneeFilter::parse),
+        due_before,
+        due_after,
+        after: cursor.map(|c| (DateTime::<Utc>::from_timestamp_micros(c.key).unwrap_or_default(), c.id)),
+    };
+    let mut rows = worklist::list(&state.db.read, &filter, limit + 1).await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|r| KeyedCursor { sort: BY_DUE_AT, key: r.due_at.timestamp_micros(), id: r.id }.encode())
@@ -258,10 +222,11 @@ pub async fn list_follow_ups(
     Ok(web::Json(FollowUpList { items: rows.iter().map(FollowUp::from_row).collect(), next_cursor }))
 }
 
-async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<follow_up::Model, ApiError> {
+/// The follow-up a path names; 404 for an unknown id or one that is not a UUID.
+async fn find(db: &impl sea_orm::ConnectionTrait, id: &str) -> Result<follow_up::Model, ApiError> {
     let not_found = || ApiError::NotFound(format!("no follow-up {id}"));
     let id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    follow_up::Entity::find_by_id(id).one(db).await?.ok_or_else(not_found)
+    worklist::find(db, id).await?.ok_or_else(not_found)
 }
 
 /// One follow-up.
@@ -270,7 +235,6 @@ async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<follow_up::Model, 
     params(("id" = Uuid, Path, description = "The follow-up's id")),
     responses(
         (status = 200, body = FollowUp),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
@@ -279,10 +243,9 @@ async fn find<C: ConnectionTrait>(db: &C, id: &str) -> Result<follow_up::Model, 
 #[get("/follow-ups/{id}")]
 pub async fn get_follow_up(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
 ) -> Result<web::Json<FollowUp>, ApiError> {
-    caller.require_billing_read("follow-ups")?;
     Ok(web::Json(FollowUp::from_row(&find(&state.db.read, &id).await?)))
 }
 
@@ -326,36 +289,11 @@ async fn change(
     change: FollowUpChange,
     note: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no follow-up {id}"));
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
     idempotency::run(&state.db.write, req, caller.key_id, body, async |txn| {
-        let row = find(txn, id).await?;
-        let from = FollowUpStatus::parse(&row.status)
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("follow-up {} has an unknown status", row.id)))?;
-        let to = rules::next_status(from, &change).map_err(|e| ApiError::Conflict(e.to_string()))?;
-        let now = overturn_service::sql::now();
-        let mut update = follow_up::Entity::update_many()
-            .col_expr(follow_up::Column::Status, Expr::value(to.as_str()))
-            .col_expr(follow_up::Column::UpdatedAt, Expr::value(now))
-            .filter(follow_up::Column::Id.eq(row.id))
-            // Another request, or the firing job, may have moved it since it was read.
-            .filter(follow_up::Column::Status.eq(row.status.as_str()))
-            .filter(follow_up::Column::DueAt.eq(row.due_at));
-        if let Some(note) = &note {
-            update = update.col_expr(follow_up::Column::Note, Expr::value(note.clone()));
-        }
-        update = match &change {
-            FollowUpChange::Complete => update
-                .col_expr(follow_up::Column::ClosedAt, Expr::value(now))
-                .col_expr(follow_up::Column::CloseReason, Expr::value(format!("completed by {}", caller.name))),
-            FollowUpChange::Snooze(until) => update
-                .col_expr(follow_up::Column::DueAt, Expr::value(*until))
-                .col_expr(follow_up::Column::Snoozed, Expr::value(true))
-                .col_expr(follow_up::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None)),
-            FollowUpChange::Reassign(who) => update.col_expr(follow_up::Column::Assignee, Expr::value(who.clone())),
-        };
-        if update.exec(txn).await?.rows_affected != 1 {
-            return Err(ApiError::Conflict("the follow-up changed while this ran; read it again".into()));
-        }
-        Ok((StatusCode::OK, FollowUp::from_row(&find(txn, id).await?)))
+        let row = worklist::change(txn, id, &change, note.as_deref(), &caller.name).await?;
+        Ok((StatusCode::OK, FollowUp::from_row(&row)))
     })
     .await
 }
@@ -366,29 +304,25 @@ async fn change(
     request_body(content = Option<CompleteRequest>, description = "Optional"),
     params(
         ("id" = Uuid, Path, description = "The follow-up's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, body = FollowUp),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already completed or cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 #[post("/follow-ups/{id}/complete")]
 pub async fn complete_follow_up(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_billing_write()?;
     let request: CompleteRequest =
         if body.iter().all(u8::is_ascii_whitespace) { CompleteRequest::default() } else { parse_body(&req, &body)? };
     let mut errors = Errors(Vec::new());
@@ -406,29 +340,25 @@ pub async fn complete_follow_up(
     request_body = SnoozeRequest,
     params(
         ("id" = Uuid, Path, description = "The follow-up's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, body = FollowUp),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already completed or cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 #[post("/follow-ups/{id}/snooze")]
 pub async fn snooze_follow_up(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_billing_write()?;
     let request: SnoozeRequest = parse_body(&req, &body)?;
     let mut errors = Errors(Vec::new());
     let until = errors.take("until", rules::parse_until(&request.until, overturn_service::sql::now()));
@@ -447,29 +377,25 @@ pub async fn snooze_follow_up(
     request_body = ReassignRequest,
     params(
         ("id" = Uuid, Path, description = "The follow-up's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
     ),
     responses(
         (status = 200, body = FollowUp),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already completed or cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 #[post("/follow-ups/{id}/reassign")]
 pub async fn reassign_follow_up(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_billing_write()?;
     let request: ReassignRequest = parse_body(&req, &body)?;
     let mut errors = Errors(Vec::new());
     let assignee = parse_assignee(request.assignee.as_deref(), &mut errors);
@@ -480,26 +406,13 @@ pub async fn reassign_follow_up(
     change(&state, &caller, &req, &body, &id, FollowUpChange::Reassign(assignee), note).await
 }
 
-/// Follow-ups of the claims given, soonest due first, for the claim views.
-pub async fn of_claims<C: ConnectionTrait>(
-    db: &C,
+/// The follow-ups of these claims as the claim views show them, soonest due first.
+pub async fn of_claims(
+    db: &impl sea_orm::ConnectionTrait,
     claims: &[Uuid],
 ) -> Result<BTreeMap<Uuid, Vec<FollowUp>>, sea_orm::DbErr> {
-    let mut out: BTreeMap<Uuid, Vec<FollowUp>> = BTreeMap::new();
-    for chunk in claims.chunks(overturn_service::sql::MAX_PARAMS) {
-        let rows = follow_up::Entity::find()
-            .filter(follow_up::Column::ClaimId.is_in(chunk.iter().copied()))
-            .order_by_asc(follow_up::Column::DueAt)
-            .order_by_asc(follow_up::Column::Id)
-            .all(db)
-            .await?;
-        for row in &rows {
-            if let Some(claim) = row.claim_id {
-                out.entry(claim).or_default().push(FollowUp::from_row(row));
-            }
-        }
-    }
-    Ok(out)
+    let rows = worklist::of_claims(db, claims).await?;
+    Ok(rows.into_iter().map(|(claim, rows)| (claim, rows.iter().map(FollowUp::from_row).collect())).collect())
 }
 
 #[cfg(test)]

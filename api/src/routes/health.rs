@@ -1,6 +1,7 @@
 //! Liveness, readiness and metrics: no key needed, so orchestrators and scrapers can call them.
 
 use actix_web::{HttpResponse, get, web};
+use overturn_service::backlog::{StoredBacklog, stored_backlog};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -50,27 +51,11 @@ struct Backlog {
 
 /// Reads the queues' depth and the backlogs waiting in the database into the gauges.
 async fn backlog(state: &AppState) -> Result<Backlog, ApiError> {
-    use overturn_entity::{follow_up, outbox, webhook_delivery};
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let unavailable = |e: overturn_service::queue::QueueError| ApiError::QueueUnavailable(e.to_string());
     let queue_depth = state.queue.depth().await.map_err(unavailable)?;
     let webhook_queue_depth = state.webhook_queue.depth().await.map_err(unavailable)?;
-    let outbox_pending = outbox::Entity::find()
-        .filter(outbox::Column::DispatchedAt.is_null())
-        .count(&state.db.read)
-        .await
-        .map_err(ApiError::Unavailable)?;
-    let webhooks_pending = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Status.eq("pending"))
-        .count(&state.db.read)
-        .await
-        .map_err(ApiError::Unavailable)?;
-    let followups_overdue = follow_up::Entity::find()
-        .filter(follow_up::Column::Status.eq("scheduled"))
-        .filter(follow_up::Column::DueAt.lte(overturn_service::sql::now()))
-        .count(&state.db.read)
-        .await
-        .map_err(ApiError::Unavailable)?;
+    let StoredBacklog { outbox_pending, webhooks_pending, followups_overdue } =
+        stored_backlog(&state.db.read).await.map_err(ApiError::Unavailable)?;
     state.metrics.followups_overdue.set(followups_overdue as i64);
     state.metrics.queue_depth.set(queue_depth as i64);
     state.metrics.outbox_pending.set(outbox_pending as i64);

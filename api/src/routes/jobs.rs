@@ -3,17 +3,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use overturn_entity::{failed_job, outbox};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use overturn_entity::failed_job;
+use overturn_service::jobs::{self, DeadJobState};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use overturn_service::outbox::pending_job;
-use overturn_service::queue::Task;
-
-use crate::auth::Caller;
+use crate::auth::{Allowed, ManageKeys};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::pagination::Page;
@@ -83,7 +79,6 @@ pub struct JobListQuery {
     responses(
         (status = 200, body = FailedJobList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -91,15 +86,13 @@ pub struct JobListQuery {
 #[get("/jobs")]
 pub async fn list_jobs(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ManageKeys>,
     query: web::Query<JobListQuery>,
 ) -> Result<web::Json<FailedJobList>, ApiError> {
-    caller.require_admin()?;
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let mut select = failed_job::Entity::find();
-    select = match query.state.as_deref().unwrap_or("failed") {
-        "failed" | "" => select.filter(failed_job::Column::RetriedAt.is_null()),
-        "retried" => select.filter(failed_job::Column::RetriedAt.is_not_null()),
+    let state_filter = match query.state.as_deref().unwrap_or("failed") {
+        "failed" | "" => DeadJobState::Failed,
+        "retried" => DeadJobState::Retried,
         _ => {
             return Err(ApiError::validation(vec![overturn_domain::FieldError::new(
                 "state",
@@ -107,10 +100,7 @@ pub async fn list_jobs(
             )]));
         }
     };
-    if let Some(after) = page.after {
-        select = select.filter(failed_job::Column::Id.lt(after));
-    }
-    let rows = select.order_by_desc(failed_job::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let rows = jobs::list_dead(&state.db.read, state_filter, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(FailedJobList { items: rows.iter().map(FailedJob::from_row).collect(), next_cursor }))
 }
@@ -120,12 +110,9 @@ pub async fn list_jobs(
     tag = "jobs",
     params(
         ("id" = Uuid, Path, description = "The failed job's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
     ),
     responses(
         (status = 202, body = FailedJob),
-        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already retried", body = Problem, content_type = "application/problem+json"),
@@ -136,30 +123,13 @@ pub async fn list_jobs(
 #[post("/jobs/{id}/retry")]
 pub async fn retry_job(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<ManageKeys>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_admin()?;
-    let not_found = || ApiError::NotFound(format!("no failed job {id}"));
-    let job_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let job_id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(format!("no failed job {id}")))?;
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
-        let now = overturn_service::sql::now();
-        let claimed = failed_job::Entity::update_many()
-            .col_expr(failed_job::Column::RetriedAt, Expr::value(now))
-            .filter(failed_job::Column::Id.eq(job_id))
-            .filter(failed_job::Column::RetriedAt.is_null())
-            .exec(txn)
-            .await?;
-        let row = failed_job::Entity::find_by_id(job_id).one(txn).await?.ok_or_else(not_found)?;
-        if claimed.rows_affected != 1 {
-            return Err(ApiError::Conflict(format!("failed job {job_id} was already retried")));
-        }
-        let task = Task::from_parts(&row.topic, row.payload.clone()).map_err(|e| ApiError::Unprocessable {
-            detail: format!("failed job {job_id} cannot run again: {e}"),
-            errors: Vec::new(),
-        })?;
-        outbox::Entity::insert(pending_job(&task, now)).exec_without_returning(txn).await?;
+        let row = jobs::retry(txn, job_id).await?;
         Ok((StatusCode::ACCEPTED, FailedJob::from_row(&row)))
     })
     .await;

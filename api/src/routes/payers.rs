@@ -6,14 +6,12 @@ use actix_web::{HttpRequest, get, put, web};
 use chrono::{DateTime, Utc};
 use overturn_domain::PayerId;
 use overturn_domain::classification::PayerRules as Rules;
-use overturn_domain::denial_workflow::DenialStatus;
-use overturn_entity::{denial, payer_rule};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use overturn_entity::payer_rule;
+use overturn_service::payers;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::Caller;
+use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::json::{Errors, parse_body};
 use crate::state::AppState;
@@ -115,7 +113,6 @@ fn payer_id(text: &str) -> Result<String, ApiError> {
     responses(
         (status = 200, body = PayerRules),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -123,12 +120,11 @@ fn payer_id(text: &str) -> Result<String, ApiError> {
 #[get("/payers/{payer_id}/rules")]
 pub async fn get_payer_rules(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     path: web::Path<String>,
 ) -> Result<web::Json<PayerRules>, ApiError> {
-    caller.require_billing_read("payer rules")?;
     let payer = payer_id(&path)?;
-    let row = payer_rule::Entity::find_by_id(payer.clone()).one(&state.db.read).await?;
+    let row = payers::rules_of(&state.db.read, &payer).await?;
     Ok(web::Json(row.as_ref().map_or_else(|| PayerRules::defaults(&payer), PayerRules::from_row)))
 }
 
@@ -142,7 +138,6 @@ pub async fn get_payer_rules(
     responses(
         (status = 200, body = PayerRules),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
     ),
@@ -151,12 +146,11 @@ pub async fn get_payer_rules(
 #[put("/payers/{payer_id}/rules")]
 pub async fn put_payer_rules(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<WriteBilling>,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<PayerRules>, ApiError> {
-    caller.require_billing_write()?;
     let payer = payer_id(&path)?;
     let request: PayerRulesRequest = parse_body(&req, &body)?;
     let defaults = Rules::default();
@@ -185,75 +179,10 @@ pub async fn put_payer_rules(
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
-    let now = overturn_service::sql::now();
-    let row = payer_rule::Model {
-        payer_id: payer.clone(),
-        appeal_window_days: rules.appeal_window_days.into(),
-        timely_filing_days: rules.timely_filing_days.into(),
-        status_check_after_days: rules.status_check_after_days.into(),
-        updated_at: now,
-    };
-    let txn = state.db.write.begin().await?;
-    payer_rule::Entity::insert(payer_rule::ActiveModel::from(row.clone()))
-        .on_conflict(
-            OnConflict::column(payer_rule::Column::PayerId)
-                .update_columns([
-                    payer_rule::Column::AppealWindowDays,
-                    payer_rule::Column::TimelyFilingDays,
-                    payer_rule::Column::StatusCheckAfterDays,
-                    payer_rule::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    let updated = reschedule_denials(&txn, &payer, &rules, now).await?;
-    let moved = overturn_service::followups::reschedule_payer(&txn, &payer, &rules, now).await?;
-    txn.commit().await?;
+    let changed = payers::set_rules(&state.db.write, &payer, &rules).await?;
+    let row = changed.row;
     let mut shown = PayerRules::from_row(&row);
-    shown.updated_denials = Some(updated);
-    shown.updated_follow_ups = Some(moved);
+    shown.updated_denials = Some(changed.denials);
+    shown.updated_follow_ups = Some(changed.follow_ups);
     Ok(web::Json(shown))
-}
-
-/// Recomputes the deadline and priority of the payer's denials still being worked.
-async fn reschedule_denials<C: ConnectionTrait>(
-    txn: &C,
-    payer: &str,
-    rules: &Rules,
-    now: DateTime<Utc>,
-) -> Result<u64, ApiError> {
-    let closed = DenialStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str());
-    let rows = denial::Entity::find()
-        .filter(denial::Column::PayerId.eq(payer))
-        .filter(denial::Column::Status.is_not_in(closed))
-        .filter(denial::Column::ProductionDate.is_not_null())
-        .all(txn)
-        .await?;
-    let today = now.date_naive();
-    let mut updated = 0;
-    for row in rows {
-        let (Some(produced), Some(category), Some(action)) = (
-            row.production_date,
-            overturn_domain::classification::Category::parse(&row.category),
-            overturn_domain::classification::Action::parse(&row.recommended_action),
-        ) else {
-            continue;
-        };
-        let deadline = rules.appeal_deadline(produced);
-        let priority =
-            overturn_service::classify::rank(row.amount_cents, category, action, Some(deadline), rules, today);
-        if Some(deadline) == row.appeal_deadline && priority == row.priority {
-            continue;
-        }
-        denial::Entity::update_many()
-            .col_expr(denial::Column::AppealDeadline, Expr::value(deadline))
-            .col_expr(denial::Column::Priority, Expr::value(priority))
-            .col_expr(denial::Column::UpdatedAt, Expr::value(now))
-            .filter(denial::Column::Id.eq(row.id))
-            .exec(txn)
-            .await?;
-        updated += 1;
-    }
-    Ok(updated)
 }

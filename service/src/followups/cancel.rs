@@ -7,7 +7,7 @@ use overturn_domain::followups::{FollowUpKind, FollowUpStatus};
 use overturn_entity::{claim, claim_payment, follow_up};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -166,9 +166,7 @@ pub async fn attach_claims<C: ConnectionTrait>(db: &C, payments: &[Uuid]) -> Res
     let backend = db.get_database_backend();
     let mut n = 0;
     for chunk in payments.chunks(MAX_PARAMS) {
-        let placeholders: Vec<String> = (1..=chunk.len())
-            .map(|i| if backend == DbBackend::Postgres { format!("${i}") } else { "?".to_owned() })
-            .collect();
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| crate::sql::placeholder(backend, i)).collect();
         let values: Vec<Value> = chunk.iter().map(|id| Value::from(*id)).collect();
         n += attach(db, &placeholders.join(", "), values).await?;
     }
@@ -177,7 +175,7 @@ pub async fn attach_claims<C: ConnectionTrait>(db: &C, payments: &[Uuid]) -> Res
 
 /// `attach_claims` for every payment of a remittance.
 pub async fn attach_claims_of_remittance<C: ConnectionTrait>(db: &C, remittance_id: Uuid) -> Result<u64, DbErr> {
-    let placeholder = if db.get_database_backend() == DbBackend::Postgres { "$1" } else { "?" };
+    let placeholder = crate::sql::placeholder(db.get_database_backend(), 1);
     // Only payments matched meanwhile: the rest would be rewritten with the NULL they hold.
     let payments =
         format!("SELECT id FROM claim_payments WHERE remittance_id = {placeholder} AND claim_id IS NOT NULL");

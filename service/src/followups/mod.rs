@@ -15,6 +15,7 @@ mod cancel;
 mod firing;
 mod plan;
 mod reschedule;
+pub mod worklist;
 
 pub use cancel::{Scope, attach_claims, attach_claims_of_remittance, cancel, reconcile_claims, reconcile_remittance};
 pub use firing::{Fired, enqueue_due, fire};

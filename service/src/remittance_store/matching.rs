@@ -204,7 +204,7 @@ pub async fn settle_claims<C: ConnectionTrait>(
         let mut n = 0;
         let mut placeholder = || {
             n += 1;
-            if backend == DbBackend::Postgres { format!("${n}") } else { "?".to_owned() }
+            crate::sql::placeholder(backend, n)
         };
         for (id, status, paid, pr) in chunk {
             rows.push(format!("({}, {}, {}, {})", placeholder(), placeholder(), placeholder(), placeholder()));

@@ -92,3 +92,51 @@ fn layers_keep_out_of_what_is_not_theirs() {
     }
     assert!(wrong.is_empty(), "dependencies the architecture forbids:\n{}", wrong.join("\n"));
 }
+
+/// Every source file under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Routes map HTTP to service calls: a query built in a route is a storage rule the queue
+/// edge cannot reach and the next route will write again.
+#[test]
+fn routes_hold_no_sql() {
+    let routes = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../api/src/routes");
+    let forbidden = ["Entity::", "sea_query", "Statement::", ".begin()", "query_all_raw", "execute_raw"];
+    let mut found = Vec::new();
+    for file in rust_files(&routes) {
+        let text = std::fs::read_to_string(&file).expect("a route file reads");
+        for (n, line) in text.lines().enumerate() {
+            if let Some(what) = forbidden.iter().find(|f| line.contains(**f)) {
+                found.push(format!("{}:{}: {what}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "SQL in routes (move it into overturn-service):\n{}", found.join("\n"));
+}
+
+/// Long files hide several responsibilities; past 600 lines, split by responsibility.
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut long = Vec::new();
+    for krate in ["domain", "entity", "migration", "service", "api", "worker", "server", "openapi"] {
+        for file in rust_files(&root.join(krate).join("src")) {
+            let lines = std::fs::read_to_string(&file).expect("a source file reads").lines().count();
+            if lines > 600 {
+                long.push(format!("{}: {lines} lines", file.display()));
+            }
+        }
+    }
+    assert!(long.is_empty(), "source files over 600 lines:\n{}", long.join("\n"));
+}

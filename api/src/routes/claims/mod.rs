@@ -4,12 +4,11 @@ mod answer;
 mod input;
 mod output;
 
-use std::collections::HashMap;
-
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use overturn_domain::{ClaimDraft, ClaimNumber, ClaimStatus, FieldError, MemberId, PayerId};
 use overturn_entity::{claim, claim_line};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use overturn_service::claims::{self, ClaimFilter};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -18,7 +17,7 @@ pub use answer::ClaimJson;
 pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
 
-use crate::auth::Caller;
+use crate::auth::{Allowed, Caller, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
@@ -37,11 +36,9 @@ use overturn_service::claim_writer::{Outcome, PendingClaim};
     responses(
         (status = 201, description = "Created", body = Claim),
         (status = 400, description = "Malformed or invalid body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A claim with this claim_number exists", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -49,10 +46,9 @@ use overturn_service::claim_writer::{Outcome, PendingClaim};
 pub async fn create_claim(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_billing_write()?;
     let idempotency = idempotency::key_from(&req)?.map(|key| IdempotencyRecord {
         api_key_id: caller.key_id,
         key,
@@ -136,7 +132,6 @@ fn claim_rows(
     params(("id" = Uuid, Path, description = "The claim's id")),
     responses(
         (status = 200, body = Claim),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -149,7 +144,7 @@ pub async fn get_claim(
 ) -> Result<web::Json<Claim>, ApiError> {
     let not_found = || ApiError::NotFound(format!("no claim with id {:?}", id.as_str()));
     let claim_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let row = claim::Entity::find_by_id(claim_id).one(&state.db.read).await?.ok_or_else(not_found)?;
+    let row = claims::find(&state.db.read, claim_id).await?.ok_or_else(not_found)?;
     let mut claims = with_lines(&state.db.read, vec![row]).await?;
     claims.pop().map(web::Json).ok_or_else(not_found)
 }
@@ -181,7 +176,6 @@ pub struct ClaimListQuery {
     responses(
         (status = 200, body = ClaimList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -192,16 +186,15 @@ pub async fn list_claims(
     query: web::Query<ClaimListQuery>,
 ) -> Result<web::Json<ClaimList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let mut select = claim::Entity::find();
-    if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        let status = ClaimStatus::parse(status).ok_or_else(|| {
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(status) => Some(ClaimStatus::parse(status).ok_or_else(|| {
             ApiError::validation(vec![FieldError::new(
                 "status",
                 "must be one of submitted, paid, partially_paid, denied, reversed",
             )])
-        })?;
-        select = select.filter(claim::Column::Status.eq(status.as_str()));
-    }
+        })?),
+    };
     // Filters are parsed like the fields they match: a value no claim could hold (a NUL byte,
     // say, which PostgreSQL refuses in text) is the client's mistake, not a server error.
     let mut errors = Vec::new();
@@ -220,19 +213,8 @@ pub async fn list_claims(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    if let Some(number) = claim_number {
-        select = select.filter(claim::Column::ClaimNumber.eq(number));
-    }
-    if let Some(payer) = payer_id {
-        select = select.filter(claim::Column::PayerId.eq(payer));
-    }
-    if let Some(member) = member_id {
-        select = select.filter(claim::Column::PatientMemberId.eq(member));
-    }
-    if let Some(after) = page.after {
-        select = select.filter(claim::Column::Id.lt(after));
-    }
-    let rows = select.order_by_desc(claim::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let filter = ClaimFilter { status, claim_number, payer_id, member_id };
+    let rows = claims::list(&state.db.read, &filter, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     let items = with_lines(&state.db.read, rows).await?;
     Ok(web::Json(ClaimList { items, next_cursor }))
@@ -243,17 +225,8 @@ async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Resu
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let lines = claim_line::Entity::find()
-        .filter(claim_line::Column::ClaimId.is_in(rows.iter().map(|r| r.id)))
-        .order_by_asc(claim_line::Column::ClaimId)
-        .order_by_asc(claim_line::Column::LineNumber)
-        .all(db)
-        .await?;
-    let mut by_claim: HashMap<Uuid, Vec<claim_line::Model>> = HashMap::new();
-    for line in lines {
-        by_claim.entry(line.claim_id).or_default().push(line);
-    }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut by_claim = claims::lines_of(db, &ids).await?;
     let mut denials = crate::routes::denials::of_claims(db, &ids).await?;
     let mut follow_ups = crate::routes::followups::of_claims(db, &ids).await?;
     Ok(rows

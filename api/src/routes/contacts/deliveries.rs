@@ -1,23 +1,19 @@
 //! The delivery log: every event sent to a contact with each attempt, a manual retry, and
 //! a test event.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use overturn_domain::FieldError;
-use overturn_domain::webhooks::EventType;
-use overturn_entity::{contact, webhook_attempt, webhook_delivery};
-use overturn_service::events::payloads::PingData;
-use overturn_service::events::{EventDraft, store_for, webhook_id};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use overturn_entity::webhook_delivery;
+use overturn_service::contacts;
+use overturn_service::events::webhook_id;
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::find;
+use super::{find, scope_of};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
@@ -93,30 +89,24 @@ async fn with_attempts<C: ConnectionTrait>(
     rows: Vec<webhook_delivery::Model>,
 ) -> Result<Vec<Delivery>, ApiError> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut attempts: HashMap<Uuid, Vec<DeliveryAttempt>> = HashMap::new();
-    if !ids.is_empty() {
-        let found = webhook_attempt::Entity::find()
-            .filter(webhook_attempt::Column::DeliveryId.is_in(ids))
-            .order_by_asc(webhook_attempt::Column::DeliveryId)
-            .order_by_asc(webhook_attempt::Column::Attempt)
-            .all(db)
-            .await?;
-        for a in found {
-            attempts.entry(a.delivery_id).or_default().push(DeliveryAttempt {
-                attempt: a.attempt,
-                started_at: a.started_at,
-                duration_ms: a.duration_ms,
-                status_code: a.status_code,
-                response_excerpt: a.response_excerpt,
-                error: a.error,
-            });
-        }
-    }
+    let mut attempts = contacts::attempts_of(db, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|r| Delivery {
             webhook_id: webhook_id(r.event_id),
-            attempts: attempts.remove(&r.id).unwrap_or_default(),
+            attempts: attempts
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|a| DeliveryAttempt {
+                    attempt: a.attempt,
+                    started_at: a.started_at,
+                    duration_ms: a.duration_ms,
+                    status_code: a.status_code,
+                    response_excerpt: a.response_excerpt,
+                    error: a.error,
+                })
+                .collect(),
             id: r.id,
             event_id: r.event_id,
             event_type: r.event_type,
@@ -132,14 +122,6 @@ async fn with_attempts<C: ConnectionTrait>(
         .collect())
 }
 
-async fn one<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Delivery, ApiError> {
-    let row = webhook_delivery::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no delivery {id}")))?;
-    Ok(with_attempts(db, vec![row]).await?.remove(0))
-}
-
 /// A contact's deliveries, newest first, each with its attempts.
 #[utoipa::path(
     tag = "contacts",
@@ -147,7 +129,6 @@ async fn one<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Delivery, ApiError>
     responses(
         (status = 200, body = DeliveryList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -161,31 +142,23 @@ pub async fn list_deliveries(
 ) -> Result<web::Json<DeliveryList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let contact = find(&state.db.read, &caller, &id).await?;
-    let mut select = webhook_delivery::Entity::find().filter(webhook_delivery::Column::ContactId.eq(contact.id));
-    if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        if !STATUSES.contains(&status) {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "status",
-                "must be pending, succeeded, failed or cancelled",
-            )]));
-        }
-        select = select.filter(webhook_delivery::Column::Status.eq(status));
+    let status = query.status.as_deref().filter(|s| !s.is_empty());
+    if status.is_some_and(|s| !STATUSES.contains(&s)) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "status",
+            "must be pending, succeeded, failed or cancelled",
+        )]));
     }
-    if let Some(after) = page.after {
-        select = select.filter(webhook_delivery::Column::Id.lt(after));
-    }
-    let rows = select.order_by_desc(webhook_delivery::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let rows = contacts::deliveries_of(&state.db.read, contact.id, status, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(DeliveryList { items: with_attempts(&state.db.read, rows).await?, next_cursor }))
 }
 
 /// The delivery `id`, if the caller may see its contact.
-async fn visible<C: ConnectionTrait>(db: &C, caller: &Caller, id: &str) -> Result<webhook_delivery::Model, ApiError> {
+async fn visible(db: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<webhook_delivery::Model, ApiError> {
     let missing = || ApiError::NotFound(format!("no delivery {id}"));
     let uuid = Uuid::parse_str(id).map_err(|_| missing())?;
-    let row = webhook_delivery::Entity::find_by_id(uuid).one(db).await?.ok_or_else(missing)?;
-    find(db, caller, &row.contact_id.to_string()).await.map_err(|_| missing())?;
-    Ok(row)
+    contacts::find_delivery(db, scope_of(caller), uuid).await?.ok_or_else(missing)
 }
 
 /// One delivery with its attempts.
@@ -194,7 +167,6 @@ async fn visible<C: ConnectionTrait>(db: &C, caller: &Caller, id: &str) -> Resul
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Delivery),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -216,10 +188,7 @@ pub async fn get_delivery(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, body = Delivery),
-        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Still pending, or the contact is disabled", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -232,28 +201,10 @@ pub async fn retry_delivery(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
-        let row = visible(txn, &caller, &id).await?;
-        if row.status == "pending" {
-            return Err(ApiError::Conflict("this delivery is pending: its next attempt is already scheduled".into()));
-        }
-        let contact = contact::Entity::find_by_id(row.contact_id).one(txn).await?;
-        if !contact.is_some_and(|c| c.enabled) {
-            return Err(ApiError::Conflict("the contact is disabled; enable it first".into()));
-        }
-        let now = overturn_service::sql::now();
-        let updated = webhook_delivery::Entity::update_many()
-            .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
-            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
-            .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))
-            .filter(webhook_delivery::Column::Id.eq(row.id))
-            .filter(webhook_delivery::Column::Status.eq(row.status.as_str()))
-            .exec(txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(ApiError::Conflict("the delivery changed while this ran; read it again".into()));
-        }
-        Ok((StatusCode::ACCEPTED, one(txn, row.id).await?))
+        let missing = || ApiError::NotFound(format!("no delivery {}", id.as_str()));
+        let uuid = Uuid::parse_str(&id).map_err(|_| missing())?;
+        let row = contacts::retry_delivery(txn, scope_of(&caller), uuid).await?;
+        Ok((StatusCode::ACCEPTED, with_attempts(txn, vec![row]).await?.remove(0)))
     })
     .await?;
     state.relay_wake.notify_one();
@@ -267,10 +218,7 @@ pub async fn retry_delivery(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 202, body = Delivery),
-        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contact is disabled", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -283,27 +231,9 @@ pub async fn test_contact(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
-        let contact = find(txn, &caller, &id).await?;
-        if !contact.enabled {
-            return Err(ApiError::Conflict("the contact is disabled; enable it first".into()));
-        }
-        let now = overturn_service::sql::now();
-        let draft = EventDraft {
-            event_type: EventType::Ping,
-            target: super::kind_of(&contact),
-            reference: contact.reference.clone(),
-            key: format!("ping:{}", Uuid::now_v7()),
-            data: serde_json::to_value(PingData {
-                contact_id: contact.id,
-                message: "This is a test event from Overturn.".into(),
-            })
-            .unwrap_or_default(),
-            at: now,
-        };
-        let stored = store_for(txn, &draft, &[contact.id]).await?;
-        let delivery_id =
-            stored.first().copied().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no delivery stored")))?;
-        Ok((StatusCode::ACCEPTED, one(txn, delivery_id).await?))
+        let uuid = super::contact_id(&id)?;
+        let row = contacts::send_test(txn, scope_of(&caller), uuid).await?;
+        Ok((StatusCode::ACCEPTED, with_attempts(txn, vec![row]).await?.remove(0)))
     })
     .await?;
     state.relay_wake.notify_one();

@@ -10,9 +10,9 @@ use overturn_domain::webhook_signature::SigningSecret;
 use overturn_domain::webhooks::{ContactKind, EventType};
 use overturn_domain::{FieldError, MemberId, PayerId, Role};
 use overturn_entity::contact;
+use overturn_service::contacts::{self, ContactChange, ContactScope, NewContact};
 use overturn_service::webhook_client::{UrlError, check_url};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -23,9 +23,6 @@ use crate::idempotency;
 use crate::json::{Errors, parse_body};
 use crate::pagination::Page;
 use crate::state::AppState;
-
-/// How long the secret before a rotation keeps signing beside the new one.
-const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 
 /// A contact, without its secret (shown only when created or rotated).
 #[derive(Debug, Serialize, ToSchema)]
@@ -215,15 +212,15 @@ fn contact_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::NotFound(format!("no contact {text:?}")))
 }
 
+/// Which contacts the caller may see: a portal key, patient contacts only.
+pub(crate) fn scope_of(caller: &Caller) -> ContactScope {
+    if caller.role == Role::Portal { ContactScope::PatientsOnly } else { ContactScope::All }
+}
+
 /// A contact the caller may see; deleted ones and, for the portal, payer contacts are 404.
-pub(crate) async fn find<C: ConnectionTrait>(db: &C, caller: &Caller, id: &str) -> Result<contact::Model, ApiError> {
+pub(crate) async fn find(db: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<contact::Model, ApiError> {
     let uuid = contact_id(id)?;
-    let row = contact::Entity::find_by_id(uuid)
-        .filter(contact::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-        .filter(|c| caller.role != Role::Portal || c.kind == ContactKind::Patient.as_str());
-    row.ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
+    contacts::find(db, scope_of(caller), uuid).await?.ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
 }
 
 fn kind_of(row: &contact::Model) -> ContactKind {
@@ -238,7 +235,6 @@ fn kind_of(row: &contact::Model) -> ContactKind {
     responses(
         (status = 201, body = ContactWithSecret),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The URL points to an internal address, or the Idempotency-Key was used with another body", body = Problem, content_type = "application/problem+json"),
@@ -270,28 +266,17 @@ pub async fn create_contact(
     let secret = SigningSecret::generate();
     let sealed = state.secrets_key.seal(secret.expose().as_bytes());
     let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
+    let new = NewContact {
+        kind,
+        reference,
+        name,
+        webhook_url: url,
+        events,
+        enabled: request.enabled.unwrap_or(true),
+        sealed_secret: sealed,
+    };
     idempotency::run_redacted(&state.db.write, &req, caller.key_id, &body, redact, async |txn| {
-        let now = overturn_service::sql::now();
-        let row = contact::Model {
-            id: Uuid::now_v7(),
-            kind: kind.as_str().to_owned(),
-            reference,
-            name,
-            webhook_url: url,
-            events,
-            enabled: request.enabled.unwrap_or(true),
-            disabled_reason: None,
-            disabled_at: None,
-            secret: sealed,
-            previous_secret: None,
-            previous_secret_expires_at: None,
-            failing_since: None,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        };
-        contact::Entity::insert(contact::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
-        tracing::info!(contact = %row.id, kind = kind.as_str(), "contact created");
+        let row = contacts::create(txn, new.clone()).await?;
         Ok((StatusCode::CREATED, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
     })
     .await
@@ -304,7 +289,6 @@ pub async fn create_contact(
     responses(
         (status = 200, body = ContactList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -315,24 +299,16 @@ pub async fn list_contacts(
     query: web::Query<ContactListQuery>,
 ) -> Result<web::Json<ContactList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let mut select = contact::Entity::find().filter(contact::Column::DeletedAt.is_null());
-    match query.kind.as_deref().filter(|k| !k.is_empty()) {
-        None => {}
+    let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
         Some(text) => match ContactKind::parse(text) {
-            Some(kind) => select = select.filter(contact::Column::Kind.eq(kind.as_str())),
+            Some(kind) => Some(kind),
             None => return Err(ApiError::validation(vec![FieldError::new("kind", "must be patient or payer")])),
         },
-    }
-    if caller.role == Role::Portal {
-        select = select.filter(contact::Column::Kind.eq(ContactKind::Patient.as_str()));
-    }
-    if let Some(reference) = query.reference.as_deref().filter(|r| !r.is_empty()) {
-        select = select.filter(contact::Column::Reference.eq(reference));
-    }
-    if let Some(after) = page.after {
-        select = select.filter(contact::Column::Id.lt(after));
-    }
-    let rows = select.order_by_desc(contact::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    };
+    let reference = query.reference.as_deref().filter(|r| !r.is_empty());
+    let rows =
+        contacts::list(&state.db.read, scope_of(&caller), kind, reference, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(ContactList { items: rows.into_iter().map(Contact::from).collect(), next_cursor }))
 }
@@ -343,7 +319,6 @@ pub async fn list_contacts(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Contact),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -365,7 +340,6 @@ pub async fn get_contact(
     responses(
         (status = 200, body = Contact),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The URL points to an internal address", body = Problem, content_type = "application/problem+json"),
@@ -380,14 +354,12 @@ pub async fn update_contact(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<Contact>, ApiError> {
-    use sea_orm::TransactionTrait;
     let request: UpdateContactRequest = parse_body(&req, &body)?;
-    let txn = state.db.write.begin().await?;
-    let row = find(&txn, &caller, &id).await?;
+    let row = find(&state.db.read, &caller, &id).await?;
     let kind = kind_of(&row);
     let mut errors = Errors(Vec::new());
     let name = request.name.as_deref().and_then(|n| errors.take("name", parse_name(n)));
-    let url = match request.webhook_url.as_deref() {
+    let webhook_url = match request.webhook_url.as_deref() {
         Some(text) => parse_url(&state, text, &mut errors)?,
         None => None,
     };
@@ -395,37 +367,10 @@ pub async fn update_contact(
     if !errors.0.is_empty() {
         return Err(ApiError::validation(errors.0));
     }
-    let now = overturn_service::sql::now();
-    let mut update = contact::Entity::update_many()
-        .col_expr(contact::Column::UpdatedAt, Expr::value(now))
-        .filter(contact::Column::Id.eq(row.id));
-    if let Some(name) = name {
-        update = update.col_expr(contact::Column::Name, Expr::value(name));
-    }
-    if let Some(url) = url {
-        update = update.col_expr(contact::Column::WebhookUrl, Expr::value(url));
-    }
-    if let Some(events) = events {
-        update = update.col_expr(contact::Column::Events, Expr::value(events));
-    }
-    let mut disable = false;
-    match request.enabled {
-        Some(true) if !row.enabled => {
-            update = update
-                .col_expr(contact::Column::Enabled, Expr::value(true))
-                .col_expr(contact::Column::DisabledReason, Expr::value(Option::<String>::None))
-                .col_expr(contact::Column::DisabledAt, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None));
-        }
-        Some(false) if row.enabled => disable = true,
-        _ => {}
-    }
-    update.exec(&txn).await?;
-    if disable {
-        overturn_service::delivery::disable(&txn, row.id, &format!("disabled by {}", caller.name), now).await?;
-    }
-    let row = find(&txn, &caller, &id).await?;
-    txn.commit().await?;
+    let change = ContactChange { name, webhook_url, events, enabled: request.enabled };
+    let row = contacts::update(&state.db.write, scope_of(&caller), row.id, change, &caller.name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no contact {}", id.as_str())))?;
     Ok(web::Json(row.into()))
 }
 
@@ -435,7 +380,6 @@ pub async fn update_contact(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -446,20 +390,10 @@ pub async fn delete_contact(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    use sea_orm::TransactionTrait;
-    let txn = state.db.write.begin().await?;
-    let row = find(&txn, &caller, &id).await?;
-    let now = overturn_service::sql::now();
-    contact::Entity::update_many()
-        .col_expr(contact::Column::DeletedAt, Expr::value(now))
-        .col_expr(contact::Column::Enabled, Expr::value(false))
-        .col_expr(contact::Column::UpdatedAt, Expr::value(now))
-        .filter(contact::Column::Id.eq(row.id))
-        .exec(&txn)
-        .await?;
-    overturn_service::delivery::cancel_pending(&txn, row.id, "the contact was deleted").await?;
-    txn.commit().await?;
-    tracing::info!(contact = %row.id, "contact deleted");
+    let uuid = contact_id(&id)?;
+    if !contacts::delete(&state.db.write, scope_of(&caller), uuid).await? {
+        return Err(ApiError::NotFound(format!("no contact {}", id.as_str())));
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -471,10 +405,7 @@ pub async fn delete_contact(
     params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe", max_length = 255, pattern = "^[!-~]+$")),
     responses(
         (status = 200, body = ContactWithSecret),
-        (status = 400, description = "A malformed Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The Idempotency-Key was used with another request", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -489,18 +420,10 @@ pub async fn rotate_secret(
     let sealed = state.secrets_key.seal(secret.expose().as_bytes());
     let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
     idempotency::run_redacted(&state.db.write, &req, caller.key_id, &[], redact, async |txn| {
-        let row = find(txn, &caller, &id).await?;
-        let now = overturn_service::sql::now();
-        contact::Entity::update_many()
-            .col_expr(contact::Column::PreviousSecret, Expr::value(row.secret.clone()))
-            .col_expr(contact::Column::PreviousSecretExpiresAt, Expr::value(now + ROTATION_OVERLAP))
-            .col_expr(contact::Column::Secret, Expr::value(sealed))
-            .col_expr(contact::Column::UpdatedAt, Expr::value(now))
-            .filter(contact::Column::Id.eq(row.id))
-            .exec(txn)
-            .await?;
-        let row = find(txn, &caller, &id).await?;
-        tracing::info!(contact = %row.id, "signing secret rotated");
+        let uuid = contact_id(&id)?;
+        let row = contacts::rotate_secret(txn, scope_of(&caller), uuid, sealed.clone())
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no contact {}", id.as_str())))?;
         Ok((StatusCode::OK, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
     })
     .await

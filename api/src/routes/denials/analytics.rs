@@ -4,11 +4,11 @@
 use actix_web::{get, web};
 use chrono::{NaiveDate, TimeZone, Utc};
 use overturn_domain::{FieldError, Money};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use overturn_service::analytics::{self, Grouping, Period};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Allowed, ReadBilling};
 use crate::error::{ApiError, Problem};
 use crate::json::{Errors, parse_date};
 use crate::routes::stored_money as money;
@@ -72,9 +72,6 @@ fn rate(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| ((part as f64 / whole as f64) * 10_000.0).round() / 10_000.0)
 }
 
-/// The payer key of a claim payment, as classification stores it on denials.
-const PAYER_OF_TRANSACTION: &str = "CASE WHEN t.payer_identifier <> '' THEN t.payer_identifier ELSE t.payer_id END";
-
 /// Denial analytics by category, payer or reason code.
 #[utoipa::path(
     tag = "denials",
@@ -82,7 +79,6 @@ const PAYER_OF_TRANSACTION: &str = "CASE WHEN t.payer_identifier <> '' THEN t.pa
     responses(
         (status = 200, body = DenialAnalytics),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -90,19 +86,18 @@ const PAYER_OF_TRANSACTION: &str = "CASE WHEN t.payer_identifier <> '' THEN t.pa
 #[get("/analytics/denials")]
 pub async fn denial_analytics(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     query: web::Query<DenialAnalyticsQuery>,
 ) -> Result<web::Json<DenialAnalytics>, ApiError> {
-    caller.require_billing_read("denial analytics")?;
     let mut errors = Errors(Vec::new());
     let group_by = query.group_by.as_deref().filter(|g| !g.is_empty()).unwrap_or("category");
-    let key = match group_by {
-        "category" => "d.category",
-        "payer" => "d.payer_id",
-        "reason_code" => "COALESCE(d.reason_code, 'none')",
+    let grouping = match group_by {
+        "category" => Grouping::Category,
+        "payer" => Grouping::Payer,
+        "reason_code" => Grouping::ReasonCode,
         _ => {
             errors.0.push(FieldError::new("group_by", "must be category, payer or reason_code"));
-            "d.category"
+            Grouping::Category
         }
     };
     let mut date = |field: &str, text: Option<&str>| {
@@ -121,68 +116,32 @@ pub async fn denial_analytics(
     let start = from.map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
     let end = to.and_then(|d| d.succ_opt()).map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
 
-    let db = &state.db.read;
-    let backend = db.get_database_backend();
-    let mut values: Vec<Value> = Vec::new();
-    let window = |column: &str, values: &mut Vec<Value>| -> String {
-        let mut clauses = Vec::new();
-        for (bound, op) in [(start, ">="), (end, "<")] {
-            if let Some(at) = bound {
-                values.push(Value::from(at));
-                let placeholder =
-                    if backend == DbBackend::Postgres { format!("${}", values.len()) } else { "?".into() };
-                clauses.push(format!("{column} {op} {placeholder}"));
-            }
-        }
-        if clauses.is_empty() { "1 = 1".to_owned() } else { clauses.join(" AND ") }
-    };
-    let denial_window = window("d.created_at", &mut values);
-    let sql = format!(
-        "SELECT {key} AS k, COUNT(*), CAST(SUM(d.amount_cents) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status IN ('open', 'in_progress', 'appealed', 'resubmitted') THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status = 'overturned' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status = 'upheld' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status = 'written_off' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(COALESCE(d.recovered_cents, 0)) AS BIGINT), COUNT(DISTINCT d.claim_payment_id) \
-         FROM denials d WHERE {denial_window} GROUP BY {key}"
-    );
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-    let mut groups = Vec::with_capacity(rows.len());
-    for row in rows {
-        let get = |i: usize| row.try_get_by_index::<Option<i64>>(i).map(|v| v.unwrap_or(0));
-        let figures = DenialFigures {
-            denial_count: get(1)?,
-            denied_amount: money(get(2)?),
-            open_count: get(3)?,
-            overturned_count: get(4)?,
-            upheld_count: get(5)?,
-            written_off_count: get(6)?,
-            recovered_amount: money(get(7)?),
-            denied_claim_payments: get(8)?,
-            ..DenialFigures::default()
-        };
-        groups.push(DenialGroup { key: row.try_get_by_index::<String>(0)?, figures });
-    }
-
-    // The denominators: claim payments received in the period, per payer when grouped so.
-    let mut values: Vec<Value> = Vec::new();
-    let payment_window = window("p.received_at", &mut values);
-    let sql = format!(
-        "SELECT {PAYER_OF_TRANSACTION} AS k, COUNT(*) FROM claim_payments p \
-         JOIN remittance_transactions t ON t.id = p.transaction_id WHERE {payment_window} GROUP BY {PAYER_OF_TRANSACTION}"
-    );
-    let per_payer: Vec<(String, i64)> = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?
+    let counts = analytics::denial_counts(&state.db.read, grouping, Period { start, end }).await?;
+    let mut groups: Vec<DenialGroup> = counts
+        .groups
         .into_iter()
-        .map(|r| Ok((r.try_get_by_index::<String>(0)?, r.try_get_by_index::<i64>(1)?)))
-        .collect::<Result<_, sea_orm::DbErr>>()?;
+        .map(|g| DenialGroup {
+            key: g.key,
+            figures: DenialFigures {
+                denial_count: g.denials,
+                denied_amount: money(g.denied_cents),
+                open_count: g.open,
+                overturned_count: g.overturned,
+                upheld_count: g.upheld,
+                written_off_count: g.written_off,
+                recovered_amount: money(g.recovered_cents),
+                denied_claim_payments: g.denied_claim_payments,
+                ..DenialFigures::default()
+            },
+        })
+        .collect();
+    let per_payer = counts.payments_by_payer;
     let all_payments: i64 = per_payer.iter().map(|(_, n)| n).sum();
 
     let mut totals = DenialFigures { claim_payments: all_payments, ..DenialFigures::default() };
     for g in &mut groups {
         let f = &mut g.figures;
-        f.claim_payments = if group_by == "payer" {
+        f.claim_payments = if grouping == Grouping::Payer {
             per_payer.iter().find(|(p, _)| *p == g.key).map_or(0, |(_, n)| *n)
         } else {
             all_payments
@@ -198,15 +157,7 @@ pub async fn denial_analytics(
         totals.recovered_amount = money(totals.recovered_amount.cents() + f.recovered_amount.cents());
     }
     // A claim payment with denials in two groups counts once in the totals.
-    let mut values: Vec<Value> = Vec::new();
-    let denial_window = window("d.created_at", &mut values);
-    let sql = format!("SELECT COUNT(DISTINCT d.claim_payment_id) FROM denials d WHERE {denial_window}");
-    totals.denied_claim_payments = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?
-        .map(|r| r.try_get_by_index::<i64>(0))
-        .transpose()?
-        .unwrap_or(0);
+    totals.denied_claim_payments = counts.denied_claim_payments;
     totals.denial_rate = rate(totals.denied_claim_payments, totals.claim_payments);
     totals.overturn_rate = rate(totals.overturned_count, totals.overturned_count + totals.upheld_count);
     groups

@@ -9,8 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use overturn_domain::x12::{self, RemittanceFile};
-use overturn_entity::{claim_payment, remittance, remittance_transaction};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use overturn_entity::remittance;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -27,7 +26,7 @@ pub use output::{
 
 use overturn_domain::code_sets::CodeList;
 
-use crate::auth::Caller;
+use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::{media_type, parse_body};
@@ -35,6 +34,7 @@ use crate::pagination::{MAX_LIMIT, Page};
 use crate::state::AppState;
 use overturn_service::code_catalog;
 use overturn_service::remittance_store::{self, Incoming};
+use overturn_service::remittances;
 
 #[derive(Clone, Copy)]
 enum Format {
@@ -104,11 +104,9 @@ async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, Ap
     responses(
         (status = 202, description = "Accepted and stored", body = RemittanceAccepted),
         (status = 400, description = "A malformed or unbalanced file (the problem names the segment and element), or an invalid JSON form (the problem names the fields)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -116,10 +114,9 @@ async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, Ap
 pub async fn create_remittance(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_billing_write()?;
     let format = format_of(&req)?;
     let body = read_body(payload, state.settings.max_remittance_bytes).await?;
     let idempotency = idempotency::key_from(&req)?.map(|key| IdempotencyRecord {
@@ -193,7 +190,6 @@ pub async fn create_remittance(
     params(("id" = Uuid, Path, description = "The remittance's id")),
     responses(
         (status = 200, body = Remittance),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
@@ -202,18 +198,13 @@ pub async fn create_remittance(
 #[get("/remittances/{id}")]
 pub async fn get_remittance(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
 ) -> Result<web::Json<Remittance>, ApiError> {
-    caller.require_billing_read("remittances")?;
     let db = &state.db.read;
     let row = find_remittance(db, &id).await?;
     let remittance_id = row.id;
-    let transactions = remittance_transaction::Entity::find()
-        .filter(remittance_transaction::Column::RemittanceId.eq(remittance_id))
-        .order_by_asc(remittance_transaction::Column::Position)
-        .all(db)
-        .await?;
+    let transactions = remittances::transactions_of(db, remittance_id).await?;
     // The first page of claim payments; a payer file can hold a hundred thousand of them,
     // the rest come from `/claims`.
     let page = Page { limit: MAX_LIMIT, after: None };
@@ -231,7 +222,7 @@ pub async fn get_remittance(
 async fn find_remittance(db: &sea_orm::DatabaseConnection, id: &str) -> Result<remittance::Model, ApiError> {
     let not_found = || ApiError::NotFound(format!("no remittance with id {id:?}"));
     let remittance_id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    remittance::Entity::find_by_id(remittance_id).one(db).await?.ok_or_else(not_found)
+    remittances::find(db, remittance_id).await?.ok_or_else(not_found)
 }
 
 /// Claim payments of a remittance in file order, with their codes described.
@@ -240,12 +231,7 @@ async fn claim_page(
     remittance_id: Uuid,
     page: Page,
 ) -> Result<(Vec<ClaimPaymentDetail>, Option<String>, BTreeMap<String, String>), ApiError> {
-    let mut select = claim_payment::Entity::find().filter(claim_payment::Column::RemittanceId.eq(remittance_id));
-    if let Some(after) = page.after {
-        select = select.filter(claim_payment::Column::Id.gt(after));
-    }
-    // Ids are time-ordered and were made in file order.
-    let rows = select.order_by_asc(claim_payment::Column::Id).limit(page.fetch_limit()).all(db).await?;
+    let rows = remittances::payments_of(db, remittance_id, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     let mut claims: Vec<ClaimPaymentDetail> = rows.iter().map(ClaimPaymentDetail::from_row).collect();
     let reasons: Vec<String> = claims
@@ -287,7 +273,6 @@ pub struct RemittanceClaimsQuery {
     responses(
         (status = 200, body = RemittanceClaimList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
@@ -296,11 +281,10 @@ pub struct RemittanceClaimsQuery {
 #[get("/remittances/{id}/claims")]
 pub async fn list_remittance_claims(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
     query: web::Query<RemittanceClaimsQuery>,
 ) -> Result<web::Json<RemittanceClaimList>, ApiError> {
-    caller.require_billing_read("remittances")?;
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let db = &state.db.read;
     let row = find_remittance(db, &id).await?;
@@ -326,7 +310,6 @@ pub struct RemittanceListQuery {
     responses(
         (status = 200, body = RemittanceList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -334,16 +317,11 @@ pub struct RemittanceListQuery {
 #[get("/remittances")]
 pub async fn list_remittances(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     query: web::Query<RemittanceListQuery>,
 ) -> Result<web::Json<RemittanceList>, ApiError> {
-    caller.require_billing_read("remittances")?;
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let mut select = remittance::Entity::find();
-    if let Some(after) = page.after {
-        select = select.filter(remittance::Column::Id.lt(after));
-    }
-    let rows = select.order_by_desc(remittance::Column::Id).limit(page.fetch_limit()).all(&state.db.read).await?;
+    let rows = remittances::list(&state.db.read, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(RemittanceList { items: rows.iter().map(RemittanceSummary::from_row).collect(), next_cursor }))
 }

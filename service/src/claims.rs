@@ -1,0 +1,70 @@
+//! Reading claims: one, a filtered page, and their lines. Claims are written by the
+//! `claim_writer` (in batches) and settled by remittances.
+
+use std::collections::HashMap;
+
+use overturn_domain::ClaimStatus;
+use overturn_entity::{claim, claim_line};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::sql::MAX_PARAMS;
+
+/// What a claim list is narrowed to; every field is an exact match.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimFilter {
+    pub status: Option<ClaimStatus>,
+    pub claim_number: Option<String>,
+    pub payer_id: Option<String>,
+    pub member_id: Option<String>,
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<claim::Model>, DbErr> {
+    claim::Entity::find_by_id(id).one(db).await
+}
+
+/// Claims matching `filter`, newest first, after the cursor `before` (exclusive), at most `limit`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ClaimFilter,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<claim::Model>, DbErr> {
+    let mut select = claim::Entity::find();
+    if let Some(status) = filter.status {
+        select = select.filter(claim::Column::Status.eq(status.as_str()));
+    }
+    if let Some(number) = &filter.claim_number {
+        select = select.filter(claim::Column::ClaimNumber.eq(number.as_str()));
+    }
+    if let Some(payer) = &filter.payer_id {
+        select = select.filter(claim::Column::PayerId.eq(payer.as_str()));
+    }
+    if let Some(member) = &filter.member_id {
+        select = select.filter(claim::Column::PatientMemberId.eq(member.as_str()));
+    }
+    if let Some(before) = before {
+        select = select.filter(claim::Column::Id.lt(before));
+    }
+    select.order_by_desc(claim::Column::Id).limit(limit).all(db).await
+}
+
+/// The lines of these claims, in line order.
+pub async fn lines_of(
+    db: &impl ConnectionTrait,
+    claims: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<claim_line::Model>>, DbErr> {
+    let mut by_claim: HashMap<Uuid, Vec<claim_line::Model>> = HashMap::new();
+    for chunk in claims.chunks(MAX_PARAMS) {
+        let lines = claim_line::Entity::find()
+            .filter(claim_line::Column::ClaimId.is_in(chunk.iter().copied()))
+            .order_by_asc(claim_line::Column::ClaimId)
+            .order_by_asc(claim_line::Column::LineNumber)
+            .all(db)
+            .await?;
+        for line in lines {
+            by_claim.entry(line.claim_id).or_default().push(line);
+        }
+    }
+    Ok(by_claim)
+}
