@@ -28,6 +28,36 @@ impl ContactKind {
     }
 }
 
+/// Where a delivery of one event to one contact stands. `Pending` is the only status the
+/// scheduler and the attempt jobs act on; the others are final until a person retries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// An attempt is due now or later.
+    Pending,
+    Succeeded,
+    /// Every attempt of the schedule failed, or the receiver answered 410.
+    Failed,
+    /// Ended without succeeding: its contact was disabled or deleted.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Succeeded, Self::Failed, Self::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// The events Overturn sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
@@ -132,6 +162,18 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn delivery_statuses_read_back_as_stored_and_nothing_else_reads() {
+        for status in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+        }
+        let names: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["pending", "succeeded", "failed", "cancelled"], "the stored and documented names");
+        for other in ["", "Pending", "sent", "pending "] {
+            assert_eq!(DeliveryStatus::parse(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn routing_follows_kind_and_filter() {

@@ -2,6 +2,7 @@
 //! since a queue can be shallow while thousands of rows wait their turn.
 
 use overturn_domain::followups::FollowUpStatus;
+use overturn_domain::webhooks::DeliveryStatus;
 use overturn_entity::{follow_up, outbox, webhook_delivery};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -19,8 +20,10 @@ pub struct StoredBacklog {
 
 pub async fn stored_backlog(db: &impl ConnectionTrait) -> Result<StoredBacklog, DbErr> {
     let outbox_pending = outbox::Entity::find().filter(outbox::Column::DispatchedAt.is_null()).count(db).await?;
-    let webhooks_pending =
-        webhook_delivery::Entity::find().filter(webhook_delivery::Column::Status.eq("pending")).count(db).await?;
+    let webhooks_pending = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .count(db)
+        .await?;
     let followups_overdue = follow_up::Entity::find()
         .filter(follow_up::Column::Status.eq(FollowUpStatus::Scheduled.as_str()))
         .filter(follow_up::Column::DueAt.lte(now()))

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use overturn_domain::webhooks::{ContactKind, EventType};
+use overturn_domain::webhooks::{ContactKind, DeliveryStatus, EventType};
 use overturn_entity::{contact, webhook_attempt, webhook_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -204,13 +204,13 @@ pub async fn rotate_secret(
 pub async fn deliveries_of(
     db: &impl ConnectionTrait,
     contact_id: Uuid,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<webhook_delivery::Model>, DbErr> {
     let mut select = webhook_delivery::Entity::find().filter(webhook_delivery::Column::ContactId.eq(contact_id));
     if let Some(status) = status {
-        select = select.filter(webhook_delivery::Column::Status.eq(status));
+        select = select.filter(webhook_delivery::Column::Status.eq(status.as_str()));
     }
     if let Some(before) = before {
         select = select.filter(webhook_delivery::Column::Id.lt(before));
@@ -273,7 +273,7 @@ pub async fn retry_delivery(
     id: Uuid,
 ) -> Result<webhook_delivery::Model, DeliveryError> {
     let row = find_delivery(txn, scope, id).await?.ok_or(DeliveryError::NoDelivery(id))?;
-    if row.status == "pending" {
+    if row.status == DeliveryStatus::Pending.as_str() {
         return Err(DeliveryError::StillPending);
     }
     let contact = contact::Entity::find_by_id(row.contact_id).one(txn).await?;
@@ -282,7 +282,7 @@ pub async fn retry_delivery(
     }
     let now = now();
     let updated = webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
+        .col_expr(webhook_delivery::Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
         .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))

@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use overturn_domain::webhooks::{ContactKind, EventType, wants};
+use overturn_domain::webhooks::{ContactKind, DeliveryStatus, EventType, wants};
 use overturn_entity::contact;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Value};
 use uuid::Uuid;
@@ -160,7 +160,7 @@ impl Rows {
                 Value::from(id),
                 Value::from(*contact),
                 Value::from(draft.event_type.as_str()),
-                Value::from("pending"),
+                Value::from(DeliveryStatus::Pending.as_str()),
                 Value::from(0i32),
                 Value::from(Some(draft.at)),
                 Value::from(draft.at),

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use overturn_domain::secret_box::SecretKey;
 use overturn_domain::webhook_signature::SigningSecret;
 use overturn_domain::webhooks;
+use overturn_domain::webhooks::DeliveryStatus;
 use overturn_entity::{contact, webhook_delivery, webhook_event};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
@@ -159,7 +160,7 @@ pub async fn attempt(
     let Some(Loaded { delivery, contact, event }) = loaded.map_err(DbErr::Custom)? else {
         return Ok(Attempted::Skipped);
     };
-    if delivery.status != "pending" || delivery.attempts as u32 + 1 != attempt {
+    if delivery.status != DeliveryStatus::Pending.as_str() || delivery.attempts as u32 + 1 != attempt {
         return Ok(Attempted::Skipped);
     }
     let contact = match contact {
@@ -181,7 +182,7 @@ pub async fn attempt(
             .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(later))
             .filter(webhook_delivery::Column::Id.eq(delivery.id))
             .filter(webhook_delivery::Column::Attempts.eq(delivery.attempts))
-            .filter(webhook_delivery::Column::Status.eq("pending"))
+            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .exec(db)
             .await?;
         return Ok(Attempted::Deferred);

@@ -2,6 +2,7 @@
 //! or deleted).
 
 use chrono::{DateTime, Utc};
+use overturn_domain::webhooks::DeliveryStatus;
 use overturn_domain::webhooks::{self, DISABLE_AFTER_FAILING, MAX_ATTEMPTS};
 use overturn_entity::{contact, webhook_attempt, webhook_delivery};
 use rand::Rng;
@@ -49,16 +50,16 @@ pub(super) async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) ->
             webhooks::next_delay(f.attempt, response.retry_after, rand::rng().random_range(-1.0..1.0))
         };
         let (status, outcome) = match (succeeded, next) {
-            (true, _) => ("succeeded", Attempted::Succeeded),
-            (false, Some(_)) => ("pending", Attempted::Retrying),
-            (false, None) => ("failed", Attempted::Failed),
+            (true, _) => (DeliveryStatus::Succeeded, Attempted::Succeeded),
+            (false, Some(_)) => (DeliveryStatus::Pending, Attempted::Retrying),
+            (false, None) => (DeliveryStatus::Failed, Attempted::Failed),
         };
         let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
         let error =
             response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
         let updated = webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::Attempts, Expr::value(f.attempt as i32))
-            .col_expr(webhook_delivery::Column::Status, Expr::value(status))
+            .col_expr(webhook_delivery::Column::Status, Expr::value(status.as_str()))
             .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
             .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
@@ -66,7 +67,7 @@ pub(super) async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) ->
             .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
             .filter(webhook_delivery::Column::Id.eq(f.delivery))
             .filter(webhook_delivery::Column::Attempts.eq(f.attempt as i32 - 1))
-            .filter(webhook_delivery::Column::Status.eq("pending"))
+            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
@@ -167,12 +168,12 @@ pub(super) async fn cancel<C: ConnectionTrait>(
     why: &str,
 ) -> Result<(), DbErr> {
     webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+        .col_expr(webhook_delivery::Column::Status, Expr::value(DeliveryStatus::Cancelled.as_str()))
         .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(webhook_delivery::Column::LastError, Expr::value(format!("cancelled: {why}")))
         .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now()))
         .filter(which)
-        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .exec(db)
         .await?;
     Ok(())

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use overturn_domain::webhooks::DeliveryStatus;
 use overturn_entity::webhook_delivery;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
@@ -47,7 +48,7 @@ pub async fn enqueue_due(
             webhook_delivery::Column::Attempts,
             webhook_delivery::Column::NextAttemptAt,
         ])
-        .filter(webhook_delivery::Column::Status.eq("pending"))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_delivery::Column::NextAttemptAt.lte(horizon))
         .filter(
             sea_orm::Condition::any()

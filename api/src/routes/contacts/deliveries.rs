@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use overturn_domain::FieldError;
+use overturn_domain::webhooks::DeliveryStatus;
 use overturn_entity::webhook_delivery;
 use overturn_service::contacts;
 use overturn_service::events::webhook_id;
@@ -81,8 +82,6 @@ pub struct DeliveryListQuery {
     pub cursor: Option<String>,
 }
 
-const STATUSES: [&str; 4] = ["pending", "succeeded", "failed", "cancelled"];
-
 /// Deliveries with their attempts, loaded in one query.
 async fn with_attempts<C: ConnectionTrait>(
     db: &C,
@@ -142,13 +141,12 @@ pub async fn list_deliveries(
 ) -> Result<web::Json<DeliveryList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let contact = find(&state.db.read, &caller, &id).await?;
-    let status = query.status.as_deref().filter(|s| !s.is_empty());
-    if status.is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "status",
-            "must be pending, succeeded, failed or cancelled",
-        )]));
-    }
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(text) => Some(DeliveryStatus::parse(text).ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new("status", "must be pending, succeeded, failed or cancelled")])
+        })?),
+    };
     let rows = contacts::deliveries_of(&state.db.read, contact.id, status, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(DeliveryList { items: with_attempts(&state.db.read, rows).await?, next_cursor }))
