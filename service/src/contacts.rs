@@ -238,8 +238,8 @@ pub async fn attempts_of(
     Ok(attempts)
 }
 
-/// A delivery whose contact the scope admits (a deleted contact's deliveries stay visible
-/// to whoever could see the contact).
+/// A delivery whose contact is live and admitted by the scope (a deleted contact's
+/// deliveries are gone with it).
 pub async fn find_delivery(
     db: &impl ConnectionTrait,
     scope: ContactScope,
