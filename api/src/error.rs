@@ -168,7 +168,6 @@ impl From<overturn_service::followups::worklist::ChangeError> for ApiError {
         match err {
             ChangeError::NotFound(_) => Self::NotFound(err.to_string()),
             ChangeError::NotAllowed(_) | ChangeError::Raced => Self::Conflict(err.to_string()),
-            ChangeError::Corrupt(_) => Self::Internal(anyhow::anyhow!(err.to_string())),
             ChangeError::Db(e) => e.into(),
         }
     }
@@ -180,7 +179,6 @@ impl From<overturn_service::denials::ActError> for ApiError {
         match err {
             ActError::NotFound(_) => Self::NotFound(err.to_string()),
             ActError::NotAllowed(_) | ActError::Raced => Self::Conflict(err.to_string()),
-            ActError::Corrupt(_) => Self::Internal(anyhow::anyhow!(err.to_string())),
             ActError::Db(e) => e.into(),
         }
     }

@@ -19,6 +19,19 @@ pub fn is_denial(group: &str, reason: &str) -> bool {
     !matches!((group, reason), ("CO", "45") | ("CO", "253") | ("PR", "1" | "2" | "3") | ("OA", "23") | (_, "24"))
 }
 
+/// Whether a claim payment leaves the patient a balance to be told about and reminded of: a
+/// patient share (CLP05) above zero, on anything but a reversal, whose share is a refund of
+/// an earlier one.
+pub fn leaves_patient_balance(status_code: &str, patient_responsibility_cents: i64) -> bool {
+    patient_responsibility_cents > 0 && status_code != REVERSAL
+}
+
+/// Whether the patient still owes anything on a claim as it stands: once its shares sum to
+/// nothing, or its latest payment was reversed, the balance reminders have no more to ask.
+pub fn patient_owes(claim: ClaimStatus, patient_responsibility_cents: i64) -> bool {
+    patient_responsibility_cents > 0 && claim != ClaimStatus::Reversed
+}
+
 /// What one claim payment contributes, in cents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppliedPayment<'a> {
@@ -66,6 +79,17 @@ mod tests {
 
     fn payment(status_code: &str, paid: i64, pr: i64, denied: i64) -> AppliedPayment<'_> {
         AppliedPayment { status_code, paid_cents: paid, patient_responsibility_cents: pr, denied_cents: denied }
+    }
+
+    #[test]
+    fn a_balance_is_a_positive_patient_share_outside_reversals() {
+        assert!(leaves_patient_balance("1", 4_000));
+        assert!(!leaves_patient_balance("1", 0));
+        assert!(!leaves_patient_balance(REVERSAL, 4_000));
+        assert!(!leaves_patient_balance(REVERSAL, -4_000));
+        assert!(patient_owes(ClaimStatus::PartiallyPaid, 1));
+        assert!(!patient_owes(ClaimStatus::Paid, 0));
+        assert!(!patient_owes(ClaimStatus::Reversed, 4_000));
     }
 
     #[test]

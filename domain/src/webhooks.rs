@@ -56,6 +56,55 @@ impl DeliveryStatus {
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
+
+    /// Whether a person may send it again (`POST /v1/deliveries/{id}/retry`): any delivery
+    /// that has ended; a pending one is on its way already.
+    pub fn can_be_sent_again(self) -> bool {
+        self != Self::Pending
+    }
+}
+
+/// What one attempt's answer does to its delivery:
+///
+/// ```text
+/// pending ──2xx──▶ succeeded
+///    │ └──410, or a failure with the schedule exhausted──▶ failed
+///    ├──another failure──▶ pending (again after `next_delay`)
+///    └──contact disabled or deleted──▶ cancelled
+/// failed | cancelled | succeeded ──sent again by a person──▶ pending
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AfterAttempt {
+    Succeeded,
+    /// Failed; try again after this wait.
+    Retry(Duration),
+    /// Failed for good: the schedule is exhausted, or the receiver answered 410 Gone (which
+    /// also disables the contact).
+    Failed {
+        gone: bool,
+    },
+}
+
+impl AfterAttempt {
+    /// `attempt` is 1-based; `http_status` is `None` when no answer came (timeout, refused).
+    pub fn of(attempt: u32, http_status: Option<u16>, retry_after: Option<Duration>, jitter: f64) -> Self {
+        match http_status {
+            Some(200..=299) => Self::Succeeded,
+            Some(410) => Self::Failed { gone: true },
+            _ => match next_delay(attempt, retry_after, jitter) {
+                Some(wait) => Self::Retry(wait),
+                None => Self::Failed { gone: false },
+            },
+        }
+    }
+
+    pub fn status(self) -> DeliveryStatus {
+        match self {
+            Self::Succeeded => DeliveryStatus::Succeeded,
+            Self::Retry(_) => DeliveryStatus::Pending,
+            Self::Failed { .. } => DeliveryStatus::Failed,
+        }
+    }
 }
 
 /// The events Overturn sends.
@@ -162,6 +211,19 @@ pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Opt
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_attempt_succeeds_on_2xx_ends_on_410_and_retries_until_the_schedule_runs_out() {
+        assert_eq!(AfterAttempt::of(1, Some(204), None, 0.0), AfterAttempt::Succeeded);
+        assert_eq!(AfterAttempt::of(1, Some(410), None, 0.0), AfterAttempt::Failed { gone: true });
+        assert_eq!(AfterAttempt::of(1, Some(500), None, 0.0), AfterAttempt::Retry(RETRY_SCHEDULE[0]));
+        assert_eq!(AfterAttempt::of(2, None, None, 0.0), AfterAttempt::Retry(RETRY_SCHEDULE[1]));
+        assert_eq!(AfterAttempt::of(MAX_ATTEMPTS, Some(503), None, 0.0), AfterAttempt::Failed { gone: false });
+        assert_eq!(AfterAttempt::of(1, Some(302), None, 0.0).status(), DeliveryStatus::Pending);
+        assert_eq!(AfterAttempt::of(MAX_ATTEMPTS, Some(200), None, 0.0).status(), DeliveryStatus::Succeeded);
+        assert!(!DeliveryStatus::Pending.can_be_sent_again());
+        assert!(DeliveryStatus::ALL.iter().filter(|s| s.can_be_sent_again()).count() == 3);
+    }
 
     #[test]
     fn delivery_statuses_read_back_as_stored_and_nothing_else_reads() {

@@ -1,4 +1,7 @@
+use overturn_domain::ClaimStatus;
 use sea_orm::entity::prelude::*;
+
+use crate::stored::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "claims")]
@@ -23,7 +26,7 @@ pub struct Model {
     pub total_charge_cents: i64,
     pub paid_amount_cents: i64,
     pub patient_responsibility_cents: i64,
-    pub status: String,
+    pub status: Stored<ClaimStatus>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

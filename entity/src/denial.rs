@@ -1,4 +1,7 @@
+use overturn_domain::denial_workflow::DenialStatus;
 use sea_orm::entity::prelude::*;
+
+use crate::stored::Stored;
 
 /// One denied adjustment (or a denied claim without a recognised reason), classified by the
 /// workers and worked by the billing team.
@@ -13,7 +16,7 @@ pub struct Model {
     pub claim_id: Option<Uuid>,
     /// CLP01.
     pub claim_number: String,
-    /// TRN03 of the payment.
+    /// The payer key of the payment's transaction (`overturn_domain::x12::payer_key`).
     pub payer_id: String,
     /// 0-based service line, -1 at claim level.
     pub line_position: i32,
@@ -32,7 +35,7 @@ pub struct Model {
     pub production_date: Option<Date>,
     pub appeal_deadline: Option<Date>,
     pub priority: i32,
-    pub status: String,
+    pub status: Stored<DenialStatus>,
     pub assignee: Option<String>,
     pub recovered_cents: Option<i64>,
     pub created_at: DateTimeUtc,

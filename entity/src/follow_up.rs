@@ -1,4 +1,7 @@
+use overturn_domain::followups::FollowUpStatus;
 use sea_orm::entity::prelude::*;
+
+use crate::stored::Stored;
 
 /// One piece of chasing (`overturn_domain::followups`): `scheduled` until `due_at`, then
 /// `fired` until a person completes it; `cancelled` when it no longer makes sense.
@@ -23,7 +26,7 @@ pub struct Model {
     pub reference: String,
     pub offset_days: Option<i32>,
     pub due_at: DateTimeUtc,
-    pub status: String,
+    pub status: Stored<FollowUpStatus>,
     pub assignee: Option<String>,
     pub note: Option<String>,
     /// When it was handed to the queue to fire; `None` while it waits in the table.

@@ -1,6 +1,7 @@
-//! sea-orm models, one module per table. Behaviour lives elsewhere (`domain`, `api`).
+//! sea-orm models, one module per table. Behaviour lives elsewhere (`domain`, `service`).
 //!
-//! Money columns are integer cents (`*_cents`): exact on SQLite and PostgreSQL alike.
+//! Money columns are integer cents (`*_cents`): exact on SQLite and PostgreSQL alike. Status
+//! columns are the domain's enums, stored by name (`stored`).
 
 pub mod api_key;
 pub mod claim;
@@ -19,6 +20,7 @@ pub mod remittance;
 pub mod remittance_file;
 pub mod remittance_trace;
 pub mod remittance_transaction;
+pub mod stored;
 pub mod unmatched_line_ref;
 pub mod webhook_attempt;
 pub mod webhook_delivery;

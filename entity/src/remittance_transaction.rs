@@ -9,8 +9,12 @@ pub struct Model {
     pub remittance_id: Uuid,
     /// 0-based order in the file.
     pub position: i32,
-    /// TRN03 (with `trace_number` the natural key of a payment).
+    /// The payer it answers for (`overturn_domain::x12::payer_key`: N1*PR's id, else TRN03),
+    /// resolved once when the file is received.
     pub payer_id: String,
+    /// Who issued the trace number (`overturn_domain::x12::originator`: TRN03, else N1*PR's
+    /// id); with `trace_number` what makes a payment received twice recognisable.
+    pub originator_id: String,
     /// TRN02.
     pub trace_number: String,
     pub payer_name: String,

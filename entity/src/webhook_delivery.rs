@@ -1,4 +1,7 @@
+use overturn_domain::webhooks::DeliveryStatus;
 use sea_orm::entity::prelude::*;
+
+use crate::stored::Stored;
 
 /// One event on its way to one contact: `pending` until an attempt succeeds (`succeeded`),
 /// the schedule runs out (`failed`), or the contact goes away (`cancelled`).
@@ -10,7 +13,7 @@ pub struct Model {
     pub event_id: Uuid,
     pub contact_id: Uuid,
     pub event_type: String,
-    pub status: String,
+    pub status: Stored<DeliveryStatus>,
     /// Attempts made so far.
     pub attempts: i32,
     pub next_attempt_at: Option<DateTimeUtc>,

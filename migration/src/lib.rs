@@ -11,6 +11,7 @@ mod m20261127_000003_code_descriptions;
 mod m20261127_000004_denials;
 mod m20261127_000005_webhooks;
 mod m20261127_000006_follow_ups;
+mod m20261206_000007_payer_of_transaction;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_denials::Migration),
             Box::new(m20261127_000005_webhooks::Migration),
             Box::new(m20261127_000006_follow_ups::Migration),
+            Box::new(m20261206_000007_payer_of_transaction::Migration),
         ]
     }
 }

@@ -69,10 +69,6 @@ pub struct DenialCounts {
     pub denied_claim_payments: i64,
 }
 
-/// The payer a transaction's claim payments are filed under, as classification stores it on
-/// their denials.
-const PAYER_OF_TRANSACTION: &str = "CASE WHEN t.payer_identifier <> '' THEN t.payer_identifier ELSE t.payer_id END";
-
 pub async fn denial_counts(db: &impl ConnectionTrait, by: Grouping, period: Period) -> Result<DenialCounts, DbErr> {
     let backend = db.get_database_backend();
     let key = by.key();
@@ -106,8 +102,8 @@ pub async fn denial_counts(db: &impl ConnectionTrait, by: Grouping, period: Peri
     let mut values = Vec::new();
     let window = period.clause(backend, "p.received_at", &mut values);
     let sql = format!(
-        "SELECT {PAYER_OF_TRANSACTION} AS k, COUNT(*) FROM claim_payments p \
-         JOIN remittance_transactions t ON t.id = p.transaction_id WHERE {window} GROUP BY {PAYER_OF_TRANSACTION}"
+        "SELECT t.payer_id AS k, COUNT(*) FROM claim_payments p \
+         JOIN remittance_transactions t ON t.id = p.transaction_id WHERE {window} GROUP BY t.payer_id"
     );
     let payments_by_payer = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use overturn_entity::{claim, claim_line, follow_up, idempotency_key};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
-    TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait, TryInsertResult,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -201,99 +201,25 @@ async fn write_batch(
 ) -> Result<Vec<Outcome>, DbErr> {
     let txn = db.begin().await?;
     crate::sql::lock_matching(&txn, false).await?;
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
-
-    // 0. Each claim's follow-ups, timed by its payer's rules, and the 201 body showing them
-    //    (stored with the idempotency record below).
     let now = crate::sql::now();
-    let rules = crate::classify::rules_for(
-        &txn,
-        jobs.iter().map(|j| j.claim.payer_id.clone()).collect::<std::collections::BTreeSet<_>>(),
-    )
-    .await?;
-    let planned: Vec<Vec<follow_up::Model>> = jobs
-        .iter()
-        .map(|j| followups::for_claim(&j.claim, &rules.get(&j.claim.payer_id).copied().unwrap_or_default(), now))
-        .collect();
+
+    let planned = plan_follow_ups(&txn, jobs, now).await?;
+    // The 201 bodies show the follow-ups, and are stored with the idempotency records.
     let responses: Vec<String> = jobs
         .iter()
         .zip(&planned)
         .map(|(j, rows)| answer.created(&j.claim, &j.lines, rows).map_err(DbErr::Custom))
         .collect::<Result<_, _>>()?;
+    let mut outcomes = claim_idempotency_keys(&txn, jobs, &responses, now).await?;
 
-    // 1. Idempotency records, stored with their final answer; a conflict means the key was
-    //    used before (PostgreSQL waits here for a concurrent first use to commit).
-    let keyed: Vec<usize> = (0..jobs.len()).filter(|&i| jobs[i].idempotency.is_some()).collect();
-    let mut fresh_keys: HashSet<(Uuid, String)> = HashSet::new();
-    if !keyed.is_empty() {
-        let rows = keyed.iter().map(|&i| {
-            let record = jobs[i].idempotency.as_ref().expect("filtered on is_some");
-            idempotency_key::ActiveModel::from(record.stored(201, responses[i].clone(), now))
-        });
-        let inserted = idempotency_key::Entity::insert_many(rows)
-            .on_conflict(crate::idempotency::already_used())
-            .try_insert()
-            .exec_with_returning_keys(&txn)
-            .await?;
-        if let TryInsertResult::Inserted(keys) = inserted {
-            fresh_keys.extend(keys);
-        }
-        let used_before: Vec<usize> = keyed
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let r = jobs[i].idempotency.as_ref().expect("filtered on is_some");
-                !fresh_keys.contains(&(r.api_key_id, r.key.clone()))
-            })
-            .collect();
-        if !used_before.is_empty() {
-            let mut any = Condition::any();
-            for &i in &used_before {
-                let r = jobs[i].idempotency.as_ref().expect("filtered on is_some");
-                any = any.add(
-                    Condition::all()
-                        .add(idempotency_key::Column::ApiKeyId.eq(r.api_key_id))
-                        .add(idempotency_key::Column::Key.eq(r.key.clone())),
-                );
-            }
-            let stored: HashMap<(Uuid, String), idempotency_key::Model> = idempotency_key::Entity::find()
-                .filter(any)
-                .all(&txn)
-                .await?
-                .into_iter()
-                .map(|m| ((m.api_key_id, m.key.clone()), m))
-                .collect();
-            for &i in &used_before {
-                let r = jobs[i].idempotency.as_ref().expect("filtered on is_some");
-                outcomes[i] = Some(match stored.get(&(r.api_key_id, r.key.clone())) {
-                    Some(m) if m.request_hash == r.request_hash => {
-                        Outcome::Replayed { status: m.response_status as u16, body: m.response_body.clone() }
-                    }
-                    Some(_) => Outcome::IdempotencyMismatch,
-                    None => return Err(DbErr::Custom("idempotency record vanished after a conflict".into())),
-                });
-            }
-        }
-    }
-
-    // 2. Claims; a claim_number already taken (before, or earlier in this batch) is skipped.
     let to_insert: Vec<usize> = (0..jobs.len()).filter(|&i| outcomes[i].is_none()).collect();
-    let mut created: HashSet<Uuid> = HashSet::new();
-    for chunk in to_insert.chunks(crate::sql::rows_per_statement::<claim::Entity>()) {
-        let rows = chunk.iter().map(|&i| claim::ActiveModel::from(jobs[i].claim.clone()));
-        let inserted = claim::Entity::insert_many(rows)
-            .on_conflict(OnConflict::column(claim::Column::ClaimNumber).do_nothing().to_owned())
-            .try_insert()
-            .exec_with_returning_keys(&txn)
-            .await?;
-        if let TryInsertResult::Inserted(ids) = inserted {
-            created.extend(ids);
-        }
-    }
+    let created = insert_claims(&txn, jobs, &to_insert).await?;
+    let mut stored = Vec::with_capacity(to_insert.len());
     let mut forget_keys = Vec::new();
     for &i in &to_insert {
         if created.contains(&jobs[i].claim.id) {
             outcomes[i] = Some(Outcome::Created(responses[i].clone()));
+            stored.push(i);
         } else {
             outcomes[i] = Some(Outcome::DuplicateClaimNumber);
             // A failed request is not remembered: its key stays free for the corrected request.
@@ -302,58 +228,153 @@ async fn write_batch(
             }
         }
     }
-
-    // 3. Lines of the claims that were stored.
-    let lines: Vec<claim_line::ActiveModel> = to_insert
-        .iter()
-        .filter(|&&i| created.contains(&jobs[i].claim.id))
-        .flat_map(|&i| jobs[i].lines.iter().cloned().map(claim_line::ActiveModel::from))
-        .collect();
-    let mut lines = lines.into_iter().peekable();
-    while lines.peek().is_some() {
-        let chunk: Vec<_> = lines.by_ref().take(crate::sql::rows_per_statement::<claim_line::Entity>()).collect();
-        claim_line::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
-    }
-
-    // 4. Follow-ups of the claims that were stored.
-    let scheduled: Vec<follow_up::Model> = to_insert
-        .iter()
-        .filter(|&&i| created.contains(&jobs[i].claim.id))
-        .flat_map(|&i| planned[i].iter().cloned())
-        .collect();
+    insert_lines(&txn, jobs, &stored).await?;
+    let scheduled: Vec<follow_up::Model> = stored.iter().flat_map(|&i| planned[i].iter().cloned()).collect();
     followups::schedule(&txn, &scheduled).await?;
-
-    // 5. Payments that arrived before their claim: matched now, and the answer shows them.
-    let stored: Vec<(&claim::Model, &[claim_line::Model])> = to_insert
-        .iter()
-        .filter(|&&i| created.contains(&jobs[i].claim.id))
-        .map(|&i| (&jobs[i].claim, jobs[i].lines.as_slice()))
-        .collect();
-    let settled: HashSet<Uuid> =
-        crate::remittance_store::match_waiting_payments(&txn, &stored).await?.into_iter().collect();
-    for &i in &to_insert {
-        if !settled.contains(&jobs[i].claim.id) {
-            continue;
-        }
-        let row = claim::Entity::find_by_id(jobs[i].claim.id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DbErr::Custom("a claim vanished inside its own transaction".into()))?;
-        let body = answer.settled(&txn, row, jobs[i].lines.clone()).await?;
-        if let Some(r) = &jobs[i].idempotency {
-            idempotency_key::Entity::update_many()
-                .col_expr(idempotency_key::Column::ResponseBody, sea_orm::sea_query::Expr::value(body.clone()))
-                .filter(idempotency_key::Column::ApiKeyId.eq(r.api_key_id))
-                .filter(idempotency_key::Column::Key.eq(r.key.clone()))
-                .exec(&txn)
-                .await?;
-        }
-        outcomes[i] = Some(Outcome::Created(body));
-    }
+    match_waiting_payments(&txn, jobs, &stored, answer, &mut outcomes).await?;
 
     for r in forget_keys {
         idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(&txn).await?;
     }
     txn.commit().await?;
     Ok(outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect())
+}
+
+/// Each claim's follow-ups, timed by its payer's rules.
+async fn plan_follow_ups<C: ConnectionTrait>(
+    txn: &C,
+    jobs: &[PendingClaim],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Vec<follow_up::Model>>, DbErr> {
+    let payers = jobs.iter().map(|j| j.claim.payer_id.clone()).collect::<std::collections::BTreeSet<_>>();
+    let rules = crate::classify::rules_for(txn, payers).await?;
+    Ok(jobs
+        .iter()
+        .map(|j| followups::for_claim(&j.claim, &rules.get(&j.claim.payer_id).copied().unwrap_or_default(), now))
+        .collect())
+}
+
+/// Stores the idempotency records of keyed claims with their final answer. A conflict means
+/// the key was used before (PostgreSQL waits here for a concurrent first use to commit): that
+/// claim's outcome is the stored answer, or a mismatch. `None` for the claims to write.
+async fn claim_idempotency_keys<C: ConnectionTrait>(
+    txn: &C,
+    jobs: &[PendingClaim],
+    responses: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Option<Outcome>>, DbErr> {
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
+    let keyed: Vec<(usize, &IdempotencyRecord)> =
+        jobs.iter().enumerate().filter_map(|(i, j)| j.idempotency.as_ref().map(|r| (i, r))).collect();
+    if keyed.is_empty() {
+        return Ok(outcomes);
+    }
+    let rows = keyed
+        .iter()
+        .map(|&(i, record)| idempotency_key::ActiveModel::from(record.stored(201, responses[i].clone(), now)));
+    let inserted = idempotency_key::Entity::insert_many(rows)
+        .on_conflict(crate::idempotency::already_used())
+        .try_insert()
+        .exec_with_returning_keys(txn)
+        .await?;
+    let mut fresh_keys: HashSet<(Uuid, String)> = HashSet::new();
+    if let TryInsertResult::Inserted(keys) = inserted {
+        fresh_keys.extend(keys);
+    }
+    let used_before: Vec<(usize, &IdempotencyRecord)> =
+        keyed.into_iter().filter(|(_, r)| !fresh_keys.contains(&(r.api_key_id, r.key.clone()))).collect();
+    if used_before.is_empty() {
+        return Ok(outcomes);
+    }
+    let mut any = Condition::any();
+    for (_, r) in &used_before {
+        any = any.add(
+            Condition::all()
+                .add(idempotency_key::Column::ApiKeyId.eq(r.api_key_id))
+                .add(idempotency_key::Column::Key.eq(r.key.clone())),
+        );
+    }
+    let stored: HashMap<(Uuid, String), idempotency_key::Model> = idempotency_key::Entity::find()
+        .filter(any)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|m| ((m.api_key_id, m.key.clone()), m))
+        .collect();
+    for (i, r) in used_before {
+        outcomes[i] = Some(match stored.get(&(r.api_key_id, r.key.clone())) {
+            Some(m) if m.request_hash == r.request_hash => {
+                Outcome::Replayed { status: m.response_status as u16, body: m.response_body.clone() }
+            }
+            Some(_) => Outcome::IdempotencyMismatch,
+            None => return Err(DbErr::Custom("idempotency record vanished after a conflict".into())),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// Inserts the claims; a claim_number already taken (before, or earlier in this batch) is
+/// skipped. Returns the ids stored.
+async fn insert_claims<C: ConnectionTrait>(
+    txn: &C,
+    jobs: &[PendingClaim],
+    to_insert: &[usize],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let mut created: HashSet<Uuid> = HashSet::new();
+    for chunk in to_insert.chunks(crate::sql::rows_per_statement::<claim::Entity>()) {
+        let rows = chunk.iter().map(|&i| claim::ActiveModel::from(jobs[i].claim.clone()));
+        let inserted = claim::Entity::insert_many(rows)
+            .on_conflict(OnConflict::column(claim::Column::ClaimNumber).do_nothing().to_owned())
+            .try_insert()
+            .exec_with_returning_keys(txn)
+            .await?;
+        if let TryInsertResult::Inserted(ids) = inserted {
+            created.extend(ids);
+        }
+    }
+    Ok(created)
+}
+
+async fn insert_lines<C: ConnectionTrait>(txn: &C, jobs: &[PendingClaim], stored: &[usize]) -> Result<(), DbErr> {
+    // Collected first: an iterator of closures held across an await makes the future not `Send`.
+    let lines: Vec<claim_line::ActiveModel> =
+        stored.iter().flat_map(|&i| jobs[i].lines.iter().cloned().map(claim_line::ActiveModel::from)).collect();
+    let mut lines = lines.into_iter().peekable();
+    while lines.peek().is_some() {
+        let chunk: Vec<_> = lines.by_ref().take(crate::sql::rows_per_statement::<claim_line::Entity>()).collect();
+        claim_line::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// Payments that arrived before their claim: matched now, and the answer (and its stored
+/// idempotent replay) shows them.
+async fn match_waiting_payments(
+    txn: &DatabaseTransaction,
+    jobs: &[PendingClaim],
+    stored: &[usize],
+    answer: &dyn ClaimAnswer,
+    outcomes: &mut [Option<Outcome>],
+) -> Result<(), DbErr> {
+    let claims: Vec<(&claim::Model, &[claim_line::Model])> =
+        stored.iter().map(|&i| (&jobs[i].claim, jobs[i].lines.as_slice())).collect();
+    let settled: HashSet<Uuid> =
+        crate::remittance_store::match_waiting_payments(txn, &claims).await?.into_iter().collect();
+    for &i in stored.iter().filter(|&&i| settled.contains(&jobs[i].claim.id)) {
+        let row = claim::Entity::find_by_id(jobs[i].claim.id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| DbErr::Custom("a claim vanished inside its own transaction".into()))?;
+        let body = answer.settled(txn, row, jobs[i].lines.clone()).await?;
+        if let Some(r) = &jobs[i].idempotency {
+            idempotency_key::Entity::update_many()
+                .col_expr(idempotency_key::Column::ResponseBody, sea_orm::sea_query::Expr::value(body.clone()))
+                .filter(idempotency_key::Column::ApiKeyId.eq(r.api_key_id))
+                .filter(idempotency_key::Column::Key.eq(r.key.clone()))
+                .exec(txn)
+                .await?;
+        }
+        outcomes[i] = Some(Outcome::Created(body));
+    }
+    Ok(())
 }

@@ -7,20 +7,20 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use overturn_domain::Money;
 use overturn_domain::classification::{self, AdjustmentInput, DenialDraft, LineInput, PayerRules, PaymentInput};
+use overturn_domain::settlement;
 use overturn_domain::webhooks::{ContactKind, EventType};
 use overturn_entity::{claim_payment, contact, denial, payer_rule, remittance, remittance_transaction};
 
 use crate::events::payloads::{ActionRequiredData, BalanceDueData, DenialCreatedData, PatientShare};
 use crate::events::{self, EventDraft};
+use crate::payment_detail::{AdjustmentOut, PaymentDetail};
 use crate::queue::Task;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, TransactionTrait, Value,
 };
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::sql::{Column, insert_rows_if_absent, lock_matching, now};
@@ -42,12 +42,6 @@ pub enum Outcome {
     AlreadyClassified,
     /// The remittance is gone (never stored, or purged): nothing to do.
     Missing,
-}
-
-/// The payer key of a transaction: the payer's own id from N1*PR (the id claims are sent
-/// to, as on the 837), else TRN03. Payer rules and the worklist's `payer_id` use it.
-pub fn payer_key(tx: &remittance_transaction::Model) -> String {
-    if tx.payer_identifier.trim().is_empty() { tx.payer_id.clone() } else { tx.payer_identifier.clone() }
 }
 
 /// The rules of these payers, defaults for those without a row.
@@ -77,37 +71,7 @@ pub fn rules_of(row: &payer_rule::Model) -> PayerRules {
 
 /// The stored `detail` of a claim payment, the parts classification reads: under the short
 /// keys the remittance store writes, or the full names of rows written before them.
-#[derive(Debug, Deserialize)]
-struct Detail {
-    #[serde(default, alias = "a")]
-    adjustments: Vec<StoredAdjustment>,
-    #[serde(default, alias = "r")]
-    remark_codes: Vec<String>,
-    #[serde(default, alias = "l")]
-    lines: Vec<StoredLine>,
-}
-
-#[derive(Debug, Deserialize)]
-struct StoredAdjustment {
-    #[serde(alias = "g")]
-    group_code: String,
-    #[serde(alias = "c")]
-    reason_code: String,
-    #[serde(alias = "m")]
-    amount: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct StoredLine {
-    #[serde(alias = "p")]
-    procedure_code: String,
-    #[serde(default, alias = "a")]
-    adjustments: Vec<StoredAdjustment>,
-    #[serde(default, alias = "r")]
-    remark_codes: Vec<String>,
-}
-
-fn adjustments(stored: &[StoredAdjustment]) -> Result<Vec<AdjustmentInput<'_>>, String> {
+fn adjustments(stored: &[AdjustmentOut]) -> Result<Vec<AdjustmentInput<'_>>, String> {
     stored
         .iter()
         .map(|a| {
@@ -118,6 +82,10 @@ fn adjustments(stored: &[StoredAdjustment]) -> Result<Vec<AdjustmentInput<'_>>, 
         .collect()
 }
 
+fn read_detail(payment: &claim_payment::Model) -> Result<PaymentDetail, String> {
+    serde_json::from_str(&payment.detail).map_err(|e| format!("claim payment {}: detail: {e}", payment.id))
+}
+
 /// The denials of one stored claim payment.
 pub fn denials_of(payment: &claim_payment::Model) -> Result<Vec<DenialDraft>, String> {
     examine(payment).map(|(drafts, _)| drafts)
@@ -125,8 +93,7 @@ pub fn denials_of(payment: &claim_payment::Model) -> Result<Vec<DenialDraft>, St
 
 /// The denials of one stored claim payment, and how many adjustments were examined.
 pub fn examine(payment: &claim_payment::Model) -> Result<(Vec<DenialDraft>, usize), String> {
-    let detail: Detail =
-        serde_json::from_str(&payment.detail).map_err(|e| format!("claim payment {}: detail: {e}", payment.id))?;
+    let detail = read_detail(payment)?;
     let lines = detail
         .lines
         .iter()
@@ -148,19 +115,6 @@ pub fn examine(payment: &claim_payment::Model) -> Result<(Vec<DenialDraft>, usiz
     };
     let examined = input.adjustments.len() + input.lines.iter().map(|l| l.adjustments.len()).sum::<usize>();
     Ok((classification::classify_payment(&input), examined))
-}
-
-/// Days from `today` to the deadline, and the denial's priority.
-pub fn rank(
-    draft_amount: i64,
-    category: classification::Category,
-    action: classification::Action,
-    deadline: Option<NaiveDate>,
-    rules: &PayerRules,
-    today: NaiveDate,
-) -> i32 {
-    let days_left = deadline.map(|d| (d - today).num_days());
-    classification::priority(draft_amount, category, action, days_left, rules.appeal_window_days)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +182,7 @@ pub async fn classify_remittance(
         .filter(remittance_transaction::Column::RemittanceId.eq(remittance_id))
         .all(db)
         .await?;
-    let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, payer_key(t))).collect();
+    let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, t.payer_id.clone())).collect();
     let rules = rules_for(db, payer_of.values().cloned().collect::<std::collections::BTreeSet<_>>()).await?;
     let today = chrono::Utc::now().date_naive();
     let stamp = now();
@@ -284,7 +238,14 @@ pub async fn classify_remittance(
                     Value::from(draft.amount_cents),
                     Value::from(payment.production_date),
                     Value::from(deadline),
-                    Value::from(rank(draft.amount_cents, draft.category, draft.action, deadline, &payer_rules, today)),
+                    Value::from(crate::priorities::rank(
+                        draft.amount_cents,
+                        draft.category,
+                        draft.action,
+                        deadline,
+                        &payer_rules,
+                        today,
+                    )),
                     Value::from("open"),
                     Value::from(stamp),
                     Value::from(stamp),
@@ -347,8 +308,7 @@ pub(crate) async fn page_denials<C: ConnectionTrait>(
 
 /// The patient's share of a payment by PR reason code, claim and line adjustments together.
 pub fn patient_share(payment: &claim_payment::Model) -> Result<Vec<(String, i64)>, String> {
-    let detail: Detail =
-        serde_json::from_str(&payment.detail).map_err(|e| format!("claim payment {}: detail: {e}", payment.id))?;
+    let detail = read_detail(payment)?;
     let mut by_reason: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     let all = detail.adjustments.iter().chain(detail.lines.iter().flat_map(|l| l.adjustments.iter()));
     for a in all.filter(|a| a.group_code == "PR") {
@@ -384,7 +344,7 @@ fn page_events(
     let by_id: HashMap<Uuid, &claim_payment::Model> = page.iter().map(|p| (p.id, p)).collect();
     for payment in page {
         let Some(member) = payment.patient_member_id.as_deref().filter(|m| !m.is_empty()) else { continue };
-        if payment.patient_responsibility_cents <= 0 || payment.status_code == "22" {
+        if !settlement::leaves_patient_balance(&payment.status_code, payment.patient_responsibility_cents) {
             continue;
         }
         let breakdown = patient_share(payment).map_err(ClassifyError::Corrupt)?;

@@ -273,7 +273,7 @@ pub async fn retry_delivery(
     id: Uuid,
 ) -> Result<webhook_delivery::Model, DeliveryError> {
     let row = find_delivery(txn, scope, id).await?.ok_or(DeliveryError::NoDelivery(id))?;
-    if row.status == DeliveryStatus::Pending.as_str() {
+    if !row.status.can_be_sent_again() {
         return Err(DeliveryError::StillPending);
     }
     let contact = contact::Entity::find_by_id(row.contact_id).one(txn).await?;

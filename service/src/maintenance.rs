@@ -7,14 +7,14 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use overturn_domain::classification::{Action, Category};
 use overturn_domain::denial_workflow::DenialStatus;
+use overturn_entity::stored::Stored;
 use overturn_entity::{denial, idempotency_key, outbox};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use crate::classify::{rank, rules_for};
+use crate::classify::rules_for;
+use crate::priorities;
 
 /// Deletes idempotency records created before `now - retention`; returns how many.
 pub async fn purge_idempotency_keys(db: &DatabaseConnection, retention: Duration) -> Result<u64, DbErr> {
@@ -40,7 +40,8 @@ pub async fn purge_dispatched_outbox(db: &DatabaseConnection) -> Result<u64, DbE
 /// Recomputes the priority of every denial still being worked, as of `today`; returns how
 /// many changed. Reads in pages of 5,000 by id.
 pub async fn refresh_priorities(db: &DatabaseConnection, today: NaiveDate) -> Result<u64, DbErr> {
-    let closed: Vec<&str> = DenialStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str()).collect();
+    let closed = DenialStatus::ALL.into_iter().filter(|s| s.is_closed()).map(Stored);
+    let closed: Vec<Stored<DenialStatus>> = closed.collect();
     let mut after: Option<Uuid> = None;
     let mut changed = 0;
     loop {
@@ -53,26 +54,7 @@ pub async fn refresh_priorities(db: &DatabaseConnection, today: NaiveDate) -> Re
         after = Some(last.id);
         let rules =
             rules_for(db, page.iter().map(|d| d.payer_id.clone()).collect::<std::collections::BTreeSet<_>>()).await?;
-        for row in &page {
-            let (Some(category), Some(action)) =
-                (Category::parse(&row.category), Action::parse(&row.recommended_action))
-            else {
-                continue;
-            };
-            let payer_rules = rules.get(&row.payer_id).copied().unwrap_or_default();
-            let priority = rank(row.amount_cents, category, action, row.appeal_deadline, &payer_rules, today);
-            if priority == row.priority {
-                continue;
-            }
-            // Only if nobody changed the denial meanwhile; the next pass catches the rest.
-            let updated = denial::Entity::update_many()
-                .col_expr(denial::Column::Priority, Expr::value(priority))
-                .filter(denial::Column::Id.eq(row.id))
-                .filter(denial::Column::Priority.eq(row.priority))
-                .exec(db)
-                .await?;
-            changed += updated.rows_affected;
-        }
+        changed += priorities::refresh(db, &page, &rules, today, crate::sql::now()).await?.changed;
     }
     Ok(changed)
 }

@@ -2,14 +2,20 @@
 //! payer's denials still being worked, and the follow-ups those rules time, in the same
 //! transaction.
 
-use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
 use overturn_domain::classification::PayerRules as Rules;
 use overturn_domain::denial_workflow::DenialStatus;
+use overturn_entity::stored::Stored;
 use overturn_entity::{denial, payer_rule};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 
-use crate::sql::now;
+use uuid::Uuid;
+
+use crate::priorities;
+use crate::sql::{MAX_PARAMS, now};
 
 /// The payer's stored rules; `None` when it has none (the defaults apply).
 pub async fn rules_of(db: &impl ConnectionTrait, payer: &str) -> Result<Option<payer_rule::Model>, DbErr> {
@@ -56,43 +62,46 @@ pub async fn set_rules(db: &DatabaseConnection, payer: &str, rules: &Rules) -> R
     Ok(RulesChanged { row, denials, follow_ups })
 }
 
-/// Recomputes the deadline and priority of the payer's denials still being worked.
+/// Recomputes the deadline and priority of the payer's denials still being worked; returns
+/// how many moved.
 async fn reschedule_denials<C: ConnectionTrait>(
     txn: &C,
     payer: &str,
     rules: &Rules,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let closed = DenialStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str());
-    let rows = denial::Entity::find()
+    let closed = DenialStatus::ALL.into_iter().filter(|s| s.is_closed()).map(Stored);
+    let mut rows = denial::Entity::find()
         .filter(denial::Column::PayerId.eq(payer))
         .filter(denial::Column::Status.is_not_in(closed))
         .filter(denial::Column::ProductionDate.is_not_null())
         .all(txn)
         .await?;
-    let today = now.date_naive();
-    let mut updated = 0;
-    for row in rows {
-        let (Some(produced), Some(category), Some(action)) = (
-            row.production_date,
-            overturn_domain::classification::Category::parse(&row.category),
-            overturn_domain::classification::Action::parse(&row.recommended_action),
-        ) else {
-            continue;
-        };
+    let mut moved: BTreeSet<Uuid> = BTreeSet::new();
+    let mut deadlines: BTreeMap<NaiveDate, Vec<Uuid>> = BTreeMap::new();
+    for row in &mut rows {
+        let Some(produced) = row.production_date else { continue };
         let deadline = rules.appeal_deadline(produced);
-        let priority = crate::classify::rank(row.amount_cents, category, action, Some(deadline), rules, today);
-        if Some(deadline) == row.appeal_deadline && priority == row.priority {
-            continue;
+        if row.appeal_deadline != Some(deadline) {
+            deadlines.entry(deadline).or_default().push(row.id);
+            moved.insert(row.id);
+            row.appeal_deadline = Some(deadline);
         }
-        denial::Entity::update_many()
-            .col_expr(denial::Column::AppealDeadline, Expr::value(deadline))
-            .col_expr(denial::Column::Priority, Expr::value(priority))
-            .col_expr(denial::Column::UpdatedAt, Expr::value(now))
-            .filter(denial::Column::Id.eq(row.id))
-            .exec(txn)
-            .await?;
-        updated += 1;
     }
-    Ok(updated)
+    for (deadline, ids) in deadlines {
+        for chunk in ids.chunks(MAX_PARAMS) {
+            denial::Entity::update_many()
+                .col_expr(denial::Column::AppealDeadline, Expr::value(deadline))
+                .col_expr(denial::Column::UpdatedAt, Expr::value(now))
+                .filter(denial::Column::Id.is_in(chunk.iter().copied()))
+                .exec(txn)
+                .await?;
+        }
+    }
+    let rules = HashMap::from([(payer.to_owned(), *rules)]);
+    let refreshed = priorities::refresh(txn, &rows, &rules, now.date_naive(), now).await?;
+    moved.extend(
+        rows.iter().filter(|r| refreshed.priorities.get(&r.id).is_some_and(|p| *p != r.priority)).map(|r| r.id),
+    );
+    Ok(moved.len() as u64)
 }

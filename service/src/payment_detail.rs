@@ -1,6 +1,8 @@
-//! The stored `detail` of a claim payment: its adjustments, remark codes and service lines,
-//! as the API shows them. Rows are written with one- and two-letter keys (half the size);
-//! rows written before that carry the full names, and both read.
+//! The stored `detail` of a claim payment: its adjustments, remark codes and service lines.
+//! `PaymentDetail` is the one reading of the format, for the API and for classification
+//! alike. Rows are written with one- and two-letter keys (half the size) straight from the
+//! parsed file (`remittance_store::rows::Detail`, a serializer only, tested to read back
+//! here as the file said); rows written before that carry the full names, and both read.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

@@ -28,7 +28,7 @@ pub fn crowd_of_follow_ups(count: usize, payer: &str, due: DateTime<Utc>) -> Vec
                 total_charge_cents: 100,
                 paid_amount_cents: 0,
                 patient_responsibility_cents: 0,
-                status: "submitted".into(),
+                status: overturn_domain::ClaimStatus::Submitted.into(),
                 created_at: now,
                 updated_at: now,
             };

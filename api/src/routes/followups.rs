@@ -74,7 +74,7 @@ impl FollowUp {
         Self {
             id: row.id,
             kind: row.kind.clone(),
-            status: row.status.clone(),
+            status: row.status.as_str().to_owned(),
             due_at: row.due_at,
             target: row.target.clone(),
             claim_id: row.claim_id,

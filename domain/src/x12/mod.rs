@@ -19,6 +19,7 @@ pub use error::{EdiError, Warning};
 pub use parse835::parse_835;
 pub use remittance::{
     Adjustment, ClaimPayment, Party, Payment, Procedure, ProviderAdjustment, RemittanceFile, ServiceLine, Transaction,
+    originator, payer_key,
 };
 pub use segments::Delimiters;
 

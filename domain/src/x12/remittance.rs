@@ -25,7 +25,8 @@ pub struct Transaction<'a> {
     pub payment: Payment<'a>,
     /// TRN02: the check or EFT trace number.
     pub trace_number: &'a str,
-    /// TRN03: the payer's identifier (with TRN02 the natural key of a payment).
+    /// TRN03: the originating company of the trace number (a `1` and the payer's tax id, by
+    /// the guide); with TRN02 the natural key of a payment. See `originator` and `payer_key`.
     pub trace_payer_id: &'a str,
     /// DTM*405.
     pub production_date: Option<NaiveDate>,
@@ -45,6 +46,18 @@ pub struct Transaction<'a> {
 /// One flat array per kind rather than vectors inside every claim: a file of a hundred
 /// thousand claims is three allocations, not half a million.
 impl<'a> Transaction<'a> {
+    /// The payer this payment answers for: the key of payer rules, of the worklist's
+    /// `payer_id` and of analytics. See [`payer_key`].
+    pub fn payer_key(&self) -> &'a str {
+        payer_key(self.payer.id, self.trace_payer_id)
+    }
+
+    /// Who issued the trace number: with it, what makes a payment the same payment again.
+    /// See [`originator`].
+    pub fn originator(&self) -> &'a str {
+        originator(self.trace_payer_id, self.payer.id)
+    }
+
     pub fn lines_of(&self, claim: &ClaimPayment<'a>) -> &[ServiceLine<'a>] {
         &self.lines[range(&claim.lines)]
     }
@@ -67,6 +80,25 @@ impl<'a> Transaction<'a> {
     pub fn line_remarks(&self, line: &ServiceLine<'a>) -> &[&'a str] {
         &self.remark_codes[range(&line.remark_codes)]
     }
+}
+
+/// The payer of a payment, from the payer loop's identifier (N1*PR N104) first, then TRN03.
+///
+/// N104 is the payer id the claim was billed to (the 837's 2010BB NM109), so it is the key
+/// claims, payer rules and denials already share. TRN03 identifies whoever originated the
+/// funds transfer (by the guide a `1` and a tax id, sometimes a bank or a clearinghouse): it
+/// names the payer only for payers that leave N104 out, and then it is the best there is.
+pub fn payer_key<'a>(payer_loop_id: &'a str, trn03: &'a str) -> &'a str {
+    let payer_loop_id = payer_loop_id.trim();
+    if payer_loop_id.is_empty() { trn03.trim() } else { payer_loop_id }
+}
+
+/// The originator of a trace number: TRN03, or the payer loop's identifier when TRN03 is
+/// absent. TRN02 is unique only within its originator, so (originator, TRN02) is what makes
+/// a payment received twice recognisable; it is not the payer key.
+pub fn originator<'a>(trn03: &'a str, payer_loop_id: &'a str) -> &'a str {
+    let trn03 = trn03.trim();
+    if trn03.is_empty() { payer_loop_id.trim() } else { trn03 }
 }
 
 fn range(r: &Range<u32>) -> Range<usize> {
@@ -202,4 +234,22 @@ pub struct ProviderAdjustment<'a> {
     pub reason_code: &'a str,
     pub reference: &'a str,
     pub amount: Money,
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn the_payer_is_the_payer_loops_id_and_trn03_only_without_one() {
+        assert_eq!(payer_key("87726", "1411289245"), "87726");
+        assert_eq!(payer_key(" ", "1411289245"), "1411289245");
+        assert_eq!(payer_key("", ""), "");
+    }
+
+    #[test]
+    fn the_originator_of_a_trace_is_trn03_and_the_payer_loops_id_only_without_one() {
+        assert_eq!(originator("1411289245", "87726"), "1411289245");
+        assert_eq!(originator("", "87726"), "87726");
+    }
 }

@@ -11,9 +11,10 @@
 mod record;
 mod schedule;
 
+pub use crate::due::{EnqueueError, Enqueued, LOOKAHEAD};
 use record::*;
 pub use record::{cancel_pending, disable};
-pub use schedule::{EnqueueError, Enqueued, enqueue_due};
+pub use schedule::enqueue_due;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,10 +36,6 @@ use crate::batch::Batcher;
 use crate::events::webhook_id;
 use crate::sql::now;
 use crate::webhook_client::check_url;
-
-/// How far ahead the scheduler hands attempts to the queue: the short retries (5 s) go as
-/// delayed jobs; the long ones (hours) wait as rows.
-pub const LOOKAHEAD: Duration = Duration::from_secs(60);
 
 /// Bytes of a receiver's answer kept with the attempt.
 const EXCERPT_BYTES: usize = 1024;
@@ -160,7 +157,7 @@ pub async fn attempt(
     let Some(Loaded { delivery, contact, event }) = loaded.map_err(DbErr::Custom)? else {
         return Ok(Attempted::Skipped);
     };
-    if delivery.status != DeliveryStatus::Pending.as_str() || delivery.attempts as u32 + 1 != attempt {
+    if *delivery.status != DeliveryStatus::Pending || delivery.attempts as u32 + 1 != attempt {
         return Ok(Attempted::Skipped);
     }
     let contact = match contact {

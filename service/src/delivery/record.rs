@@ -2,8 +2,10 @@
 //! or deleted).
 
 use chrono::{DateTime, Utc};
-use overturn_domain::webhooks::DeliveryStatus;
-use overturn_domain::webhooks::{self, DISABLE_AFTER_FAILING, MAX_ATTEMPTS};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use overturn_domain::webhooks::{AfterAttempt, DISABLE_AFTER_FAILING, DeliveryStatus, MAX_ATTEMPTS};
+use overturn_entity::stored::Stored;
 use overturn_entity::{contact, webhook_attempt, webhook_delivery};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
@@ -30,11 +32,9 @@ pub(super) async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) ->
     let at = now();
     let txn = db.begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut seen: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    let mut seen: HashSet<Uuid> = HashSet::new();
     let mut attempts = Vec::new();
-    let mut recovered: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
-    let mut failing: std::collections::BTreeSet<Uuid> = std::collections::BTreeSet::new();
-    let mut disabled: std::collections::BTreeMap<Uuid, &'static str> = std::collections::BTreeMap::new();
+    let mut streaks = Streaks::default();
     for f in batch {
         // A second job for the same attempt in this batch finds it recorded.
         if !seen.insert(f.delivery) {
@@ -42,95 +42,132 @@ pub(super) async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) ->
             continue;
         }
         let response = &f.response;
-        let succeeded = response.status.is_some_and(|s| (200..300).contains(&s));
-        let gone = response.status == Some(410);
-        let next = if succeeded || gone {
-            None
-        } else {
-            webhooks::next_delay(f.attempt, response.retry_after, rand::rng().random_range(-1.0..1.0))
-        };
-        let (status, outcome) = match (succeeded, next) {
-            (true, _) => (DeliveryStatus::Succeeded, Attempted::Succeeded),
-            (false, Some(_)) => (DeliveryStatus::Pending, Attempted::Retrying),
-            (false, None) => (DeliveryStatus::Failed, Attempted::Failed),
-        };
-        let next_at = next.map(|d| at + chrono::Duration::from_std(d).unwrap_or_default());
-        let error =
-            response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
-        let updated = webhook_delivery::Entity::update_many()
-            .col_expr(webhook_delivery::Column::Attempts, Expr::value(f.attempt as i32))
-            .col_expr(webhook_delivery::Column::Status, Expr::value(status.as_str()))
-            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
-            .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
-            .col_expr(webhook_delivery::Column::LastError, Expr::value(error))
-            .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
-            .filter(webhook_delivery::Column::Id.eq(f.delivery))
-            .filter(webhook_delivery::Column::Attempts.eq(f.attempt as i32 - 1))
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
+        let after =
+            AfterAttempt::of(f.attempt, response.status, response.retry_after, rand::rng().random_range(-1.0..1.0));
+        if !advance_delivery(&txn, f, after, at).await? {
             outcomes.push(Attempted::Skipped);
             continue;
         }
-        attempts.push(webhook_attempt::ActiveModel::from(webhook_attempt::Model {
-            id: Uuid::now_v7(),
-            delivery_id: f.delivery,
-            attempt: f.attempt as i32,
-            started_at: f.started_at,
-            duration_ms: i32::try_from(response.duration.as_millis()).unwrap_or(i32::MAX),
-            status_code: response.status.map(i32::from),
-            response_excerpt: response.excerpt.clone(),
-            error: response.error.clone(),
-        }));
-        if succeeded {
-            if f.failing_since.is_some() {
-                recovered.insert(f.contact);
-            }
-        } else if gone {
-            disabled.insert(f.contact, "the receiver answered 410 Gone");
-        } else {
-            match f.failing_since {
-                None => {
-                    failing.insert(f.contact);
-                }
-                Some(since) if at - since >= chrono::Duration::from_std(DISABLE_AFTER_FAILING).unwrap_or_default() => {
-                    disabled.entry(f.contact).or_insert("every delivery failed for 5 days");
-                }
-                Some(_) => {}
-            }
-        }
-        if outcome == Attempted::Failed && f.attempt >= MAX_ATTEMPTS {
+        attempts.push(attempt_row(f));
+        streaks.note(f, after, at);
+        if matches!(after, AfterAttempt::Failed { gone: false }) && f.attempt >= MAX_ATTEMPTS {
             tracing::warn!(delivery = %f.delivery, contact = %f.contact, "webhook delivery failed on every attempt");
         }
-        outcomes.push(if gone { Attempted::Failed } else { outcome });
+        outcomes.push(match after {
+            AfterAttempt::Succeeded => Attempted::Succeeded,
+            AfterAttempt::Retry(_) => Attempted::Retrying,
+            AfterAttempt::Failed { .. } => Attempted::Failed,
+        });
     }
     if !attempts.is_empty() {
         webhook_attempt::Entity::insert_many(attempts).exec_without_returning(&txn).await?;
     }
-    // A contact that both failed and succeeded within the batch is not failing.
-    failing.retain(|c| !recovered.contains(c) && !disabled.contains_key(c));
-    if !recovered.is_empty() {
-        contact::Entity::update_many()
-            .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(contact::Column::Id.is_in(recovered))
-            .exec(&txn)
-            .await?;
-    }
-    if !failing.is_empty() {
-        contact::Entity::update_many()
-            .col_expr(contact::Column::FailingSince, Expr::value(at))
-            .filter(contact::Column::Id.is_in(failing))
-            .filter(contact::Column::FailingSince.is_null())
-            .exec(&txn)
-            .await?;
-    }
-    for (contact_id, reason) in disabled {
-        disable(&txn, contact_id, reason, at).await?;
-    }
+    streaks.store(&txn, at).await?;
     txn.commit().await?;
     Ok(outcomes)
+}
+
+/// Moves the delivery on from the attempt it expects; `false` when it no longer expects
+/// this one (recorded already, or the delivery ended meanwhile).
+async fn advance_delivery<C: ConnectionTrait>(
+    txn: &C,
+    f: &Finished,
+    after: AfterAttempt,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let response = &f.response;
+    let next_at = match after {
+        AfterAttempt::Retry(wait) => Some(at + chrono::Duration::from_std(wait).unwrap_or_default()),
+        _ => None,
+    };
+    let succeeded = after == AfterAttempt::Succeeded;
+    let error = response.error.clone().or_else(|| response.status.filter(|_| !succeeded).map(|s| format!("HTTP {s}")));
+    let updated = webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Attempts, Expr::value(f.attempt as i32))
+        .col_expr(webhook_delivery::Column::Status, Expr::value(Stored(after.status())))
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(next_at))
+        .col_expr(webhook_delivery::Column::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(webhook_delivery::Column::LastStatusCode, Expr::value(response.status.map(i32::from)))
+        .col_expr(webhook_delivery::Column::LastError, Expr::value(error))
+        .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(at))
+        .filter(webhook_delivery::Column::Id.eq(f.delivery))
+        .filter(webhook_delivery::Column::Attempts.eq(f.attempt as i32 - 1))
+        .filter(webhook_delivery::Column::Status.eq(Stored(DeliveryStatus::Pending)))
+        .exec(txn)
+        .await?;
+    Ok(updated.rows_affected > 0)
+}
+
+fn attempt_row(f: &Finished) -> webhook_attempt::ActiveModel {
+    let response = &f.response;
+    webhook_attempt::ActiveModel::from(webhook_attempt::Model {
+        id: Uuid::now_v7(),
+        delivery_id: f.delivery,
+        attempt: f.attempt as i32,
+        started_at: f.started_at,
+        duration_ms: i32::try_from(response.duration.as_millis()).unwrap_or(i32::MAX),
+        status_code: response.status.map(i32::from),
+        response_excerpt: response.excerpt.clone(),
+        error: response.error.clone(),
+    })
+}
+
+/// How a batch changes its contacts' failing streaks: a success ends one, a first failure
+/// starts one, and a 410 or five days of failures disable the contact.
+#[derive(Default)]
+struct Streaks {
+    recovered: BTreeSet<Uuid>,
+    failing: BTreeSet<Uuid>,
+    disabled: BTreeMap<Uuid, &'static str>,
+}
+
+impl Streaks {
+    fn note(&mut self, f: &Finished, after: AfterAttempt, at: DateTime<Utc>) {
+        match after {
+            AfterAttempt::Succeeded => {
+                if f.failing_since.is_some() {
+                    self.recovered.insert(f.contact);
+                }
+            }
+            AfterAttempt::Failed { gone: true } => {
+                self.disabled.insert(f.contact, "the receiver answered 410 Gone");
+            }
+            AfterAttempt::Retry(_) | AfterAttempt::Failed { gone: false } => match f.failing_since {
+                None => {
+                    self.failing.insert(f.contact);
+                }
+                Some(since) if at - since >= chrono::Duration::from_std(DISABLE_AFTER_FAILING).unwrap_or_default() => {
+                    self.disabled.entry(f.contact).or_insert("every delivery failed for 5 days");
+                }
+                Some(_) => {}
+            },
+        }
+    }
+
+    async fn store<C: ConnectionTrait>(mut self, txn: &C, at: DateTime<Utc>) -> Result<(), DbErr> {
+        // A contact that both failed and succeeded within the batch is not failing.
+        let (recovered, disabled) = (&self.recovered, &self.disabled);
+        self.failing.retain(|c| !recovered.contains(c) && !disabled.contains_key(c));
+        if !self.recovered.is_empty() {
+            contact::Entity::update_many()
+                .col_expr(contact::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(contact::Column::Id.is_in(self.recovered))
+                .exec(txn)
+                .await?;
+        }
+        if !self.failing.is_empty() {
+            contact::Entity::update_many()
+                .col_expr(contact::Column::FailingSince, Expr::value(at))
+                .filter(contact::Column::Id.is_in(self.failing))
+                .filter(contact::Column::FailingSince.is_null())
+                .exec(txn)
+                .await?;
+        }
+        for (contact_id, reason) in self.disabled {
+            disable(txn, contact_id, reason, at).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Disables a contact and ends its pending deliveries.

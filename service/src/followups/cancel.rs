@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use overturn_domain::claim::ClaimStatus;
 use overturn_domain::followups::{FollowUpKind, FollowUpStatus};
+use overturn_domain::settlement;
+use overturn_entity::stored::Stored;
 use overturn_entity::{claim, claim_payment, follow_up};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -91,7 +93,7 @@ pub async fn cancel<C: ConnectionTrait>(
 /// balance gone (paid, or reversed) ends the patient's balance reminder.
 pub(super) async fn claims_settled<C: ConnectionTrait>(
     db: &C,
-    settled: &[(Uuid, &str, i64)],
+    settled: &[(Uuid, ClaimStatus, i64)],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     if settled.is_empty() {
@@ -100,11 +102,11 @@ pub(super) async fn claims_settled<C: ConnectionTrait>(
     let answered: Vec<Uuid> = settled.iter().map(|s| s.0).collect();
     let mut n =
         cancel(db, Scope::Claims(&answered, &FollowUpKind::ANSWERED_BY_PAYER), "the payer answered", now).await?;
-    let paid: Vec<Uuid> = settled.iter().filter(|s| s.1 == "paid").map(|s| s.0).collect();
+    let paid: Vec<Uuid> = settled.iter().filter(|s| s.1 == ClaimStatus::Paid).map(|s| s.0).collect();
     if !paid.is_empty() {
         n += cancel(db, Scope::DenialsOfClaims(&paid), "the claim was paid", now).await?;
     }
-    let no_balance: Vec<Uuid> = settled.iter().filter(|s| s.2 <= 0 || s.1 == "reversed").map(|s| s.0).collect();
+    let no_balance: Vec<Uuid> = settled.iter().filter(|s| !settlement::patient_owes(s.1, s.2)).map(|s| s.0).collect();
     if !no_balance.is_empty() {
         n += cancel(db, Scope::BalancesOfClaims(&no_balance), "the patient owes nothing on the claim", now).await?;
     }
@@ -125,9 +127,9 @@ pub async fn reconcile_claims<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
-    let mut answered: Vec<(Uuid, String, i64)> = Vec::new();
+    let mut settled: Vec<(Uuid, ClaimStatus, i64)> = Vec::new();
     for chunk in claim_ids.chunks(MAX_PARAMS) {
-        let rows: Vec<(Uuid, String, i64)> = claim::Entity::find()
+        let rows: Vec<(Uuid, Stored<ClaimStatus>, i64)> = claim::Entity::find()
             .select_only()
             .columns([claim::Column::Id, claim::Column::Status, claim::Column::PatientResponsibilityCents])
             .filter(any_of(backend, claim::Column::Id, sea_orm::sea_query::ArrayType::Uuid, chunk))
@@ -135,9 +137,8 @@ pub async fn reconcile_claims<C: ConnectionTrait>(
             .into_tuple()
             .all(db)
             .await?;
-        answered.extend(rows);
+        settled.extend(rows.into_iter().map(|(id, status, pr)| (id, *status, pr)));
     }
-    let settled: Vec<(Uuid, &str, i64)> = answered.iter().map(|(id, status, pr)| (*id, status.as_str(), *pr)).collect();
     claims_settled(db, &settled, now).await
 }
 

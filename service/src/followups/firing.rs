@@ -1,29 +1,28 @@
 //! The scheduler's side: handing follow-ups that fall due to the queue, and firing them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use overturn_domain::classification::{Action, Category};
 use overturn_domain::followups::{FollowUpKind, FollowUpStatus};
 use overturn_domain::webhooks::{ContactKind, EventType};
+use overturn_entity::stored::Stored;
 use overturn_entity::{denial, follow_up};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
-use crate::delivery::LOOKAHEAD;
-use crate::delivery::{EnqueueError, Enqueued};
+use crate::due::{self, EnqueueError, Enqueued, Handover, Schedule};
 use crate::events::payloads::FollowUpDueData;
 use crate::events::{self, EventDraft};
 use crate::followups::JOB_BATCH;
 use crate::followups::JOB_SPREAD_MS;
 use crate::followups::reconcile_claims;
 use crate::queue::{Job, JobQueue, Task};
-use crate::sql::{MAX_PARAMS, any_of, now};
+use crate::sql::now;
 
 /// Hands up to `limit` follow-ups due within `LOOKAHEAD` (or overdue) to the queue, in jobs
 /// of up to `JOB_BATCH` whose due times lie within a second. One handed over longer than
@@ -34,53 +33,44 @@ pub async fn enqueue_due(
     limit: u64,
     stale_after: Duration,
 ) -> Result<Enqueued, EnqueueError> {
-    let now = now();
-    let horizon = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
-    let stale = now - chrono::Duration::from_std(LOOKAHEAD + stale_after).unwrap_or_default();
-    let txn = db.begin().await?;
-    let mut select = follow_up::Entity::find()
-        .select_only()
-        .columns([follow_up::Column::Id, follow_up::Column::DueAt])
-        .filter(follow_up::Column::Status.eq(FollowUpStatus::Scheduled.as_str()))
-        .filter(follow_up::Column::DueAt.lte(horizon))
-        .filter(
-            Condition::any().add(follow_up::Column::EnqueuedAt.is_null()).add(follow_up::Column::EnqueuedAt.lt(stale)),
-        )
-        .order_by_asc(follow_up::Column::DueAt)
-        .limit(std::cmp::max(limit, 1));
-    if db.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let rows: Vec<(Uuid, DateTime<Utc>)> = select.into_tuple().all(&txn).await?;
-    let scanned = rows.len();
-    if rows.is_empty() {
-        return Ok(Enqueued { handed: 0, scanned });
-    }
+    use follow_up::Column;
+    let schedule = Schedule {
+        id: Column::Id,
+        status: Column::Status,
+        waiting: Stored(FollowUpStatus::Scheduled).into(),
+        due_at: Column::DueAt,
+        enqueued_at: Column::EnqueuedAt,
+    };
+    due::hand_over::<follow_up::Entity, (Uuid, DateTime<Utc>)>(
+        db,
+        queue,
+        schedule,
+        [Column::Id, Column::DueAt],
+        limit,
+        stale_after,
+        firing_jobs,
+    )
+    .await
+}
+
+/// Rows in due order into jobs of up to `JOB_BATCH` spanning at most `JOB_SPREAD_MS`, each
+/// delayed until its latest row is due.
+fn firing_jobs(rows: Vec<(Uuid, DateTime<Utc>)>, now: DateTime<Utc>) -> Handover {
+    let delay = |at: DateTime<Utc>| (at - now).to_std().unwrap_or_default();
     let mut jobs = Vec::new();
     let mut batch: Vec<Uuid> = Vec::new();
-    let mut first = rows[0].1;
-    let mut last = rows[0].1;
+    let (mut first, mut last) = (rows[0].1, rows[0].1);
     for (id, due) in &rows {
         if batch.len() == JOB_BATCH || (*due - first).num_milliseconds() > JOB_SPREAD_MS {
-            jobs.push((firing_job(&batch), (last - now).to_std().unwrap_or_default()));
+            jobs.push((firing_job(&batch), delay(last)));
             batch.clear();
             first = *due;
         }
         batch.push(*id);
         last = *due;
     }
-    jobs.push((firing_job(&batch), (last - now).to_std().unwrap_or_default()));
-    queue.push(jobs).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-    for chunk in ids.chunks(MAX_PARAMS) {
-        follow_up::Entity::update_many()
-            .col_expr(follow_up::Column::EnqueuedAt, Expr::value(now))
-            .filter(follow_up::Column::Id.is_in(chunk.iter().copied()))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(Enqueued { handed: ids.len(), scanned })
+    jobs.push((firing_job(&batch), delay(last)));
+    Handover { ids: rows.iter().map(|r| r.0).collect(), jobs }
 }
 
 /// The job that fires these follow-ups.
@@ -181,33 +171,8 @@ pub(super) async fn fired_events<C: ConnectionTrait>(
     let payer_rules =
         crate::classify::rules_for(db, denials.values().map(|d| d.payer_id.clone()).collect::<BTreeSet<_>>()).await?;
     let today = now.date_naive();
-    let mut priorities: HashMap<Uuid, i32> = HashMap::new();
-    let mut changed: BTreeMap<i32, Vec<Uuid>> = BTreeMap::new();
-    for d in denials.values() {
-        let (Some(category), Some(action)) = (Category::parse(&d.category), Action::parse(&d.recommended_action))
-        else {
-            continue;
-        };
-        let rules = payer_rules.get(&d.payer_id).copied().unwrap_or_default();
-        let priority = crate::classify::rank(d.amount_cents, category, action, d.appeal_deadline, &rules, today);
-        priorities.insert(d.id, priority);
-        if priority != d.priority {
-            changed.entry(priority).or_default().push(d.id);
-        }
-    }
-    // One statement per new priority, not per denial: a batch of reminders firing together
-    // mostly lands its denials on a few priorities.
-    let backend = db.get_database_backend();
-    for (priority, ids) in changed {
-        for chunk in ids.chunks(MAX_PARAMS) {
-            denial::Entity::update_many()
-                .col_expr(denial::Column::Priority, Expr::value(priority))
-                .col_expr(denial::Column::UpdatedAt, Expr::value(now))
-                .filter(any_of(backend, denial::Column::Id, sea_orm::sea_query::ArrayType::Uuid, chunk))
-                .exec(db)
-                .await?;
-        }
-    }
+    let rows: Vec<denial::Model> = denials.values().cloned().collect();
+    let priorities = crate::priorities::refresh(db, &rows, &payer_rules, today, now).await?.priorities;
     let mut drafts = Vec::with_capacity(fired.len());
     for f in fired {
         let Some(target) = ContactKind::parse(&f.target) else { continue };

@@ -22,8 +22,9 @@ pub use firing::{Fired, enqueue_due, fire};
 pub use plan::{for_balance, for_claim, for_denials, for_resubmission};
 pub use reschedule::reschedule_payer;
 
+pub use crate::due::LOOKAHEAD;
+
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use overturn_entity::{claim_payment, follow_up};
@@ -34,9 +35,6 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::sql::{Column, insert_rows_if_absent, now};
-
-/// How far ahead follow-ups are handed to the queue.
-pub const LOOKAHEAD: Duration = Duration::from_secs(60);
 
 /// Follow-ups one job fires (one transaction).
 pub const JOB_BATCH: usize = 500;
@@ -87,7 +85,7 @@ pub async fn schedule<C: ConnectionTrait>(db: &C, rows: &[follow_up::Model]) -> 
             Value::from(r.reference.clone()),
             Value::from(r.offset_days),
             Value::from(r.due_at),
-            Value::from(r.status.clone()),
+            Value::from(r.status),
             Value::from(r.fire_count),
             Value::from(r.snoozed),
             Value::from(r.created_at),
@@ -107,7 +105,7 @@ pub async fn plan_remittance(db: &DatabaseConnection, remittance_id: Uuid, page_
         .filter(remittance_transaction::Column::RemittanceId.eq(remittance_id))
         .all(db)
         .await?;
-    let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, crate::classify::payer_key(t))).collect();
+    let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, t.payer_id.clone())).collect();
     let now = now();
     // What this remittance's answers end goes first, so nothing it answered is planned anew.
     let txn = db.begin().await?;

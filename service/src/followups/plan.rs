@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use overturn_domain::classification::{Action, Category, PayerRules};
+use overturn_domain::denial_workflow::DenialStatus;
 use overturn_domain::followups::{self as rules, FollowUpKind, FollowUpStatus};
+use overturn_domain::settlement;
 use overturn_entity::{claim, claim_payment, denial, follow_up};
 use uuid::Uuid;
 
@@ -36,7 +38,7 @@ pub(super) fn planned(
         reference: reference.to_owned(),
         offset_days: None,
         due_at,
-        status: FollowUpStatus::Scheduled.as_str().to_owned(),
+        status: FollowUpStatus::Scheduled.into(),
         assignee: None,
         note: None,
         enqueued_at: None,
@@ -111,7 +113,7 @@ pub fn for_denials(
     now: DateTime<Utc>,
 ) -> Vec<follow_up::Model> {
     let mut out = Vec::new();
-    for d in denials.iter().filter(|d| d.status == "open") {
+    for d in denials.iter().filter(|d| *d.status == DenialStatus::Open) {
         let (Some(category), Some(action)) = (Category::parse(&d.category), Action::parse(&d.recommended_action))
         else {
             continue;
@@ -170,7 +172,7 @@ pub fn for_denials(
 /// The reminder of a balance a payment left the patient (none for reversals).
 pub fn for_balance(payment: &claim_payment::Model, payer_id: &str, now: DateTime<Utc>) -> Option<follow_up::Model> {
     let member = payment.patient_member_id.as_deref().filter(|m| !m.is_empty())?;
-    if payment.patient_responsibility_cents <= 0 || payment.status_code == "22" {
+    if !settlement::leaves_patient_balance(&payment.status_code, payment.patient_responsibility_cents) {
         return None;
     }
     let mut row = planned(

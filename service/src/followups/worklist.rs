@@ -118,8 +118,6 @@ pub enum ChangeError {
     /// Another request, or the firing job, moved it since it was read.
     #[error("the follow-up changed while this ran; read it again")]
     Raced,
-    #[error("follow-up {0} has an unknown status")]
-    Corrupt(Uuid),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -134,7 +132,7 @@ pub async fn change(
     by: &str,
 ) -> Result<follow_up::Model, ChangeError> {
     let row = find(txn, id).await?.ok_or(ChangeError::NotFound(id))?;
-    let from = FollowUpStatus::parse(&row.status).ok_or(ChangeError::Corrupt(row.id))?;
+    let from = *row.status;
     let to = rules::next_status(from, change).map_err(|e| ChangeError::NotAllowed(e.to_string()))?;
     let now = now();
     let mut update = follow_up::Entity::update_many()

@@ -52,14 +52,55 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     let remittance_id = Uuid::now_v7();
     let file = incoming.file;
 
-    // 1. Which transactions are new: (payer, trace number) not seen in an earlier file nor
-    //    earlier in this one.
+    let mut transactions = transaction_rows(remittance_id, file);
+    mark_earlier_receipts(txn, &mut transactions).await?;
+    let Payments { rows: mut payments, line_refs } = payment_rows(remittance_id, file, &transactions, now);
+    let t_rows = t0.elapsed();
+    match_payments(txn, &mut payments, &line_refs).await?;
+    let t_match = t0.elapsed();
+
+    let summary = summary_row(remittance_id, &incoming, &transactions, &payments, now);
+    store_file(txn, &incoming, &summary).await?;
+    insert_chunked::<_, _, remittance_transaction::ActiveModel>(
+        txn,
+        &transactions,
+        rows_per_statement::<remittance_transaction::Entity>(),
+    )
+    .await?;
+    let t_file = t0.elapsed();
+    insert_payments(txn, &mut payments).await?;
+    let t_payments = t0.elapsed();
+    keep_unmatched_line_refs(txn, &payments, &line_refs).await?;
+    let t_refs = t0.elapsed();
+    if !payments.is_empty() {
+        outbox::Entity::insert(crate::outbox::pending_job(&Task::ClassifyRemittance { remittance_id }, now))
+            .exec_without_returning(txn)
+            .await?;
+    }
+    // Their follow-ups are cancelled by the remittance's follow-up job (`reconcile_remittance`).
+    let claims: Vec<Uuid> = payments.iter().filter_map(|p| p.claim_id).collect::<HashSet<_>>().into_iter().collect();
+    settle_claims(txn, &claims, now).await?;
+    // Cumulative times, for tuning the write path on each backend (RUST_LOG=overturn_service=debug).
+    tracing::debug!(
+        rows_built = ?t_rows,
+        matched = ?t_match,
+        file_stored = ?t_file,
+        payments_stored = ?t_payments,
+        line_refs_stored = ?t_refs,
+        total = ?t0.elapsed(),
+        "remittance stored"
+    );
+
+    Ok(Stored { remittance: summary, transactions, payments })
+}
+
+/// One row per transaction; a repeat of an earlier transaction of the same file points at it.
+fn transaction_rows(remittance_id: Uuid, file: &RemittanceFile<'_>) -> Vec<remittance_transaction::Model> {
     let mut transactions: Vec<remittance_transaction::Model> = Vec::with_capacity(file.transactions.len());
     let mut first_in_file: HashMap<(String, String), Uuid> = HashMap::new();
     for (position, tx) in file.transactions.iter().enumerate() {
-        let row = transaction_row(remittance_id, position, tx);
-        let key = (row.payer_id.clone(), row.trace_number.clone());
-        let mut row = row;
+        let mut row = transaction_row(remittance_id, position, tx);
+        let key = (row.originator_id.clone(), row.trace_number.clone());
         match first_in_file.get(&key) {
             Some(first) => row.duplicate_of = Some(*first),
             None => {
@@ -68,12 +109,22 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         }
         transactions.push(row);
     }
+    transactions
+}
+
+/// Registers each new (originator, trace number); one an earlier file registered marks the
+/// transaction, and its repeats in this file, as duplicates of the one that applied it.
+async fn mark_earlier_receipts<C: ConnectionTrait>(
+    txn: &C,
+    transactions: &mut [remittance_transaction::Model],
+) -> Result<(), DbErr> {
+    let trace_of = |t: &remittance_transaction::Model| (t.originator_id.clone(), t.trace_number.clone());
     let fresh: Vec<remittance_trace::ActiveModel> = transactions
         .iter()
         .filter(|t| t.duplicate_of.is_none())
         .map(|t| {
             remittance_trace::ActiveModel::from(remittance_trace::Model {
-                payer_id: t.payer_id.clone(),
+                payer_id: t.originator_id.clone(),
                 trace_number: t.trace_number.clone(),
                 transaction_id: t.id,
             })
@@ -96,44 +147,63 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     }
     let mut earlier: HashMap<Uuid, Uuid> = HashMap::new();
     for t in transactions.iter().filter(|t| t.duplicate_of.is_none()) {
-        if !registered.contains(&(t.payer_id.clone(), t.trace_number.clone())) {
-            let original = remittance_trace::Entity::find_by_id((t.payer_id.clone(), t.trace_number.clone()))
+        if !registered.contains(&trace_of(t)) {
+            let original = remittance_trace::Entity::find_by_id(trace_of(t))
                 .one(txn)
                 .await?
                 .ok_or_else(|| DbErr::Custom("a payment trace vanished after a conflict".into()))?;
             earlier.insert(t.id, original.transaction_id);
         }
     }
-    for t in &mut transactions {
+    for t in transactions {
         // A repeat of a transaction that itself repeats an earlier file points at the original.
         let of = t.duplicate_of.unwrap_or(t.id);
         if let Some(original) = earlier.get(&of) {
             t.duplicate_of = Some(*original);
         }
     }
+    Ok(())
+}
 
-    // 2. The claim payments of the transactions applied now.
-    let mut payments = Vec::new();
-    let mut line_refs: Vec<Vec<&str>> = Vec::new();
-    for (tx, row) in file.transactions.iter().zip(&transactions) {
+/// The claim payments of the transactions applied now, with each one's line control numbers
+/// (REF*6R), by which a payment without a claim number match may still find its claim.
+struct Payments<'a> {
+    rows: Vec<claim_payment::Model>,
+    line_refs: Vec<Vec<&'a str>>,
+}
+
+fn payment_rows<'a>(
+    remittance_id: Uuid,
+    file: &'a RemittanceFile<'a>,
+    transactions: &[remittance_transaction::Model],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Payments<'a> {
+    let mut rows = Vec::new();
+    let mut line_refs = Vec::new();
+    for (tx, row) in file.transactions.iter().zip(transactions) {
         if row.duplicate_of.is_some() {
             continue;
         }
         for claim in &tx.claims {
             line_refs.push(tx.lines_of(claim).iter().filter_map(|l| l.line_control_number).collect());
-            payments.push(payment_row(remittance_id, row, payments.len(), tx, claim, now));
+            rows.push(payment_row(remittance_id, row, rows.len(), tx, claim, now));
         }
     }
-    let t_rows = t0.elapsed();
-    match_payments(txn, &mut payments, &line_refs).await?;
-    let t_match = t0.elapsed();
+    Payments { rows, line_refs }
+}
 
-    // 3. Store it all.
+fn summary_row(
+    remittance_id: Uuid,
+    incoming: &Incoming<'_>,
+    transactions: &[remittance_transaction::Model],
+    payments: &[claim_payment::Model],
+    now: chrono::DateTime<chrono::Utc>,
+) -> remittance::Model {
     let applied: Vec<&remittance_transaction::Model> =
         transactions.iter().filter(|t| t.duplicate_of.is_none()).collect();
     let warnings: Vec<serde_json::Value> =
-        file.transactions.iter().flat_map(|tx| tx.warnings.iter()).map(warning_json).collect();
-    let summary = remittance::Model {
+        incoming.file.transactions.iter().flat_map(|tx| tx.warnings.iter()).map(warning_json).collect();
+    remittance::Model {
         id: remittance_id,
         source: incoming.source.to_owned(),
         received_at: now,
@@ -148,26 +218,34 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         warnings: serde_json::Value::Array(warnings),
         // Nothing to classify in a file of duplicates only.
         classified_at: if payments.is_empty() { Some(now) } else { None },
-    };
+    }
+}
+
+/// The summary and the file exactly as received.
+async fn store_file<C: ConnectionTrait>(
+    txn: &C,
+    incoming: &Incoming<'_>,
+    summary: &remittance::Model,
+) -> Result<(), DbErr> {
     remittance::Entity::insert(remittance::ActiveModel::from(summary.clone())).exec_without_returning(txn).await?;
     remittance_file::Entity::insert(remittance_file::ActiveModel::from(remittance_file::Model {
-        remittance_id,
+        remittance_id: summary.id,
         content_type: incoming.content_type.to_owned(),
         body: incoming.body.to_vec(),
     }))
     .exec_without_returning(txn)
     .await?;
-    insert_chunked::<_, _, remittance_transaction::ActiveModel>(
-        txn,
-        &transactions,
-        rows_per_statement::<remittance_transaction::Entity>(),
-    )
-    .await?;
-    let t_file = t0.elapsed();
-    insert_payments(txn, &mut payments).await?;
-    let t_payments = t0.elapsed();
+    Ok(())
+}
+
+/// The line control numbers of payments still without a claim, for matching them later.
+async fn keep_unmatched_line_refs<C: ConnectionTrait>(
+    txn: &C,
+    payments: &[claim_payment::Model],
+    line_refs: &[Vec<&str>],
+) -> Result<(), DbErr> {
     let mut refs: Vec<Value> = Vec::new();
-    for (p, line_refs) in payments.iter().zip(&line_refs) {
+    for (p, line_refs) in payments.iter().zip(line_refs) {
         if p.claim_id.is_none() {
             for r in line_refs.iter().copied().collect::<HashSet<&str>>() {
                 refs.extend([Value::from(r), Value::from(p.id)]);
@@ -175,30 +253,7 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         }
     }
     let columns = [Column::new("control_number", "text"), Column::new("claim_payment_id", "uuid")];
-    crate::sql::insert_rows(txn, "unmatched_line_refs", &columns, refs).await?;
-    let t_refs = t0.elapsed();
-    if !payments.is_empty() {
-        outbox::Entity::insert(crate::outbox::pending_job(&Task::ClassifyRemittance { remittance_id }, now))
-            .exec_without_returning(txn)
-            .await?;
-    }
-
-    // 4. The matched claims' status and amounts, from all their payments.
-    // Their follow-ups are cancelled by the remittance's follow-up job (`reconcile_remittance`).
-    let claims: Vec<Uuid> = payments.iter().filter_map(|p| p.claim_id).collect::<HashSet<_>>().into_iter().collect();
-    settle_claims(txn, &claims, now).await?;
-    // Cumulative times, for tuning the write path on each backend (RUST_LOG=overturn_api=debug).
-    tracing::debug!(
-        rows_built = ?t_rows,
-        matched = ?t_match,
-        file_stored = ?t_file,
-        payments_stored = ?t_payments,
-        line_refs_stored = ?t_refs,
-        total = ?t0.elapsed(),
-        "remittance stored"
-    );
-
-    Ok(Stored { remittance: summary, transactions, payments })
+    crate::sql::insert_rows(txn, "unmatched_line_refs", &columns, refs).await
 }
 
 async fn insert_chunked<C, M, A>(txn: &C, rows: &[M], per_statement: usize) -> Result<(), DbErr>

@@ -10,12 +10,6 @@ use uuid::Uuid;
 
 use crate::sql::Column;
 
-/// TRN03 names the payer that made the payment; a payer that leaves it out is known by its
-/// N1*PR identifier.
-pub(super) fn payer_key<'a>(tx: &Transaction<'a>) -> &'a str {
-    if tx.trace_payer_id.is_empty() { tx.payer.id } else { tx.trace_payer_id }
-}
-
 /// A debit (BPR03 = D) takes money back.
 pub(super) fn signed_payment(t: &remittance_transaction::Model) -> i64 {
     if t.credit_debit == "D" { -t.payment_amount_cents } else { t.payment_amount_cents }
@@ -30,7 +24,8 @@ pub(super) fn transaction_row(
         id: Uuid::now_v7(),
         remittance_id,
         position: position as i32,
-        payer_id: payer_key(tx).to_owned(),
+        payer_id: tx.payer_key().to_owned(),
+        originator_id: tx.originator().to_owned(),
         trace_number: tx.trace_number.to_owned(),
         payer_name: tx.payer.name.to_owned(),
         payer_id_qualifier: tx.payer.id_qualifier.to_owned(),

@@ -12,6 +12,7 @@ mod denials;
 mod followups;
 mod fuzz;
 mod idempotency;
+mod payer_key;
 mod python;
 mod receiver;
 mod remittances;

@@ -61,7 +61,9 @@ async fn sample_files_are_ingested_with_exact_totals(backend: Backend) {
     assert_eq!(basic["duplicate_count"], 0);
     assert_eq!(basic["claim_count"], 4);
     assert_eq!(basic["transactions"][0]["trace_number"], "EFT0001");
-    assert_eq!(basic["transactions"][0]["payer_id"], "1512345678");
+    // The payer is the payer loop's id (N1*PR); TRN03 is who originated the trace.
+    assert_eq!(basic["transactions"][0]["payer_id"], "60054");
+    assert_eq!(basic["transactions"][0]["originator_id"], "1512345678");
     let clm = payment_of(&basic, "CLM-1001");
     assert_eq!(
         (&clm["status_code"], &clm["charge"], &clm["paid"], &clm["patient_responsibility"], &clm["claim_id"]),

@@ -375,7 +375,7 @@ async fn a_follow_up_due_while_no_worker_runs_fires_at_the_next_start(backend: B
     let wait = (queued.due_at - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(2);
     tokio::time::sleep(wait).await;
     let row = check().await;
-    assert_eq!(row.status, "scheduled", "nothing fires while no worker runs");
+    assert_eq!(row.status.as_str(), "scheduled", "nothing fires while no worker runs");
     assert!(receiver.received().is_empty());
 
     let second = worker();
@@ -383,7 +383,7 @@ async fn a_follow_up_due_while_no_worker_runs_fires_at_the_next_start(backend: B
     assert_eq!(request.json()["data"]["follow_up_id"], queued.id.to_string());
     let fired = wait_for("the follow-up fired", Duration::from_secs(30), || async {
         let row = check().await;
-        (row.status == "fired").then_some(row)
+        (row.status.as_str() == "fired").then_some(row)
     })
     .await;
     assert_eq!(fired.fire_count, 1);

@@ -104,7 +104,7 @@ fn claim_rows(
         total_charge_cents: total.cents(),
         paid_amount_cents: 0,
         patient_responsibility_cents: 0,
-        status: ClaimStatus::Submitted.as_str().to_owned(),
+        status: ClaimStatus::Submitted.into(),
         created_at: now,
         updated_at: now,
     };

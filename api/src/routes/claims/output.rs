@@ -91,7 +91,7 @@ impl Claim {
         Self {
             id: row.id,
             claim_number: row.claim_number,
-            status: row.status,
+            status: row.status.as_str().to_owned(),
             payer: Payer { id: row.payer_id, name: row.payer_name },
             patient: Patient {
                 member_id: row.patient_member_id,

@@ -110,7 +110,7 @@ async fn with_attempts<C: ConnectionTrait>(
             event_id: r.event_id,
             event_type: r.event_type,
             contact_id: r.contact_id,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             attempt_count: r.attempts,
             next_attempt_at: r.next_attempt_at,
             last_status_code: r.last_status_code,

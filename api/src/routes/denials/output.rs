@@ -116,7 +116,7 @@ impl Denial {
             recommended_action: row.recommended_action.clone(),
             priority: row.priority,
             appeal_deadline: row.appeal_deadline,
-            status: row.status.clone(),
+            status: row.status.as_str().to_owned(),
             assignee: row.assignee.clone(),
             recovered_amount: row.recovered_cents.map(money),
             created_at: row.created_at,

@@ -110,8 +110,12 @@ pub struct RemittanceTransaction {
     pub id: Uuid,
     /// 0-based order in the file.
     pub position: i32,
-    /// TRN03 (the payer's N1*PR id when TRN03 is absent).
+    /// The payer it answers for, as denials and follow-ups name it: the payer loop's id
+    /// (N1*PR N104), else TRN03.
     pub payer_id: String,
+    /// Who issued the trace number: TRN03, else the payer loop's id. A payment with the same
+    /// originator and trace number as one received before is a duplicate.
+    pub originator_id: String,
     pub payer_name: String,
     /// TRN02.
     pub trace_number: String,
@@ -153,6 +157,7 @@ impl RemittanceTransaction {
             id: row.id,
             position: row.position,
             payer_id: row.payer_id.clone(),
+            originator_id: row.originator_id.clone(),
             payer_name: row.payer_name.clone(),
             trace_number: row.trace_number.clone(),
             payee_name: row.payee_name.clone(),
