@@ -6,7 +6,9 @@ use reqwest::Method;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, assert_problem, claim_body, error_fields, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Backend, TestApp, assert_problem, claim_body, error_fields, spawn_app_with, spawn_app_without_workers,
+};
 use crate::remittances::edi;
 
 /// Five claims, one denial each, of every shape the rules distinguish.
@@ -44,6 +46,15 @@ async fn denials_of(app: &TestApp, remittance_id: &str, expected: usize) -> Vec<
     .await
 }
 
+/// The remittance's denials after running the due jobs (the app has no workers of its own).
+async fn classified(app: &TestApp, remittance_id: &str, expected: usize) -> Vec<Value> {
+    assert!(app.run_due_jobs().await > 0, "the remittance's classification ran");
+    let body = app.get_json(&format!("/v1/denials?remittance_id={remittance_id}&limit=500")).await;
+    let items = body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), expected, "{body}");
+    items
+}
+
 /// Every denial row in the database, whatever the API shows.
 async fn stored_denials(db: &overturn_service::db::Db) -> u64 {
     use sea_orm::{EntityTrait, PaginatorTrait};
@@ -79,7 +90,7 @@ async fn created_claim(app: &TestApp, number: &str) -> Value {
 }
 
 async fn a_remittance_is_classified_into_the_worklist(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_without_workers(backend).await;
     let rules = app
         .request(
             Method::PUT,
@@ -92,7 +103,7 @@ async fn a_remittance_is_classified_into_the_worklist(backend: Backend) {
     let d1 = created_claim(&app, "D-1").await;
     let d3 = created_claim(&app, "D-3").await;
     let id = post_remittance(&app, "DEN-1").await;
-    let denials = denials_of(&app, &id, 5).await;
+    let denials = classified(&app, &id, 5).await;
     assert_eq!(denials.len(), 5, "one denial per claim, none for CO-45 / OA-23");
 
     let deadline = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap() + chrono::Days::new(3650);
@@ -150,9 +161,9 @@ async fn a_remittance_is_classified_into_the_worklist(backend: Backend) {
 }
 
 async fn the_worklist_filters_sorts_and_pages(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_without_workers(backend).await;
     let id = post_remittance(&app, "DEN-2").await;
-    denials_of(&app, &id, 5).await;
+    classified(&app, &id, 5).await;
     let count = |body: &Value| body["items"].as_array().unwrap().len();
     assert_eq!(count(&app.get_json("/v1/denials?work_queue=clinical").await), 1);
     assert_eq!(count(&app.get_json("/v1/denials?category=coding").await), 0);
@@ -205,9 +216,9 @@ async fn act(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest::Respon
 }
 
 async fn denials_are_worked_through_their_states_with_an_audit_trail(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_without_workers(backend).await;
     let id = post_remittance(&app, "DEN-3").await;
-    let denials = denials_of(&app, &id, 5).await;
+    let denials = classified(&app, &id, 5).await;
     let denial = by_claim(&denials, "D-3")["id"].as_str().unwrap().to_owned();
     let billing = app.create_key("billing").await;
     let admin = app.admin_key.clone();
@@ -307,7 +318,7 @@ async fn denials_are_worked_through_their_states_with_an_audit_trail(backend: Ba
 }
 
 async fn payer_rules_default_and_changing_them_moves_open_deadlines(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_without_workers(backend).await;
     let defaults = app.get_json("/v1/payers/60054/rules").await;
     assert_eq!(defaults["appeal_window_days"], 180);
     assert_eq!(defaults["timely_filing_days"], 365);
@@ -315,7 +326,7 @@ async fn payer_rules_default_and_changing_them_moves_open_deadlines(backend: Bac
     assert_eq!(defaults["default"], true);
 
     let id = post_remittance(&app, "DEN-4").await;
-    let denials = denials_of(&app, &id, 5).await;
+    let denials = classified(&app, &id, 5).await;
     let produced = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
     assert_eq!(by_claim(&denials, "D-2")["appeal_deadline"], (produced + chrono::Days::new(180)).to_string());
     let closed = by_claim(&denials, "D-2")["id"].as_str().unwrap().to_owned();
@@ -358,9 +369,9 @@ async fn payer_rules_default_and_changing_them_moves_open_deadlines(backend: Bac
 }
 
 async fn analytics_count_denials_by_category_payer_and_reason(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_without_workers(backend).await;
     let id = post_remittance(&app, "DEN-5").await;
-    let denials = denials_of(&app, &id, 5).await;
+    let denials = classified(&app, &id, 5).await;
     let d5 = by_claim(&denials, "D-5")["id"].as_str().unwrap().to_owned();
     let d1 = by_claim(&denials, "D-1")["id"].as_str().unwrap().to_owned();
     let key = app.admin_key.clone();
@@ -508,9 +519,9 @@ async fn jobs_are_idempotent_and_dead_ones_can_be_retried(backend: Backend) {
 /// Urgency grows as a deadline nears: the upkeep pass recomputes the priority of open denials
 /// and leaves closed ones alone; a second pass the same day changes nothing.
 async fn upkeep_raises_priorities_as_deadlines_near(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_without_workers(backend).await;
     let id = post_remittance(&app, "DEN-7").await;
-    let denials = denials_of(&app, &id, 5).await;
+    let denials = classified(&app, &id, 5).await;
     let closed = by_claim(&denials, "D-4")["id"].as_str().unwrap().to_owned();
     assert_eq!(act(&app, &app.admin_key, &closed, json!({"action": "write_off"})).await.status(), 200);
     let db = app.database().await;

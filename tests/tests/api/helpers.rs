@@ -104,6 +104,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, ServeRole::All, &[]).await
 }
 
+/// The app without background workers: the test runs the due jobs itself, when it chooses,
+/// with `TestApp::run_due_jobs`.
+pub async fn spawn_app_without_workers(backend: Backend) -> TestApp {
+    spawn_app_with(backend, ServeRole::Api, &[]).await
+}
+
 pub async fn spawn_app_with(backend: Backend, role: ServeRole, extra: &[(&str, &str)]) -> TestApp {
     let db = std::sync::Arc::new(TestDatabase::new(backend).await);
     start_on(db, random_key(), role, extra).await
@@ -138,6 +144,16 @@ impl TestApp {
     /// queue, as replicas share them in production.
     pub async fn replica(&self, role: ServeRole, extra: &[(&str, &str)]) -> TestApp {
         start_on(self._db.clone(), self.admin_key.clone(), role, extra).await
+    }
+
+    /// Runs every job due now, in this task, until none is left; returns how many ran. For an
+    /// app started without workers (`spawn_app_without_workers`): what a worker would do,
+    /// finished when this returns, so the test asserts on it instead of polling for it.
+    pub async fn run_due_jobs(&self) -> usize {
+        let settings = Settings::from_map(&self._db.vars).expect("test settings are valid");
+        let db = self.database().await;
+        let runner = overturn_worker::due_now::DueNow::new(&settings, db.write.clone()).expect("the job runner starts");
+        runner.run().await.expect("the due jobs run")
     }
 
     /// Polls `check` until it returns `Some`, for work the workers do in the background.

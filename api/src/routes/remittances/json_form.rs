@@ -3,6 +3,7 @@
 //! balancing as the X12 file. It is read into the 835 model, so everything after parsing is
 //! shared with EDI.
 
+use chrono::NaiveDate;
 use overturn_domain::identifiers::check_x12_text;
 use overturn_domain::x12::{
     Adjustment, ClaimPayment, Party, Payment, Procedure, ProviderAdjustment, ServiceLine, Transaction,
@@ -340,43 +341,105 @@ pub fn prepare(r: &mut RemittanceRequest) {
 /// second value maps each `segment_index` of the model to the JSON path it came from, so
 /// balancing errors name fields too.
 pub fn to_transaction(r: &RemittanceRequest) -> Result<(Transaction<'_>, Vec<String>), Vec<FieldError>> {
-    let mut e = Errors(Vec::new());
-    // Index 0 is unused; 1 is the payment, for the transaction-level balance.
-    let mut paths = vec![String::new(), "payment.amount".to_owned()];
-
-    e.take("payer.id", PayerId::parse(&r.payer.id));
-    e.take("payer.name", PartyName::parse(&r.payer.name));
-    e.take("payee.name", PartyName::parse(&r.payee.name));
-    if let Some(npi) = &r.payee.npi {
-        e.take("payee.npi", Npi::parse(npi));
-    }
-    let amount = e.take("payment.amount", Money::parse(&r.payment.amount));
-    let method = e.take("payment.method", one_of(&r.payment.method, &["ACH", "CHK", "NON", "BOP", "FWT"]));
-    let credit_debit =
-        e.take("payment.credit_debit", one_of(r.payment.credit_debit.as_deref().unwrap_or("C"), &["C", "D"]));
-    let handling = e.take(
-        "payment.handling_code",
-        one_of(r.payment.handling_code.as_deref().unwrap_or("I"), &["I", "H", "C", "D", "P", "U", "X"]),
-    );
-    let payment_date = match &r.payment.date {
-        Some(d) => e.take("payment.date", parse_date(d)),
-        None => None,
-    };
-    e.take("payment.trace_number", TraceNumber::parse(&r.payment.trace_number));
-    let production_date = match &r.production_date {
-        Some(d) => e.take("production_date", parse_date(d)),
-        None => None,
-    };
+    let mut reading = Reading::default();
+    let payment = reading.payment(r);
     if r.claims.len() > MAX_CLAIMS {
-        e.0.push(FieldError::new("claims", format!("must hold at most {MAX_CLAIMS} claims; send an X12 file")));
+        reading.e.0.push(FieldError::new("claims", format!("must hold at most {MAX_CLAIMS} claims; send an X12 file")));
+    }
+    for (i, c) in r.claims.iter().enumerate() {
+        reading.claim(i, c);
+    }
+    let provider_adjustments = reading.provider_adjustments(r);
+    let Reading { e, paths, claims, lines, adjustments, remark_codes } = reading;
+    if !e.0.is_empty() {
+        return Err(e.0);
+    }
+    let Some((payment, production_date)) = payment else {
+        return Err(vec![FieldError::new("payment", "could not be read")]);
+    };
+    let tx = Transaction {
+        interchange_control_number: "",
+        group_control_number: "",
+        transaction_control_number: "",
+        payment,
+        trace_number: &r.payment.trace_number,
+        trace_payer_id: &r.payer.id,
+        production_date,
+        payer: Party { name: &r.payer.name, id_qualifier: "PI", id: &r.payer.id },
+        payee: Party {
+            name: &r.payee.name,
+            id_qualifier: if r.payee.npi.is_some() { "XX" } else { "" },
+            id: r.payee.npi.as_deref().unwrap_or(""),
+        },
+        claims,
+        lines,
+        adjustments,
+        remark_codes,
+        provider_adjustments,
+        warnings: Vec::new(),
+    };
+    Ok((tx, paths))
+}
+
+/// The document as read so far: every field error, and the model's flat arrays.
+struct Reading<'a> {
+    e: Errors,
+    /// Index 0 is unused; 1 is the payment, for the transaction-level balance.
+    paths: Vec<String>,
+    claims: Vec<ClaimPayment<'a>>,
+    lines: Vec<ServiceLine<'a>>,
+    adjustments: Vec<Adjustment<'a>>,
+    remark_codes: Vec<&'a str>,
+}
+
+impl Default for Reading<'_> {
+    fn default() -> Self {
+        Self {
+            e: Errors(Vec::new()),
+            paths: vec![String::new(), "payment.amount".to_owned()],
+            claims: Vec::new(),
+            lines: Vec::new(),
+            adjustments: Vec::new(),
+            remark_codes: Vec::new(),
+        }
+    }
+}
+
+impl<'a> Reading<'a> {
+    /// The parties, the payment (BPR) and the production date; `None` if any is wrong.
+    fn payment(&mut self, r: &'a RemittanceRequest) -> Option<(Payment<'a>, Option<NaiveDate>)> {
+        let e = &mut self.e;
+        e.take("payer.id", PayerId::parse(&r.payer.id));
+        e.take("payer.name", PartyName::parse(&r.payer.name));
+        e.take("payee.name", PartyName::parse(&r.payee.name));
+        if let Some(npi) = &r.payee.npi {
+            e.take("payee.npi", Npi::parse(npi));
+        }
+        let amount = e.take("payment.amount", Money::parse(&r.payment.amount));
+        let method = e.take("payment.method", one_of(&r.payment.method, &["ACH", "CHK", "NON", "BOP", "FWT"]));
+        let credit_debit =
+            e.take("payment.credit_debit", one_of(r.payment.credit_debit.as_deref().unwrap_or("C"), &["C", "D"]));
+        let handling = e.take(
+            "payment.handling_code",
+            one_of(r.payment.handling_code.as_deref().unwrap_or("I"), &["I", "H", "C", "D", "P", "U", "X"]),
+        );
+        let payment_date = match &r.payment.date {
+            Some(d) => e.take("payment.date", parse_date(d)),
+            None => None,
+        };
+        e.take("payment.trace_number", TraceNumber::parse(&r.payment.trace_number));
+        let production_date = match &r.production_date {
+            Some(d) => e.take("production_date", parse_date(d)),
+            None => None,
+        };
+        let (amount, method, credit_debit, handling_code) = (amount?, method?, credit_debit?, handling?);
+        Some((Payment { handling_code, amount, credit_debit, method, effective_date: payment_date }, production_date))
     }
 
-    let mut claims = Vec::with_capacity(r.claims.len());
-    let mut lines = Vec::new();
-    let mut adjustments = Vec::new();
-    let mut remark_codes: Vec<&str> = Vec::new();
-    for (i, c) in r.claims.iter().enumerate() {
+    /// One claim payment (CLP) with its adjustments, remarks and lines.
+    fn claim(&mut self, i: usize, c: &'a ClaimPaymentInput) {
         let at = |field: &str| format!("claims[{i}].{field}");
+        let e = &mut self.e;
         let claim_number =
             e.take(at("claim_number"), ClaimNumber::parse(&c.claim_number)).map(|_| c.claim_number.as_str());
         let status_code = e.take(at("status_code"), one_of(&c.status_code, &STATUS_CODES));
@@ -405,71 +468,17 @@ pub fn to_transaction(r: &RemittanceRequest) -> Result<(Transaction<'_>, Vec<Str
                 e.take(at(field), x12_text(v, max));
             }
         }
-        let claim_adjustments = read_adjustments(&mut e, &mut adjustments, &at("adjustments"), &c.adjustments);
-        let claim_remarks = read_remarks(&mut e, &mut remark_codes, &at("remark_codes"), &c.remark_codes);
-        let first_line = lines.len() as u32;
+        let claim_adjustments = read_adjustments(e, &mut self.adjustments, &at("adjustments"), &c.adjustments);
+        let claim_remarks = read_remarks(e, &mut self.remark_codes, &at("remark_codes"), &c.remark_codes);
+        let first_line = self.lines.len() as u32;
         for (j, l) in c.lines.iter().enumerate() {
-            let at = |field: &str| format!("claims[{i}].lines[{j}].{field}");
-            let qualifier = l.procedure_qualifier.as_deref().unwrap_or("HC");
-            if !(qualifier.len() == 2 && qualifier.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())) {
-                e.0.push(FieldError::new(
-                    at("procedure_qualifier"),
-                    "must be a product/service id qualifier such as HC",
-                ));
-            }
-            let procedure_code = e.take(at("procedure_code"), x12_text(&l.procedure_code, 48));
-            if l.modifiers.len() > 4 {
-                e.0.push(FieldError::new(at("modifiers"), "must hold at most 4 modifiers"));
-            }
-            for (k, m) in l.modifiers.iter().enumerate() {
-                if !(m.len() == 2 && m.bytes().all(|b| b.is_ascii_alphanumeric())) {
-                    e.0.push(FieldError::new(format!("{}[{k}]", at("modifiers")), "must be two letters or digits"));
-                }
-            }
-            let charge = e.take(at("charge"), signed(&l.charge));
-            let paid = e.take(at("paid"), signed(&l.paid));
-            let allowed = match &l.allowed {
-                Some(a) => e.take(at("allowed"), signed(a)).map(Some),
-                None => Some(None),
-            };
-            let units = match &l.units {
-                Some(u) => e.take(at("units"), decimal(u)).map(Some),
-                None => Some(None),
-            };
-            let service_date = match &l.service_date {
-                Some(d) => e.take(at("service_date"), parse_date(d)),
-                None => None,
-            };
-            let control = match &l.line_control_number {
-                Some(n) => e.take(at("line_control_number"), LineControlNumber::parse(n)).map(|_| Some(n.as_str())),
-                None => Some(None),
-            };
-            let line_adjustments = read_adjustments(&mut e, &mut adjustments, &at("adjustments"), &l.adjustments);
-            let line_remarks = read_remarks(&mut e, &mut remark_codes, &at("remark_codes"), &l.remark_codes);
-            if let (Some(code), Some(charge), Some(paid), Some(allowed), Some(units), Some(control)) =
-                (procedure_code, charge, paid, allowed, units, control)
-            {
-                paths.push(format!("claims[{i}].lines[{j}]"));
-                lines.push(ServiceLine {
-                    procedure: Procedure::new(qualifier, code, &l.joined_modifiers, b':'),
-                    charge,
-                    paid,
-                    units,
-                    original_procedure: None,
-                    service_date,
-                    line_control_number: control,
-                    allowed,
-                    adjustments: line_adjustments,
-                    remark_codes: line_remarks,
-                    segment_index: paths.len() - 1,
-                });
-            }
+            self.line(i, j, l);
         }
         if let (Some(claim_number), Some(status_code), Some(charge), Some(paid), Some(patient_responsibility)) =
             (claim_number, status_code, charge, paid, patient_responsibility)
         {
-            paths.push(format!("claims[{i}]"));
-            claims.push(ClaimPayment {
+            self.paths.push(format!("claims[{i}]"));
+            self.claims.push(ClaimPayment {
                 claim_number,
                 status_code,
                 charge,
@@ -484,62 +493,94 @@ pub fn to_transaction(r: &RemittanceRequest) -> Result<(Transaction<'_>, Vec<Str
                 patient_member_id: patient.and_then(|p| p.member_id.as_deref()).unwrap_or(""),
                 adjustments: claim_adjustments,
                 remark_codes: claim_remarks,
-                lines: first_line..lines.len() as u32,
-                segment_index: paths.len() - 1,
-            });
-        }
-    }
-    let mut provider_adjustments = Vec::with_capacity(r.provider_adjustments.len());
-    for (k, p) in r.provider_adjustments.iter().enumerate() {
-        let at = |field: &str| format!("provider_adjustments[{k}].{field}");
-        let reason = e.take(at("reason_code"), code(&p.reason_code, "provider adjustment reason code"));
-        let amount = e.take(at("amount"), signed(&p.amount));
-        let period = match &p.fiscal_period_date {
-            Some(d) => e.take(at("fiscal_period_date"), parse_date(d)).map(Some),
-            None => Some(None),
-        };
-        if let Some(reference) = &p.reference {
-            e.take(at("reference"), x12_text(reference, 50));
-        }
-        if let (Some(reason_code), Some(amount), Some(fiscal_period_date)) = (reason, amount, period) {
-            provider_adjustments.push(ProviderAdjustment {
-                provider_id: p.provider_id.as_deref().unwrap_or(""),
-                fiscal_period_date,
-                reason_code,
-                reference: p.reference.as_deref().unwrap_or(""),
-                amount,
+                lines: first_line..self.lines.len() as u32,
+                segment_index: self.paths.len() - 1,
             });
         }
     }
 
-    if !e.0.is_empty() {
-        return Err(e.0);
+    /// One service line (SVC) of claim `i`.
+    fn line(&mut self, i: usize, j: usize, l: &'a LinePaymentInput) {
+        let at = |field: &str| format!("claims[{i}].lines[{j}].{field}");
+        let e = &mut self.e;
+        let qualifier = l.procedure_qualifier.as_deref().unwrap_or("HC");
+        if !(qualifier.len() == 2 && qualifier.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())) {
+            e.0.push(FieldError::new(at("procedure_qualifier"), "must be a product/service id qualifier such as HC"));
+        }
+        let procedure_code = e.take(at("procedure_code"), x12_text(&l.procedure_code, 48));
+        if l.modifiers.len() > 4 {
+            e.0.push(FieldError::new(at("modifiers"), "must hold at most 4 modifiers"));
+        }
+        for (k, m) in l.modifiers.iter().enumerate() {
+            if !(m.len() == 2 && m.bytes().all(|b| b.is_ascii_alphanumeric())) {
+                e.0.push(FieldError::new(format!("{}[{k}]", at("modifiers")), "must be two letters or digits"));
+            }
+        }
+        let charge = e.take(at("charge"), signed(&l.charge));
+        let paid = e.take(at("paid"), signed(&l.paid));
+        let allowed = match &l.allowed {
+            Some(a) => e.take(at("allowed"), signed(a)).map(Some),
+            None => Some(None),
+        };
+        let units = match &l.units {
+            Some(u) => e.take(at("units"), decimal(u)).map(Some),
+            None => Some(None),
+        };
+        let service_date = match &l.service_date {
+            Some(d) => e.take(at("service_date"), parse_date(d)),
+            None => None,
+        };
+        let control = match &l.line_control_number {
+            Some(n) => e.take(at("line_control_number"), LineControlNumber::parse(n)).map(|_| Some(n.as_str())),
+            None => Some(None),
+        };
+        let line_adjustments = read_adjustments(e, &mut self.adjustments, &at("adjustments"), &l.adjustments);
+        let line_remarks = read_remarks(e, &mut self.remark_codes, &at("remark_codes"), &l.remark_codes);
+        if let (Some(code), Some(charge), Some(paid), Some(allowed), Some(units), Some(control)) =
+            (procedure_code, charge, paid, allowed, units, control)
+        {
+            self.paths.push(format!("claims[{i}].lines[{j}]"));
+            self.lines.push(ServiceLine {
+                procedure: Procedure::new(qualifier, code, &l.joined_modifiers, b':'),
+                charge,
+                paid,
+                units,
+                original_procedure: None,
+                service_date,
+                line_control_number: control,
+                allowed,
+                adjustments: line_adjustments,
+                remark_codes: line_remarks,
+                segment_index: self.paths.len() - 1,
+            });
+        }
     }
-    let (Some(amount), Some(method), Some(credit_debit), Some(handling_code)) =
-        (amount, method, credit_debit, handling)
-    else {
-        return Err(vec![FieldError::new("payment", "could not be read")]);
-    };
-    let tx = Transaction {
-        interchange_control_number: "",
-        group_control_number: "",
-        transaction_control_number: "",
-        payment: Payment { handling_code, amount, credit_debit, method, effective_date: payment_date },
-        trace_number: &r.payment.trace_number,
-        trace_payer_id: &r.payer.id,
-        production_date,
-        payer: Party { name: &r.payer.name, id_qualifier: "PI", id: &r.payer.id },
-        payee: Party {
-            name: &r.payee.name,
-            id_qualifier: if r.payee.npi.is_some() { "XX" } else { "" },
-            id: r.payee.npi.as_deref().unwrap_or(""),
-        },
-        claims,
-        lines,
-        adjustments,
-        remark_codes,
-        provider_adjustments,
-        warnings: Vec::new(),
-    };
-    Ok((tx, paths))
+
+    /// The PLB adjustments.
+    fn provider_adjustments(&mut self, r: &'a RemittanceRequest) -> Vec<ProviderAdjustment<'a>> {
+        let mut out = Vec::with_capacity(r.provider_adjustments.len());
+        for (k, p) in r.provider_adjustments.iter().enumerate() {
+            let at = |field: &str| format!("provider_adjustments[{k}].{field}");
+            let e = &mut self.e;
+            let reason = e.take(at("reason_code"), code(&p.reason_code, "provider adjustment reason code"));
+            let amount = e.take(at("amount"), signed(&p.amount));
+            let period = match &p.fiscal_period_date {
+                Some(d) => e.take(at("fiscal_period_date"), parse_date(d)).map(Some),
+                None => Some(None),
+            };
+            if let Some(reference) = &p.reference {
+                e.take(at("reference"), x12_text(reference, 50));
+            }
+            if let (Some(reason_code), Some(amount), Some(fiscal_period_date)) = (reason, amount, period) {
+                out.push(ProviderAdjustment {
+                    provider_id: p.provider_id.as_deref().unwrap_or(""),
+                    fiscal_period_date,
+                    reason_code,
+                    reference: p.reference.as_deref().unwrap_or(""),
+                    amount,
+                });
+            }
+        }
+        out
+    }
 }
