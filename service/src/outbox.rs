@@ -9,21 +9,15 @@ use std::time::Duration;
 use overturn_entity::{failed_job, outbox, remittance};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
-use crate::queue::{Job, JobQueue, QueueError, Task};
+use crate::queue::{Job, JobQueue, Task};
 use crate::sql::now;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RelayError {
-    #[error("database: {0}")]
-    Db(#[from] DbErr),
-    #[error(transparent)]
-    Queue(#[from] QueueError),
-}
+/// Handing outbox rows to the queue fails as handing due rows does.
+pub use crate::due::EnqueueError as RelayError;
 
 /// An outbox row for work to hand to the queue, written in the caller's transaction.
 pub fn pending_job(task: &Task, now: chrono::DateTime<chrono::Utc>) -> outbox::ActiveModel {
