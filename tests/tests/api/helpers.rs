@@ -94,6 +94,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Dropped with the last app on it: removes the test's database.
     _db: std::sync::Arc<TestDatabase>,
+    /// The test's job runner, made on first use and kept: it holds the delayed jobs it has
+    /// taken (a retry, an attempt seconds away) until a later `run_due_jobs` finds them due.
+    due_now: std::sync::Arc<tokio::sync::OnceCell<overturn_worker::due_now::DueNow>>,
+    /// The settings this app was started with, which the job runner takes too.
+    vars: HashMap<String, String>,
 }
 
 pub fn random_key() -> String {
@@ -136,7 +141,7 @@ async fn start_on(
     tokio::spawn(app.run_until_stopped());
     // A request that hangs fails its test instead of stalling the whole run.
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().expect("client");
-    TestApp { address, admin_key, client, _db: db }
+    TestApp { address, admin_key, client, _db: db, due_now: Default::default(), vars }
 }
 
 impl TestApp {
@@ -150,9 +155,14 @@ impl TestApp {
     /// app started without workers (`spawn_app_without_workers`): what a worker would do,
     /// finished when this returns, so the test asserts on it instead of polling for it.
     pub async fn run_due_jobs(&self) -> usize {
-        let settings = Settings::from_map(&self._db.vars).expect("test settings are valid");
-        let db = self.database().await;
-        let runner = overturn_worker::due_now::DueNow::new(&settings, db.write.clone()).expect("the job runner starts");
+        let runner = self
+            .due_now
+            .get_or_init(|| async {
+                let settings = Settings::from_map(&self.vars).expect("test settings are valid");
+                let db = self.database().await;
+                overturn_worker::due_now::DueNow::new(&settings, db.write.clone()).expect("the job runner starts")
+            })
+            .await;
         runner.run().await.expect("the due jobs run")
     }
 

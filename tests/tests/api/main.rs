@@ -9,6 +9,7 @@ mod binary;
 mod claims;
 mod contacts;
 mod denials;
+mod due_now;
 mod followups;
 mod fuzz;
 mod idempotency;
