@@ -2,6 +2,7 @@
 //! the claim payments received in it (the denominators of the rates).
 
 use chrono::{DateTime, Utc};
+use overturn_domain::denial_workflow::DenialStatus;
 use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
 use crate::sql::placeholder;
@@ -74,12 +75,18 @@ pub async fn denial_counts(db: &impl ConnectionTrait, by: Grouping, period: Peri
     let key = by.key();
     let mut values = Vec::new();
     let window = period.clause(backend, "d.created_at", &mut values);
+    // The statuses come from the domain's names, which are fixed identifiers, never input.
+    let worked: Vec<String> =
+        DenialStatus::ALL.into_iter().filter(|s| !s.is_closed()).map(|s| format!("'{}'", s.as_str())).collect();
+    let worked = worked.join(", ");
+    let (overturned, upheld, written_off) =
+        (DenialStatus::Overturned.as_str(), DenialStatus::Upheld.as_str(), DenialStatus::WrittenOff.as_str());
     let sql = format!(
         "SELECT {key} AS k, COUNT(*), CAST(SUM(d.amount_cents) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status IN ('open', 'in_progress', 'appealed', 'resubmitted') THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status = 'overturned' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status = 'upheld' THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN d.status = 'written_off' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status IN ({worked}) THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status = '{overturned}' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status = '{upheld}' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN d.status = '{written_off}' THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(COALESCE(d.recovered_cents, 0)) AS BIGINT), COUNT(DISTINCT d.claim_payment_id) \
          FROM denials d WHERE {window} GROUP BY {key}"
     );

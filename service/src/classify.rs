@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use overturn_domain::Money;
 use overturn_domain::classification::{self, AdjustmentInput, DenialDraft, LineInput, PayerRules, PaymentInput};
+use overturn_domain::denial_workflow::DenialStatus;
 use overturn_domain::settlement;
 use overturn_domain::webhooks::{ContactKind, EventType};
+use overturn_entity::stored::Stored;
 use overturn_entity::{claim_payment, contact, denial, payer_rule, remittance, remittance_transaction};
 
 use crate::events::payloads::{ActionRequiredData, BalanceDueData, DenialCreatedData, PatientShare};
@@ -246,7 +248,7 @@ pub async fn classify_remittance(
                         &payer_rules,
                         today,
                     )),
-                    Value::from("open"),
+                    Value::from(Stored(DenialStatus::Open)),
                     Value::from(stamp),
                     Value::from(stamp),
                 ]);

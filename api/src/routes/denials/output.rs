@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use overturn_domain::Money;
+use overturn_domain::denial_workflow::DenialStatus;
 use overturn_entity::{denial, denial_event};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -164,7 +165,7 @@ impl DenialEvent {
         Self {
             action: "classified".into(),
             from_status: None,
-            to_status: "open".into(),
+            to_status: DenialStatus::Open.as_str().into(),
             assignee: None,
             note: None,
             recovered_amount: None,
