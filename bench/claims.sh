@@ -41,10 +41,16 @@ idle_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 key=$(curl -sf -X POST "localhost:$port/v1/api-keys" -H "Authorization: Bearer $admin" \
   -H 'Content-Type: application/json' -d '{"name":"bench","role":"billing"}' | sed -E 's/.*"key":"([^"]+)".*/\1/')
 
-echo "backend=$backend connections=$connections threads=$threads duration=$duration"
+echo "backend=$backend connections=$connections threads=$threads duration=$duration service_date=${SERVICE_DATE:-a week ago}"
 echo "idle RSS: $((idle_kb / 1024)) MiB"
-KEY=$key RUN="$$" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/claims.lua "http://127.0.0.1:$port"
+KEY=$key RUN="$$" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/claims.lua "http://127.0.0.1:$port" | tee "$dir/wrk.out"
 echo "RSS after load: $(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
 stored=$(curl -sf "localhost:$port/metrics" | awk -F' ' '/overturn_http_requests_total\{method="POST",route="\/v1\/claims",status="201"\}/ {print $2}')
 errors=$(curl -sf "localhost:$port/metrics" | awk -F' ' '/overturn_http_requests_total\{method="POST",route="\/v1\/claims",status="[45]/ {s += $2} END {print s + 0}')
 echo "server counted: created=$stored errors=$errors"
+# One line for scripts (bench/compare.sh): throughput, p99 and errors as the server counted them.
+rate=$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.out")
+p99_ms=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+  print (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }' "$dir/wrk.out")
+non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$dir/wrk.out")
+echo "RESULT claims_per_s=$rate p99_ms=$p99_ms created=${stored:-0} errors=$((errors + ${non2xx:-0}))"

@@ -82,11 +82,13 @@ impl Db {
                     .max_connections(1)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| Box::pin(stable_plans(conn)))
                     .connect_with(options.clone())
                     .await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(settings.db_max_connections.max(2))
                     .acquire_timeout(settings.db_acquire_timeout)
+                    .after_connect(|conn, _| Box::pin(stable_plans(conn)))
                     .connect_with(options.read_only(true))
                     .await?;
                 drop(startup);
@@ -162,6 +164,55 @@ impl Db {
     }
 }
 
+/// Keeps one query plan per prepared statement on a SQLite connection.
+///
+/// SQLite (3.51 here) lets the values bound to some parameters shape the plan: a `LIMIT ?`,
+/// which every `find().one()` and every paged query binds, among them. Such a statement is
+/// marked stale each time the parameter is bound again, and `sqlite3_step` parses and plans it
+/// anew on every execution, so sqlx's statement cache saves nothing for it. The API key
+/// lookup of each request was one (about 8% of the CPU of `POST /v1/claims`, see
+/// docs/benchmarks.md). The query planner stability guarantee (QPSG) turns that off: plans
+/// come from the statement's text and the schema only. Overturn's plans do not depend on
+/// bound values (no `ANALYZE` on SQLite, no `LIKE` on a bound pattern), so nothing is lost.
+pub async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is this connection's open handle, locked away from sqlx's worker thread for
+    // the duration of the call; the call sets one flag of the connection and keeps no pointer.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as std::ffi::c_int,
+            std::ptr::null_mut::<std::ffi::c_int>(),
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("SQLite refused the query planner stability setting (code {rc})").into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `stable_plans` is on for this connection.
+pub async fn has_stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    let mut on: std::ffi::c_int = -1;
+    // SAFETY: as in `stable_plans`; a negative value asks for the setting without changing it,
+    // and SQLite writes it to `on`, which outlives the call.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            -1 as std::ffi::c_int,
+            &mut on as *mut std::ffi::c_int,
+        )
+    };
+    Ok(rc == libsqlite3_sys::SQLITE_OK && on == 1)
+}
+
 /// Turns Nagle's algorithm off on this process's TCP connections to `port`.
 ///
 /// sqlx 0.9.0 no longer sets `TCP_NODELAY` (transact-rs/sqlx#4335, fixed upstream after the
@@ -213,6 +264,29 @@ pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// Every connection of both SQLite pools plans once per statement (see `stable_plans`).
+    #[tokio::test]
+    async fn sqlite_connections_keep_their_plans() {
+        let dir = std::env::temp_dir().join(format!("overturn-plans-{}", uuid::Uuid::new_v4().simple()));
+        let vars = std::collections::HashMap::from([
+            ("OVERTURN_DATA_DIR".to_owned(), dir.display().to_string()),
+            ("OVERTURN_DB_MAX_CONNECTIONS".to_owned(), "3".to_owned()),
+        ]);
+        let settings = crate::configuration::Settings::from_map(&vars).unwrap();
+        let db = super::Db::connect(&settings).await.unwrap();
+        for pool in [db.write.get_sqlite_connection_pool(), db.read.get_sqlite_connection_pool()] {
+            // Held at once, so each is a connection of its own.
+            let mut held = Vec::new();
+            for _ in 0..pool.options().get_max_connections() {
+                let mut conn = pool.acquire().await.unwrap();
+                assert!(super::has_stable_plans(&mut conn).await.unwrap());
+                held.push(conn);
+            }
+        }
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn nagle_is_turned_off_on_connections_to_the_port_only() {

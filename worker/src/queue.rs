@@ -136,6 +136,8 @@ impl Queue {
                 }
                 let pool = apalis_sqlite::SqlitePoolOptions::new()
                     .max_connections(4)
+                    // apalis fetches with `LIMIT ?`: planned once, not at every poll.
+                    .after_connect(|conn, _| Box::pin(overturn_service::db::stable_plans(conn)))
                     .connect(&url)
                     .await
                     .map_err(sqlite_error)?;
