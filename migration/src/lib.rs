@@ -12,6 +12,7 @@ mod m20261127_000004_denials;
 mod m20261127_000005_webhooks;
 mod m20261127_000006_follow_ups;
 mod m20261206_000007_payer_of_transaction;
+mod m20261207_000008_follow_up_partial_indexes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_webhooks::Migration),
             Box::new(m20261127_000006_follow_ups::Migration),
             Box::new(m20261206_000007_payer_of_transaction::Migration),
+            Box::new(m20261207_000008_follow_up_partial_indexes::Migration),
         ]
     }
 }

@@ -67,6 +67,7 @@ impl Application {
                 db.write.clone(),
                 db.writers(),
                 Arc::new(overturn_api::routes::claims::ClaimJson),
+                relay_wake.clone(),
             ),
             queue: queue.as_job_queue(),
             webhook_queue: webhook_queue.as_job_queue(),

@@ -22,7 +22,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
     TransactionTrait, TryInsertResult,
 };
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::followups;
@@ -88,12 +88,14 @@ pub struct ClaimWriter {
 }
 
 impl ClaimWriter {
-    /// Starts `writers` writer tasks on the current runtime. They stop when every handle is dropped.
-    pub fn start(db: DatabaseConnection, writers: usize, answer: Arc<dyn ClaimAnswer>) -> Self {
+    /// Starts `writers` writer tasks on the current runtime. They stop when every handle is
+    /// dropped. `wake` is notified after a commit that created webhook deliveries (follow-ups
+    /// that fired with their claim), so that a relay in this process sends them at once.
+    pub fn start(db: DatabaseConnection, writers: usize, answer: Arc<dyn ClaimAnswer>, wake: Arc<Notify>) -> Self {
         let (queue, receiver) = mpsc::channel::<(PendingClaim, Reply)>(MAX_BATCH * 4);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
-            tokio::spawn(supervise(db.clone(), receiver.clone(), answer.clone()));
+            tokio::spawn(supervise(db.clone(), receiver.clone(), answer.clone(), wake.clone()));
         }
         Self { queue }
     }
@@ -112,9 +114,10 @@ async fn supervise(
     db: DatabaseConnection,
     receiver: Arc<Mutex<mpsc::Receiver<(PendingClaim, Reply)>>>,
     answer: Arc<dyn ClaimAnswer>,
+    wake: Arc<Notify>,
 ) {
     loop {
-        match tokio::spawn(run_writer(db.clone(), receiver.clone(), answer.clone())).await {
+        match tokio::spawn(run_writer(db.clone(), receiver.clone(), answer.clone(), wake.clone())).await {
             Ok(()) => return,
             Err(err) => tracing::error!(error = %err, "claim writer stopped unexpectedly; restarting it"),
         }
@@ -125,6 +128,7 @@ async fn run_writer(
     db: DatabaseConnection,
     receiver: Arc<Mutex<mpsc::Receiver<(PendingClaim, Reply)>>>,
     answer: Arc<dyn ClaimAnswer>,
+    wake: Arc<Notify>,
 ) {
     let mut carried: Vec<(PendingClaim, Reply)> = Vec::new();
     loop {
@@ -151,7 +155,10 @@ async fn run_writer(
         carried = later;
         let (jobs, replies): (Vec<PendingClaim>, Vec<Reply>) = in_lock_order(now).into_iter().unzip();
         match write_batch(&db, &jobs, answer.as_ref()).await {
-            Ok(outcomes) => {
+            Ok(Written { outcomes, deliveries }) => {
+                if deliveries > 0 {
+                    wake.notify_one();
+                }
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(Ok(outcome));
                 }
@@ -194,21 +201,36 @@ fn in_lock_order(mut jobs: Vec<(PendingClaim, Reply)>) -> Vec<(PendingClaim, Rep
     jobs
 }
 
+/// What a batch's transaction did.
+struct Written {
+    /// One per claim, in the batch's order.
+    outcomes: Vec<Outcome>,
+    /// Webhook deliveries of the follow-ups it fired.
+    deliveries: usize,
+}
+
 async fn write_batch(
     db: &DatabaseConnection,
     jobs: &[PendingClaim],
     answer: &dyn ClaimAnswer,
-) -> Result<Vec<Outcome>, DbErr> {
+) -> Result<Written, DbErr> {
     let txn = db.begin().await?;
     crate::sql::lock_matching(&txn, false).await?;
     let now = crate::sql::now();
 
     let planned = plan_follow_ups(&txn, jobs, now).await?;
-    // The 201 bodies show the follow-ups, and are stored with the idempotency records.
+    // The 201 bodies show the follow-ups as the claim's commit leaves them (one already due
+    // fired, see `fire_due`), and are stored with the idempotency records.
     let responses: Vec<String> = jobs
         .iter()
         .zip(&planned)
-        .map(|(j, rows)| answer.created(&j.claim, &j.lines, rows).map_err(DbErr::Custom))
+        .map(|(j, rows)| {
+            let shown: Vec<follow_up::Model> = rows
+                .iter()
+                .map(|f| if f.due_at <= now { followups::fired_at_once(f, now) } else { f.clone() })
+                .collect();
+            answer.created(&j.claim, &j.lines, &shown).map_err(DbErr::Custom)
+        })
         .collect::<Result<_, _>>()?;
     let mut outcomes = claim_idempotency_keys(&txn, jobs, &responses, now).await?;
 
@@ -231,13 +253,27 @@ async fn write_batch(
     insert_lines(&txn, jobs, &stored).await?;
     let scheduled: Vec<follow_up::Model> = stored.iter().flat_map(|&i| planned[i].iter().cloned()).collect();
     followups::schedule(&txn, &scheduled).await?;
-    match_waiting_payments(&txn, jobs, &stored, answer, &mut outcomes).await?;
+    let settled = match_waiting_payments(&txn, jobs, &stored).await?;
+    let fired = fire_due(&txn, &scheduled, now).await?;
+    answer_settled(&txn, jobs, &stored, &settled, answer, &mut outcomes).await?;
 
     for r in forget_keys {
         idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(&txn).await?;
     }
     txn.commit().await?;
-    Ok(outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect())
+    let outcomes = outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect();
+    Ok(Written { outcomes, deliveries: fired.deliveries })
+}
+
+/// Follow-ups due the moment they are planned fire with the claim: a claim of an old date of
+/// service is past its timely-filing watch on arrival. Those of claims a waiting payment
+/// answered were cancelled by the step before and stay so.
+async fn fire_due<C: ConnectionTrait>(
+    txn: &C,
+    scheduled: &[follow_up::Model],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<followups::Fired, DbErr> {
+    followups::fire_planned(txn, scheduled, now).await
 }
 
 /// Each claim's follow-ups, timed by its payer's rules.
@@ -347,19 +383,27 @@ async fn insert_lines<C: ConnectionTrait>(txn: &C, jobs: &[PendingClaim], stored
     Ok(())
 }
 
-/// Payments that arrived before their claim: matched now, and the answer (and its stored
-/// idempotent replay) shows them.
+/// Payments that arrived before their claim, matched now: the claims they settled.
 async fn match_waiting_payments(
     txn: &DatabaseTransaction,
     jobs: &[PendingClaim],
     stored: &[usize],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let claims: Vec<(&claim::Model, &[claim_line::Model])> =
+        stored.iter().map(|&i| (&jobs[i].claim, jobs[i].lines.as_slice())).collect();
+    Ok(crate::remittance_store::match_waiting_payments(txn, &claims).await?.into_iter().collect())
+}
+
+/// The answer for a claim that waiting payments settled (and its stored idempotent replay)
+/// shows them, read back as the transaction now has them.
+async fn answer_settled(
+    txn: &DatabaseTransaction,
+    jobs: &[PendingClaim],
+    stored: &[usize],
+    settled: &HashSet<Uuid>,
     answer: &dyn ClaimAnswer,
     outcomes: &mut [Option<Outcome>],
 ) -> Result<(), DbErr> {
-    let claims: Vec<(&claim::Model, &[claim_line::Model])> =
-        stored.iter().map(|&i| (&jobs[i].claim, jobs[i].lines.as_slice())).collect();
-    let settled: HashSet<Uuid> =
-        crate::remittance_store::match_waiting_payments(txn, &claims).await?.into_iter().collect();
     for &i in stored.iter().filter(|&&i| settled.contains(&jobs[i].claim.id)) {
         let row = claim::Entity::find_by_id(jobs[i].claim.id)
             .one(txn)

@@ -176,10 +176,19 @@ async fn an_answered_claim_is_not_chased(backend: Backend) {
     let app = spawn_app_with(backend, ServeRole::Api, &[("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
     let receiver = Receiver::start().await;
     payer_contact(&app, &receiver).await;
-    let claim = create_claim(&app, &claim_submitted("FU-9", 40)).await;
+    // Due in ten days when the claim is created (one due already would fire with it)...
+    let claim = create_claim(&app, &claim_submitted("FU-9", 20)).await;
     let check = follow_up_of(&claim, "status_check");
-    let due: chrono::DateTime<Utc> = serde_json::from_value(check["due_at"].clone()).unwrap();
-    assert!(due < Utc::now(), "due ten days ago");
+    assert_eq!(check["status"], "scheduled");
+    let db = app.database().await;
+    let id: uuid::Uuid = check["id"].as_str().unwrap().parse().unwrap();
+    // ...and ten days have passed.
+    follow_up::Entity::update_many()
+        .col_expr(follow_up::Column::DueAt, sea_orm::sea_query::Expr::value(Utc::now() - chrono::Duration::days(10)))
+        .filter(follow_up::Column::Id.eq(id))
+        .exec(&db.write)
+        .await
+        .unwrap();
     let res =
         app.post_edi(&edi("FU-PAY-9", "80", "C", &["CLP*FU-9*1*100*80*20*12*ICN-FU9", "CAS*PR*2*20"], 9109)).await;
     assert_eq!(res.status(), 202);
@@ -187,8 +196,6 @@ async fn an_answered_claim_is_not_chased(backend: Backend) {
     assert_eq!(shown["status"], "paid");
     assert_eq!(follow_up_of(&shown, "status_check")["status"], "scheduled", "the follow-up job has not run");
 
-    let db = app.database().await;
-    let id: uuid::Uuid = check["id"].as_str().unwrap().parse().unwrap();
     let fired = overturn_service::followups::fire(&db.write, &[id]).await.unwrap();
     assert_eq!(fired, overturn_service::followups::Fired { fired: 0, deliveries: 0 });
     let row = follow_up::Entity::find_by_id(id).one(&db.read).await.unwrap().unwrap();
@@ -396,6 +403,50 @@ async fn the_list_filters_and_pages_by_due_date(backend: Backend) {
 }
 
 /// Many follow-ups due in the same moment, two workers firing them: each fires once.
+/// A claim that arrives with follow-ups already due (a date of service long past) fires them
+/// in its own transaction: the 201 shows them fired and their events are stored with the
+/// claim, with no worker running. A worker then sends each once. A claim a waiting payment
+/// answers as it is created fires nothing.
+async fn a_claim_arriving_overdue_fires_with_its_commit(backend: Backend) {
+    let app = spawn_app_with(backend, ServeRole::Api, &[("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let receiver = Receiver::start().await;
+    let contact = payer_contact(&app, &receiver).await;
+    // Submitted and served 400 days ago: the status check (30 days) and the timely-filing
+    // watch (335 days) are both past.
+    let claim = create_claim(&app, &claim_submitted("FU-20", 400)).await;
+    let shown = app.get_json(&format!("/v1/claims/{}", claim["id"].as_str().unwrap())).await;
+    for kind in ["status_check", "timely_filing"] {
+        let answered = follow_up_of(&claim, kind);
+        assert_eq!(
+            (answered["status"].as_str(), answered["fire_count"].as_i64()),
+            (Some("fired"), Some(1)),
+            "{answered}"
+        );
+        assert!(answered["fired_at"].is_string(), "{answered}");
+        assert_eq!(answered, follow_up_of(&shown, kind), "the 201 shows what was stored");
+    }
+    let deliveries = app.get_json(&format!("/v1/contacts/{}/deliveries", contact["id"].as_str().unwrap())).await;
+    assert_eq!(deliveries["items"].as_array().unwrap().len(), 2, "stored with the claim: {deliveries}");
+
+    let _worker = app.replica(ServeRole::Worker, &[("OVERTURN_WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let mut kinds: Vec<String> =
+        receiver.wait_for(2).await.iter().map(|r| r.json()["data"]["kind"].as_str().unwrap().to_owned()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["status_check", "timely_filing"]);
+
+    // Paid before it was created: answered on arrival, so nothing of it is chased.
+    let res = app.post_edi(&edi("FU-PAY-21", "100", "C", &["CLP*FU-21*1*100*100*0*12*ICN-FU21"], 9121)).await;
+    assert_eq!(res.status(), 202);
+    let answered = create_claim(&app, &claim_submitted("FU-21", 400)).await;
+    assert_eq!(answered["status"], "paid");
+    for kind in ["status_check", "timely_filing"] {
+        let f = follow_up_of(&answered, kind);
+        assert_eq!((f["status"].as_str(), f["fire_count"].as_i64()), (Some("cancelled"), Some(0)), "{f}");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 2, "each sent once, and nothing for the answered claim");
+}
+
 async fn a_crowd_due_at_once_fires_each_once(backend: Backend) {
     const COUNT: usize = 20_000;
     let app = spawn_app_with(backend, ServeRole::Api, &[]).await;
@@ -425,6 +476,7 @@ crate::on_both_backends!(
     an_unanswered_claim_is_chased_at_the_payer,
     a_payment_cancels_the_status_check,
     an_answered_claim_is_not_chased,
+    a_claim_arriving_overdue_fires_with_its_commit,
     a_denial_gets_its_reminders_and_a_rule_change_moves_them,
     a_snoozed_follow_up_fires_again_at_its_new_time,
     the_list_filters_and_pages_by_due_date,

@@ -17,6 +17,7 @@ mod payer_key;
 mod python;
 mod receiver;
 mod remittances;
+mod schema;
 mod service;
 mod webhook_client;
 mod workers;

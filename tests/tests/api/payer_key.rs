@@ -57,7 +57,11 @@ async fn the_migration_resolves_the_payer_of_stored_transactions(backend: Backen
     let db = TestDatabase::new(backend).await;
     let settings = overturn_service::configuration::Settings::from_map(&db.vars).unwrap();
     let conn = overturn_service::db::Db::connect(&settings).await.unwrap();
-    let before = overturn_migration::Migrator::migrations().len() - 1;
+    // Every migration before this one, however many come after it.
+    let before = overturn_migration::Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261206_000007_payer_of_transaction")
+        .expect("the payer key migration");
     overturn_migration::Migrator::up(&conn.write, Some(before as u32)).await.unwrap();
 
     let remittance = uuid::Uuid::now_v7();
