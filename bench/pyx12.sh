@@ -26,10 +26,12 @@ for _ in $(seq 1 "$pyx12_runs"); do
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
 done | tee "$dir/pyx12.out" | sed 's/^/pyx12 x12valid: /;s/$/ s/'
-# x12valid exits non-zero for a file with errors; it must have read this one as valid.
-x12valid "$dir/file.835" >"$dir/pyx12.log" 2>&1 && echo "pyx12: the file is valid" || { echo "pyx12 found errors:"; head -20 "$dir/pyx12.log"; }
+# The file must be one pyx12 reads as valid ("<file>: OK"). pyx12 4.0 then fails to write its
+# 999 for an 835 ("Cannot create AK2") and exits 1 even so; that is its own bug, after validation.
+x12valid "$dir/file.835" >"$dir/pyx12.log" 2>&1 || true
+if grep -q "file.835: OK" "$dir/pyx12.log"; then echo "pyx12: the file is valid"; else echo "pyx12 found errors:"; grep ERROR "$dir/pyx12.log" | head -20; exit 1; fi
 
-awk '/^run [0-9]+:/ && / HTTP 201 / { print $(NF-3) }' "$dir/overturn.out" | sort -g >"$dir/accept.sorted"
+awk '/^run [0-9]+:/ && / HTTP 20[12] / { print $(NF-3) }' "$dir/overturn.out" | sort -g >"$dir/accept.sorted"
 median() { awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }' "$1"; }
 accept_median=$(median "$dir/accept.sorted")
 accept_worst=$(tail -n 1 "$dir/accept.sorted")

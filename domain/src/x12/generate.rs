@@ -183,14 +183,17 @@ pub fn generate_835(options: &GeneratorOptions) -> (String, GeneratedTotals) {
     seg(&mut out, format!("TRN{e}1{e}GEN{}{e}1512345678", options.seed));
     seg(&mut out, format!("DTM{e}405{e}{produced}"));
     seg(&mut out, format!("N1{e}PR{e}GENERATED PAYER{e}XV{e}GEN01"));
+    // The payer's address is required by the implementation guide (pyx12 checks it).
+    seg(&mut out, format!("N3{e}PO BOX 1000"));
+    seg(&mut out, format!("N4{e}HARTFORD{e}CT{e}06101"));
     seg(&mut out, format!("PER{e}BL{e}PROVIDER SERVICES{e}TE{e}8005551212"));
     seg(&mut out, format!("N1{e}PE{e}GENERATED CLINIC{e}XX{e}1234567893"));
     out.push_str(&claims_text);
     if provider_adjustment != 0 {
         seg(&mut out, format!("PLB{e}1234567893{e}20251231{e}WO{c}GEN{e}{}", amount(provider_adjustment)));
     }
-    // ST, BPR, TRN, DTM, N1, PER, N1, the claims, PLB if any, and SE itself.
-    let count = 7 + claim_segments + usize::from(provider_adjustment != 0) + 1;
+    // ST, BPR, TRN, DTM, N1, N3, N4, PER, N1, the claims, PLB if any, and SE itself.
+    let count = 9 + claim_segments + usize::from(provider_adjustment != 0) + 1;
     seg(&mut out, format!("SE{e}{count}{e}0001"));
     seg(&mut out, format!("GE{e}1{e}1"));
     seg(&mut out, format!("IEA{e}1{e}{:09}", options.seed % 1_000_000_000));
