@@ -11,7 +11,9 @@
 //! Per claim the outcome is exactly what a transaction of its own would give: an
 //! `Idempotency-Key` seen before replays its stored answer (or is refused for another body),
 //! a duplicate `claim_number` is refused and leaves no trace, and otherwise the claim, its
-//! lines and its idempotency record commit together.
+//! lines, its follow-ups and its idempotency record commit together. A follow-up already due
+//! when planned (a claim of an old date of service) fires in that same transaction, its
+//! `followup.due` stored with the claim.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
