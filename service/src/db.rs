@@ -196,7 +196,8 @@ pub async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<
 }
 
 /// Whether `stable_plans` is on for this connection.
-pub async fn has_stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+#[cfg(test)]
+async fn has_stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
     let mut on: std::ffi::c_int = -1;
