@@ -222,15 +222,12 @@ async fn write_batch(
 
     let planned = plan_follow_ups(&txn, jobs, now).await?;
     // The 201 bodies show the follow-ups as the claim's commit leaves them (one already due
-    // fired, see `fire_due`), and are stored with the idempotency records.
+    // fired with it), and are stored with the idempotency records.
     let responses: Vec<String> = jobs
         .iter()
         .zip(&planned)
         .map(|(j, rows)| {
-            let shown: Vec<follow_up::Model> = rows
-                .iter()
-                .map(|f| if f.due_at <= now { followups::fired_at_once(f, now) } else { f.clone() })
-                .collect();
+            let shown: Vec<follow_up::Model> = rows.iter().map(|f| followups::as_committed(f, now)).collect();
             answer.created(&j.claim, &j.lines, &shown).map_err(DbErr::Custom)
         })
         .collect::<Result<_, _>>()?;
@@ -256,7 +253,10 @@ async fn write_batch(
     let scheduled: Vec<follow_up::Model> = stored.iter().flat_map(|&i| planned[i].iter().cloned()).collect();
     followups::schedule(&txn, &scheduled).await?;
     let settled = match_waiting_payments(&txn, jobs, &stored).await?;
-    let fired = fire_due(&txn, &scheduled, now).await?;
+    // Follow-ups due the moment they are planned fire with the claim (a claim of an old date of
+    // service is past its timely-filing watch on arrival); those of claims a waiting payment
+    // answered were cancelled by the step before and stay so.
+    let fired = followups::fire_planned(&txn, &scheduled, now).await?;
     answer_settled(&txn, jobs, &stored, &settled, answer, &mut outcomes).await?;
 
     for r in forget_keys {
@@ -265,17 +265,6 @@ async fn write_batch(
     txn.commit().await?;
     let outcomes = outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect();
     Ok(Written { outcomes, deliveries: fired.deliveries })
-}
-
-/// Follow-ups due the moment they are planned fire with the claim: a claim of an old date of
-/// service is past its timely-filing watch on arrival. Those of claims a waiting payment
-/// answered were cancelled by the step before and stay so.
-async fn fire_due<C: ConnectionTrait>(
-    txn: &C,
-    scheduled: &[follow_up::Model],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<followups::Fired, DbErr> {
-    followups::fire_planned(txn, scheduled, now).await
 }
 
 /// Each claim's follow-ups, timed by its payer's rules.

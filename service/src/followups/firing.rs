@@ -136,7 +136,7 @@ pub async fn fire(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Fired, DbErr>
     Ok(Fired { fired: due.len(), deliveries })
 }
 
-/// The update that fires follow-ups; `fired_at_once` is the same change to a row in hand.
+/// The update that fires follow-ups; `as_committed` is the same change to a row in hand.
 fn mark_fired(now: DateTime<Utc>) -> sea_orm::UpdateMany<follow_up::Entity> {
     follow_up::Entity::update_many()
         .col_expr(follow_up::Column::Status, Expr::value(FollowUpStatus::Fired.as_str()))
@@ -146,8 +146,17 @@ fn mark_fired(now: DateTime<Utc>) -> sea_orm::UpdateMany<follow_up::Entity> {
         .col_expr(follow_up::Column::UpdatedAt, Expr::value(now))
 }
 
-/// A follow-up as `mark_fired` leaves it.
-pub fn fired_at_once(planned: &follow_up::Model, now: DateTime<Utc>) -> follow_up::Model {
+/// Whether a follow-up planned at `now` fires with the transaction that stores it.
+fn due_on_arrival(planned: &follow_up::Model, now: DateTime<Utc>) -> bool {
+    planned.due_at <= now
+}
+
+/// A follow-up planned at `now` as `fire_planned` leaves it when nothing answered it first:
+/// fired (the change `mark_fired` makes) if due on arrival, else as planned.
+pub fn as_committed(planned: &follow_up::Model, now: DateTime<Utc>) -> follow_up::Model {
+    if !due_on_arrival(planned, now) {
+        return planned.clone();
+    }
     follow_up::Model {
         status: Stored(FollowUpStatus::Fired),
         fired_at: Some(now),
@@ -161,7 +170,7 @@ pub fn fired_at_once(planned: &follow_up::Model, now: DateTime<Utc>) -> follow_u
 /// Fires, in the caller's transaction, follow-ups it has just planned and stored already due:
 /// the timely-filing watch of a claim whose date of service is long past, say. It fires with
 /// the claim's commit rather than after a relay pass, a job and a transaction of its own
-/// (about two thirds of the cost of storing such a claim, docs/benchmarks.md, issue #16).
+/// (measured in docs/benchmarks.md, issue #16).
 /// The rows are the caller's own, not yet visible to anyone else, so nothing else can be
 /// firing them; those no longer scheduled (a payment waiting for the claim answered it) are
 /// left as they are. `planned` holds the rows as stored.
@@ -170,7 +179,7 @@ pub async fn fire_planned<C: ConnectionTrait>(
     planned: &[follow_up::Model],
     now: DateTime<Utc>,
 ) -> Result<Fired, DbErr> {
-    let due: Vec<&follow_up::Model> = planned.iter().filter(|f| f.due_at <= now).collect();
+    let due: Vec<&follow_up::Model> = planned.iter().filter(|f| due_on_arrival(f, now)).collect();
     if due.is_empty() {
         return Ok(Fired::default());
     }

@@ -18,7 +18,7 @@ mod reschedule;
 pub mod worklist;
 
 pub use cancel::{Scope, attach_claims, attach_claims_of_remittance, cancel, reconcile_claims, reconcile_remittance};
-pub use firing::{Fired, enqueue_due, fire, fire_planned, fired_at_once};
+pub use firing::{Fired, as_committed, enqueue_due, fire, fire_planned};
 pub use plan::{for_balance, for_claim, for_denials, for_resubmission};
 pub use reschedule::reschedule_payer;
 
