@@ -8,6 +8,12 @@
 //! PostgreSQL it saves round trips and commits. Nothing waits to fill a batch: under light
 //! load a batch is one claim.
 //!
+//! The statements of a batch, the same count as before claims had follow-ups: begin; the
+//! payers' rules (with the matching lock on PostgreSQL); the claims; their lines, follow-ups
+//! and the payments waiting for them, as one statement (`sql::OneTrip`); commit. Each
+//! statement costs a round trip to PostgreSQL or a hand-off to SQLite's thread, as much as
+//! the rows themselves in a batch of a few claims (docs/benchmarks.md, issue #16).
+//!
 //! Per claim the outcome is exactly what a transaction of its own would give: an
 //! `Idempotency-Key` seen before replays its stored answer (or is refused for another body),
 //! a duplicate `claim_number` is refused and leaves no trace, and otherwise the claim, its
@@ -18,11 +24,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use overturn_entity::{claim, claim_line, follow_up, idempotency_key};
+use overturn_entity::{claim, claim_line, claim_payment, follow_up, idempotency_key};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, TransactionTrait, TryInsertResult, Value,
 };
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use uuid::Uuid;
@@ -30,6 +36,7 @@ use uuid::Uuid;
 use crate::followups;
 use crate::idempotency::IdempotencyRecord;
 use crate::queue::BoxFuture;
+use crate::sql::{Column, OneTrip};
 
 const MAX_BATCH: usize = 256;
 
@@ -217,7 +224,6 @@ async fn write_batch(
     answer: &dyn ClaimAnswer,
 ) -> Result<Written, DbErr> {
     let txn = db.begin().await?;
-    crate::sql::lock_matching(&txn, false).await?;
     let now = crate::sql::now();
 
     let planned = plan_follow_ups(&txn, jobs, now).await?;
@@ -249,14 +255,12 @@ async fn write_batch(
             }
         }
     }
-    insert_lines(&txn, jobs, &stored).await?;
     let scheduled: Vec<follow_up::Model> = stored.iter().flat_map(|&i| planned[i].iter().cloned()).collect();
-    followups::schedule(&txn, &scheduled).await?;
-    let settled = match_waiting_payments(&txn, jobs, &stored).await?;
+    let settled = store_rows_and_match(&txn, jobs, &stored, &scheduled).await?;
     // Follow-ups due the moment they are planned fire with the claim (a claim of an old date of
     // service is past its timely-filing watch on arrival); those of claims a waiting payment
     // answered were cancelled by the step before and stay so.
-    let fired = followups::fire_planned(&txn, &scheduled, now).await?;
+    let fired = followups::fire_planned(&txn, &scheduled, &settled, now).await?;
     answer_settled(&txn, jobs, &stored, &settled, answer, &mut outcomes).await?;
 
     for r in forget_keys {
@@ -267,14 +271,15 @@ async fn write_batch(
     Ok(Written { outcomes, deliveries: fired.deliveries })
 }
 
-/// Each claim's follow-ups, timed by its payer's rules.
+/// Each claim's follow-ups, timed by its payer's rules (read under the matching lock, which
+/// this takes for the batch).
 async fn plan_follow_ups<C: ConnectionTrait>(
     txn: &C,
     jobs: &[PendingClaim],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Vec<follow_up::Model>>, DbErr> {
     let payers = jobs.iter().map(|j| j.claim.payer_id.clone()).collect::<std::collections::BTreeSet<_>>();
-    let rules = crate::classify::rules_for(txn, payers).await?;
+    let rules = crate::classify::lock_matching_and_read_rules(txn, payers).await?;
     Ok(jobs
         .iter()
         .map(|j| followups::for_claim(&j.claim, &rules.get(&j.claim.payer_id).copied().unwrap_or_default(), now))
@@ -362,27 +367,56 @@ async fn insert_claims<C: ConnectionTrait>(
     Ok(created)
 }
 
-async fn insert_lines<C: ConnectionTrait>(txn: &C, jobs: &[PendingClaim], stored: &[usize]) -> Result<(), DbErr> {
-    // Collected first: an iterator of closures held across an await makes the future not `Send`.
-    let lines: Vec<claim_line::ActiveModel> =
-        stored.iter().flat_map(|&i| jobs[i].lines.iter().cloned().map(claim_line::ActiveModel::from)).collect();
-    let mut lines = lines.into_iter().peekable();
-    while lines.peek().is_some() {
-        let chunk: Vec<_> = lines.by_ref().take(crate::sql::rows_per_statement::<claim_line::Entity>()).collect();
-        claim_line::Entity::insert_many(chunk).exec_without_returning(txn).await?;
-    }
-    Ok(())
-}
+const LINE_COLUMNS: [Column; 8] = [
+    Column::new("claim_id", "uuid"),
+    Column::new("line_number", "int4"),
+    Column::new("procedure_code", "text"),
+    Column::new("modifiers", "json"),
+    Column::new("units", "text"),
+    Column::new("charge_cents", "int8"),
+    Column::new("service_date", "date"),
+    Column::nullable("line_control_number", "text"),
+];
 
-/// Payments that arrived before their claim, matched now: the claims they settled.
-async fn match_waiting_payments(
+/// Stores the lines and follow-ups of the claims stored, and reads the payments waiting under
+/// their claim numbers, in one statement (`OneTrip`); then matches what waited. Returns the
+/// claims those payments settled.
+async fn store_rows_and_match(
     txn: &DatabaseTransaction,
     jobs: &[PendingClaim],
     stored: &[usize],
+    follow_ups: &[follow_up::Model],
 ) -> Result<HashSet<Uuid>, DbErr> {
+    if stored.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut trip = OneTrip::new(txn.get_database_backend());
+    let mut lines = Vec::new();
+    for l in stored.iter().flat_map(|&i| &jobs[i].lines) {
+        lines.extend([
+            Value::from(l.claim_id),
+            Value::from(l.line_number),
+            Value::from(l.procedure_code.clone()),
+            Value::from(l.modifiers.clone()),
+            Value::from(l.units.clone()),
+            Value::from(l.charge_cents),
+            Value::from(l.service_date),
+            Value::from(l.line_control_number.clone()),
+        ]);
+    }
+    trip.insert("claim_lines", &LINE_COLUMNS, lines)?;
+    followups::schedule_new(&mut trip, follow_ups)?;
+    let numbers: Vec<&str> = stored.iter().map(|&i| jobs[i].claim.claim_number.as_str()).collect();
+    let (query, values) = crate::remittance_store::waiting_for_numbers(&trip, &numbers);
+    let waiting = txn
+        .query_all_raw(trip.then_query(&query, values))
+        .await?
+        .iter()
+        .map(|row| claim_payment::Model::from_query_result(row, ""))
+        .collect::<Result<Vec<_>, _>>()?;
     let claims: Vec<(&claim::Model, &[claim_line::Model])> =
         stored.iter().map(|&i| (&jobs[i].claim, jobs[i].lines.as_slice())).collect();
-    Ok(crate::remittance_store::match_waiting_payments(txn, &claims).await?.into_iter().collect())
+    Ok(crate::remittance_store::match_waiting_payments(txn, &claims, waiting).await?.into_iter().collect())
 }
 
 /// The answer for a claim that waiting payments settled (and its stored idempotent replay)

@@ -62,6 +62,37 @@ pub async fn rules_for<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// `rules_for`, with the claim-matching lock taken shared first (`sql::lock_matching`): on
+/// PostgreSQL both in one statement, one round trip less for every batch of claims.
+pub async fn lock_matching_and_read_rules<C: ConnectionTrait>(
+    db: &C,
+    payers: impl IntoIterator<Item = String>,
+) -> Result<HashMap<String, PayerRules>, DbErr> {
+    use sea_orm::{FromQueryResult, Statement, Value};
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        crate::sql::lock_matching(db, false).await?;
+        return rules_for(db, payers).await;
+    }
+    let payers: Vec<String> = payers.into_iter().collect();
+    let mut out: HashMap<String, PayerRules> = payers.iter().map(|p| (p.clone(), PayerRules::default())).collect();
+    let array = payers.into_iter().map(Value::from).collect::<Vec<_>>();
+    // The lock's one-row subquery is the outer side of the join, so it is taken whether or not
+    // any payer has rules.
+    let sql = "SELECT r.* FROM (SELECT pg_advisory_xact_lock_shared($1)) AS l \
+               LEFT JOIN payer_rules r ON r.payer_id = ANY($2::text[])";
+    let values = vec![
+        Value::from(crate::sql::MATCH_LOCK),
+        Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(array))),
+    ];
+    for row in db.query_all_raw(Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values)).await? {
+        if row.try_get::<Option<String>>("", "payer_id")?.is_some() {
+            let rule = payer_rule::Model::from_query_result(&row, "")?;
+            out.insert(rule.payer_id.clone(), rules_of(&rule));
+        }
+    }
+    Ok(out)
+}
+
 pub fn rules_of(row: &payer_rule::Model) -> PayerRules {
     let days = |d: i32| u16::try_from(d).unwrap_or(PayerRules::MAX_DAYS);
     PayerRules {

@@ -2,7 +2,7 @@
 //! bulk inserts that stay fast for the hundred thousand rows of a large remittance.
 
 /// Key of the PostgreSQL advisory lock between matching payments and creating claims ("OVRT835M").
-const MATCH_LOCK: i64 = 0x4F56_5254_3833_354D;
+pub(crate) const MATCH_LOCK: i64 = 0x4F56_5254_3833_354D;
 
 /// Takes the matching lock for the rest of the transaction (PostgreSQL; SQLite has one writer).
 pub async fn lock_matching<C: sea_orm::ConnectionTrait>(txn: &C, exclusive: bool) -> Result<(), sea_orm::DbErr> {
@@ -77,6 +77,11 @@ impl Column {
     pub const fn nullable(name: &'static str, pg_type: &'static str) -> Self {
         Self { name, pg_type, nullable: true }
     }
+
+    /// Nullable and JSON columns cross to PostgreSQL as text and are cast there.
+    fn as_text(&self) -> bool {
+        self.nullable || self.pg_type == "json" || self.pg_type == "jsonb"
+    }
 }
 
 /// Inserts many rows, built here rather than by the query builder, whose per-value
@@ -115,19 +120,36 @@ async fn insert<C: sea_orm::ConnectionTrait>(
     values: Vec<sea_orm::Value>,
     suffix: &str,
 ) -> Result<(), sea_orm::DbErr> {
-    use sea_orm::{DbBackend, Statement};
+    let backend = db.get_database_backend();
+    for (sql, values) in insert_statements(backend, table, columns, values, suffix, 1)? {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await?;
+    }
+    Ok(())
+}
+
+/// The statements `insert_rows` runs, each with its values; on PostgreSQL the first
+/// placeholder is `$first_param`, so that they can sit inside a larger statement.
+fn insert_statements(
+    backend: sea_orm::DbBackend,
+    table: &str,
+    columns: &[Column],
+    values: Vec<sea_orm::Value>,
+    suffix: &str,
+    first_param: usize,
+) -> Result<Vec<(String, Vec<sea_orm::Value>)>, sea_orm::DbErr> {
+    use sea_orm::DbBackend;
     let width = columns.len();
+    let mut out = Vec::new();
     if width == 0 || values.is_empty() {
-        return Ok(());
+        return Ok(out);
     }
     debug_assert_eq!(values.len() % width, 0, "whole rows only");
-    let backend = db.get_database_backend();
     let names = columns.iter().map(|c| format!("\"{}\"", c.name)).collect::<Vec<_>>().join(", ");
     if backend == DbBackend::Postgres {
         let arrays = columns
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("${}::{}[]", i + 1, if c.nullable { "text" } else { c.pg_type }))
+            .map(|(i, c)| format!("${}::{}[]", first_param + i, if c.as_text() { "text" } else { c.pg_type }))
             .collect::<Vec<_>>()
             .join(", ");
         let aliases = (1..=width).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ");
@@ -136,7 +158,13 @@ async fn insert<C: sea_orm::ConnectionTrait>(
             .enumerate()
             .map(|(i, c)| {
                 let n = i + 1;
-                if c.nullable { format!("NULLIF(u.c{n}, '')::{}", c.pg_type) } else { format!("u.c{n}") }
+                if c.nullable {
+                    format!("NULLIF(u.c{n}, '')::{}", c.pg_type)
+                } else if c.as_text() {
+                    format!("u.c{n}::{}", c.pg_type)
+                } else {
+                    format!("u.c{n}")
+                }
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -149,8 +177,8 @@ async fn insert<C: sea_orm::ConnectionTrait>(
             let mut by_column: Vec<Vec<sea_orm::Value>> = (0..width).map(|_| Vec::with_capacity(size)).collect();
             for (i, value) in values.by_ref().take(rows_per_statement * width).enumerate() {
                 let column = &columns[i % width];
-                // Non-null columns travel as typed arrays; nullable ones as text.
-                if !column.nullable {
+                // Most columns travel as typed arrays; nullable and JSON ones as text.
+                if !column.as_text() {
                     if !value.is_some() {
                         return Err(sea_orm::DbErr::Custom(format!("{table}.{} cannot be NULL", column.name)));
                     }
@@ -174,7 +202,7 @@ async fn insert<C: sea_orm::ConnectionTrait>(
             }
             let mut params = Vec::with_capacity(width);
             for (column, values) in columns.iter().zip(by_column) {
-                let kind = if column.nullable {
+                let kind = if column.as_text() {
                     sea_orm::sea_query::ArrayType::String
                 } else {
                     array_type(column.pg_type).ok_or_else(|| {
@@ -183,9 +211,9 @@ async fn insert<C: sea_orm::ConnectionTrait>(
                 };
                 params.push(sea_orm::Value::Array(kind, Some(Box::new(values))));
             }
-            db.execute_raw(Statement::from_sql_and_values(backend, sql.clone(), params)).await?;
+            out.push((sql.clone(), params));
         }
-        return Ok(());
+        return Ok(out);
     }
     let head = format!("INSERT INTO \"{table}\" ({names}) VALUES ");
     let row = format!("({})", vec!["?"; width].join(", "));
@@ -203,9 +231,70 @@ async fn insert<C: sea_orm::ConnectionTrait>(
             sql.push_str(&row);
         }
         sql.push_str(suffix);
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, chunk)).await?;
+        out.push((sql, chunk));
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Inserts and one final query sent to the database as a single statement: one round trip
+/// (PostgreSQL) or one hand-off to SQLite's worker thread, where separate statements would
+/// each pay their own. PostgreSQL gets the inserts as data-modifying `WITH` parts of the
+/// query; SQLite gets them as statements before it in one string (sqlx runs them in order and
+/// binds bare `?` across them in text order). The query does not see the rows inserted with
+/// it on PostgreSQL, so it must not be about them.
+pub struct OneTrip {
+    backend: sea_orm::DbBackend,
+    inserts: Vec<String>,
+    values: Vec<sea_orm::Value>,
+}
+
+impl OneTrip {
+    pub fn new(backend: sea_orm::DbBackend) -> Self {
+        Self { backend, inserts: Vec::new(), values: Vec::new() }
+    }
+
+    pub fn backend(&self) -> sea_orm::DbBackend {
+        self.backend
+    }
+
+    /// Adds the rows of `insert_rows`.
+    pub fn insert(
+        &mut self,
+        table: &str,
+        columns: &[Column],
+        values: Vec<sea_orm::Value>,
+    ) -> Result<(), sea_orm::DbErr> {
+        for (sql, values) in insert_statements(self.backend, table, columns, values, "", self.values.len() + 1)? {
+            self.inserts.push(sql);
+            self.values.extend(values);
+        }
+        Ok(())
+    }
+
+    /// The placeholder of the next value the final query binds.
+    pub fn placeholder(&self, extra: usize) -> String {
+        placeholder(self.backend, self.values.len() + 1 + extra)
+    }
+
+    /// The whole statement, `query` last; `values` are the query's own, in its placeholder order.
+    pub fn then_query(mut self, query: &str, values: Vec<sea_orm::Value>) -> sea_orm::Statement {
+        let sql = if self.inserts.is_empty() {
+            query.to_owned()
+        } else if self.backend == sea_orm::DbBackend::Postgres {
+            let parts = self
+                .inserts
+                .iter()
+                .enumerate()
+                .map(|(i, sql)| format!("w{i} AS ({sql})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("WITH {parts} {query}")
+        } else {
+            format!("{}; {query}", self.inserts.join("; "))
+        };
+        self.values.extend(values);
+        sea_orm::Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
 }
 
 fn array_type(pg_type: &str) -> Option<sea_orm::sea_query::ArrayType> {
@@ -234,6 +323,7 @@ fn value_text(value: sea_orm::Value) -> Result<Option<String>, String> {
         Value::Bool(b) => b.map(|b| b.to_string()),
         Value::ChronoDate(d) => d.map(|d| d.format("%Y-%m-%d").to_string()),
         Value::ChronoDateTimeUtc(t) => t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        Value::Json(j) => j.map(|j| j.to_string()),
         other => return Err(format!("{other:?}")),
     })
 }

@@ -173,29 +173,35 @@ pub fn as_committed(planned: &follow_up::Model, now: DateTime<Utc>) -> follow_up
 /// (measured in docs/benchmarks.md, issue #16).
 /// The rows are the caller's own, not yet visible to anyone else, so nothing else can be
 /// firing them; those no longer scheduled (a payment waiting for the claim answered it) are
-/// left as they are. `planned` holds the rows as stored.
+/// left as they are. `planned` holds the rows as stored; `answered` the claims that waiting
+/// payments settled in this transaction, the only ones whose rows may have been cancelled.
 pub async fn fire_planned<C: ConnectionTrait>(
     txn: &C,
     planned: &[follow_up::Model],
+    answered: &std::collections::HashSet<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Fired, DbErr> {
     let due: Vec<&follow_up::Model> = planned.iter().filter(|f| due_on_arrival(f, now)).collect();
     if due.is_empty() {
         return Ok(Fired::default());
     }
-    // Read and written by id alone. With `status = 'scheduled'` beside the ids, SQLite (no
-    // statistics) prefers the status index and walks every scheduled follow-up for each batch:
-    // that made claims of old dates of service three times slower (docs/benchmarks.md).
-    let still: Vec<(Uuid, Stored<FollowUpStatus>)> = follow_up::Entity::find()
-        .select_only()
-        .columns([follow_up::Column::Id, follow_up::Column::Status])
-        .filter(follow_up::Column::Id.is_in(due.iter().map(|f| f.id)))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let scheduled: std::collections::HashSet<Uuid> =
-        still.into_iter().filter(|(_, status)| **status == FollowUpStatus::Scheduled).map(|(id, _)| id).collect();
-    let fired: Vec<follow_up::Model> = due.into_iter().filter(|f| scheduled.contains(&f.id)).cloned().collect();
+    let maybe_cancelled: Vec<Uuid> =
+        due.iter().filter(|f| f.claim_id.is_some_and(|c| answered.contains(&c))).map(|f| f.id).collect();
+    let mut cancelled = std::collections::HashSet::new();
+    if !maybe_cancelled.is_empty() {
+        // Read and written by id alone. With `status = 'scheduled'` beside the ids, SQLite (no
+        // statistics) prefers the status index and walks every scheduled follow-up for each
+        // batch: that made claims of old dates of service three times slower (docs/benchmarks.md).
+        let still: Vec<(Uuid, Stored<FollowUpStatus>)> = follow_up::Entity::find()
+            .select_only()
+            .columns([follow_up::Column::Id, follow_up::Column::Status])
+            .filter(follow_up::Column::Id.is_in(maybe_cancelled))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        cancelled.extend(still.into_iter().filter(|(_, s)| **s != FollowUpStatus::Scheduled).map(|(id, _)| id));
+    }
+    let fired: Vec<follow_up::Model> = due.into_iter().filter(|f| !cancelled.contains(&f.id)).cloned().collect();
     if fired.is_empty() {
         return Ok(Fired::default());
     }

@@ -34,7 +34,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::sql::{Column, insert_rows_if_absent, now};
+use crate::sql::{Column, OneTrip, insert_rows_if_absent, now};
 
 /// Follow-ups one job fires (one transaction).
 pub const JOB_BATCH: usize = 500;
@@ -69,6 +69,16 @@ const COLUMNS: [Column; 18] = [
 
 /// Stores follow-ups, skipping any scheduled before for the same thing (`dedupe_key`).
 pub async fn schedule<C: ConnectionTrait>(db: &C, rows: &[follow_up::Model]) -> Result<(), DbErr> {
+    insert_rows_if_absent(db, "follow_ups", &COLUMNS, values(rows)).await
+}
+
+/// Adds a new claim's follow-ups to the statement that stores its rows. Nothing can have been
+/// scheduled for a claim created in the same transaction, so no `dedupe_key` check.
+pub fn schedule_new(trip: &mut OneTrip, rows: &[follow_up::Model]) -> Result<(), DbErr> {
+    trip.insert("follow_ups", &COLUMNS, values(rows))
+}
+
+fn values(rows: &[follow_up::Model]) -> Vec<Value> {
     let mut values = Vec::with_capacity(rows.len() * COLUMNS.len());
     for r in rows {
         values.extend([
@@ -92,8 +102,7 @@ pub async fn schedule<C: ConnectionTrait>(db: &C, rows: &[follow_up::Model]) -> 
             Value::from(r.updated_at),
         ]);
     }
-    insert_rows_if_absent(db, "follow_ups", &COLUMNS, values).await?;
-    Ok(())
+    values
 }
 
 /// Plans the follow-ups of a classified remittance: its denials' and its patients' balances,

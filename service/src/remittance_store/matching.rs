@@ -223,26 +223,38 @@ pub async fn settle_claims<C: ConnectionTrait>(
     Ok(())
 }
 
-/// For claims just created: the payments that arrived before them, matched now. Returns the
-/// claims that got a payment.
+/// The query of the payments waiting for these claim numbers (no claim yet), with its values,
+/// to send in a `OneTrip` with the claims' other rows.
+pub fn waiting_for_numbers(trip: &crate::sql::OneTrip, numbers: &[&str]) -> (String, Vec<Value>) {
+    let head = "SELECT * FROM claim_payments WHERE claim_id IS NULL AND claim_number";
+    if trip.backend() == sea_orm::DbBackend::Postgres {
+        // One array parameter: the same text, so the same prepared statement, for any count.
+        let array = numbers.iter().map(|n| Value::from(*n)).collect::<Vec<_>>();
+        let values = vec![Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(array)))];
+        (format!("{head} = ANY({}::text[])", trip.placeholder(0)), values)
+    } else {
+        let marks = vec!["?"; numbers.len()].join(", ");
+        (format!("{head} IN ({marks})"), numbers.iter().map(|n| Value::from(*n)).collect())
+    }
+}
+
+/// For claims just created: the payments that arrived before them, matched now; `by_number`
+/// holds those waiting under the claims' numbers (`waiting_for_numbers`). Returns the claims
+/// that got a payment.
 pub async fn match_waiting_payments<C: ConnectionTrait>(
     txn: &C,
     claims: &[(&claim::Model, &[claim_line::Model])],
+    by_number: Vec<claim_payment::Model>,
 ) -> Result<Vec<Uuid>, DbErr> {
     if claims.is_empty() {
         return Ok(Vec::new());
     }
-    let numbers: Vec<&str> = claims.iter().map(|(c, _)| c.claim_number.as_str()).collect();
     let control_numbers: Vec<&str> =
         claims.iter().filter_map(|(c, _)| c.payer_claim_control_number.as_deref()).collect();
     let line_refs: Vec<&str> =
         claims.iter().flat_map(|(_, lines)| lines.iter().filter_map(|l| l.line_control_number.as_deref())).collect();
 
-    let mut waiting: Vec<claim_payment::Model> = claim_payment::Entity::find()
-        .filter(claim_payment::Column::ClaimId.is_null())
-        .filter(claim_payment::Column::ClaimNumber.is_in(numbers.iter().copied()))
-        .all(txn)
-        .await?;
+    let mut waiting = by_number;
     if !control_numbers.is_empty() {
         waiting.extend(
             claim_payment::Entity::find()

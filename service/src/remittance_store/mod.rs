@@ -11,7 +11,7 @@ mod matching;
 mod rows;
 
 use matching::*;
-pub use matching::{match_waiting_payments, settle_claims};
+pub use matching::{match_waiting_payments, settle_claims, waiting_for_numbers};
 use rows::*;
 
 use std::collections::{HashMap, HashSet};
