@@ -49,7 +49,13 @@ pub struct PendingClaim {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// Stored; the answer, rendered by the writer (it is stored with the idempotency record,
+    /// or waiting payments changed the claim).
     Created(String),
+    /// Stored with nothing else to show than these rows: the caller renders the answer
+    /// (`ClaimAnswer::created`) on its own thread rather than on the writer's, which every
+    /// claim of the batch waits for.
+    Stored(Box<StoredClaim>),
     /// The key was used before with the same request: its stored answer.
     Replayed {
         status: u16,
@@ -57,6 +63,14 @@ pub enum Outcome {
     },
     IdempotencyMismatch,
     DuplicateClaimNumber,
+}
+
+/// A stored claim as its commit left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClaim {
+    pub claim: claim::Model,
+    pub lines: Vec<claim_line::Model>,
+    pub follow_ups: Vec<follow_up::Model>,
 }
 
 /// Why a claim was not written, kept apart so that a database outage is a 503, not a 500.
@@ -70,8 +84,9 @@ pub enum WriteError {
 
 type Reply = oneshot::Sender<Result<Outcome, WriteError>>;
 
-/// How the caller shows a stored claim: the answer is written with the idempotency record,
-/// in the claim's own transaction, so the writer asks the edge to render it.
+/// How the caller shows a stored claim. An answer stored with its idempotency record, in the
+/// claim's own transaction, or one waiting payments changed, is rendered by the writer through
+/// this; any other the caller renders itself from `Outcome::Stored`.
 pub trait ClaimAnswer: Send + Sync + 'static {
     /// The answer for a claim about to be stored, with the follow-ups planned for it.
     fn created(
@@ -228,13 +243,15 @@ async fn write_batch(
 
     let planned = plan_follow_ups(&txn, jobs, now).await?;
     // The 201 bodies show the follow-ups as the claim's commit leaves them (one already due
-    // fired with it), and are stored with the idempotency records.
-    let responses: Vec<String> = jobs
+    // fired with it). Those of keyed claims are stored with their idempotency records, so
+    // rendered here; the others are left to the caller.
+    let shown: Vec<Vec<follow_up::Model>> =
+        planned.iter().map(|rows| rows.iter().map(|f| followups::as_committed(f, now)).collect()).collect();
+    let responses: Vec<Option<String>> = jobs
         .iter()
-        .zip(&planned)
+        .zip(&shown)
         .map(|(j, rows)| {
-            let shown: Vec<follow_up::Model> = rows.iter().map(|f| followups::as_committed(f, now)).collect();
-            answer.created(&j.claim, &j.lines, &shown).map_err(DbErr::Custom)
+            j.idempotency.as_ref().map(|_| answer.created(&j.claim, &j.lines, rows).map_err(DbErr::Custom)).transpose()
         })
         .collect::<Result<_, _>>()?;
     let mut outcomes = claim_idempotency_keys(&txn, jobs, &responses, now).await?;
@@ -245,7 +262,14 @@ async fn write_batch(
     let mut forget_keys = Vec::new();
     for &i in &to_insert {
         if created.contains(&jobs[i].claim.id) {
-            outcomes[i] = Some(Outcome::Created(responses[i].clone()));
+            outcomes[i] = Some(match &responses[i] {
+                Some(body) => Outcome::Created(body.clone()),
+                None => Outcome::Stored(Box::new(StoredClaim {
+                    claim: jobs[i].claim.clone(),
+                    lines: jobs[i].lines.clone(),
+                    follow_ups: shown[i].clone(),
+                })),
+            });
             stored.push(i);
         } else {
             outcomes[i] = Some(Outcome::DuplicateClaimNumber);
@@ -292,7 +316,7 @@ async fn plan_follow_ups<C: ConnectionTrait>(
 async fn claim_idempotency_keys<C: ConnectionTrait>(
     txn: &C,
     jobs: &[PendingClaim],
-    responses: &[String],
+    responses: &[Option<String>],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<Option<Outcome>>, DbErr> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
@@ -301,9 +325,9 @@ async fn claim_idempotency_keys<C: ConnectionTrait>(
     if keyed.is_empty() {
         return Ok(outcomes);
     }
-    let rows = keyed
-        .iter()
-        .map(|&(i, record)| idempotency_key::ActiveModel::from(record.stored(201, responses[i].clone(), now)));
+    let rows = keyed.iter().map(|&(i, record)| {
+        idempotency_key::ActiveModel::from(record.stored(201, responses[i].clone().unwrap_or_default(), now))
+    });
     let inserted = idempotency_key::Entity::insert_many(rows)
         .on_conflict(crate::idempotency::already_used())
         .try_insert()

@@ -23,7 +23,7 @@ use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
 use crate::pagination::Page;
 use crate::state::AppState;
-use overturn_service::claim_writer::{Outcome, PendingClaim};
+use overturn_service::claim_writer::{ClaimAnswer, Outcome, PendingClaim};
 
 /// Create a claim.
 ///
@@ -68,6 +68,12 @@ pub async fn create_claim(
     let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency }).await?;
     match outcome {
         Outcome::Created(body) => Ok(HttpResponse::Created().content_type("application/json").body(body)),
+        Outcome::Stored(stored) => {
+            let body = ClaimJson
+                .created(&stored.claim, &stored.lines, &stored.follow_ups)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the claim: {e}")))?;
+            Ok(HttpResponse::Created().content_type("application/json").body(body))
+        }
         Outcome::Replayed { status, body } => Ok(idempotency::replay(status, body)),
         Outcome::IdempotencyMismatch => Err(ApiError::IdempotencyMismatch),
         Outcome::DuplicateClaimNumber => Err(ApiError::Conflict(format!(
