@@ -8,6 +8,7 @@ pub mod claim;
 pub mod classification;
 pub mod code_sets;
 pub mod codes;
+pub mod dates;
 pub mod denial_workflow;
 pub mod followups;
 pub mod identifiers;

@@ -10,9 +10,64 @@ pub struct EdiError {
     pub message: String,
 }
 
+/// The most of a segment id and of a message an error keeps. Messages quote the offending
+/// value, and a value or a malformed segment can be megabytes long: an error names its place
+/// and shows an excerpt, never the whole of it (a 2 MB segment once made a 6 MB answer).
+const MAX_SEGMENT_ID: usize = 16;
+const MAX_MESSAGE: usize = 400;
+
 impl EdiError {
     pub fn new(segment_index: usize, segment_id: &str, element: Option<usize>, message: impl Into<String>) -> Self {
-        Self { segment_index, segment_id: segment_id.to_owned(), element, message: message.into() }
+        Self {
+            segment_index,
+            segment_id: excerpt(segment_id, MAX_SEGMENT_ID),
+            element,
+            message: excerpt(&message.into(), MAX_MESSAGE),
+        }
+    }
+}
+
+impl Warning {
+    /// Bounded as errors are (`EdiError::new`).
+    pub fn new(segment_index: usize, segment_id: &str, message: impl Into<String>) -> Self {
+        Self {
+            segment_index,
+            segment_id: excerpt(segment_id, MAX_SEGMENT_ID),
+            message: excerpt(&message.into(), MAX_MESSAGE),
+        }
+    }
+}
+
+/// `text` if it has at most `max` characters; otherwise its start and end around a note of how
+/// much was left out (the end of a message says what is wrong with the value quoted before it).
+fn excerpt(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_owned();
+    }
+    let keep = max / 2;
+    let head: String = text.chars().take(keep).collect();
+    let tail: String = text.chars().skip(count - keep).collect();
+    format!("{head}…({} characters left out)…{tail}", count - 2 * keep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EdiError;
+
+    #[test]
+    fn errors_quote_an_excerpt_of_what_they_name() {
+        let huge = "A".repeat(2_000_000);
+        let e = EdiError::new(7, &huge, Some(2), format!("{huge:?} is not a date CCYYMMDD"));
+        assert!(e.segment_id.chars().count() < 60, "{}", e.segment_id.len());
+        assert!(e.message.chars().count() < 500, "{}", e.message.len());
+        assert!(e.message.ends_with("is not a date CCYYMMDD") && e.message.starts_with("\"AAA"), "{}", e.message);
+        assert!(e.message.contains("characters left out"), "{}", e.message);
+        let short = EdiError::new(3, "DTM", Some(2), "\"2024\" is not a date CCYYMMDD");
+        assert_eq!((short.segment_id.as_str(), short.message.as_str()), ("DTM", "\"2024\" is not a date CCYYMMDD"));
+        // Multi-byte characters are cut at character boundaries.
+        let e = EdiError::new(1, "ÉÉÉÉÉÉÉÉÉÉÉÉÉÉÉÉÉÉÉÉ", None, "é".repeat(1_000));
+        assert!(e.segment_id.starts_with('É') && e.message.ends_with('é'));
     }
 }
 

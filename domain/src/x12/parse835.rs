@@ -214,9 +214,8 @@ fn parse_transaction<'a>(
     loop {
         let seg = cursor.require("SE")?;
         count += 1;
-        let warn = |warnings: &mut Vec<Warning>, message: String| {
-            warnings.push(Warning { segment_index: seg.index, segment_id: seg.id.to_owned(), message })
-        };
+        let warn =
+            |warnings: &mut Vec<Warning>, message: String| warnings.push(Warning::new(seg.index, seg.id, message));
         match tag::of(seg.id) {
             tag::SE => {
                 if state != Loop::Trailer {

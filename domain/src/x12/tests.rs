@@ -293,3 +293,19 @@ proptest! {
         let _ = parse_835(&with_header);
     }
 }
+
+#[test]
+fn implausible_dates_are_refused_with_the_element() {
+    // A year-9999 production date gave a year-10000 appeal deadline; a year-1 one fired every
+    // escalation on arrival.
+    for date in ["99991231", "00010101", "18991231", "22000101"] {
+        let e = error_of(&BASIC.replace("DTM*405*20250115", &format!("DTM*405*{date}")));
+        assert_eq!((e.segment_id.as_str(), e.element), ("DTM", Some(2)), "{date}");
+        assert!(e.message.contains("plausible") && e.message.contains("1900-01-01"), "{e}");
+    }
+    for date in ["19000101", "21991231"] {
+        let text = BASIC.replace("DTM*405*20250115", &format!("DTM*405*{date}"));
+        let file = parse(&text).unwrap();
+        assert_eq!(file.transactions[0].production_date.unwrap().format("%Y%m%d").to_string(), date);
+    }
+}

@@ -302,6 +302,8 @@ async fn malformed_files_are_refused_naming_the_segment_and_store_nothing(backen
         ("unbalanced claim", BASIC.replace("CLP*CLM-1001*1*200*127", "CLP*CLM-1001*1*200*128"), Some("CLP"), None),
         ("bad amount", BASIC.replace("SVC*HC:99213*180*115", "SVC*HC:99213*18x0*115"), Some("SVC"), Some(2)),
         ("bad date", BASIC.replace("DTM*405*20250115", "DTM*405*20251315"), Some("DTM"), Some(2)),
+        ("implausible date", BASIC.replace("DTM*405*20250115", "DTM*405*99991231"), Some("DTM"), Some(2)),
+        ("year 1", BASIC.replace("DTM*405*20250115", "DTM*405*00010101"), Some("DTM"), Some(2)),
         ("IEA control number", BASIC.replace("IEA*1*000000101", "IEA*1*000000102"), Some("IEA"), Some(2)),
         ("bad group code", BASIC.replace("CAS*CO*97*90", "CAS*XX*97*90"), Some("CAS"), Some(1)),
         ("payment total", BASIC.replace("BPR*I*252*", "BPR*I*253*"), Some("BPR"), Some(2)),
@@ -319,6 +321,21 @@ async fn malformed_files_are_refused_naming_the_segment_and_store_nothing(backen
         assert!(problem["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}");
         if let Some(element) = element {
             assert_eq!(problem["element"], element, "{name}: {problem}");
+        }
+    }
+    // A 2 MB segment (no separators: all of it reads as its id) and a 2 MB element are quoted,
+    // not echoed: the answers stay small.
+    for (huge, id) in [
+        (BASIC.replace("DTM*405*20250115", &"X".repeat(2_000_000)), None),
+        (BASIC.replace("DTM*405*20250115", &format!("DTM*405*{}", "9".repeat(2_000_000))), Some("DTM")),
+    ] {
+        let res = app.post_edi(&huge).await;
+        assert_eq!(res.status(), 400);
+        let answer = res.bytes().await.unwrap();
+        assert!(answer.len() < 10_000, "{} bytes answered", answer.len());
+        let problem: Value = serde_json::from_slice(&answer).unwrap();
+        if let Some(id) = id {
+            assert_eq!(problem["segment_id"], id, "{problem}");
         }
     }
     let truncated = &BASIC[..BASIC.len() / 2];
