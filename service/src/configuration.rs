@@ -47,6 +47,9 @@ pub struct Settings {
     pub redis_url: Option<String>,
     pub bootstrap_admin_key: Option<ApiKeySecret>,
     pub webhook_allow_private: bool,
+    /// The forward proxy webhooks go out through (`OVERTURN_WEBHOOK_PROXY`); none by default,
+    /// whatever `HTTP_PROXY` and `HTTPS_PROXY` say.
+    pub webhook_proxy: Option<reqwest::Url>,
     pub max_body_bytes: usize,
     /// The limit for `POST /v1/remittances`, whose 835 files run to tens of megabytes.
     pub max_remittance_bytes: usize,
@@ -87,6 +90,7 @@ pub const VARIABLES: &[&str] = &[
     "REDIS_URL",
     "OVERTURN_BOOTSTRAP_ADMIN_KEY",
     "OVERTURN_WEBHOOK_ALLOW_PRIVATE",
+    "OVERTURN_WEBHOOK_PROXY",
     "OVERTURN_MAX_BODY_BYTES",
     "OVERTURN_MAX_REMITTANCE_BYTES",
     "OVERTURN_DB_MAX_CONNECTIONS",
@@ -137,7 +141,7 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 use std::io::Write;
                 use std::os::unix::fs::OpenOptionsExt;
-                std::fs::create_dir_all(&self.data_dir).map_err(|e| fail("cannot create the folder of", e))?;
+                create_private_dir(&self.data_dir).map_err(|e| fail("cannot create the folder of", e))?;
                 let key = SecretKey::generate();
                 // `create_new`: of two processes starting together, one writes the key and
                 // the other reads it.
@@ -226,6 +230,17 @@ impl Settings {
             redis_url,
             bootstrap_admin_key,
             webhook_allow_private: boolean(get, "OVERTURN_WEBHOOK_ALLOW_PRIVATE")?,
+            webhook_proxy: get("OVERTURN_WEBHOOK_PROXY")
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    reqwest::Url::parse(v)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                        .ok_or_else(|| {
+                            ConfigError::new("OVERTURN_WEBHOOK_PROXY", "is not an http:// or https:// proxy URL")
+                        })
+                })
+                .transpose()?,
             max_body_bytes: number(get, "OVERTURN_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30)?,
             max_remittance_bytes: number(get, "OVERTURN_MAX_REMITTANCE_BYTES", 128 << 20, 1024, 1 << 31)?,
             shutdown_timeout: Duration::from_secs(number(get, "OVERTURN_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?),
@@ -268,6 +283,13 @@ impl Settings {
                 .transpose()?,
         })
     }
+}
+
+/// Creates a folder (and its missing parents) that only its owner may enter, for the
+/// database and the secrets key. A folder that exists is left as its owner set it.
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 /// The PostgreSQL wiki's rule of thumb, cores × 2 plus one, rounded up to an even number so

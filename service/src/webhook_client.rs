@@ -5,6 +5,13 @@
 //! rebinding) is refused at delivery. A URL with a literal IP never reaches the resolver, so
 //! `check_url` refuses literal internal addresses before any request. Redirects are not
 //! followed: a receiver cannot bounce a delivery to an internal address.
+//!
+//! Proxies are explicit. The client ignores `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`: a
+//! proxy connects to the target itself, so the resolver here would never see the target's
+//! address and the guard would not run (every internal name went through a hospital's proxy).
+//! A proxy configured for webhooks (`OVERTURN_WEBHOOK_PROXY`) is used for every delivery, and
+//! each target is resolved and checked before its request (`resolve_public`); the proxy then
+//! resolves it again, so its own egress rules are the last word against DNS rebinding.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -67,27 +74,52 @@ impl Resolve for GuardedResolver {
         let host = name.as_str().to_owned();
         let allow_private = self.allow_private;
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            // A name with any internal address is refused whole: picking the public ones
-            // would still let a rebinding answer decide which is used next time.
-            if let Some(bad) = addrs.iter().find(|a| !allow_private && !is_public(a.ip())) {
-                return Err(format!("{host} resolves to an internal address ({}); refused", bad.ip()).into());
-            }
-            if addrs.is_empty() {
-                return Err(format!("{host} has no address").into());
-            }
+            let addrs = lookup_public(&host, allow_private).await?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
 }
 
-/// The delivery client: guarded resolver, no redirects, a 15 s timeout, no cookies.
-pub fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+/// The addresses of `host`, or why it is refused.
+async fn lookup_public(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+    let addrs: Vec<SocketAddr> =
+        tokio::net::lookup_host((host, 0)).await.map_err(|e| format!("{host} could not be resolved: {e}"))?.collect();
+    // A name with any internal address is refused whole: picking the public ones would still
+    // let a rebinding answer decide which is used next time. The address is not named: the
+    // error is shown to whoever manages the contact, and would map the internal network for
+    // them one name at a time.
+    if addrs.iter().any(|a| !allow_private && !is_public(a.ip())) {
+        return Err(format!("{host} resolves to an internal address; refused"));
+    }
+    if addrs.is_empty() {
+        return Err(format!("{host} has no address"));
+    }
+    Ok(addrs)
+}
+
+/// Checks, before a request through a proxy, that the target's host resolves to public
+/// addresses only (a literal address was checked by `check_url`).
+pub async fn resolve_public(url: &reqwest::Url, allow_private: bool) -> Result<(), String> {
+    match url.host() {
+        Some(url::Host::Domain(host)) => lookup_public(host, allow_private).await.map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+/// The delivery client: no redirects, a 15 s timeout, no cookies, no proxy from the
+/// environment. Without a proxy it connects through the guarded resolver; with one it
+/// connects to the proxy only, and the caller checks each target first (`resolve_public`).
+pub fn client(allow_private: bool, proxy: Option<&reqwest::Url>) -> reqwest::Result<reqwest::Client> {
+    let builder = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(DELIVERY_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("Overturn-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
+        .user_agent(concat!("Overturn-Webhooks/", env!("CARGO_PKG_VERSION")));
+    match proxy {
+        // The proxy's own address is configuration, often internal: not the guard's to refuse.
+        Some(proxy) => builder.proxy(reqwest::Proxy::all(proxy.clone())?),
+        None => builder.dns_resolver(Arc::new(GuardedResolver { allow_private })),
+    }
+    .build()
 }

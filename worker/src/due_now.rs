@@ -38,6 +38,7 @@ impl DueNow {
             db.clone(),
             settings.secrets_key()?,
             settings.webhook_allow_private,
+            settings.webhook_proxy.as_ref(),
             settings.webhook_per_contact,
         )
         .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?;

@@ -53,8 +53,14 @@ pub fn spawn(settings: &Settings, shared: Shared, stop: watch::Receiver<bool>) -
         relay_wake.clone(),
         stop.clone(),
     )));
-    let webhooks = Webhooks::new(db.clone(), secrets_key, settings.webhook_allow_private, settings.webhook_per_contact)
-        .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?;
+    let webhooks = Webhooks::new(
+        db.clone(),
+        secrets_key,
+        settings.webhook_allow_private,
+        settings.webhook_proxy.as_ref(),
+        settings.webhook_per_contact,
+    )
+    .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?;
     let context = Arc::new(JobContext {
         db: db.clone(),
         queue: job_queue,

@@ -53,6 +53,8 @@ pub struct Webhooks {
     client: reqwest::Client,
     key: SecretKey,
     allow_private: bool,
+    /// Deliveries go through a configured proxy, which resolves targets itself.
+    proxied: bool,
     per_contact: usize,
     in_flight: Mutex<HashMap<Uuid, Arc<Semaphore>>>,
     /// Reads what attempts need, for all the attempts starting at about the same moment.
@@ -70,13 +72,15 @@ impl Webhooks {
         db: DatabaseConnection,
         key: SecretKey,
         allow_private: bool,
+        proxy: Option<&reqwest::Url>,
         per_contact: usize,
     ) -> reqwest::Result<Self> {
         let read = db.clone();
         Ok(Self {
-            client: crate::webhook_client::client(allow_private)?,
+            client: crate::webhook_client::client(allow_private, proxy)?,
             key,
             allow_private,
+            proxied: proxy.is_some(),
             per_contact: per_contact.max(1),
             in_flight: Mutex::new(HashMap::new()),
             loader: Batcher::spawn(BATCH, move |ids| {
@@ -267,6 +271,12 @@ async fn send(
         Ok(url) => url,
         Err(e) => return failed(format!("webhook URL refused: it {e}")),
     };
+    // Through a proxy the client's resolver never sees the target: checked here instead.
+    if webhooks.proxied
+        && let Err(e) = crate::webhook_client::resolve_public(&url, webhooks.allow_private).await
+    {
+        return failed(e);
+    }
     let signatures = match signatures(webhooks, contact, event, at) {
         Ok(s) => s,
         Err(e) => return failed(e),

@@ -156,6 +156,52 @@ async fn bootstrap_key_is_created_once_and_revocation_sticks(backend: Backend) {
     assert_eq!(server.terminate().0, Some(0));
 }
 
+/// `HTTP_PROXY` and friends in the server's environment (common in hospitals) are not used for
+/// webhooks: through a proxy the SSRF guard never saw the target, and internal names were
+/// delivered. Webhooks use only the proxy `OVERTURN_WEBHOOK_PROXY` names (tests in contacts).
+async fn environment_proxies_do_not_carry_webhooks(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let admin = random_key();
+    let proxy = crate::receiver::Receiver::start().await;
+    let target = crate::receiver::Receiver::start().await;
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let mut cmd = command(&db, &["serve", "--role", "all"]);
+    cmd.env("OVERTURN_BOOTSTRAP_ADMIN_KEY", &admin);
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+        cmd.env(name, &proxy_url);
+    }
+    let server = Server::start(&mut cmd);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let contact: Value = client
+        .post(server.url("/v1/contacts"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"kind": "patient", "reference": "MBR-PROXY", "name": "Portal",
+            "webhook_url": format!("http://localhost:{}/hooks", target.port)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let test_url = server.url(&format!("/v1/contacts/{}/test", contact["id"].as_str().unwrap()));
+    let delivery: Value = client.post(test_url).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let delivery_url = server.url(&format!("/v1/deliveries/{}", delivery["id"].as_str().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let attempted = loop {
+        let d: Value = client.get(&delivery_url).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        if d["attempt_count"] == 1 {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "no attempt: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let error = attempted["attempts"][0]["error"].as_str().unwrap();
+    assert!(error.contains("internal address"), "{error}");
+    assert!(proxy.received().is_empty(), "nothing went to the environment's proxy");
+    assert!(target.received().is_empty());
+    assert_eq!(server.terminate().0, Some(0));
+}
+
 async fn migrate_applies_and_is_repeatable(backend: Backend) {
     let db = TestDatabase::new(backend).await;
     for _ in 0..2 {
@@ -234,5 +280,6 @@ crate::on_both_backends!(
     codes_import_loads_an_official_list_that_then_wins,
     keys_create_then_serve_then_sigterm,
     bootstrap_key_is_created_once_and_revocation_sticks,
+    environment_proxies_do_not_carry_webhooks,
     migrate_applies_and_is_repeatable,
 );

@@ -395,9 +395,39 @@ async fn the_ssrf_guard_refuses_internal_addresses_at_delivery(backend: Backend)
     let failed = delivery_when(&app, delivery["id"].as_str().unwrap(), |d| d["attempt_count"] == 1).await;
     let error = failed["attempts"][0]["error"].as_str().unwrap();
     assert!(error.contains("internal address"), "{error}");
+    // What the name resolves to is not told: the error is shown to the contact's manager.
+    assert!(!error.contains("127.0.0.1") && !error.contains("::1"), "{error}");
+    let last = failed["last_error"].as_str().unwrap();
+    assert!(last.contains("internal address") && !last.contains("127.0.0.1") && !last.contains("::1"), "{failed}");
     assert_eq!(failed["attempts"][0]["status_code"], Value::Null);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(receiver.received().is_empty(), "nothing reached the internal address");
+}
+
+async fn a_configured_proxy_carries_deliveries_and_targets_are_still_checked(backend: Backend) {
+    // The receiver stands in for the forward proxy: it answers what reaches it.
+    let proxy = Receiver::start().await;
+    let target = Receiver::start().await;
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+
+    // Guard on: a name resolving to an internal address is refused before the proxy hears of it.
+    let app = spawn_app_with(backend, ServeRole::All, &[("OVERTURN_WEBHOOK_PROXY", proxy_url.as_str())]).await;
+    let url = format!("http://localhost:{}/hooks", target.port);
+    let created = create_contact(&app, &app.admin_key, &patient(&url, "MBR-20")).await;
+    let delivery = send_test(&app, created["id"].as_str().unwrap()).await;
+    let failed = delivery_when(&app, delivery["id"].as_str().unwrap(), |d| d["attempt_count"] == 1).await;
+    let error = failed["attempts"][0]["error"].as_str().unwrap();
+    assert!(error.contains("localhost resolves to an internal address"), "{error}");
+
+    // Guard off (development): the delivery goes through the proxy, addressed to the target.
+    let open = spawn_app_with(backend, ServeRole::All, &[ALLOW_PRIVATE, ("OVERTURN_WEBHOOK_PROXY", &proxy_url)]).await;
+    let created = create_contact(&open, &open.admin_key, &patient(&target.url, "MBR-21")).await;
+    let delivery = send_test(&open, created["id"].as_str().unwrap()).await;
+    delivery_when(&open, delivery["id"].as_str().unwrap(), |d| d["status"] == "succeeded").await;
+    let through = proxy.received();
+    assert_eq!(through.len(), 1, "only the second delivery reached the proxy");
+    assert_eq!(through[0].target, format!("{}", target.url), "absolute-form: the proxy is told the target");
+    assert!(target.received().is_empty(), "nothing went around the proxy");
 }
 
 async fn one_slow_receiver_does_not_hold_up_the_others(backend: Backend) {
@@ -539,6 +569,7 @@ crate::on_both_backends!(
     gone_disables_the_contact_and_a_manual_retry_resends,
     five_days_of_failures_disable_a_contact,
     the_ssrf_guard_refuses_internal_addresses_at_delivery,
+    a_configured_proxy_carries_deliveries_and_targets_are_still_checked,
     one_slow_receiver_does_not_hold_up_the_others,
     a_remittance_tells_the_patient_and_the_payer,
 );

@@ -9,6 +9,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The request line's target: a path, or an absolute URL when it came through as a proxy.
+    pub target: String,
     pub headers: HashMap<String, String>,
     pub body: String,
     pub at: Instant,
@@ -146,7 +148,9 @@ impl Receiver {
             reader.read_exact(&mut body).await?;
             let now = self.in_flight.fetch_add(1, SeqCst) + 1;
             self.most_in_flight.fetch_max(now, SeqCst);
+            let target = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
             self.received.lock().unwrap().push(Received {
+                target,
                 headers,
                 body: String::from_utf8_lossy(&body).into_owned(),
                 at: Instant::now(),

@@ -52,11 +52,11 @@ async fn a_name_resolving_to_an_internal_address_is_refused_at_connect_time() {
     let (port, hits) = receiver(OK).await;
     // `localhost` passes the URL check (it is a name) and resolves to loopback.
     let url = check_url(&format!("http://localhost:{port}/hook"), false).unwrap();
-    let refused = client(false).unwrap().post(url.clone()).body("{}").send().await;
+    let refused = client(false, None).unwrap().post(url.clone()).body("{}").send().await;
     let err = refused.expect_err("refused");
     assert!(format!("{err:?}").contains("internal address"), "{err:?}");
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing reached the receiver");
-    let allowed = client(true).unwrap().post(url).body("{}").send().await.unwrap();
+    let allowed = client(true, None).unwrap().post(url).body("{}").send().await.unwrap();
     assert_eq!(allowed.status(), 200);
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
@@ -64,7 +64,7 @@ async fn a_name_resolving_to_an_internal_address_is_refused_at_connect_time() {
 #[tokio::test]
 async fn redirects_are_not_followed() {
     let (port, hits) = receiver(REDIRECT).await;
-    let res = client(true).unwrap().post(format!("http://127.0.0.1:{port}/hook")).send().await.unwrap();
+    let res = client(true, None).unwrap().post(format!("http://127.0.0.1:{port}/hook")).send().await.unwrap();
     assert_eq!(res.status(), 302, "the redirect is the answer, not a new request");
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
