@@ -30,6 +30,8 @@ pub trait Permission: 'static {
 
 /// Managing API keys: admin only.
 pub struct ManageKeys;
+/// Seeing and retrying failed jobs (whose errors may name any patient's records): admin only.
+pub struct ManageJobs;
 /// Reading billing data about many patients at once (remittances, the worklists, analytics):
 /// not for the portal role, which serves one patient at a time.
 pub struct ReadBilling;
@@ -39,6 +41,16 @@ pub struct WriteBilling;
 impl Permission for ManageKeys {
     fn check(role: Role) -> Result<(), String> {
         if role.can_manage_keys() { Ok(()) } else { Err(format!("the {} role cannot manage API keys", role.as_str())) }
+    }
+}
+
+impl Permission for ManageJobs {
+    fn check(role: Role) -> Result<(), String> {
+        if role.can_manage_keys() {
+            Ok(())
+        } else {
+            Err(format!("the {} role cannot see or retry failed jobs", role.as_str()))
+        }
     }
 }
 
@@ -100,8 +112,8 @@ impl FromRequest for Caller {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|v| v.trim().to_owned());
+            .and_then(bearer_token)
+            .map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?;
             let presented = presented.filter(|k| !k.is_empty()).ok_or(ApiError::Unauthorized)?;
@@ -112,5 +124,27 @@ impl FromRequest for Caller {
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role stored for key {}", found.id)))?;
             Ok(Caller { key_id: found.id, role, name: found.name })
         })
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme is case-insensitive and
+/// followed by one or more spaces (RFC 9110, section 11.4).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim()).filter(|t| !t.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_scheme_is_case_insensitive() {
+        for value in ["Bearer ovt_k", "bearer ovt_k", "BEARER ovt_k", "bEaReR   ovt_k "] {
+            assert_eq!(bearer_token(value), Some("ovt_k"), "{value}");
+        }
+        for value in ["Basic ovt_k", "Bearer", "Bearer ", "Bearerovt_k", "ovt_k", "Bearer\tovt_k"] {
+            assert_eq!(bearer_token(value), None, "{value}");
+        }
     }
 }

@@ -4,7 +4,9 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use utoipa::OpenApi;
@@ -55,6 +57,7 @@ pub fn http_server(state: AppState, listener: TcpListener, serves_api: bool) -> 
         };
         app.app_data(known)
             .default_service(web::to(routes::fallback))
+            .wrap(from_fn(refuse_encoded_bodies))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
             .wrap(from_fn(observe))
     })
@@ -64,4 +67,23 @@ pub fn http_server(state: AppState, listener: TcpListener, serves_api: bool) -> 
         server = server.workers(settings.http_workers);
     }
     Ok(server.run())
+}
+
+/// Request bodies are taken as sent, never inflated: actix-web would decompress a
+/// `Content-Encoding: gzip` body before any size limit or permission is checked, and 1 MB of
+/// gzip became 1 GiB in memory (issue #17). A 415 before anything else runs.
+async fn refuse_encoded_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(encoding) = req.headers().get(actix_web::http::header::CONTENT_ENCODING) {
+        let identity = encoding.to_str().is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity"));
+        if !identity {
+            return Err(ApiError::UnsupportedMediaType(
+                "request bodies are not accepted compressed (Content-Encoding); send the body as is".into(),
+            )
+            .into());
+        }
+    }
+    next.call(req).await
 }

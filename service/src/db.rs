@@ -42,6 +42,31 @@ pub enum DbSetupError {
     Migrate(DbErr),
 }
 
+/// The SQLite database holds patient data and the files as received: only its owner may read
+/// it (0600; SQLite gives its `-wal` and `-shm` files the same permissions), in a folder only
+/// its owner may enter when Overturn creates it (`create_private_dir`). A database left
+/// readable by others by an earlier version is tightened.
+fn private_database_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::configuration::create_private_dir(dir)?;
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        let Ok(meta) = std::fs::metadata(&file) else { continue };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// An exclusive lock on a file beside the SQLite database, held while one process opens or
 /// migrates it; released when dropped.
 async fn startup_lock(database: &std::path::Path) -> Result<std::fs::File, DbSetupError> {
@@ -59,10 +84,8 @@ impl Db {
     pub async fn connect(settings: &Settings) -> Result<Self, DbSetupError> {
         match &settings.database {
             DatabaseSettings::Sqlite { path } => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|source| DbSetupError::DataDir { path: dir.display().to_string(), source })?;
-                }
+                private_database_file(path)
+                    .map_err(|source| DbSetupError::DataDir { path: path.display().to_string(), source })?;
                 let options = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -265,6 +288,27 @@ pub fn is_unavailable(err: &sea_orm::DbErr) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// The database file is its owner's only, in a folder of its owner's only; one an earlier
+    /// version left readable is tightened.
+    #[test]
+    fn the_database_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("overturn-perms-{}", uuid::Uuid::new_v4().simple()));
+        let path = root.join("data").join("overturn.db");
+        super::private_database_file(&path).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        let wal = root.join("data").join("overturn.db-wal");
+        for file in [&path, &wal] {
+            std::fs::write(file, b"").unwrap();
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        super::private_database_file(&path).unwrap();
+        assert_eq!((mode(&path), mode(&wal)), (0o600, 0o600));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
     /// Every connection of both SQLite pools plans once per statement (see `stable_plans`).
     #[tokio::test]
     async fn sqlite_connections_keep_their_plans() {

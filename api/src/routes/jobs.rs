@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{Allowed, ManageKeys};
+use crate::auth::{Allowed, ManageJobs};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::pagination::Page;
@@ -86,7 +86,7 @@ pub struct JobListQuery {
 #[get("/jobs")]
 pub async fn list_jobs(
     state: web::Data<AppState>,
-    _caller: Allowed<ManageKeys>,
+    _caller: Allowed<ManageJobs>,
     query: web::Query<JobListQuery>,
 ) -> Result<web::Json<FailedJobList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
@@ -123,7 +123,7 @@ pub async fn list_jobs(
 #[post("/jobs/{id}/retry")]
 pub async fn retry_job(
     state: web::Data<AppState>,
-    caller: Allowed<ManageKeys>,
+    caller: Allowed<ManageJobs>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

@@ -262,6 +262,31 @@ async fn roles_are_enforced_on_claims(backend: Backend) {
         .await
         .unwrap();
     assert_problem(res, 401).await;
+    // A compressed body is refused before it is read, let alone inflated, even unauthenticated.
+    for key in [Some(app.admin_key.clone()), None] {
+        let mut req = app
+            .client
+            .post(app.url("/v1/claims"))
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(vec![0x1f, 0x8b, 0x08, 0x00]);
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        let problem = assert_problem(req.send().await.unwrap(), 415).await;
+        assert!(problem["detail"].as_str().unwrap().contains("Content-Encoding"), "{problem}");
+    }
+    // The scheme is case-insensitive, and more than one space may follow it.
+    for scheme in ["BEARER ", "bearer  "] {
+        let res = app
+            .client
+            .get(app.url("/v1/claims"))
+            .header("authorization", format!("{scheme}{}", app.admin_key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{scheme:?}");
+    }
 }
 
 async fn a_burst_of_claims_keeps_each_outcome_apart(backend: Backend) {

@@ -400,6 +400,10 @@ async fn analytics_count_denials_by_category_payer_and_reason(backend: Backend) 
     let keys: Vec<&str> = by_reason["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["50", "16", "none", "96", "29"]);
 
+    // The last day there is bounds nothing out.
+    let to_the_end = app.get_json("/v1/analytics/denials?to=9999-12-31").await;
+    assert_eq!(to_the_end["totals"], by_category["totals"]);
+
     // A period without denials, and bad parameters.
     let empty = app.get_json("/v1/analytics/denials?from=2001-01-01&to=2001-12-31").await;
     assert_eq!((empty["totals"]["denial_count"].as_i64(), empty["groups"].as_array().unwrap().len()), (Some(0), 0));
@@ -448,7 +452,8 @@ async fn jobs_are_idempotent_and_dead_ones_can_be_retried(backend: Backend) {
     assert_eq!(dead["state"], "failed");
     assert!(dead["error"].as_str().unwrap().contains("detail"), "{dead}");
     let billing = api.create_key("billing").await;
-    assert_problem(api.request(Method::GET, "/v1/jobs", Some(&billing), None).await, 403).await;
+    let refused = assert_problem(api.request(Method::GET, "/v1/jobs", Some(&billing), None).await, 403).await;
+    assert_eq!(refused["detail"], "the billing role cannot see or retry failed jobs");
     assert_eq!(error_fields(&assert_problem(api.get("/v1/jobs?state=odd").await, 400).await), ["state"]);
 
     // Fixed, retried: classified in full. A second retry of the same dead job is a 409.

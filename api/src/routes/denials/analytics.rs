@@ -2,7 +2,7 @@
 //! rates a revenue-cycle manager watches.
 
 use actix_web::{get, web};
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use overturn_domain::{FieldError, Money};
 use overturn_service::analytics::{self, Grouping, Period};
 use serde::{Deserialize, Serialize};
@@ -114,7 +114,12 @@ pub async fn denial_analytics(
         return Err(ApiError::validation(errors.0));
     }
     let start = from.map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
-    let end = to.and_then(|d| d.succ_opt()).map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
+    // The day after `to`; none after 9999-12-31, past which nothing is stored (and which SQLite,
+    // comparing timestamps as text, would put before every four-digit year).
+    let end = to
+        .and_then(|d| d.succ_opt())
+        .filter(|d| d.year() <= 9999)
+        .map(|d| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()));
 
     let counts = analytics::denial_counts(&state.db.read, grouping, Period { start, end }).await?;
     let mut groups: Vec<DenialGroup> = counts
