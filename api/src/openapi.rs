@@ -15,7 +15,7 @@ use crate::error::{Problem, ValidationError};
 #[openapi(
     info(
         title = "Overturn",
-        description = "Claim denial management for US medical billing teams: claims, payer responses (X12 835), denials, follow-ups and signed webhooks. Every /v1 route needs `Authorization: Bearer <api key>`. Errors are RFC 9457 problem documents.",
+        description = "Claim denial management for US medical billing teams: claims, payer responses (X12 835), denials, follow-ups and signed webhooks. Every /v1 route needs `Authorization: Bearer <api key>`; a portal key or a patient session reaches only the patient routes. Errors are RFC 9457 problem documents.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     modifiers(&BearerKey),
@@ -37,6 +37,7 @@ use crate::error::{Problem, ValidationError};
         (name = "payers", description = "Payers' deadline rules"),
         (name = "follow-ups", description = "What to chase and when: status checks of unanswered claims, reminders before appeal deadlines (30, 14 and 3 days) and their escalation, resubmissions, patient outreach and timely-filing limits. Days are calendar days in UTC; a follow-up due on a date falls due at 00:00 UTC. One falls due at `due_at` (at once when already due, even after downtime), sends `followup.due` to its target's contacts and waits in the worklist (`status=fired`)."),
         (name = "contacts", description = "Webhook receivers for patients and payers, and every delivery to them. Deliveries follow Standard Webhooks: a POST of `WebhookEnvelope` with `webhook-id` (the same on every attempt), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of \"id.timestamp.body\">` (two signatures, space-separated, for 24 hours after a secret rotation). The `data` schemas: `BalanceDueData` (patient.balance_due), `ActionRequiredData` (patient.action_required), `DenialCreatedData` (denial.created), `FollowUpDueData` (followup.due), `PingData` (ping)."),
+        (name = "patients", description = "One patient at a time: the only routes a `portal` key or a patient session reaches. Claims and denials here are in the patient-facing form (no notes, assignees, actors or priorities). Another patient's resource is 404. A portal key changes only the contacts it made; a patient session (`ops_…`, short-lived, made by `POST /v1/patient-sessions`) only reads, and only its own patient's routes."),
         (name = "jobs", description = "Background jobs that failed on every attempt (admin only)"),
         (name = "api-keys", description = "API keys and roles (admin only)"),
         (name = "service", description = "Health, readiness and metrics"),
@@ -55,6 +56,17 @@ impl Modify for BearerKey {
                 Http::builder()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("An Overturn API key (`ovt_…`)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            PATIENT_SESSION,
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A patient session token (`ops_…`, from `POST /v1/patient-sessions`): reads its own patient's routes only",
+                    ))
                     .build(),
             ),
         );
@@ -99,9 +111,18 @@ fn conventions_applied(doc: &utoipa::openapi::OpenApi) -> Result<utoipa::openapi
             let Some(operation) = operation.as_object_mut() else { continue };
             let protected = operation.get("security").and_then(|s| s.as_array()).is_some_and(|s| !s.is_empty());
             let post = method == "post";
+            // Only a patient route's reads are open to every caller that reaches them (a
+            // patient session included); every other protected route refuses some.
+            let open_to_sessions = operation
+                .get("security")
+                .and_then(|s| s.as_array())
+                .is_some_and(|s| s.iter().any(|r| r.get(PATIENT_SESSION).is_some()));
             let mut answers: Vec<(&str, Option<&str>)> = Vec::new();
             if protected {
                 answers.push(("401", None));
+            }
+            if protected && !open_to_sessions {
+                answers.push(("403", Some("The caller's role, or a patient session, may not do this")));
             }
             if post {
                 answers.push(("400", Some("A malformed Idempotency-Key")));
@@ -149,6 +170,7 @@ fn conventions_applied(doc: &utoipa::openapi::OpenApi) -> Result<utoipa::openapi
 }
 
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+const PATIENT_SESSION: &str = "patient_session";
 
 #[cfg(test)]
 mod tests {

@@ -58,6 +58,7 @@ pub fn http_server(state: AppState, listener: TcpListener, serves_api: bool) -> 
         app.app_data(known)
             .default_service(web::to(routes::fallback))
             .wrap(from_fn(refuse_encoded_bodies))
+            .wrap(cors(&data.settings.cors_origins))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
             .wrap(from_fn(observe))
     })
@@ -67,6 +68,23 @@ pub fn http_server(state: AppState, listener: TcpListener, serves_api: bool) -> 
         server = server.workers(settings.http_workers);
     }
     Ok(server.run())
+}
+
+/// Cross-origin calls from the portal pages named in `OVERTURN_CORS_ORIGINS`, which call
+/// the patient routes with a patient session; none from anywhere else. Tokens travel in the
+/// `Authorization` header, never in cookies, so credentials mode stays off.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_header(header::HeaderName::from_static("idempotency-key"))
+        .expose_headers([header::HeaderName::from_static("x-request-id")])
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
 
 /// Request bodies are taken as sent, never inflated: actix-web would decompress a

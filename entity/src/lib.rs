@@ -15,6 +15,7 @@ pub mod failed_job;
 pub mod follow_up;
 pub mod idempotency_key;
 pub mod outbox;
+pub mod patient_session;
 pub mod payer_rule;
 pub mod remittance;
 pub mod remittance_file;

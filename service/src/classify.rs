@@ -291,7 +291,8 @@ pub async fn classify_remittance(
         let mut emitted = 0;
         if notify {
             let stored = page_denials(&txn, &page).await?;
-            let drafts = page_events(&page, &stored, &payer_of, stamp)?;
+            let patients = patients_of_claims(&txn, &page).await?;
+            let drafts = page_events(&page, &stored, &payer_of, &patients, stamp)?;
             emitted = events::emit(&txn, &drafts).await?;
             deliveries += emitted;
         }
@@ -339,6 +340,41 @@ pub(crate) async fn page_denials<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The member id each matched payment's claim was submitted with: patient events go to the
+/// patient of the claim, whatever id the payer's 835 printed (NM1*QC), which is only used
+/// while a payment waits for its claim.
+pub(crate) async fn patients_of_claims<C: ConnectionTrait>(
+    db: &C,
+    page: &[claim_payment::Model],
+) -> Result<HashMap<Uuid, String>, DbErr> {
+    let ids: Vec<Uuid> = page.iter().filter_map(|p| p.claim_id).collect();
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+        let rows: Vec<(Uuid, String)> = overturn_entity::claim::Entity::find()
+            .select_only()
+            .column(overturn_entity::claim::Column::Id)
+            .column(overturn_entity::claim::Column::PatientMemberId)
+            .filter(overturn_entity::claim::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The patient a payment's events go to.
+pub(crate) fn patient_of<'a>(
+    payment: &'a claim_payment::Model,
+    patients: &'a HashMap<Uuid, String>,
+) -> Option<&'a str> {
+    match payment.claim_id {
+        Some(claim) => patients.get(&claim).map(String::as_str),
+        None => payment.patient_member_id.as_deref(),
+    }
+    .filter(|m| !m.is_empty())
+}
+
 /// The patient's share of a payment by PR reason code, claim and line adjustments together.
 pub fn patient_share(payment: &claim_payment::Model) -> Result<Vec<(String, i64)>, String> {
     let detail = read_detail(payment)?;
@@ -371,12 +407,13 @@ fn page_events(
     page: &[claim_payment::Model],
     stored: &[denial::Model],
     payer_of: &HashMap<Uuid, String>,
+    patients: &HashMap<Uuid, String>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<EventDraft>, ClassifyError> {
     let mut drafts = Vec::new();
     let by_id: HashMap<Uuid, &claim_payment::Model> = page.iter().map(|p| (p.id, p)).collect();
     for payment in page {
-        let Some(member) = payment.patient_member_id.as_deref().filter(|m| !m.is_empty()) else { continue };
+        let Some(member) = patient_of(payment, patients) else { continue };
         if !settlement::leaves_patient_balance(&payment.status_code, payment.patient_responsibility_cents) {
             continue;
         }
@@ -429,8 +466,7 @@ fn page_events(
                 classification::Category::parse(&d.category),
                 Some(classification::Category::Eligibility | classification::Category::CoordinationOfBenefits)
             );
-            let member =
-                by_id.get(&d.claim_payment_id).and_then(|p| p.patient_member_id.as_deref()).filter(|m| !m.is_empty());
+            let member = by_id.get(&d.claim_payment_id).and_then(|p| patient_of(p, patients));
             if let (true, Some(member)) = (needs_patient, member) {
                 drafts.push(EventDraft {
                     event_type: EventType::ActionRequired,

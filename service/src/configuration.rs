@@ -50,6 +50,10 @@ pub struct Settings {
     /// The forward proxy webhooks go out through (`OVERTURN_WEBHOOK_PROXY`); none by default,
     /// whatever `HTTP_PROXY` and `HTTPS_PROXY` say.
     pub webhook_proxy: Option<reqwest::Url>,
+    /// Browser origins allowed to call the API (`OVERTURN_CORS_ORIGINS`, comma-separated,
+    /// each `scheme://host[:port]`): the patient portals whose pages use patient sessions.
+    /// None by default: no cross-origin call is allowed.
+    pub cors_origins: Vec<String>,
     pub max_body_bytes: usize,
     /// The limit for `POST /v1/remittances`, whose 835 files run to tens of megabytes.
     pub max_remittance_bytes: usize,
@@ -91,6 +95,7 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_BOOTSTRAP_ADMIN_KEY",
     "OVERTURN_WEBHOOK_ALLOW_PRIVATE",
     "OVERTURN_WEBHOOK_PROXY",
+    "OVERTURN_CORS_ORIGINS",
     "OVERTURN_MAX_BODY_BYTES",
     "OVERTURN_MAX_REMITTANCE_BYTES",
     "OVERTURN_DB_MAX_CONNECTIONS",
@@ -241,6 +246,7 @@ impl Settings {
                         })
                 })
                 .transpose()?,
+            cors_origins: cors_origins(get("OVERTURN_CORS_ORIGINS").unwrap_or_default())?,
             max_body_bytes: number(get, "OVERTURN_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30)?,
             max_remittance_bytes: number(get, "OVERTURN_MAX_REMITTANCE_BYTES", 128 << 20, 1024, 1 << 31)?,
             shutdown_timeout: Duration::from_secs(number(get, "OVERTURN_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?),
@@ -325,6 +331,28 @@ fn boolean<'a>(get: impl Fn(&str) -> Option<&'a str>, name: &'static str) -> Res
     }
 }
 
+/// The origins of `OVERTURN_CORS_ORIGINS`, each exactly as a browser sends it in `Origin`.
+/// A wildcard is refused: sessions carry PHI, so every origin is named.
+fn cors_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    let mut out = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        let refuse = |why: &str| ConfigError::new("OVERTURN_CORS_ORIGINS", format!("{item:?} {why}"));
+        if item == "*" {
+            return Err(refuse("is a wildcard; name each portal origin"));
+        }
+        let url = reqwest::Url::parse(item).map_err(|_| refuse("is not an origin like https://portal.example.com"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+            return Err(refuse("is not an http:// or https:// origin"));
+        }
+        let origin = url.origin().ascii_serialization();
+        if origin != item.trim_end_matches('/') {
+            return Err(refuse("must be only scheme://host[:port], without a path, query or credentials"));
+        }
+        out.push(origin);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -358,11 +386,23 @@ mod tests {
             ("OVERTURN_WORKER_CONCURRENCY", "0"),
             ("OVERTURN_QUEUE_HIGH_WATER", "9000"),
             ("OVERTURN_SECRETS_KEY", "c2hvcnQ="),
+            ("OVERTURN_CORS_ORIGINS", "*"),
+            ("OVERTURN_CORS_ORIGINS", "https://portal.example.com/app"),
+            ("OVERTURN_CORS_ORIGINS", "portal.example.com"),
+            ("OVERTURN_CORS_ORIGINS", "https://a.example.com,ftp://b.example.com"),
         ];
         for (name, value) in cases {
             let err = settings(&[(name, value)]).unwrap_err();
             assert_eq!(err.variable, name, "{name}={value}");
         }
+    }
+
+    #[test]
+    fn cors_origins_are_named_origins() {
+        assert!(settings(&[]).unwrap().cors_origins.is_empty());
+        let s =
+            settings(&[("OVERTURN_CORS_ORIGINS", " https://portal.example.com, http://localhost:3000/ ,")]).unwrap();
+        assert_eq!(s.cors_origins, ["https://portal.example.com", "http://localhost:3000"]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Webhook contacts (a patient portal, a payer's system) and their deliveries as people see
-//! and change them. A portal key sees patient contacts only; a contact of another kind is
-//! as absent to it as a deleted one.
+//! and change them. A patient route sees that patient's contacts only, and a portal key
+//! changes only those it made; a contact out of scope is as absent as a deleted one.
 
 use std::collections::HashMap;
 
@@ -22,29 +22,55 @@ use crate::sql::now;
 /// switch without dropping a delivery.
 pub const ROTATION_OVERLAP: Duration = Duration::hours(24);
 
-/// Which contacts a caller may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which contacts a caller may see and change.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContactScope {
+    /// Billing and admin keys on `/v1/contacts`: every contact.
     All,
-    PatientsOnly,
+    /// One patient's contacts (`/v1/patients/{member_id}/contacts`). With `changed_by`, only
+    /// the contacts that key made may be changed (a portal key); the others are read-only.
+    Patient { member_id: String, changed_by: Option<Uuid> },
 }
 
 impl ContactScope {
-    fn admits(self, row: &contact::Model) -> bool {
-        self == Self::All || row.kind == ContactKind::Patient.as_str()
+    /// Whether the caller may see `row`; a contact it may not see is as absent as a deleted one.
+    pub fn admits(&self, row: &contact::Model) -> bool {
+        match self {
+            Self::All => true,
+            Self::Patient { member_id, .. } => row.kind == ContactKind::Patient.as_str() && row.reference == *member_id,
+        }
+    }
+
+    /// Whether the caller may change, rotate, test or delete `row`.
+    pub fn may_change(&self, row: &contact::Model) -> bool {
+        self.admits(row)
+            && match self {
+                Self::Patient { changed_by: Some(key), .. } => row.created_by_key_id == Some(*key),
+                _ => true,
+            }
     }
 }
 
 /// A live contact the scope admits.
-pub async fn find(db: &impl ConnectionTrait, scope: ContactScope, id: Uuid) -> Result<Option<contact::Model>, DbErr> {
+pub async fn find(db: &impl ConnectionTrait, scope: &ContactScope, id: Uuid) -> Result<Option<contact::Model>, DbErr> {
     let row = contact::Entity::find_by_id(id).filter(contact::Column::DeletedAt.is_null()).one(db).await?;
     Ok(row.filter(|c| scope.admits(c)))
+}
+
+/// A live contact the scope lets the caller change; the routes tell "read-only to you" (403)
+/// from "absent" (404) before calling the functions below, which refuse both alike.
+async fn find_changeable(
+    db: &impl ConnectionTrait,
+    scope: &ContactScope,
+    id: Uuid,
+) -> Result<Option<contact::Model>, DbErr> {
+    Ok(find(db, scope, id).await?.filter(|c| scope.may_change(c)))
 }
 
 /// Live contacts the scope admits, of `kind` and `reference` when given, newest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    scope: ContactScope,
+    scope: &ContactScope,
     kind: Option<ContactKind>,
     reference: Option<&str>,
     before: Option<Uuid>,
@@ -54,8 +80,10 @@ pub async fn list(
     if let Some(kind) = kind {
         select = select.filter(contact::Column::Kind.eq(kind.as_str()));
     }
-    if scope == ContactScope::PatientsOnly {
-        select = select.filter(contact::Column::Kind.eq(ContactKind::Patient.as_str()));
+    if let ContactScope::Patient { member_id, .. } = scope {
+        select = select
+            .filter(contact::Column::Kind.eq(ContactKind::Patient.as_str()))
+            .filter(contact::Column::Reference.eq(member_id.as_str()));
     }
     if let Some(reference) = reference {
         select = select.filter(contact::Column::Reference.eq(reference));
@@ -77,6 +105,8 @@ pub struct NewContact {
     pub events: Option<String>,
     pub enabled: bool,
     pub sealed_secret: String,
+    /// The API key making it.
+    pub created_by_key_id: Uuid,
 }
 
 pub async fn create(txn: &impl ConnectionTrait, new: NewContact) -> Result<contact::Model, DbErr> {
@@ -98,6 +128,7 @@ pub async fn create(txn: &impl ConnectionTrait, new: NewContact) -> Result<conta
         created_at: now,
         updated_at: now,
         deleted_at: None,
+        created_by_key_id: Some(new.created_by_key_id),
     };
     contact::Entity::insert(contact::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
     tracing::info!(contact = %row.id, kind = new.kind.as_str(), "contact created");
@@ -118,13 +149,13 @@ pub struct ContactChange {
 /// clears its failing streak. `None` when the scope admits no such contact.
 pub async fn update(
     db: &DatabaseConnection,
-    scope: ContactScope,
+    scope: &ContactScope,
     id: Uuid,
     change: ContactChange,
     by: &str,
 ) -> Result<Option<contact::Model>, DbErr> {
     let txn = db.begin().await?;
-    let Some(row) = find(&txn, scope, id).await? else { return Ok(None) };
+    let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(None) };
     let now = now();
     let mut update = contact::Entity::update_many()
         .col_expr(contact::Column::UpdatedAt, Expr::value(now))
@@ -161,9 +192,9 @@ pub async fn update(
 
 /// Deletes a contact (kept, marked deleted) and cancels its pending deliveries; false when
 /// the scope admits no such contact.
-pub async fn delete(db: &DatabaseConnection, scope: ContactScope, id: Uuid) -> Result<bool, DbErr> {
+pub async fn delete(db: &DatabaseConnection, scope: &ContactScope, id: Uuid) -> Result<bool, DbErr> {
     let txn = db.begin().await?;
-    let Some(row) = find(&txn, scope, id).await? else { return Ok(false) };
+    let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(false) };
     let now = now();
     contact::Entity::update_many()
         .col_expr(contact::Column::DeletedAt, Expr::value(now))
@@ -182,11 +213,11 @@ pub async fn delete(db: &DatabaseConnection, scope: ContactScope, id: Uuid) -> R
 /// keeps signing beside it for `ROTATION_OVERLAP`.
 pub async fn rotate_secret(
     txn: &impl ConnectionTrait,
-    scope: ContactScope,
+    scope: &ContactScope,
     id: Uuid,
     sealed: String,
 ) -> Result<Option<contact::Model>, DbErr> {
-    let Some(row) = find(txn, scope, id).await? else { return Ok(None) };
+    let Some(row) = find_changeable(txn, scope, id).await? else { return Ok(None) };
     let now = now();
     contact::Entity::update_many()
         .col_expr(contact::Column::PreviousSecret, Expr::value(row.secret.clone()))
@@ -242,7 +273,7 @@ pub async fn attempts_of(
 /// deliveries are gone with it).
 pub async fn find_delivery(
     db: &impl ConnectionTrait,
-    scope: ContactScope,
+    scope: &ContactScope,
     id: Uuid,
 ) -> Result<Option<webhook_delivery::Model>, DbErr> {
     let Some(row) = webhook_delivery::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
@@ -269,7 +300,7 @@ pub enum DeliveryError {
 /// transaction.
 pub async fn retry_delivery(
     txn: &impl ConnectionTrait,
-    scope: ContactScope,
+    scope: &ContactScope,
     id: Uuid,
 ) -> Result<webhook_delivery::Model, DeliveryError> {
     let row = find_delivery(txn, scope, id).await?.ok_or(DeliveryError::NoDelivery(id))?;
@@ -299,10 +330,10 @@ pub async fn retry_delivery(
 /// Stores a `ping` event for the contact, in the caller's transaction; returns its delivery.
 pub async fn send_test(
     txn: &impl ConnectionTrait,
-    scope: ContactScope,
+    scope: &ContactScope,
     id: Uuid,
 ) -> Result<webhook_delivery::Model, DeliveryError> {
-    let contact = find(txn, scope, id).await?.ok_or(DeliveryError::NoContact(id))?;
+    let contact = find_changeable(txn, scope, id).await?.ok_or(DeliveryError::NoContact(id))?;
     if !contact.enabled {
         return Err(DeliveryError::ContactDisabled);
     }

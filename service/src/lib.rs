@@ -23,6 +23,8 @@ pub mod jobs;
 pub mod keys;
 pub mod maintenance;
 pub mod outbox;
+pub mod patient_sessions;
+pub mod patients;
 pub mod payers;
 pub mod payment_detail;
 pub mod priorities;

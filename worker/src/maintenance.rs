@@ -20,6 +20,11 @@ pub async fn run(db: DatabaseConnection, retention: Duration, every: Duration, m
             Ok(n) => tracing::info!(purged = n, "purged dispatched outbox rows"),
             Err(err) => tracing::warn!(error = %err, "outbox purge failed; retrying next pass"),
         }
+        match overturn_service::patient_sessions::purge(&db, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged long-expired patient sessions"),
+            Err(err) => tracing::warn!(error = %err, "patient session purge failed; retrying next pass"),
+        }
         match refresh_priorities(&db, chrono::Utc::now().date_naive()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(changed = n, "refreshed denial priorities"),

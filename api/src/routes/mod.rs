@@ -7,6 +7,7 @@ pub mod denials;
 pub mod followups;
 pub mod health;
 pub mod jobs;
+pub mod patients;
 pub mod payers;
 pub mod remittances;
 
@@ -55,6 +56,20 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(contacts::deliveries::list_deliveries)
             .service(contacts::deliveries::get_delivery)
             .service(contacts::deliveries::retry_delivery)
+            .service(patients::claims::list_patient_claims)
+            .service(patients::claims::get_patient_claim)
+            .service(patients::claims::get_patient_balance)
+            .service(patients::claims::get_patient_denial)
+            .service(patients::contacts::create_patient_contact)
+            .service(patients::contacts::list_patient_contacts)
+            .service(patients::contacts::get_patient_contact)
+            .service(patients::contacts::update_patient_contact)
+            .service(patients::contacts::delete_patient_contact)
+            .service(patients::contacts::rotate_patient_contact_secret)
+            .service(patients::contacts::test_patient_contact)
+            .service(patients::contacts::list_patient_contact_deliveries)
+            .service(patients::sessions::create_patient_session)
+            .service(patients::sessions::end_patient_session)
             .service(jobs::list_jobs)
             .service(jobs::retry_job)
             .service(api_keys::create_api_key)

@@ -134,14 +134,22 @@ pub async fn plan_remittance(db: &DatabaseConnection, remittance_id: Uuid, page_
         after = last.position;
         let txn = db.begin().await?;
         let denials = crate::classify::page_denials(&txn, &page).await?;
+        // Outreach goes to the patient the claim was submitted for (the 835's id only while
+        // the payment waits for its claim), as the events do.
+        let patients = crate::classify::patients_of_claims(&txn, &page).await?;
         let members: HashMap<Uuid, String> = page
             .iter()
-            .filter_map(|p| p.patient_member_id.clone().filter(|m| !m.is_empty()).map(|m| (p.id, m)))
+            .filter_map(|p| crate::classify::patient_of(p, &patients).map(|m| (p.id, m.to_owned())))
             .collect();
         let mut planned = for_denials(&denials, &members, now);
-        planned.extend(
-            page.iter().filter_map(|p| for_balance(p, payer_of.get(&p.transaction_id).map_or("", String::as_str), now)),
-        );
+        planned.extend(page.iter().filter_map(|p| {
+            for_balance(
+                p,
+                members.get(&p.id).map(String::as_str),
+                payer_of.get(&p.transaction_id).map_or("", String::as_str),
+                now,
+            )
+        }));
         schedule(&txn, &planned).await?;
         txn.commit().await?;
         planned_count += planned.len();

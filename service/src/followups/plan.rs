@@ -169,9 +169,14 @@ pub fn for_denials(
     out
 }
 
-/// The reminder of a balance a payment left the patient (none for reversals).
-pub fn for_balance(payment: &claim_payment::Model, payer_id: &str, now: DateTime<Utc>) -> Option<follow_up::Model> {
-    let member = payment.patient_member_id.as_deref().filter(|m| !m.is_empty())?;
+/// The reminder of a balance a payment left the patient `member` (none for reversals).
+pub fn for_balance(
+    payment: &claim_payment::Model,
+    member: Option<&str>,
+    payer_id: &str,
+    now: DateTime<Utc>,
+) -> Option<follow_up::Model> {
+    let member = member.filter(|m| !m.is_empty())?;
     if !settlement::leaves_patient_balance(&payment.status_code, payment.patient_responsibility_cents) {
         return None;
     }

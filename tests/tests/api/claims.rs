@@ -246,8 +246,9 @@ async fn roles_are_enforced_on_claims(backend: Backend) {
     assert!(problem["detail"].as_str().unwrap().contains("portal"));
     let res = app.request(Method::POST, "/v1/claims", Some(&billing), Some(&body)).await;
     assert_eq!(res.status(), 201);
-    let res = app.request(Method::GET, "/v1/claims", Some(&portal), None).await;
-    assert_eq!(res.status(), 200);
+    // A portal key reads claims one patient at a time, through /v1/patients (patients.rs).
+    let problem = assert_problem(app.request(Method::GET, "/v1/claims", Some(&portal), None).await, 403).await;
+    assert!(problem["detail"].as_str().unwrap().contains("/v1/patients/"), "{problem}");
 
     let res = app.request(Method::GET, "/v1/claims", None, None).await;
     assert_eq!(res.headers().get("www-authenticate").unwrap(), "Bearer");

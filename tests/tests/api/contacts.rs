@@ -119,7 +119,7 @@ async fn contacts_are_managed_with_their_secret_shown_once(backend: Backend) {
         assert!(problem["detail"].as_str().unwrap().contains("internal address"), "{problem}");
     }
 
-    // The portal role manages patient contacts only, and sees no payer contact.
+    // A portal key reaches contacts only through the patient routes (tests in patients.rs).
     let portal = app.create_key("portal").await;
     let res = app
         .request(
@@ -127,16 +127,14 @@ async fn contacts_are_managed_with_their_secret_shown_once(backend: Backend) {
             "/v1/contacts",
             Some(&portal),
             Some(
-                &json!({ "kind": "payer", "reference": "60054", "name": "x", "webhook_url": "https://x.example.com/" }),
+                &json!({ "kind": "patient", "reference": "MBR-3", "name": "x", "webhook_url": "https://x.example.com/" }),
             ),
         )
         .await;
     assert_problem(res, 403).await;
-    let mine = create_contact(&app, &portal, &patient("https://portal.example.com/p", "MBR-3")).await;
-    let listed: Value = app.request(Method::GET, "/v1/contacts", Some(&portal), None).await.json().await.unwrap();
-    let kinds: Vec<&str> = listed["items"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
-    assert!(!kinds.is_empty() && kinds.iter().all(|k| *k == "patient"), "{listed}");
-    assert_problem(app.request(Method::GET, &format!("/v1/contacts/{id}"), Some(&portal), None).await, 404).await;
+    assert_problem(app.request(Method::GET, "/v1/contacts", Some(&portal), None).await, 403).await;
+    assert_problem(app.request(Method::GET, &format!("/v1/contacts/{id}"), Some(&portal), None).await, 403).await;
+    let mine = create_contact(&app, &admin, &patient("https://portal.example.com/p", "MBR-3")).await;
     let all = app.get_json("/v1/contacts?kind=payer").await;
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
     let by_reference = app.get_json("/v1/contacts?reference=MBR-3").await;
@@ -148,7 +146,7 @@ async fn contacts_are_managed_with_their_secret_shown_once(backend: Backend) {
         .request(
             Method::PATCH,
             &format!("/v1/contacts/{mine_id}"),
-            Some(&portal),
+            Some(&admin),
             Some(&json!({ "name": "Renamed", "events": ["patient.balance_due"], "enabled": false })),
         )
         .await
@@ -163,7 +161,7 @@ async fn contacts_are_managed_with_their_secret_shown_once(backend: Backend) {
         .request(
             Method::PATCH,
             &format!("/v1/contacts/{mine_id}"),
-            Some(&portal),
+            Some(&admin),
             Some(&json!({ "events": null, "enabled": true })),
         )
         .await
@@ -177,18 +175,18 @@ async fn contacts_are_managed_with_their_secret_shown_once(backend: Backend) {
         .request(
             Method::PATCH,
             &format!("/v1/contacts/{mine_id}"),
-            Some(&portal),
+            Some(&admin),
             Some(&json!({ "webhook_url": "http://192.168.1.1/" })),
         )
         .await;
     assert_problem(res, 422).await;
     let res = app
-        .request(Method::PATCH, &format!("/v1/contacts/{mine_id}"), Some(&portal), Some(&json!({ "colour": "red" })))
+        .request(Method::PATCH, &format!("/v1/contacts/{mine_id}"), Some(&admin), Some(&json!({ "colour": "red" })))
         .await;
     assert_problem(res, 400).await;
 
     // Delete: gone from reads, and deleting again is a 404.
-    let res = app.request(Method::DELETE, &format!("/v1/contacts/{mine_id}"), Some(&portal), None).await;
+    let res = app.request(Method::DELETE, &format!("/v1/contacts/{mine_id}"), Some(&admin), None).await;
     assert_eq!(res.status(), 204);
     assert_problem(app.request(Method::GET, &format!("/v1/contacts/{mine_id}"), Some(&admin), None).await, 404).await;
     assert_problem(app.request(Method::DELETE, &format!("/v1/contacts/{mine_id}"), Some(&admin), None).await, 404)
@@ -333,7 +331,6 @@ async fn gone_disables_the_contact_and_a_manual_retry_resends(backend: Backend) 
     assert_eq!(again[0].header("webhook-id"), again[1].header("webhook-id"));
     let done = delivery_when(&app, delivery_id, |d| d["status"] == "succeeded").await;
     assert_eq!(done["attempts"].as_array().unwrap().len(), 2);
-    // A pending or finished delivery of a portal key's patient: the portal may retry its own.
     assert_problem(
         app.request(
             Method::POST,

@@ -13,6 +13,7 @@ mod due_now;
 mod followups;
 mod fuzz;
 mod idempotency;
+mod patients;
 mod payer_key;
 mod python;
 mod receiver;

@@ -17,7 +17,7 @@ pub use answer::ClaimJson;
 pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
 
-use crate::auth::{Allowed, Caller, WriteBilling};
+use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
@@ -138,6 +138,7 @@ fn claim_rows(
     params(("id" = Uuid, Path, description = "The claim's id")),
     responses(
         (status = 200, body = Claim),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -145,7 +146,7 @@ fn claim_rows(
 #[get("/claims/{id}")]
 pub async fn get_claim(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
 ) -> Result<web::Json<Claim>, ApiError> {
     let not_found = || ApiError::NotFound(format!("no claim with id {:?}", id.as_str()));
@@ -182,15 +183,25 @@ pub struct ClaimListQuery {
     responses(
         (status = 200, body = ClaimList),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 #[get("/claims")]
 pub async fn list_claims(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed<ReadBilling>,
     query: web::Query<ClaimListQuery>,
 ) -> Result<web::Json<ClaimList>, ApiError> {
+    let (page, filter) = parse_list(&query)?;
+    let rows = claims::list(&state.db.read, &filter, page.after, page.fetch_limit()).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    let items = with_lines(&state.db.read, rows).await?;
+    Ok(web::Json(ClaimList { items, next_cursor }))
+}
+
+/// The page and filter of a claim list query.
+pub(crate) fn parse_list(query: &ClaimListQuery) -> Result<(Page, ClaimFilter), ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -219,22 +230,28 @@ pub async fn list_claims(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let filter = ClaimFilter { status, claim_number, payer_id, member_id };
-    let rows = claims::list(&state.db.read, &filter, page.after, page.fetch_limit()).await?;
-    let (rows, next_cursor) = page.finish(rows, |r| r.id);
-    let items = with_lines(&state.db.read, rows).await?;
-    Ok(web::Json(ClaimList { items, next_cursor }))
+    Ok((page, ClaimFilter { status, claim_number, payer_id, member_id }))
 }
 
-/// Loads the lines of many claims in one query.
-async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Result<Vec<Claim>, DbErr> {
+/// Loads the lines, denials and (for the billing team's form) follow-ups of many claims,
+/// one query each.
+pub(crate) async fn with_lines<C: ConnectionTrait>(db: &C, rows: Vec<claim::Model>) -> Result<Vec<Claim>, DbErr> {
+    with_parts(db, rows, true).await
+}
+
+pub(crate) async fn with_parts<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<claim::Model>,
+    follow_ups: bool,
+) -> Result<Vec<Claim>, DbErr> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut by_claim = claims::lines_of(db, &ids).await?;
     let mut denials = crate::routes::denials::of_claims(db, &ids).await?;
-    let mut follow_ups = crate::routes::followups::of_claims(db, &ids).await?;
+    let mut follow_ups =
+        if follow_ups { crate::routes::followups::of_claims(db, &ids).await? } else { Default::default() };
     Ok(rows
         .into_iter()
         .map(|row| {

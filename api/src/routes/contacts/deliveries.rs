@@ -7,15 +7,15 @@ use chrono::{DateTime, Utc};
 use overturn_domain::FieldError;
 use overturn_domain::webhooks::DeliveryStatus;
 use overturn_entity::webhook_delivery;
-use overturn_service::contacts;
+use overturn_service::contacts::{self, ContactScope};
 use overturn_service::events::webhook_id;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{find, scope_of};
-use crate::auth::Caller;
+use super::{changeable, find};
+use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::pagination::Page;
@@ -135,12 +135,22 @@ async fn with_attempts<C: ConnectionTrait>(
 #[get("/contacts/{id}/deliveries")]
 pub async fn list_deliveries(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
     query: web::Query<DeliveryListQuery>,
 ) -> Result<web::Json<DeliveryList>, ApiError> {
+    list(&state, &ContactScope::All, &id, &query).await
+}
+
+/// A page of the deliveries of a contact in `scope`.
+pub(crate) async fn list(
+    state: &AppState,
+    scope: &ContactScope,
+    id: &str,
+    query: &DeliveryListQuery,
+) -> Result<web::Json<DeliveryList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let contact = find(&state.db.read, &caller, &id).await?;
+    let contact = find(&state.db.read, scope, id).await?;
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => Some(DeliveryStatus::parse(text).ok_or_else(|| {
@@ -152,11 +162,11 @@ pub async fn list_deliveries(
     Ok(web::Json(DeliveryList { items: with_attempts(&state.db.read, rows).await?, next_cursor }))
 }
 
-/// The delivery `id`, if the caller may see its contact.
-async fn visible(db: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<webhook_delivery::Model, ApiError> {
+/// The delivery `id`, if its contact is live.
+async fn visible(db: &impl ConnectionTrait, id: &str) -> Result<webhook_delivery::Model, ApiError> {
     let missing = || ApiError::NotFound(format!("no delivery {id}"));
     let uuid = Uuid::parse_str(id).map_err(|_| missing())?;
-    contacts::find_delivery(db, scope_of(caller), uuid).await?.ok_or_else(missing)
+    contacts::find_delivery(db, &ContactScope::All, uuid).await?.ok_or_else(missing)
 }
 
 /// One delivery with its attempts.
@@ -172,10 +182,10 @@ async fn visible(db: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result
 #[get("/deliveries/{id}")]
 pub async fn get_delivery(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
 ) -> Result<web::Json<Delivery>, ApiError> {
-    let row = visible(&state.db.read, &caller, &id).await?;
+    let row = visible(&state.db.read, &id).await?;
     Ok(web::Json(with_attempts(&state.db.read, vec![row]).await?.remove(0)))
 }
 
@@ -194,14 +204,14 @@ pub async fn get_delivery(
 #[post("/deliveries/{id}/retry")]
 pub async fn retry_delivery(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
         let missing = || ApiError::NotFound(format!("no delivery {}", id.as_str()));
         let uuid = Uuid::parse_str(&id).map_err(|_| missing())?;
-        let row = contacts::retry_delivery(txn, scope_of(&caller), uuid).await?;
+        let row = contacts::retry_delivery(txn, &ContactScope::All, uuid).await?;
         Ok((StatusCode::ACCEPTED, with_attempts(txn, vec![row]).await?.remove(0)))
     })
     .await?;
@@ -224,13 +234,25 @@ pub async fn retry_delivery(
 #[post("/contacts/{id}/test")]
 pub async fn test_contact(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let response = idempotency::run(&state.db.write, &req, caller.key_id, &[], async |txn| {
-        let uuid = super::contact_id(&id)?;
-        let row = contacts::send_test(txn, scope_of(&caller), uuid).await?;
+    test(&state, &req, &ContactScope::All, &id, caller.key_id).await
+}
+
+/// Sends a `ping` to a contact the scope lets the caller change.
+pub(crate) async fn test(
+    state: &AppState,
+    req: &HttpRequest,
+    scope: &ContactScope,
+    id: &str,
+    key_id: Uuid,
+) -> Result<HttpResponse, ApiError> {
+    changeable(&state.db.read, scope, id).await?;
+    let response = idempotency::run(&state.db.write, req, key_id, &[], async |txn| {
+        let uuid = super::contact_id(id)?;
+        let row = contacts::send_test(txn, scope, uuid).await?;
         Ok((StatusCode::ACCEPTED, with_attempts(txn, vec![row]).await?.remove(0)))
     })
     .await?;

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use overturn_domain::webhook_signature::SigningSecret;
 use overturn_domain::webhooks::{ContactKind, EventType};
-use overturn_domain::{FieldError, MemberId, PayerId, Role};
+use overturn_domain::{FieldError, MemberId, PayerId};
 use overturn_entity::contact;
 use overturn_service::contacts::{self, ContactChange, ContactScope, NewContact};
 use overturn_service::webhook_client::{UrlError, check_url};
@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::Caller;
+use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::{Errors, parse_body};
@@ -147,14 +147,6 @@ pub struct ContactListQuery {
     pub cursor: Option<String>,
 }
 
-/// The portal role manages patient contacts only; billing and admin manage both kinds.
-fn require_kind(caller: &Caller, kind: ContactKind) -> Result<(), ApiError> {
-    if kind == ContactKind::Payer && caller.role == Role::Portal {
-        return Err(ApiError::Forbidden("the portal role manages patient contacts only".into()));
-    }
-    Ok(())
-}
-
 fn parse_reference(kind: ContactKind, text: &str) -> Result<String, String> {
     match kind {
         ContactKind::Patient => MemberId::parse(text).map(|m| m.as_str().to_owned()).map_err(|e| e.to_string()),
@@ -212,15 +204,30 @@ fn contact_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::NotFound(format!("no contact {text:?}")))
 }
 
-/// Which contacts the caller may see: a portal key, patient contacts only.
-pub(crate) fn scope_of(caller: &Caller) -> ContactScope {
-    if caller.role == Role::Portal { ContactScope::PatientsOnly } else { ContactScope::All }
+/// A contact the scope lets the caller see; deleted ones and those out of scope are 404.
+pub(crate) async fn find(
+    db: &impl ConnectionTrait,
+    scope: &ContactScope,
+    id: &str,
+) -> Result<contact::Model, ApiError> {
+    let uuid = contact_id(id)?;
+    contacts::find(db, scope, uuid).await?.ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
 }
 
-/// A contact the caller may see; deleted ones and, for the portal, payer contacts are 404.
-pub(crate) async fn find(db: &impl ConnectionTrait, caller: &Caller, id: &str) -> Result<contact::Model, ApiError> {
-    let uuid = contact_id(id)?;
-    contacts::find(db, scope_of(caller), uuid).await?.ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))
+/// A contact the caller may change: 404 when it may not see it, 403 when it is read-only to
+/// it (a portal key and a contact that another key made).
+pub(crate) async fn changeable(
+    db: &impl ConnectionTrait,
+    scope: &ContactScope,
+    id: &str,
+) -> Result<contact::Model, ApiError> {
+    let row = find(db, scope, id).await?;
+    if !scope.may_change(&row) {
+        return Err(ApiError::Forbidden(
+            "this contact was made by another key; a portal key changes only the contacts it made".into(),
+        ));
+    }
+    Ok(row)
 }
 
 fn kind_of(row: &contact::Model) -> ContactKind {
@@ -244,21 +251,31 @@ fn kind_of(row: &contact::Model) -> ContactKind {
 #[post("/contacts")]
 pub async fn create_contact(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: CreateContactRequest = parse_body(&req, &body)?;
+    create(&state, &req, &body, caller.key_id, request).await
+}
+
+/// Checks and stores a new contact for the key `key_id`, idempotently.
+pub(crate) async fn create(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+    key_id: Uuid,
+    request: CreateContactRequest,
+) -> Result<HttpResponse, ApiError> {
     let mut errors = Errors(Vec::new());
     let kind = ContactKind::parse(&request.kind);
     if kind.is_none() {
         errors.0.push(FieldError::new("kind", "must be patient or payer"));
     }
     let kind = kind.unwrap_or(ContactKind::Patient);
-    require_kind(&caller, kind)?;
     let reference = errors.take("reference", parse_reference(kind, &request.reference));
     let name = errors.take("name", parse_name(&request.name));
-    let url = parse_url(&state, &request.webhook_url, &mut errors)?;
+    let url = parse_url(state, &request.webhook_url, &mut errors)?;
     let events = request.events.as_deref().map(|names| parse_events(kind, names, &mut errors));
     let (Some(reference), Some(name), Some(url), true) = (reference, name, url, errors.0.is_empty()) else {
         return Err(ApiError::validation(errors.0));
@@ -274,8 +291,9 @@ pub async fn create_contact(
         events,
         enabled: request.enabled.unwrap_or(true),
         sealed_secret: sealed,
+        created_by_key_id: key_id,
     };
-    idempotency::run_redacted(&state.db.write, &req, caller.key_id, &body, redact, async |txn| {
+    idempotency::run_redacted(&state.db.write, req, key_id, body, redact, async |txn| {
         let row = contacts::create(txn, new.clone()).await?;
         Ok((StatusCode::CREATED, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
     })
@@ -295,10 +313,9 @@ pub async fn create_contact(
 #[get("/contacts")]
 pub async fn list_contacts(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     query: web::Query<ContactListQuery>,
 ) -> Result<web::Json<ContactList>, ApiError> {
-    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
         None => None,
         Some(text) => match ContactKind::parse(text) {
@@ -307,8 +324,20 @@ pub async fn list_contacts(
         },
     };
     let reference = query.reference.as_deref().filter(|r| !r.is_empty());
-    let rows =
-        contacts::list(&state.db.read, scope_of(&caller), kind, reference, page.after, page.fetch_limit()).await?;
+    list(&state, &ContactScope::All, kind, reference, query.limit.as_deref(), query.cursor.as_deref()).await
+}
+
+/// A page of the contacts in `scope`.
+pub(crate) async fn list(
+    state: &AppState,
+    scope: &ContactScope,
+    kind: Option<ContactKind>,
+    reference: Option<&str>,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<web::Json<ContactList>, ApiError> {
+    let page = Page::parse(limit, cursor)?;
+    let rows = contacts::list(&state.db.read, scope, kind, reference, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
     Ok(web::Json(ContactList { items: rows.into_iter().map(Contact::from).collect(), next_cursor }))
 }
@@ -326,10 +355,10 @@ pub async fn list_contacts(
 #[get("/contacts/{id}")]
 pub async fn get_contact(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
 ) -> Result<web::Json<Contact>, ApiError> {
-    Ok(web::Json(find(&state.db.read, &caller, &id).await?.into()))
+    Ok(web::Json(find(&state.db.read, &ContactScope::All, &id).await?.into()))
 }
 
 /// Change a contact's name, URL, events, or enable or disable it.
@@ -349,18 +378,30 @@ pub async fn get_contact(
 #[patch("/contacts/{id}")]
 pub async fn update_contact(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<web::Json<Contact>, ApiError> {
-    let request: UpdateContactRequest = parse_body(&req, &body)?;
-    let row = find(&state.db.read, &caller, &id).await?;
+    update(&state, &req, &body, &ContactScope::All, &id, &caller.name).await
+}
+
+/// Applies a `PATCH` body to a contact the scope lets the caller change.
+pub(crate) async fn update(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+    scope: &ContactScope,
+    id: &str,
+    by: &str,
+) -> Result<web::Json<Contact>, ApiError> {
+    let request: UpdateContactRequest = parse_body(req, body)?;
+    let row = changeable(&state.db.read, scope, id).await?;
     let kind = kind_of(&row);
     let mut errors = Errors(Vec::new());
     let name = request.name.as_deref().and_then(|n| errors.take("name", parse_name(n)));
     let webhook_url = match request.webhook_url.as_deref() {
-        Some(text) => parse_url(&state, text, &mut errors)?,
+        Some(text) => parse_url(state, text, &mut errors)?,
         None => None,
     };
     let events = request.events.as_ref().map(|e| e.as_deref().map(|names| parse_events(kind, names, &mut errors)));
@@ -368,9 +409,9 @@ pub async fn update_contact(
         return Err(ApiError::validation(errors.0));
     }
     let change = ContactChange { name, webhook_url, events, enabled: request.enabled };
-    let row = contacts::update(&state.db.write, scope_of(&caller), row.id, change, &caller.name)
+    let row = contacts::update(&state.db.write, scope, row.id, change, by)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no contact {}", id.as_str())))?;
+        .ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))?;
     Ok(web::Json(row.into()))
 }
 
@@ -387,12 +428,16 @@ pub async fn update_contact(
 #[delete("/contacts/{id}")]
 pub async fn delete_contact(
     state: web::Data<AppState>,
-    caller: Caller,
+    _caller: Allowed<WriteBilling>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uuid = contact_id(&id)?;
-    if !contacts::delete(&state.db.write, scope_of(&caller), uuid).await? {
-        return Err(ApiError::NotFound(format!("no contact {}", id.as_str())));
+    delete(&state, &ContactScope::All, &id).await
+}
+
+pub(crate) async fn delete(state: &AppState, scope: &ContactScope, id: &str) -> Result<HttpResponse, ApiError> {
+    let row = changeable(&state.db.read, scope, id).await?;
+    if !contacts::delete(&state.db.write, scope, row.id).await? {
+        return Err(ApiError::NotFound(format!("no contact {id}")));
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -412,18 +457,29 @@ pub async fn delete_contact(
 #[post("/contacts/{id}/rotate-secret")]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    caller: Caller,
+    caller: Allowed<WriteBilling>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    rotate(&state, &req, &ContactScope::All, &id, caller.key_id).await
+}
+
+pub(crate) async fn rotate(
+    state: &AppState,
+    req: &HttpRequest,
+    scope: &ContactScope,
+    id: &str,
+    key_id: Uuid,
+) -> Result<HttpResponse, ApiError> {
+    changeable(&state.db.read, scope, id).await?;
     let secret = SigningSecret::generate();
     let sealed = state.secrets_key.seal(secret.expose().as_bytes());
     let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
-    idempotency::run_redacted(&state.db.write, &req, caller.key_id, &[], redact, async |txn| {
-        let uuid = contact_id(&id)?;
-        let row = contacts::rotate_secret(txn, scope_of(&caller), uuid, sealed.clone())
+    idempotency::run_redacted(&state.db.write, req, key_id, &[], redact, async |txn| {
+        let uuid = contact_id(id)?;
+        let row = contacts::rotate_secret(txn, scope, uuid, sealed.clone())
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no contact {}", id.as_str())))?;
+            .ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))?;
         Ok((StatusCode::OK, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
     })
     .await

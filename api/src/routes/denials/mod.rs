@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 pub use output::{Denial, DenialDetail, DenialEvent, DenialList, DenialNote};
 
-use crate::auth::{Allowed, Caller, ReadBilling, WriteBilling};
+use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::{Errors, parse_assignee, parse_body, parse_note};
@@ -160,14 +160,12 @@ pub async fn list_denials(
 /// Denials as shown: codes described, with their history and notes (one query each for
 /// the codes and the events of all of them).
 pub async fn describe<C: ConnectionTrait>(db: &C, rows: &[denial::Model]) -> Result<Vec<DenialDetail>, sea_orm::DbErr> {
-    let reasons = code_catalog::describe(db, CodeList::Carc, rows.iter().filter_map(|r| r.reason_code.clone())).await?;
-    let remark_codes =
-        rows.iter().flat_map(|r| serde_json::from_str::<Vec<String>>(&r.remark_codes).unwrap_or_default());
-    let remarks = code_catalog::describe(db, CodeList::Rarc, remark_codes).await?;
+    let plain = describe_plain(db, rows).await?;
     let mut events = denials::events_of(db, rows).await?;
     Ok(rows
         .iter()
-        .map(|row| {
+        .zip(plain)
+        .map(|(row, denial)| {
             let own = events.remove(&row.id).unwrap_or_default();
             let mut history = vec![DenialEvent::classified(row)];
             history.extend(own.iter().map(DenialEvent::from_row));
@@ -175,9 +173,18 @@ pub async fn describe<C: ConnectionTrait>(db: &C, rows: &[denial::Model]) -> Res
                 .iter()
                 .filter_map(|e| e.note.clone().map(|note| DenialNote { note, actor: e.actor_name.clone(), at: e.at }))
                 .collect();
-            DenialDetail { denial: Denial::from_row(row, &reasons, &remarks), history, notes }
+            DenialDetail { denial, history, notes }
         })
         .collect())
+}
+
+/// Denials with their codes described, without their history.
+pub async fn describe_plain<C: ConnectionTrait>(db: &C, rows: &[denial::Model]) -> Result<Vec<Denial>, sea_orm::DbErr> {
+    let reasons = code_catalog::describe(db, CodeList::Carc, rows.iter().filter_map(|r| r.reason_code.clone())).await?;
+    let remark_codes =
+        rows.iter().flat_map(|r| serde_json::from_str::<Vec<String>>(&r.remark_codes).unwrap_or_default());
+    let remarks = code_catalog::describe(db, CodeList::Rarc, remark_codes).await?;
+    Ok(rows.iter().map(|row| Denial::from_row(row, &reasons, &remarks)).collect())
 }
 
 /// The denial a path names; 404 for an unknown id or one that is not a UUID.
@@ -207,7 +214,7 @@ async fn detail<C: ConnectionTrait>(db: &C, row: denial::Model) -> Result<Denial
 #[get("/denials/{id}")]
 pub async fn get_denial(
     state: web::Data<AppState>,
-    _caller: Caller,
+    _caller: Allowed<ReadBilling>,
     id: web::Path<String>,
 ) -> Result<web::Json<DenialDetail>, ApiError> {
     let row = find(&state.db.read, &id).await?;
