@@ -140,6 +140,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let request = req.clone();
         let presented = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -151,22 +152,26 @@ impl FromRequest for Caller {
             let presented = presented.filter(|k| !k.is_empty()).ok_or(ApiError::Unauthorized)?;
             // Look up by hash only: the tables never hold a key or token, and a revoked key or
             // ended session stops working on the next request because nothing is cached.
-            if presented.starts_with(patient_sessions::TOKEN_PREFIX) {
+            let caller = if presented.starts_with(patient_sessions::TOKEN_PREFIX) {
                 let now = overturn_service::sql::now();
                 let (session, key) = patient_sessions::find_live(&state.db.read, &presented, now)
                     .await?
                     .ok_or(ApiError::Unauthorized)?;
-                return Ok(Caller {
+                Caller {
                     key_id: key.id,
                     role: Role::Portal,
                     name: key.name,
                     session: Some(SessionCaller { id: session.id, member_id: session.member_id }),
-                });
-            }
-            let found = keys::find_live(&state.db.read, &presented).await?.ok_or(ApiError::Unauthorized)?;
-            let role = Role::parse(&found.role)
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role stored for key {}", found.id)))?;
-            Ok(Caller { key_id: found.id, role, name: found.name, session: None })
+                }
+            } else {
+                let found = keys::find_live(&state.db.read, &presented).await?.ok_or(ApiError::Unauthorized)?;
+                let role = Role::parse(&found.role)
+                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown role stored for key {}", found.id)))?;
+                Caller { key_id: found.id, role, name: found.name, session: None }
+            };
+            // For the audit trail, which names who read or changed patient data.
+            actix_web::HttpMessage::extensions_mut(&request).insert(caller.clone());
+            Ok(caller)
         })
     }
 }

@@ -122,6 +122,14 @@ async fn start(
     })
 }
 
+/// The request's PHI access event, if its handler noted one, written in its transaction.
+async fn audit_in(txn: &sea_orm::DatabaseTransaction, req: &HttpRequest, status: StatusCode) -> Result<(), ApiError> {
+    if let Some(event) = crate::audit::for_transaction(req, status.as_u16()) {
+        overturn_service::audit::record(txn, &[event]).await?;
+    }
+    Ok(())
+}
+
 /// Runs `work` as an idempotent POST: one transaction holding the idempotency record and
 /// every row `work` writes. `work` returns the status and the JSON body of a success; any
 /// error rolls everything back, so a retry after a failure runs afresh.
@@ -144,6 +152,7 @@ where
     // Straight to text: a remittance's answer can list a hundred thousand claims.
     let json = serde_json::to_string(&value).map_err(|e| ApiError::Internal(e.into()))?;
     finish(&txn, record, status, &json).await?;
+    audit_in(&txn, req, status).await?;
     txn.commit().await?;
     Ok(HttpResponse::build(status).content_type("application/json").body(json))
 }
@@ -173,6 +182,7 @@ where
         redact(&mut value);
         finish(&txn, record, status, &value.to_string()).await?;
     }
+    audit_in(&txn, req, status).await?;
     txn.commit().await?;
     Ok(HttpResponse::build(status).content_type("application/json").body(json))
 }

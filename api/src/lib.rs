@@ -2,6 +2,7 @@
 //! document, and the one mapping from service errors to problem+json. Every transaction
 //! and storage rule it needs is in `overturn-service`.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod idempotency;

@@ -152,6 +152,7 @@ pub async fn observe(
     let id = request_id(&req);
     let method = method_label(req.method());
     let metrics = req.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|s| s.metrics.clone());
+    actix_web::HttpMessage::extensions_mut(&req).insert(crate::audit::RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method, route = tracing::field::Empty);
     let result = next.call(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();

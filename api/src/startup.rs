@@ -57,6 +57,7 @@ pub fn http_server(state: AppState, listener: TcpListener, serves_api: bool) -> 
         };
         app.app_data(known)
             .default_service(web::to(routes::fallback))
+            .wrap(from_fn(crate::audit::trail))
             .wrap(from_fn(refuse_encoded_bodies))
             .wrap(cors(&data.settings.cors_origins))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))

@@ -27,4 +27,6 @@ pub struct AppState {
     pub relay_wake: Arc<Notify>,
     /// This process's job counters (zero on an API-only replica).
     pub jobs: Arc<JobMetrics>,
+    /// Writes and seals this process's PHI access events.
+    pub audit: overturn_service::audit::Recorder,
 }

@@ -4,6 +4,7 @@
 //! so the rest of the service can trust it ("parse, don't validate").
 
 pub mod api_key;
+pub mod audit;
 pub mod claim;
 pub mod classification;
 pub mod code_sets;

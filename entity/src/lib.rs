@@ -4,6 +4,9 @@
 //! columns are the domain's enums, stored by name (`stored`).
 
 pub mod api_key;
+pub mod audit_checkpoint;
+pub mod audit_event;
+pub mod audit_event_member;
 pub mod claim;
 pub mod claim_line;
 pub mod claim_payment;

@@ -14,6 +14,7 @@ mod m20261127_000006_follow_ups;
 mod m20261206_000007_payer_of_transaction;
 mod m20261207_000008_follow_up_partial_indexes;
 mod m20261207_000009_patient_access;
+mod m20261207_000010_audit_events;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_payer_of_transaction::Migration),
             Box::new(m20261207_000008_follow_up_partial_indexes::Migration),
             Box::new(m20261207_000009_patient_access::Migration),
+            Box::new(m20261207_000010_audit_events::Migration),
         ]
     }
 }

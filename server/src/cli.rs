@@ -35,6 +35,11 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The PHI access log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// CARC and RARC lists.
     Codes {
         #[command(subcommand)]
@@ -53,6 +58,13 @@ pub enum CodesCommand {
         #[arg(long, value_parser = ["carc", "rarc"])]
         list: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain of the PHI access log; exits 1 and names the first broken
+    /// link if an event was changed, removed or reordered.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +114,28 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             db.migrate().await?;
             db.close().await;
             eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            // Chain what running processes have written but not sealed yet, so it is checked too.
+            overturn_service::audit::seal_pending(&db.write).await?;
+            let found = overturn_service::audit::verify_chain(&db.read).await?;
+            db.close().await;
+            if let Some(broken) = found.broken {
+                anyhow::bail!("the audit chain is broken after {} good events: {broken}", found.checked);
+            }
+            match (found.first, found.last) {
+                (Some(first), Some(last)) => println!(
+                    "audit chain intact: {} events, seq {first} to {last}, head hash {}",
+                    found.checked, found.head_hash
+                ),
+                _ => println!("audit chain intact: no events yet"),
+            }
+            if found.unsealed > 0 {
+                println!("{} events written since were not sealed yet", found.unsealed);
+            }
             Ok(())
         }
         Command::Codes { command: CodesCommand::Import { file, list } } => {

@@ -59,6 +59,8 @@ impl Application {
         let webhook_queue = queue.sibling(&settings.webhook_queue_name());
         let relay_wake = Arc::new(Notify::new());
         let jobs = Arc::new(JobMetrics::default());
+        let (stop_background, stop) = watch::channel(false);
+        let (audit, audit_task) = overturn_service::audit::Recorder::start(db.write.clone(), stop.clone());
         let state = AppState {
             db: db.clone(),
             settings: settings.clone(),
@@ -74,11 +76,11 @@ impl Application {
             secrets_key: secrets_key.clone(),
             relay_wake: relay_wake.clone(),
             jobs: jobs.clone(),
+            audit,
         };
         let server = overturn_api::startup::http_server(state, listener, role.serves_api())?;
 
-        let (stop_background, stop) = watch::channel(false);
-        let background = if role.runs_workers() {
+        let mut background = if role.runs_workers() {
             let shared = overturn_worker::startup::Shared {
                 db: db.write.clone(),
                 queue,
@@ -91,6 +93,7 @@ impl Application {
         } else {
             Vec::new()
         };
+        background.push(audit_task);
         tracing::info!(addr = %settings.addr, port, ?role, backend = backend_name(&settings), "overturn started");
         Ok(Self { port, server, db, stop_background, background })
     }

@@ -45,6 +45,8 @@ pub struct PendingClaim {
     pub claim: claim::Model,
     pub lines: Vec<claim_line::Model>,
     pub idempotency: Option<IdempotencyRecord>,
+    /// Its PHI access event, written with the claim (the caller's status: 201).
+    pub audit: Option<overturn_domain::audit::AuditEvent>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +288,9 @@ async fn write_batch(
     // answered were cancelled by the step before and stay so.
     let fired = followups::fire_planned(&txn, &scheduled, &settled, now).await?;
     answer_settled(&txn, jobs, &stored, &settled, answer, &mut outcomes).await?;
+    let audited: Vec<overturn_domain::audit::AuditEvent> =
+        stored.iter().filter_map(|&i| jobs[i].audit.clone()).collect();
+    crate::audit::record(&txn, &audited).await?;
 
     for r in forget_keys {
         idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(&txn).await?;

@@ -68,3 +68,20 @@ pub async fn lines_of(
     }
     Ok(by_claim)
 }
+
+/// The member id each of these claims was submitted with.
+pub async fn members_of(db: &impl ConnectionTrait, claims: &[Uuid]) -> Result<HashMap<Uuid, String>, DbErr> {
+    let mut out = HashMap::with_capacity(claims.len());
+    for chunk in claims.chunks(MAX_PARAMS) {
+        let rows: Vec<(Uuid, String)> = claim::Entity::find()
+            .select_only()
+            .column(claim::Column::Id)
+            .column(claim::Column::PatientMemberId)
+            .filter(claim::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

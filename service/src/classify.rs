@@ -348,19 +348,7 @@ pub(crate) async fn patients_of_claims<C: ConnectionTrait>(
     page: &[claim_payment::Model],
 ) -> Result<HashMap<Uuid, String>, DbErr> {
     let ids: Vec<Uuid> = page.iter().filter_map(|p| p.claim_id).collect();
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
-        let rows: Vec<(Uuid, String)> = overturn_entity::claim::Entity::find()
-            .select_only()
-            .column(overturn_entity::claim::Column::Id)
-            .column(overturn_entity::claim::Column::PatientMemberId)
-            .filter(overturn_entity::claim::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows);
-    }
-    Ok(out)
+    crate::claims::members_of(db, &ids).await
 }
 
 /// The patient a payment's events go to.

@@ -65,6 +65,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How long a stored `Idempotency-Key` response is replayed before it is purged.
     pub idempotency_retention: Duration,
+    /// How long PHI access events are kept (`OVERTURN_AUDIT_RETENTION_DAYS`, six years by
+    /// default, as HIPAA asks of such records); never purged sooner.
+    pub audit_retention: chrono::Duration,
     /// Names this deployment's queue (Redis keys, SQLite job type): replicas sharing one
     /// Redis must agree on it; separate deployments (or tests) on one Redis must not.
     pub queue_name: String,
@@ -103,6 +106,7 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_HTTP_WORKERS",
     "OVERTURN_SHUTDOWN_TIMEOUT_SECS",
     "OVERTURN_IDEMPOTENCY_RETENTION_HOURS",
+    "OVERTURN_AUDIT_RETENTION_DAYS",
     "OVERTURN_LOG_FORMAT",
     "OVERTURN_QUEUE_NAME",
     "OVERTURN_WORKER_CONCURRENCY",
@@ -259,6 +263,7 @@ impl Settings {
             idempotency_retention: Duration::from_secs(
                 3600 * number(get, "OVERTURN_IDEMPOTENCY_RETENTION_HOURS", 24, 1, 24 * 90)?,
             ),
+            audit_retention: chrono::Duration::days(number(get, "OVERTURN_AUDIT_RETENTION_DAYS", 2_190, 1, 36_500)?),
             queue_name: match get("OVERTURN_QUEUE_NAME") {
                 None => "overturn".to_owned(),
                 Some(name)
@@ -387,6 +392,7 @@ mod tests {
             ("OVERTURN_QUEUE_HIGH_WATER", "9000"),
             ("OVERTURN_SECRETS_KEY", "c2hvcnQ="),
             ("OVERTURN_CORS_ORIGINS", "*"),
+            ("OVERTURN_AUDIT_RETENTION_DAYS", "0"),
             ("OVERTURN_CORS_ORIGINS", "https://portal.example.com/app"),
             ("OVERTURN_CORS_ORIGINS", "portal.example.com"),
             ("OVERTURN_CORS_ORIGINS", "https://a.example.com,ftp://b.example.com"),

@@ -153,9 +153,11 @@ pub async fn update(
     id: Uuid,
     change: ContactChange,
     by: &str,
+    audit: Option<&overturn_domain::audit::AuditEvent>,
 ) -> Result<Option<contact::Model>, DbErr> {
     let txn = db.begin().await?;
     let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(None) };
+    crate::audit::record(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     let now = now();
     let mut update = contact::Entity::update_many()
         .col_expr(contact::Column::UpdatedAt, Expr::value(now))
@@ -192,9 +194,15 @@ pub async fn update(
 
 /// Deletes a contact (kept, marked deleted) and cancels its pending deliveries; false when
 /// the scope admits no such contact.
-pub async fn delete(db: &DatabaseConnection, scope: &ContactScope, id: Uuid) -> Result<bool, DbErr> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    scope: &ContactScope,
+    id: Uuid,
+    audit: Option<&overturn_domain::audit::AuditEvent>,
+) -> Result<bool, DbErr> {
     let txn = db.begin().await?;
     let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(false) };
+    crate::audit::record(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     let now = now();
     contact::Entity::update_many()
         .col_expr(contact::Column::DeletedAt, Expr::value(now))

@@ -4,6 +4,7 @@
 //! it applies.
 
 pub mod analytics;
+pub mod audit;
 pub mod backlog;
 pub mod batch;
 pub mod claim_writer;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use overturn_domain::api_key::{ApiKeySecret, hash_presented_key};
 use overturn_entity::{api_key, patient_session};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 use uuid::Uuid;
 
 use crate::sql::now;
@@ -81,16 +81,23 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<patient_
     patient_session::Entity::find_by_id(id).one(db).await
 }
 
-/// Ends a session now; false when it had already ended or expired.
-pub async fn end(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+/// Ends a session now, writing `audit` with it; false when it had already ended or expired.
+pub async fn end(
+    db: &DatabaseConnection,
+    id: Uuid,
+    audit: Option<&overturn_domain::audit::AuditEvent>,
+) -> Result<bool, DbErr> {
     let now = now();
+    let txn = db.begin().await?;
+    crate::audit::record(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     let ended = patient_session::Entity::update_many()
         .col_expr(patient_session::Column::EndedAt, Expr::value(now))
         .filter(patient_session::Column::Id.eq(id))
         .filter(patient_session::Column::EndedAt.is_null())
         .filter(patient_session::Column::ExpiresAt.gt(now))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    txn.commit().await?;
     if ended.rows_affected == 1 {
         tracing::info!(session = %id, "patient session ended");
     }

@@ -6,11 +6,18 @@ use overturn_service::maintenance::{purge_dispatched_outbox, purge_idempotency_k
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 
+/// How long what upkeep purges is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub idempotency: Duration,
+    pub audit: chrono::Duration,
+}
+
 /// Runs upkeep every `every` until `shutdown` turns true. Failures are logged and retried
 /// on the next pass: upkeep must never take the process down.
-pub async fn run(db: DatabaseConnection, retention: Duration, every: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(db: DatabaseConnection, retention: Retention, every: Duration, mut shutdown: watch::Receiver<bool>) {
     loop {
-        match purge_idempotency_keys(&db, retention).await {
+        match purge_idempotency_keys(&db, retention.idempotency).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged expired idempotency records"),
             Err(err) => tracing::warn!(error = %err, "idempotency purge failed; retrying next pass"),
@@ -24,6 +31,11 @@ pub async fn run(db: DatabaseConnection, retention: Duration, every: Duration, m
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged long-expired patient sessions"),
             Err(err) => tracing::warn!(error = %err, "patient session purge failed; retrying next pass"),
+        }
+        match overturn_service::audit::purge(&db, retention.audit, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged PHI access events past their retention"),
+            Err(err) => tracing::warn!(error = %err, "audit purge failed; retrying next pass"),
         }
         match refresh_priorities(&db, chrono::Utc::now().date_naive()).await {
             Ok(0) => {}

@@ -90,7 +90,7 @@ pub fn spawn(settings: &Settings, shared: Shared, stop: watch::Receiver<bool>) -
     background.push(tokio::spawn(supervise(webhook_queue, webhook_consumer, context, stop.clone())));
     background.push(tokio::spawn(crate::maintenance::run(
         db,
-        settings.idempotency_retention,
+        crate::maintenance::Retention { idempotency: settings.idempotency_retention, audit: settings.audit_retention },
         Duration::from_secs(3600),
         stop,
     )));

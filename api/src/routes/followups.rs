@@ -22,6 +22,7 @@ use crate::json::{Errors, parse_assignee, parse_body, parse_note};
 use crate::pagination::{DEFAULT_LIMIT, KeyedCursor, parse_limit};
 use crate::routes::denials::{list_of, uuid_filter};
 use crate::state::AppState;
+use overturn_domain::audit::AuditAction;
 
 /// A follow-up: something to chase, for whom, and when.
 #[derive(Debug, Serialize, ToSchema)]
@@ -157,6 +158,7 @@ const BY_DUE_AT: u8 = 1;
 pub async fn list_follow_ups(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     query: web::Query<FollowUpListQuery>,
 ) -> Result<web::Json<FollowUpList>, ApiError> {
     let mut errors = Errors(Vec::new());
@@ -219,7 +221,22 @@ pub async fn list_follow_ups(
     } else {
         None
     };
+    note_follow_ups(&state.db.read, &req, AuditAction::Read, &rows).await?;
     Ok(web::Json(FollowUpList { items: rows.iter().map(FollowUp::from_row).collect(), next_cursor }))
+}
+
+/// The PHI access of a request on these follow-ups: their ids and their claims' patients.
+async fn note_follow_ups(
+    db: &impl sea_orm::ConnectionTrait,
+    req: &HttpRequest,
+    action: AuditAction,
+    rows: &[follow_up::Model],
+) -> Result<(), sea_orm::DbErr> {
+    let claims: Vec<Uuid> = rows.iter().filter_map(|r| r.claim_id).collect();
+    let mut members: Vec<String> = overturn_service::claims::members_of(db, &claims).await?.into_values().collect();
+    members.extend(rows.iter().filter(|r| r.target == ContactKind::Patient.as_str()).map(|r| r.reference.clone()));
+    crate::audit::note(req, action, "follow_up", rows.iter().map(|r| r.id.to_string()), members);
+    Ok(())
 }
 
 /// The follow-up a path names; 404 for an unknown id or one that is not a UUID.
@@ -244,9 +261,12 @@ async fn find(db: &impl sea_orm::ConnectionTrait, id: &str) -> Result<follow_up:
 pub async fn get_follow_up(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<web::Json<FollowUp>, ApiError> {
-    Ok(web::Json(FollowUp::from_row(&find(&state.db.read, &id).await?)))
+    let row = find(&state.db.read, &id).await?;
+    note_follow_ups(&state.db.read, &req, AuditAction::Read, std::slice::from_ref(&row)).await?;
+    Ok(web::Json(FollowUp::from_row(&row)))
 }
 
 /// The body of `POST /v1/follow-ups/{id}/complete`.
@@ -293,6 +313,7 @@ async fn change(
     let id = Uuid::parse_str(id).map_err(|_| not_found())?;
     idempotency::run(&state.db.write, req, caller.key_id, body, async |txn| {
         let row = worklist::change(txn, id, &change, note.as_deref(), &caller.name).await?;
+        note_follow_ups(txn, req, AuditAction::Update, std::slice::from_ref(&row)).await?;
         Ok((StatusCode::OK, FollowUp::from_row(&row)))
     })
     .await

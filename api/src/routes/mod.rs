@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource.
 
 pub mod api_keys;
+pub mod audit_events;
 pub mod claims;
 pub mod contacts;
 pub mod denials;
@@ -70,6 +71,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(patients::contacts::list_patient_contact_deliveries)
             .service(patients::sessions::create_patient_session)
             .service(patients::sessions::end_patient_session)
+            .service(audit_events::list_audit_events)
             .service(jobs::list_jobs)
             .service(jobs::retry_job)
             .service(api_keys::create_api_key)

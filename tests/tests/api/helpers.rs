@@ -197,6 +197,11 @@ impl TestApp {
         overturn_service::db::Db::connect(&settings).await.expect("test database reachable")
     }
 
+    /// The database (and settings) this app runs on, for commands run beside it.
+    pub fn test_database(&self) -> &TestDatabase {
+        &self._db
+    }
+
     /// The PostgreSQL database of this app, if it runs on one.
     pub fn database_name(&self) -> Option<&str> {
         self._db.postgres_name.as_deref()

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_keys;
 mod architecture;
+mod audit;
 mod binary;
 mod claims;
 mod contacts;

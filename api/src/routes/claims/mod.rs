@@ -17,12 +17,14 @@ pub use answer::ClaimJson;
 pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
 
+use crate::audit;
 use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::parse_body;
 use crate::pagination::Page;
 use crate::state::AppState;
+use overturn_domain::audit::AuditAction;
 use overturn_service::claim_writer::{ClaimAnswer, Outcome, PendingClaim};
 
 /// Create a claim.
@@ -65,7 +67,12 @@ pub async fn create_claim(
         }
     };
     let (row, lines) = claim_rows(&draft, submitted_at, now);
-    let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency }).await?;
+    audit::note(&req, AuditAction::Create, "claim", [row.id.to_string()], [row.patient_member_id.clone()]);
+    let audit = audit::for_transaction(&req, 201);
+    let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency, audit }).await?;
+    if !matches!(outcome, Outcome::Created(_) | Outcome::Stored(_)) {
+        audit::not_written(&req);
+    }
     match outcome {
         Outcome::Created(body) => Ok(HttpResponse::Created().content_type("application/json").body(body)),
         Outcome::Stored(stored) => {
@@ -147,11 +154,13 @@ fn claim_rows(
 pub async fn get_claim(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<web::Json<Claim>, ApiError> {
     let not_found = || ApiError::NotFound(format!("no claim with id {:?}", id.as_str()));
     let claim_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let row = claims::find(&state.db.read, claim_id).await?.ok_or_else(not_found)?;
+    audit::note(&req, AuditAction::Read, "claim", [row.id.to_string()], [row.patient_member_id.clone()]);
     let mut claims = with_lines(&state.db.read, vec![row]).await?;
     claims.pop().map(web::Json).ok_or_else(not_found)
 }
@@ -191,13 +200,26 @@ pub struct ClaimListQuery {
 pub async fn list_claims(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     query: web::Query<ClaimListQuery>,
 ) -> Result<web::Json<ClaimList>, ApiError> {
     let (page, filter) = parse_list(&query)?;
     let rows = claims::list(&state.db.read, &filter, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    note_claims(&req, &rows);
     let items = with_lines(&state.db.read, rows).await?;
     Ok(web::Json(ClaimList { items, next_cursor }))
+}
+
+/// The PHI access of a page of claims.
+pub(crate) fn note_claims(req: &HttpRequest, rows: &[claim::Model]) {
+    audit::note(
+        req,
+        AuditAction::Read,
+        "claim",
+        rows.iter().map(|r| r.id.to_string()),
+        rows.iter().map(|r| r.patient_member_id.clone()),
+    );
 }
 
 /// The page and filter of a claim list query.

@@ -17,12 +17,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::audit;
 use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
 use crate::json::{Errors, parse_body};
 use crate::pagination::Page;
 use crate::state::AppState;
+use overturn_domain::audit::AuditAction;
 
 /// A contact, without its secret (shown only when created or rotated).
 #[derive(Debug, Serialize, ToSchema)]
@@ -230,6 +232,21 @@ pub(crate) async fn changeable(
     Ok(row)
 }
 
+/// The patient a contact stands for, if it stands for one.
+fn patient_of(row: &contact::Model) -> Option<String> {
+    (row.kind == ContactKind::Patient.as_str()).then(|| row.reference.clone())
+}
+
+/// Notes the PHI access of a request on one contact, by id (before it is looked up: a miss
+/// is an attempt worth keeping) and by the patient it stands for, when known.
+fn note_contact(req: &HttpRequest, action: AuditAction, scope: &ContactScope, id: &str) {
+    let member = match scope {
+        ContactScope::Patient { member_id, .. } => Some(member_id.clone()),
+        ContactScope::All => None,
+    };
+    audit::note(req, action, "contact", [id.to_owned()], member);
+}
+
 fn kind_of(row: &contact::Model) -> ContactKind {
     ContactKind::parse(&row.kind).unwrap_or(ContactKind::Patient)
 }
@@ -295,6 +312,7 @@ pub(crate) async fn create(
     };
     idempotency::run_redacted(&state.db.write, req, key_id, body, redact, async |txn| {
         let row = contacts::create(txn, new.clone()).await?;
+        audit::note(req, AuditAction::Create, "contact", [row.id.to_string()], patient_of(&row));
         Ok((StatusCode::CREATED, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
     })
     .await
@@ -314,6 +332,7 @@ pub(crate) async fn create(
 pub async fn list_contacts(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     query: web::Query<ContactListQuery>,
 ) -> Result<web::Json<ContactList>, ApiError> {
     let kind = match query.kind.as_deref().filter(|k| !k.is_empty()) {
@@ -324,7 +343,16 @@ pub async fn list_contacts(
         },
     };
     let reference = query.reference.as_deref().filter(|r| !r.is_empty());
-    list(&state, &ContactScope::All, kind, reference, query.limit.as_deref(), query.cursor.as_deref()).await
+    let list =
+        list(&state, &ContactScope::All, kind, reference, query.limit.as_deref(), query.cursor.as_deref()).await?;
+    audit::note(
+        &req,
+        AuditAction::Read,
+        "contact",
+        list.items.iter().map(|c| c.id.to_string()),
+        list.items.iter().filter(|c| c.kind == ContactKind::Patient.as_str()).map(|c| c.reference.clone()),
+    );
+    Ok(list)
 }
 
 /// A page of the contacts in `scope`.
@@ -356,9 +384,13 @@ pub(crate) async fn list(
 pub async fn get_contact(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<web::Json<Contact>, ApiError> {
-    Ok(web::Json(find(&state.db.read, &ContactScope::All, &id).await?.into()))
+    note_contact(&req, AuditAction::Read, &ContactScope::All, &id);
+    let row = find(&state.db.read, &ContactScope::All, &id).await?;
+    audit::note(&req, AuditAction::Read, "contact", [row.id.to_string()], patient_of(&row));
+    Ok(web::Json(row.into()))
 }
 
 /// Change a contact's name, URL, events, or enable or disable it.
@@ -396,7 +428,9 @@ pub(crate) async fn update(
     by: &str,
 ) -> Result<web::Json<Contact>, ApiError> {
     let request: UpdateContactRequest = parse_body(req, body)?;
+    note_contact(req, AuditAction::Update, scope, id);
     let row = changeable(&state.db.read, scope, id).await?;
+    audit::note(req, AuditAction::Update, "contact", [row.id.to_string()], patient_of(&row));
     let kind = kind_of(&row);
     let mut errors = Errors(Vec::new());
     let name = request.name.as_deref().and_then(|n| errors.take("name", parse_name(n)));
@@ -409,9 +443,11 @@ pub(crate) async fn update(
         return Err(ApiError::validation(errors.0));
     }
     let change = ContactChange { name, webhook_url, events, enabled: request.enabled };
-    let row = contacts::update(&state.db.write, scope, row.id, change, by)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no contact {id}")))?;
+    let event = audit::for_transaction(req, 200);
+    let Some(row) = contacts::update(&state.db.write, scope, row.id, change, by, event.as_ref()).await? else {
+        audit::not_written(req);
+        return Err(ApiError::NotFound(format!("no contact {id}")));
+    };
     Ok(web::Json(row.into()))
 }
 
@@ -429,14 +465,24 @@ pub(crate) async fn update(
 pub async fn delete_contact(
     state: web::Data<AppState>,
     _caller: Allowed<WriteBilling>,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    delete(&state, &ContactScope::All, &id).await
+    delete(&state, &req, &ContactScope::All, &id).await
 }
 
-pub(crate) async fn delete(state: &AppState, scope: &ContactScope, id: &str) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn delete(
+    state: &AppState,
+    req: &HttpRequest,
+    scope: &ContactScope,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    note_contact(req, AuditAction::Delete, scope, id);
     let row = changeable(&state.db.read, scope, id).await?;
-    if !contacts::delete(&state.db.write, scope, row.id).await? {
+    audit::note(req, AuditAction::Delete, "contact", [row.id.to_string()], patient_of(&row));
+    let event = audit::for_transaction(req, 204);
+    if !contacts::delete(&state.db.write, scope, row.id, event.as_ref()).await? {
+        audit::not_written(req);
         return Err(ApiError::NotFound(format!("no contact {id}")));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -471,7 +517,9 @@ pub(crate) async fn rotate(
     id: &str,
     key_id: Uuid,
 ) -> Result<HttpResponse, ApiError> {
-    changeable(&state.db.read, scope, id).await?;
+    note_contact(req, AuditAction::Update, scope, id);
+    let row = changeable(&state.db.read, scope, id).await?;
+    audit::note(req, AuditAction::Update, "contact", [row.id.to_string()], patient_of(&row));
     let secret = SigningSecret::generate();
     let sealed = state.secrets_key.seal(secret.expose().as_bytes());
     let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;

@@ -26,6 +26,7 @@ use crate::idempotency;
 use crate::json::{Errors, parse_assignee, parse_body, parse_note};
 use crate::pagination::{DEFAULT_LIMIT, KeyedCursor as Cursor, parse_limit};
 use crate::state::AppState;
+use overturn_domain::audit::AuditAction;
 use overturn_service::code_catalog;
 
 /// The worklist's orders.
@@ -98,6 +99,7 @@ pub(crate) fn uuid_filter(field: &str, text: Option<&str>, errors: &mut Errors) 
 pub async fn list_denials(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     query: web::Query<DenialListQuery>,
 ) -> Result<web::Json<DenialList>, ApiError> {
     let mut errors = Errors(Vec::new());
@@ -153,8 +155,23 @@ pub async fn list_denials(
     } else {
         None
     };
+    note_denials(&state.db.read, &req, AuditAction::Read, &rows).await?;
     let items = describe(&state.db.read, &rows).await?;
     Ok(web::Json(DenialList { items, next_cursor }))
+}
+
+/// The PHI access of a request on these denials: their ids, and the patients of their claims
+/// (a denial whose payment waits for its claim has none yet).
+async fn note_denials(
+    db: &impl ConnectionTrait,
+    req: &HttpRequest,
+    action: AuditAction,
+    rows: &[denial::Model],
+) -> Result<(), sea_orm::DbErr> {
+    let claims: Vec<Uuid> = rows.iter().filter_map(|r| r.claim_id).collect();
+    let members = overturn_service::claims::members_of(db, &claims).await?;
+    crate::audit::note(req, action, "denial", rows.iter().map(|r| r.id.to_string()), members.into_values());
+    Ok(())
 }
 
 /// Denials as shown: codes described, with their history and notes (one query each for
@@ -215,9 +232,11 @@ async fn detail<C: ConnectionTrait>(db: &C, row: denial::Model) -> Result<Denial
 pub async fn get_denial(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<web::Json<DenialDetail>, ApiError> {
     let row = find(&state.db.read, &id).await?;
+    note_denials(&state.db.read, &req, AuditAction::Read, std::slice::from_ref(&row)).await?;
     Ok(web::Json(detail(&state.db.read, row).await?))
 }
 
@@ -343,6 +362,7 @@ pub async fn act_on_denial(
     let actor = Actor { key_id: caller.key_id, name: caller.name.clone() };
     idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let row = denials::act(txn, id, &action, note.clone(), &actor).await?;
+        note_denials(txn, &req, AuditAction::Update, std::slice::from_ref(&row)).await?;
         Ok((StatusCode::OK, detail(txn, row).await?))
     })
     .await

@@ -1,12 +1,14 @@
 //! One patient's claims, denials and balance.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, get, web};
+use overturn_domain::audit::AuditAction;
 use overturn_service::patients::{self, PatientError};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::output::{BalanceClaim, BalanceShare, PatientBalance, PatientClaim, PatientClaimList, PatientDenial};
+use crate::audit;
 use crate::auth::{ForPatient, ReadPatient};
 use crate::error::{ApiError, Problem};
 use crate::routes::claims::{ClaimListQuery, Payer, parse_list, with_parts};
@@ -55,6 +57,7 @@ pub struct PatientClaimListQuery {
 pub async fn list_patient_claims(
     state: web::Data<AppState>,
     caller: ForPatient<ReadPatient>,
+    req: HttpRequest,
     query: web::Query<PatientClaimListQuery>,
 ) -> Result<web::Json<PatientClaimList>, ApiError> {
     let query = query.into_inner();
@@ -68,6 +71,7 @@ pub async fn list_patient_claims(
     })?;
     let rows = overturn_service::claims::list(&state.db.read, &filter, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    audit::note(&req, AuditAction::Read, "claim", rows.iter().map(|r| r.id.to_string()), [caller.member_id.clone()]);
     let items = with_parts(&state.db.read, rows, false).await?.into_iter().map(PatientClaim::from).collect();
     Ok(web::Json(PatientClaimList { items, next_cursor }))
 }
@@ -86,9 +90,12 @@ pub async fn list_patient_claims(
 pub async fn get_patient_claim(
     state: web::Data<AppState>,
     caller: ForPatient<ReadPatient>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<PatientClaim>, ApiError> {
     let id = &path.1;
+    // Noted before the look-up: a miss on another patient's id is an attempt worth keeping.
+    audit::note(&req, AuditAction::Read, "claim", [id.clone()], [caller.member_id.clone()]);
     let not_found = || ApiError::NotFound(format!("no claim {id:?} of this patient"));
     let claim_id = Uuid::parse_str(id).map_err(|_| not_found())?;
     let row = patients::claim(&state.db.read, &caller.member_id, claim_id).await?.ok_or_else(not_found)?;
@@ -110,9 +117,11 @@ pub async fn get_patient_claim(
 pub async fn get_patient_denial(
     state: web::Data<AppState>,
     caller: ForPatient<ReadPatient>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<PatientDenial>, ApiError> {
     let id = &path.1;
+    audit::note(&req, AuditAction::Read, "denial", [id.clone()], [caller.member_id.clone()]);
     let not_found = || ApiError::NotFound(format!("no denial {id:?} of this patient"));
     let denial_id = Uuid::parse_str(id).map_err(|_| not_found())?;
     let row = patients::denial(&state.db.read, &caller.member_id, denial_id).await?.ok_or_else(not_found)?;
@@ -135,8 +144,16 @@ pub async fn get_patient_denial(
 pub async fn get_patient_balance(
     state: web::Data<AppState>,
     caller: ForPatient<ReadPatient>,
+    req: HttpRequest,
 ) -> Result<web::Json<PatientBalance>, ApiError> {
     let balance = patients::balance(&state.db.read, &caller.member_id).await?;
+    audit::note(
+        &req,
+        AuditAction::Read,
+        "balance",
+        balance.claims.iter().map(|c| c.claim.id.to_string()),
+        [caller.member_id.clone()],
+    );
     let reasons = overturn_service::code_catalog::describe(
         &state.db.read,
         overturn_domain::code_sets::CodeList::Carc,

@@ -4,10 +4,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use overturn_domain::Role;
+use overturn_domain::audit::AuditAction;
 use overturn_service::contacts::ContactScope;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::audit;
 use crate::auth::{ForPatient, PatientAccess, ReadPatient, WritePatient};
 use crate::error::{ApiError, Problem};
 use crate::json::parse_body;
@@ -104,9 +106,19 @@ pub async fn create_patient_contact(
 pub async fn list_patient_contacts(
     state: web::Data<AppState>,
     caller: ForPatient<ReadPatient>,
+    req: HttpRequest,
     query: web::Query<PatientContactListQuery>,
 ) -> Result<web::Json<ContactList>, ApiError> {
-    contacts::list(&state, &scope(&caller), None, None, query.limit.as_deref(), query.cursor.as_deref()).await
+    let list =
+        contacts::list(&state, &scope(&caller), None, None, query.limit.as_deref(), query.cursor.as_deref()).await?;
+    audit::note(
+        &req,
+        AuditAction::Read,
+        "contact",
+        list.items.iter().map(|c| c.id.to_string()),
+        [caller.member_id.clone()],
+    );
+    Ok(list)
 }
 
 /// One of the patient's contacts.
@@ -123,8 +135,10 @@ pub async fn list_patient_contacts(
 pub async fn get_patient_contact(
     state: web::Data<AppState>,
     caller: ForPatient<ReadPatient>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<web::Json<Contact>, ApiError> {
+    audit::note(&req, AuditAction::Read, "contact", [path.1.clone()], [caller.member_id.clone()]);
     Ok(web::Json(contacts::find(&state.db.read, &scope(&caller), &path.1).await?.into()))
 }
 
@@ -169,9 +183,10 @@ pub async fn update_patient_contact(
 pub async fn delete_patient_contact(
     state: web::Data<AppState>,
     caller: ForPatient<WritePatient>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    contacts::delete(&state, &scope(&caller), &path.1).await
+    contacts::delete(&state, &req, &scope(&caller), &path.1).await
 }
 
 /// Rotate the signing secret of one of the patient's contacts (a portal key: one it made).
@@ -232,8 +247,10 @@ pub async fn test_patient_contact(
 pub async fn list_patient_contact_deliveries(
     state: web::Data<AppState>,
     caller: ForPatient<ReadPatient>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     query: web::Query<DeliveryListQuery>,
 ) -> Result<web::Json<DeliveryList>, ApiError> {
+    audit::note(&req, AuditAction::Read, "contact", [path.1.clone()], [caller.member_id.clone()]);
     deliveries::list(&state, &scope(&caller), &path.1, &query).await
 }

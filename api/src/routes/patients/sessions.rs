@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
 use chrono::{DateTime, Duration, Utc};
+use overturn_domain::audit::AuditAction;
 use overturn_domain::{FieldError, MemberId, Role};
 use overturn_service::patient_sessions::{self, DEFAULT_TTL, MAX_TTL, MIN_TTL};
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,7 @@ pub async fn create_patient_session(
     let redact = |stored: &mut serde_json::Value| stored["token"] = serde_json::Value::Null;
     idempotency::run_redacted(&state.db.write, &req, caller.key_id, &body, redact, async |txn| {
         let new = patient_sessions::create(txn, &member_id, ttl, caller.key_id).await?;
+        crate::audit::note(&req, AuditAction::Create, "patient_session", [new.row.id.to_string()], [member_id.clone()]);
         Ok((
             StatusCode::CREATED,
             PatientSession {
@@ -108,6 +110,7 @@ pub async fn create_patient_session(
 pub async fn end_patient_session(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     if caller.session.is_some() {
@@ -120,6 +123,8 @@ pub async fn end_patient_session(
     if caller.role == Role::Portal && row.created_by_key_id != caller.key_id {
         return Err(missing());
     }
-    patient_sessions::end(&state.db.write, row.id).await?;
+    crate::audit::note(&req, AuditAction::Delete, "patient_session", [row.id.to_string()], [row.member_id.clone()]);
+    let event = crate::audit::for_transaction(&req, 204);
+    patient_sessions::end(&state.db.write, row.id, event.as_ref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

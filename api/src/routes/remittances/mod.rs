@@ -32,6 +32,7 @@ use crate::idempotency::{self, IdempotencyRecord};
 use crate::json::{media_type, parse_body};
 use crate::pagination::{MAX_LIMIT, Page};
 use crate::state::AppState;
+use overturn_domain::audit::AuditAction;
 use overturn_service::code_catalog;
 use overturn_service::remittance_store::{self, Incoming};
 use overturn_service::remittances;
@@ -167,6 +168,7 @@ pub async fn create_remittance(
     };
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let stored = remittance_store::store(txn, incoming).await?;
+        note_payments(&req, AuditAction::Create, "remittance", [stored.remittance.id.to_string()], &stored.payments);
         Ok((
             StatusCode::ACCEPTED,
             RemittanceAccepted {
@@ -199,6 +201,7 @@ pub async fn create_remittance(
 pub async fn get_remittance(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<web::Json<Remittance>, ApiError> {
     let db = &state.db.read;
@@ -208,7 +211,7 @@ pub async fn get_remittance(
     // The first page of claim payments; a payer file can hold a hundred thousand of them,
     // the rest come from `/claims`.
     let page = Page { limit: MAX_LIMIT, after: None };
-    let (claims, claims_next_cursor, remark_descriptions) = claim_page(db, remittance_id, page).await?;
+    let (claims, claims_next_cursor, remark_descriptions) = claim_page(db, &req, remittance_id, page).await?;
     Ok(web::Json(Remittance {
         summary: RemittanceSummary::from_row(&row),
         transactions: transactions.iter().map(RemittanceTransaction::from_row).collect(),
@@ -216,6 +219,18 @@ pub async fn get_remittance(
         claims_next_cursor,
         remark_descriptions,
     }))
+}
+
+/// The PHI access of a request on claim payments: the patients their 835 names.
+fn note_payments(
+    req: &HttpRequest,
+    action: AuditAction,
+    resource_type: &'static str,
+    ids: impl IntoIterator<Item = String>,
+    payments: &[overturn_entity::claim_payment::Model],
+) {
+    let members = payments.iter().filter_map(|p| p.patient_member_id.clone()).filter(|m| !m.is_empty());
+    crate::audit::note(req, action, resource_type, ids, members);
 }
 
 /// The remittance an `{id}` path segment names; 404 for one that is not a stored id.
@@ -228,11 +243,13 @@ async fn find_remittance(db: &sea_orm::DatabaseConnection, id: &str) -> Result<r
 /// Claim payments of a remittance in file order, with their codes described.
 async fn claim_page(
     db: &sea_orm::DatabaseConnection,
+    req: &HttpRequest,
     remittance_id: Uuid,
     page: Page,
 ) -> Result<(Vec<ClaimPaymentDetail>, Option<String>, BTreeMap<String, String>), ApiError> {
     let rows = remittances::payments_of(db, remittance_id, page.after, page.fetch_limit()).await?;
     let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    note_payments(req, AuditAction::Read, "claim_payment", rows.iter().map(|r| r.id.to_string()), &rows);
     let mut claims: Vec<ClaimPaymentDetail> = rows.iter().map(ClaimPaymentDetail::from_row).collect();
     let reasons: Vec<String> = claims
         .iter()
@@ -282,13 +299,14 @@ pub struct RemittanceClaimsQuery {
 pub async fn list_remittance_claims(
     state: web::Data<AppState>,
     _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
     id: web::Path<String>,
     query: web::Query<RemittanceClaimsQuery>,
 ) -> Result<web::Json<RemittanceClaimList>, ApiError> {
     let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let db = &state.db.read;
     let row = find_remittance(db, &id).await?;
-    let (items, next_cursor, remark_descriptions) = claim_page(db, row.id, page).await?;
+    let (items, next_cursor, remark_descriptions) = claim_page(db, &req, row.id, page).await?;
     Ok(web::Json(RemittanceClaimList { items, next_cursor, remark_descriptions }))
 }
 
