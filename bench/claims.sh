@@ -4,6 +4,7 @@
 #
 #   bench/claims.sh sqlite            # fresh SQLite file in a temp dir
 #   bench/claims.sh postgres          # fresh database on $BENCH_POSTGRES_URL's server
+#   MODE=read bench/claims.sh sqlite  # GET /v1/claims?limit=$LIMIT (50) after $SEED (5s) of POSTs
 #
 # Needs: wrk (apt-get install wrk), a release build (cargo build --release), PostgreSQL for the second.
 set -euo pipefail
@@ -43,6 +44,17 @@ key=$(curl -sf -X POST "localhost:$port/v1/api-keys" -H "Authorization: Bearer $
 
 echo "backend=$backend connections=$connections threads=$threads duration=$duration service_date=${SERVICE_DATE:-a week ago}"
 echo "idle RSS: $((idle_kb / 1024)) MiB"
+if [ "${MODE:-write}" = read ]; then
+  KEY=$key RUN="$$" wrk -t"$threads" -c"$connections" -d"${SEED:-5s}" -s bench/claims.lua "http://127.0.0.1:$port" >/dev/null
+  KEY=$key wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/claims_read.lua "http://127.0.0.1:$port" | tee "$dir/wrk.out"
+  rate=$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk.out")
+  p99_ms=$(awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+    print (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }' "$dir/wrk.out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$dir/wrk.out")
+  events=$(curl -sf "localhost:$port/v1/audit-events?limit=1" -H "Authorization: Bearer $admin" | grep -o '"seq":[0-9]*' | head -1 || true)
+  echo "RESULT reads_per_s=$rate p99_ms=$p99_ms errors=${non2xx:-0} audit_${events:-none}"
+  exit 0
+fi
 KEY=$key RUN="$$" wrk -t"$threads" -c"$connections" -d"$duration" --latency -s bench/claims.lua "http://127.0.0.1:$port" | tee "$dir/wrk.out"
 echo "RSS after load: $(( $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") / 1024 )) MiB"
 stored=$(curl -sf "localhost:$port/metrics" | awk -F' ' '/overturn_http_requests_total\{method="POST",route="\/v1\/claims",status="201"\}/ {print $2}')

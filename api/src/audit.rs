@@ -118,12 +118,8 @@ pub async fn trail(
     let note = res.request().extensions().get::<AuditNote>().cloned();
     if let Some(note) = note {
         let state = res.request().app_data::<web::Data<AppState>>().cloned();
-        if let Some(state) = state {
-            if note.written {
-                state.audit.wake();
-            } else {
-                state.audit.record(event(res.request(), &note, res.status().as_u16())).await;
-            }
+        if let (Some(state), false) = (state, note.written) {
+            state.audit.record(event(res.request(), &note, res.status().as_u16())).await;
         }
     }
     Ok(res)

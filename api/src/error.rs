@@ -89,6 +89,8 @@ pub enum ApiError {
     Edi(overturn_domain::x12::EdiError),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("a valid API key is required: send `Authorization: Bearer <key>`")]
     Unauthorized,
     #[error("{0}")]
@@ -127,6 +129,7 @@ impl ApiError {
             Self::BadRequest(_) => "bad-request",
             Self::Edi(_) => "invalid-edi",
             Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::RequestTimeout(_) => "request-timeout",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
@@ -208,6 +211,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Validation { .. } | Self::BadRequest(_) | Self::Edi(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,

@@ -59,6 +59,7 @@ pub fn http_server(state: AppState, listener: TcpListener, serves_api: bool) -> 
             .default_service(web::to(routes::fallback))
             .wrap(from_fn(crate::audit::trail))
             .wrap(from_fn(refuse_encoded_bodies))
+            .wrap(from_fn(body_deadline))
             .wrap(cors(&data.settings.cors_origins))
             .wrap(ErrorHandlers::new().default_handler(ensure_problem_json))
             .wrap(from_fn(observe))
@@ -86,6 +87,61 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
         cors = cors.allowed_origin(origin);
     }
     cors
+}
+
+/// A request's body must have arrived within `OVERTURN_BODY_TIMEOUT_SECS` of its start, or
+/// the request is answered 408: one byte a second would otherwise hold a connection, a worker
+/// and (for a remittance) a growing buffer for as long as the client liked. The request line and
+/// headers have actix's own limit (5 s).
+async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(timeout) = req.app_data::<web::Data<AppState>>().map(|s| s.settings.body_timeout) else {
+        return next.call(req).await;
+    };
+    let expired = std::rc::Rc::new(std::cell::Cell::new(false));
+    let payload = actix_web::HttpMessage::take_payload(&mut req);
+    let limited =
+        DeadlineStream { inner: payload, deadline: Box::pin(tokio::time::sleep(timeout)), expired: expired.clone() };
+    req.set_payload(actix_web::dev::Payload::Stream { payload: Box::pin(limited) });
+    let res = next.call(req).await?;
+    if expired.get() {
+        return Err(ApiError::RequestTimeout(format!(
+            "the request body did not arrive within {} s (OVERTURN_BODY_TIMEOUT_SECS)",
+            timeout.as_secs()
+        ))
+        .into());
+    }
+    Ok(res)
+}
+
+/// A request body that fails once its deadline passes.
+struct DeadlineStream {
+    inner: actix_web::dev::Payload,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    expired: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl futures::Stream for DeadlineStream {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::future::Future;
+        use std::task::Poll;
+        if let Poll::Ready(item) = std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.expired.set(true);
+            let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, "request body timed out");
+            return Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(timed_out))));
+        }
+        Poll::Pending
+    }
 }
 
 /// Request bodies are taken as sent, never inflated: actix-web would decompress a

@@ -1,13 +1,14 @@
 use sea_orm::entity::prelude::*;
 
-/// One request's access to patient data (see `overturn_domain::audit`). `seq`, `prev_hash`
-/// and `hash` are null until the sealer chains it, moments after it is written.
+/// One request's access to patient data (see `overturn_domain::audit`), sealed into the chain
+/// as it was appended.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
+    /// Position in the chain, from 1.
     #[sea_orm(primary_key, auto_increment = false)]
+    pub seq: i64,
     pub id: Uuid,
-    pub seq: Option<i64>,
     pub at: DateTimeUtc,
     pub key_id: Option<Uuid>,
     pub role: String,
@@ -19,13 +20,15 @@ pub struct Model {
     /// JSON array of strings (at most 100).
     pub resource_ids: String,
     pub resource_count: i64,
+    /// The patient, when the event names exactly one (indexed); else null.
+    pub member_id: Option<String>,
     /// JSON array of strings (at most 100).
     pub member_ids: String,
     pub member_count: i64,
     pub request_id: String,
     pub remote_addr: Option<String>,
-    pub prev_hash: Option<String>,
-    pub hash: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,10 @@
 //! The PHI access log: one event per request that reads or changes patient data, chained by
-//! hash. Events are stored first and sealed (given `seq`, `prev_hash` and `hash`) in order
-//! by one sealer at a time, so writers never wait on each other for the chain.
+//! hash and appended in order (the chain's position, `seq`, is the key).
+//!
+//! Written for the cost of an append: `seq` is SQLite's rowid (no index of its own), and the
+//! only other entries are the two lookups the log is read by — a patient (`member_id`, set when
+//! an event names one patient; events naming several list them in `audit_event_members`) and
+//! an API key. Time filters walk `seq`, which follows time.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -11,8 +15,8 @@ pub struct Migration;
 #[derive(DeriveIden, Clone, Copy)]
 enum AuditEvents {
     Table,
-    Id,
     Seq,
+    Id,
     At,
     KeyId,
     Role,
@@ -23,6 +27,7 @@ enum AuditEvents {
     ResourceType,
     ResourceIds,
     ResourceCount,
+    MemberId,
     MemberIds,
     MemberCount,
     RequestId,
@@ -35,7 +40,7 @@ enum AuditEvents {
 enum AuditEventMembers {
     Table,
     MemberId,
-    EventId,
+    Seq,
 }
 
 #[derive(DeriveIden)]
@@ -49,12 +54,18 @@ enum AuditCheckpoints {
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite makes an INTEGER PRIMARY KEY the rowid itself; PostgreSQL needs 64 bits.
+        let seq = if manager.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            integer(AuditEvents::Seq).primary_key().to_owned()
+        } else {
+            big_integer(AuditEvents::Seq).primary_key().to_owned()
+        };
         manager
             .create_table(
                 Table::create()
                     .table(AuditEvents::Table)
-                    .col(uuid(AuditEvents::Id).primary_key())
-                    .col(big_integer_null(AuditEvents::Seq))
+                    .col(seq)
+                    .col(uuid(AuditEvents::Id))
                     .col(timestamp_with_time_zone(AuditEvents::At))
                     .col(uuid_null(AuditEvents::KeyId))
                     .col(string_len(AuditEvents::Role, 16))
@@ -65,33 +76,24 @@ impl MigrationTrait for Migration {
                     .col(string_len(AuditEvents::ResourceType, 40))
                     .col(text(AuditEvents::ResourceIds))
                     .col(big_integer(AuditEvents::ResourceCount))
+                    .col(string_len_null(AuditEvents::MemberId, 80))
                     .col(text(AuditEvents::MemberIds))
                     .col(big_integer(AuditEvents::MemberCount))
                     .col(string_len(AuditEvents::RequestId, 64))
                     .col(string_len_null(AuditEvents::RemoteAddr, 64))
-                    .col(string_len_null(AuditEvents::PrevHash, 64))
-                    .col(string_len_null(AuditEvents::Hash, 64))
+                    .col(string_len(AuditEvents::PrevHash, 64))
+                    .col(string_len(AuditEvents::Hash, 64))
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
                 Index::create()
-                    .name("idx_audit_events_seq")
+                    .name("idx_audit_events_member")
                     .table(AuditEvents::Table)
+                    .col(AuditEvents::MemberId)
                     .col(AuditEvents::Seq)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        // What the sealer takes next: only the few events not sealed yet.
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_events_unsealed")
-                    .table(AuditEvents::Table)
-                    .col(AuditEvents::Id)
-                    .and_where(Expr::col(AuditEvents::Seq).is_null())
+                    .and_where(Expr::col(AuditEvents::MemberId).is_not_null())
                     .to_owned(),
             )
             .await?;
@@ -101,32 +103,17 @@ impl MigrationTrait for Migration {
                     .name("idx_audit_events_key")
                     .table(AuditEvents::Table)
                     .col(AuditEvents::KeyId)
-                    .col(AuditEvents::Id)
+                    .col(AuditEvents::Seq)
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create().name("idx_audit_events_at").table(AuditEvents::Table).col(AuditEvents::At).to_owned(),
-            )
-            .await?;
-        // "Who saw this patient": one row per listed member of an event.
         manager
             .create_table(
                 Table::create()
                     .table(AuditEventMembers::Table)
                     .col(string_len(AuditEventMembers::MemberId, 80))
-                    .col(uuid(AuditEventMembers::EventId))
-                    .primary_key(Index::create().col(AuditEventMembers::MemberId).col(AuditEventMembers::EventId))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_event_members_event")
-                    .table(AuditEventMembers::Table)
-                    .col(AuditEventMembers::EventId)
+                    .col(big_integer(AuditEventMembers::Seq))
+                    .primary_key(Index::create().col(AuditEventMembers::MemberId).col(AuditEventMembers::Seq))
                     .to_owned(),
             )
             .await?;

@@ -119,8 +119,6 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Audit { command: AuditCommand::Verify } => {
             let db = Db::connect(&settings).await?;
             db.migrate().await?;
-            // Chain what running processes have written but not sealed yet, so it is checked too.
-            overturn_service::audit::seal_pending(&db.write).await?;
             let found = overturn_service::audit::verify_chain(&db.read).await?;
             db.close().await;
             if let Some(broken) = found.broken {
@@ -132,9 +130,6 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                     found.checked, found.head_hash
                 ),
                 _ => println!("audit chain intact: no events yet"),
-            }
-            if found.unsealed > 0 {
-                println!("{} events written since were not sealed yet", found.unsealed);
             }
             Ok(())
         }

@@ -1,11 +1,11 @@
-//! The PHI access log as stored: events written (in the request's own transaction for
-//! writes, in batches for reads), sealed into the hash chain in order, listed, verified and
-//! purged after the retention period.
+//! The PHI access log as stored: events appended to the hash chain (in the request's own
+//! transaction for writes, in batches for reads), listed, verified and purged after the
+//! retention period.
 //!
-//! Writing and chaining are apart on purpose: a writer only inserts its event, so requests
-//! never queue behind one another for the chain's head; one sealer at a time (an advisory
-//! lock on PostgreSQL, the single writer on SQLite) gives events their `seq` and hashes
-//! moments later, in the order they were written.
+//! An append holds the chain's head until its transaction commits (an advisory lock on
+//! PostgreSQL, the single writer on SQLite), so events are chained in commit order and a
+//! rolled-back write leaves no hole. Writers take it last, just before they commit, so the
+//! time they hold it is the append and the commit.
 
 use std::time::Duration;
 
@@ -14,17 +14,15 @@ use overturn_domain::audit::{AuditAction, AuditEvent, BrokenLink, GENESIS, Seale
 use overturn_entity::{audit_checkpoint, audit_event, audit_event_member};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait, Value,
+    QuerySelect, TransactionTrait,
 };
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use crate::sql::{MAX_PARAMS, placeholder};
+use crate::sql::MAX_PARAMS;
 
-/// Key of the PostgreSQL advisory lock the sealer holds ("OVRTAUDT").
-const SEAL_LOCK: i64 = 0x4F56_5254_4155_4454;
-/// Most events one sealing pass chains.
-const SEAL_BATCH: u64 = 2_000;
+/// Key of the PostgreSQL advisory lock on the chain's head ("OVRTAUDT").
+const HEAD_LOCK: i64 = 0x4F56_5254_4155_4454;
 /// Read events wait at most this long, or until this many gather, before they are written.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_AT: usize = 500;
@@ -35,10 +33,11 @@ fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
-fn row_of(event: &AuditEvent) -> audit_event::Model {
+fn row_of(sealed: &Sealed) -> audit_event::Model {
+    let event = &sealed.event;
     audit_event::Model {
+        seq: event.seq,
         id: event.id,
-        seq: None,
         at: overturn_domain::audit::truncate_to_micros(event.at),
         key_id: event.key_id,
         role: event.role.clone(),
@@ -49,19 +48,23 @@ fn row_of(event: &AuditEvent) -> audit_event::Model {
         resource_type: event.resource_type.clone(),
         resource_ids: json_list(&event.resource_ids),
         resource_count: event.resource_count,
+        member_id: match event.member_ids.as_slice() {
+            [one] if event.member_count == 1 => Some(one.clone()),
+            _ => None,
+        },
         member_ids: json_list(&event.member_ids),
         member_count: event.member_count,
         request_id: event.request_id.clone(),
         remote_addr: event.remote_addr.clone(),
-        prev_hash: None,
-        hash: None,
+        prev_hash: sealed.prev_hash.clone(),
+        hash: sealed.hash.clone(),
     }
 }
 
 /// The event a stored row holds; `None` for a row no writer of this code could have made.
 pub fn event_of(row: &audit_event::Model) -> Option<AuditEvent> {
     Some(AuditEvent {
-        seq: row.seq.unwrap_or(0),
+        seq: row.seq,
         id: row.id,
         at: row.at,
         key_id: row.key_id,
@@ -80,147 +83,102 @@ pub fn event_of(row: &audit_event::Model) -> Option<AuditEvent> {
     })
 }
 
-/// Writes events (unsealed), in the caller's transaction when it passes one.
-pub async fn record(db: &impl ConnectionTrait, events: &[AuditEvent]) -> Result<(), DbErr> {
+/// Holds the chain's head for the rest of the transaction (PostgreSQL; SQLite has one writer).
+async fn lock_head(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({HEAD_LOCK})")).await?;
+    }
+    Ok(())
+}
+
+/// Appends events to the chain in the caller's transaction, which should commit soon after:
+/// the chain's head stays held until it does. Call it last.
+pub async fn append(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Result<(), DbErr> {
     if events.is_empty() {
         return Ok(());
     }
-    for chunk in events.chunks(MAX_PARAMS / 20) {
-        let rows = chunk.iter().map(|e| audit_event::ActiveModel::from(row_of(e)));
-        audit_event::Entity::insert_many(rows).exec_without_returning(db).await?;
+    lock_head(txn).await?;
+    let (seq, hash) = head(txn).await?;
+    let sealed = seal((seq, &hash), events.to_vec());
+    let rows: Vec<audit_event::Model> = sealed.iter().map(row_of).collect();
+    for chunk in rows.chunks(MAX_PARAMS / 20) {
+        audit_event::Entity::insert_many(chunk.iter().cloned().map(audit_event::ActiveModel::from))
+            .exec_without_returning(txn)
+            .await?;
     }
-    let members: Vec<audit_event_member::ActiveModel> = events
+    // Events naming several patients (lists) index each; one naming one keeps it in its row.
+    let members: Vec<audit_event_member::ActiveModel> = sealed
         .iter()
-        .flat_map(|e| {
-            let mut ids: Vec<&String> = e.member_ids.iter().collect();
+        .filter(|s| s.event.member_count > 1)
+        .flat_map(|s| {
+            let mut ids: Vec<&String> = s.event.member_ids.iter().collect();
             ids.sort();
             ids.dedup();
             ids.into_iter().map(move |m| {
                 audit_event_member::ActiveModel::from(audit_event_member::Model {
                     member_id: m.clone(),
-                    event_id: e.id,
+                    seq: s.event.seq,
                 })
             })
         })
         .collect();
     for chunk in members.chunks(MAX_PARAMS / 2) {
-        audit_event_member::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+        audit_event_member::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
     }
+    log_head(sealed.last());
     Ok(())
 }
 
-/// Where the chain continues: the last sealed event, else the last purged one, else genesis.
+/// Appends events in a transaction of their own.
+pub async fn append_now(db: &DatabaseConnection, events: &[AuditEvent]) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    append(&txn, events).await?;
+    txn.commit().await
+}
+
+/// The head, in the logs too (once a minute at most): removing the newest events leaves a
+/// chain that still verifies, unless its head was also recorded somewhere else.
+fn log_head(last: Option<&Sealed>) {
+    static LOGGED_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let Some(last) = last else { return };
+    let now = Utc::now().timestamp();
+    let before = LOGGED_AT.load(std::sync::atomic::Ordering::Relaxed);
+    if now - before >= 60
+        && LOGGED_AT
+            .compare_exchange(before, now, std::sync::atomic::Ordering::Relaxed, std::sync::atomic::Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::info!(seq = last.event.seq, hash = %last.hash, "audit chain head");
+    }
+}
+
+/// Where the chain continues: the last event, else the last purged one, else genesis.
 async fn head(db: &impl ConnectionTrait) -> Result<(i64, String), DbErr> {
     let last = audit_event::Entity::find()
-        .filter(audit_event::Column::Seq.is_not_null())
+        .select_only()
+        .column(audit_event::Column::Seq)
+        .column(audit_event::Column::Hash)
         .order_by_desc(audit_event::Column::Seq)
+        .limit(1)
+        .into_tuple::<(i64, String)>()
         .one(db)
         .await?;
-    if let Some(row) = last {
-        return Ok((row.seq.unwrap_or(0), row.hash.unwrap_or_default()));
+    if let Some(last) = last {
+        return Ok(last);
     }
     let checkpoint = audit_checkpoint::Entity::find().order_by_desc(audit_checkpoint::Column::Seq).one(db).await?;
     Ok(checkpoint.map(|c| (c.seq, c.hash)).unwrap_or((0, GENESIS.to_owned())))
 }
 
-/// Chains every event written so far, oldest first; returns how many it sealed.
-pub async fn seal_pending(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    let mut total = 0;
-    loop {
-        let sealed = seal_batch(db).await?;
-        total += sealed;
-        if sealed < SEAL_BATCH as usize {
-            return Ok(total);
-        }
-    }
-}
-
-async fn seal_batch(db: &DatabaseConnection) -> Result<usize, DbErr> {
-    let backend = db.get_database_backend();
-    let txn = db.begin().await?;
-    if backend == DbBackend::Postgres {
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEAL_LOCK})")).await?;
-    }
-    let pending = audit_event::Entity::find()
-        .filter(audit_event::Column::Seq.is_null())
-        .order_by_asc(audit_event::Column::Id)
-        .limit(SEAL_BATCH)
-        .all(&txn)
-        .await?;
-    if pending.is_empty() {
-        return Ok(0);
-    }
-    let (seq, hash) = head(&txn).await?;
-    let events: Vec<AuditEvent> = pending
-        .iter()
-        .map(|row| event_of(row).ok_or_else(|| DbErr::Custom(format!("audit event {} is unreadable", row.id))))
-        .collect::<Result<_, _>>()?;
-    let sealed = seal((seq, &hash), events);
-    for chunk in sealed.chunks(MAX_PARAMS / 4) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            placeholder(backend, n)
-        };
-        for s in chunk {
-            let cast = if backend == DbBackend::Postgres { "::uuid" } else { "" };
-            let int = if backend == DbBackend::Postgres { "::int8" } else { "" };
-            rows.push(format!("({}{cast}, {}{int}, {}, {})", next(), next(), next(), next()));
-            values.extend([
-                Value::from(s.event.id),
-                Value::from(s.event.seq),
-                Value::from(s.prev_hash.clone()),
-                Value::from(s.hash.clone()),
-            ]);
-        }
-        // `seq IS NULL` makes a second sealer that slipped past the lock change nothing.
-        let sql = format!(
-            "WITH v(id, seq, prev_hash, hash) AS (VALUES {}) \
-             UPDATE audit_events SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash \
-             FROM v WHERE audit_events.id = v.id AND audit_events.seq IS NULL",
-            rows.join(", ")
-        );
-        let done = txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-        if done.rows_affected() != chunk.len() as u64 {
-            return Err(DbErr::Custom("another sealer chained these audit events first".into()));
-        }
-    }
-    txn.commit().await?;
-    if let Some(last) = sealed.last() {
-        // The head, in the logs too (once a minute at most): removing the newest events leaves
-        // a chain that still verifies, unless its head was also recorded somewhere else.
-        static LOGGED_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-        let now = Utc::now().timestamp();
-        let before = LOGGED_AT.load(std::sync::atomic::Ordering::Relaxed);
-        if now - before >= 60
-            && LOGGED_AT
-                .compare_exchange(
-                    before,
-                    now,
-                    std::sync::atomic::Ordering::Relaxed,
-                    std::sync::atomic::Ordering::Relaxed,
-                )
-                .is_ok()
-        {
-            tracing::info!(seq = last.event.seq, hash = %last.hash, "audit chain head");
-        }
-    }
-    Ok(sealed.len())
-}
-
 /// What `overturn audit verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
-    /// Sealed events checked.
+    /// Events checked.
     pub checked: u64,
     /// The first and last seq checked.
     pub first: Option<i64>,
     pub last: Option<i64>,
     pub head_hash: String,
-    /// Events written but not sealed yet (sealed within a second while a process runs).
-    pub unsealed: u64,
     pub broken: Option<BrokenLink>,
 }
 
@@ -228,22 +186,18 @@ pub struct Verification {
 /// the last retention purge).
 pub async fn verify_chain(db: &impl ConnectionTrait) -> Result<Verification, DbErr> {
     let first = audit_event::Entity::find()
-        .filter(audit_event::Column::Seq.is_not_null())
+        .select_only()
+        .column(audit_event::Column::Seq)
         .order_by_asc(audit_event::Column::Seq)
+        .limit(1)
+        .into_tuple::<i64>()
         .one(db)
         .await?;
-    let unsealed = {
-        use sea_orm::PaginatorTrait;
-        audit_event::Entity::find().filter(audit_event::Column::Seq.is_null()).count(db).await?
-    };
-    let mut out =
-        Verification { checked: 0, first: None, last: None, head_hash: GENESIS.into(), unsealed, broken: None };
-    let Some(first) = first else { return Ok(out) };
-    let first_seq = first.seq.unwrap_or(0);
+    let mut out = Verification { checked: 0, first: None, last: None, head_hash: GENESIS.into(), broken: None };
+    let Some(first_seq) = first else { return Ok(out) };
     let mut anchor: (i64, String) = (0, GENESIS.to_owned());
     if first_seq > 1 {
-        let checkpoint = audit_checkpoint::Entity::find_by_id(first_seq - 1).one(db).await?;
-        match checkpoint {
+        match audit_checkpoint::Entity::find_by_id(first_seq - 1).one(db).await? {
             Some(c) => anchor = (c.seq, c.hash),
             None => {
                 let last_purged = audit_checkpoint::Entity::find()
@@ -257,27 +211,23 @@ pub async fn verify_chain(db: &impl ConnectionTrait) -> Result<Verification, DbE
         }
     }
     out.first = Some(first_seq);
-    let mut after = anchor.0;
     loop {
         let page = audit_event::Entity::find()
-            .filter(audit_event::Column::Seq.gt(after))
+            .filter(audit_event::Column::Seq.gt(anchor.0))
             .order_by_asc(audit_event::Column::Seq)
             .limit(5_000)
             .all(db)
             .await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq.unwrap_or(after);
+        if page.is_empty() {
+            break;
+        }
         let mut run = Vec::with_capacity(page.len());
         for row in &page {
             let Some(event) = event_of(row) else {
-                out.broken = Some(BrokenLink::Altered { seq: row.seq.unwrap_or(0), id: row.id });
+                out.broken = Some(BrokenLink::Altered { seq: row.seq, id: row.id });
                 return Ok(out);
             };
-            run.push(Sealed {
-                event,
-                prev_hash: row.prev_hash.clone().unwrap_or_default(),
-                hash: row.hash.clone().unwrap_or_default(),
-            });
+            run.push(Sealed { event, prev_hash: row.prev_hash.clone(), hash: row.hash.clone() });
         }
         match verify((anchor.0, &anchor.1), &run) {
             Ok(next) => {
@@ -295,46 +245,43 @@ pub async fn verify_chain(db: &impl ConnectionTrait) -> Result<Verification, DbE
     Ok(out)
 }
 
-/// Deletes sealed events older than `retention`, oldest first, keeping the last one's hash as
-/// the chain's anchor; returns how many it deleted.
+/// Deletes events older than `retention` from the start of the chain, keeping the last one's
+/// hash as the chain's anchor; returns how many it deleted.
 pub async fn purge(db: &DatabaseConnection, retention: chrono::Duration, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    const ROUND: u64 = 5_000;
     let cutoff = now - retention;
     let mut purged = 0;
     loop {
         let txn = db.begin().await?;
-        if db.get_database_backend() == DbBackend::Postgres {
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SEAL_LOCK})")).await?;
-        }
+        lock_head(&txn).await?;
         // Only a run from the chain's start may go, so the rest still verifies from its anchor.
-        let old = audit_event::Entity::find()
-            .filter(audit_event::Column::Seq.is_not_null())
+        let old: Vec<(i64, DateTime<Utc>, String)> = audit_event::Entity::find()
+            .select_only()
+            .column(audit_event::Column::Seq)
+            .column(audit_event::Column::At)
+            .column(audit_event::Column::Hash)
             .order_by_asc(audit_event::Column::Seq)
-            .limit(5_000)
+            .limit(ROUND)
+            .into_tuple()
             .all(&txn)
             .await?;
-        let run: Vec<&audit_event::Model> = old.iter().take_while(|e| e.at < cutoff).collect();
-        let Some(last) = run.last() else { return Ok(purged) };
-        let ids: Vec<Uuid> = run.iter().map(|e| e.id).collect();
-        for chunk in ids.chunks(MAX_PARAMS) {
-            audit_event_member::Entity::delete_many()
-                .filter(audit_event_member::Column::EventId.is_in(chunk.iter().copied()))
-                .exec(&txn)
-                .await?;
-            audit_event::Entity::delete_many()
-                .filter(audit_event::Column::Id.is_in(chunk.iter().copied()))
-                .exec(&txn)
-                .await?;
-        }
+        let run = old.iter().take_while(|(_, at, _)| *at < cutoff).count();
+        let Some((last_seq, _, last_hash)) = run.checked_sub(1).map(|i| &old[i]) else { return Ok(purged) };
+        audit_event_member::Entity::delete_many()
+            .filter(audit_event_member::Column::Seq.lte(*last_seq))
+            .exec(&txn)
+            .await?;
+        audit_event::Entity::delete_many().filter(audit_event::Column::Seq.lte(*last_seq)).exec(&txn).await?;
         audit_checkpoint::Entity::insert(audit_checkpoint::ActiveModel::from(audit_checkpoint::Model {
-            seq: last.seq.unwrap_or(0),
-            hash: last.hash.clone().unwrap_or_default(),
+            seq: *last_seq,
+            hash: last_hash.clone(),
             purged_at: now,
         }))
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;
-        purged += run.len() as u64;
-        if run.len() < old.len() || old.len() < 5_000 {
+        purged += run as u64;
+        if run < old.len() || (old.len() as u64) < ROUND {
             return Ok(purged);
         }
     }
@@ -350,23 +297,26 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Events, newest first, after the cursor `before` (exclusive), at most `limit`.
+/// Events, newest first, before the seq `before` (exclusive), at most `limit`.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &AuditFilter,
-    before: Option<Uuid>,
+    before: Option<i64>,
     limit: u64,
 ) -> Result<Vec<audit_event::Model>, DbErr> {
     let mut select = audit_event::Entity::find();
     if let Some(member) = &filter.member_id {
-        let mut events = audit_event_member::Entity::find()
+        // One patient's events: those naming only them (their row's index), and lists naming
+        // them among others.
+        let listed = audit_event_member::Entity::find()
             .select_only()
-            .column(audit_event_member::Column::EventId)
+            .column(audit_event_member::Column::Seq)
             .filter(audit_event_member::Column::MemberId.eq(member.as_str()));
-        if let Some(before) = before {
-            events = events.filter(audit_event_member::Column::EventId.lt(before));
-        }
-        select = select.filter(audit_event::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(events)));
+        select = select.filter(
+            sea_orm::Condition::any()
+                .add(audit_event::Column::MemberId.eq(member.as_str()))
+                .add(audit_event::Column::Seq.in_subquery(sea_orm::QueryTrait::into_query(listed))),
+        );
     }
     if let Some(key) = filter.key_id {
         select = select.filter(audit_event::Column::KeyId.eq(key));
@@ -378,26 +328,23 @@ pub async fn list(
         select = select.filter(audit_event::Column::At.lt(to));
     }
     if let Some(before) = before {
-        select = select.filter(audit_event::Column::Id.lt(before));
+        select = select.filter(audit_event::Column::Seq.lt(before));
     }
-    select.order_by_desc(audit_event::Column::Id).limit(limit).all(db).await
+    select.order_by_desc(audit_event::Column::Seq).limit(limit).all(db).await
 }
 
-/// This process's writer of read events: handlers hand it events, it writes them in batches
-/// and seals everything written (its own and the write paths') in order.
+/// This process's writer of read events: handlers hand it events, it appends them in batches.
 #[derive(Clone)]
 pub struct Recorder {
     sender: mpsc::Sender<AuditEvent>,
-    wake: std::sync::Arc<Notify>,
 }
 
 impl Recorder {
-    /// Starts the writer and sealer task; it drains and stops when `shutdown` turns true.
+    /// Starts the writer task; it drains and stops when `shutdown` turns true.
     pub fn start(db: DatabaseConnection, shutdown: watch::Receiver<bool>) -> (Self, tokio::task::JoinHandle<()>) {
         let (sender, receiver) = mpsc::channel(BUFFER);
-        let wake = std::sync::Arc::new(Notify::new());
-        let task = tokio::spawn(run(db, receiver, wake.clone(), shutdown));
-        (Self { sender, wake }, task)
+        let task = tokio::spawn(run(db, receiver, shutdown));
+        (Self { sender }, task)
     }
 
     /// Queues an event to be written; waits only when the buffer is full.
@@ -406,21 +353,10 @@ impl Recorder {
             tracing::error!("the audit writer has stopped; an audit event was not written");
         }
     }
-
-    /// Asks for a sealing pass now (after a write path committed its own events).
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
 }
 
-async fn run(
-    db: DatabaseConnection,
-    mut receiver: mpsc::Receiver<AuditEvent>,
-    wake: std::sync::Arc<Notify>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<AuditEvent>, mut shutdown: watch::Receiver<bool>) {
     let mut batch: Vec<AuditEvent> = Vec::with_capacity(FLUSH_AT);
-    let mut idle = tokio::time::interval(Duration::from_secs(1));
     loop {
         let stopping = *shutdown.borrow();
         tokio::select! {
@@ -436,8 +372,7 @@ async fn run(
                     }
                 }
             }
-            _ = wake.notified() => {}
-            _ = idle.tick() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)), if !batch.is_empty() => {}
             _ = shutdown.changed(), if !stopping => {}
         }
         if *shutdown.borrow() {
@@ -446,27 +381,24 @@ async fn run(
                 batch.push(event);
             }
         }
-        write_and_seal(&db, &mut batch).await;
+        write(&db, &mut batch).await;
         if *shutdown.borrow() && receiver.is_empty() {
             break;
         }
     }
-    write_and_seal(&db, &mut batch).await;
+    write(&db, &mut batch).await;
 }
 
-/// Writes the batch (kept for the next pass if the database refuses) and seals.
-async fn write_and_seal(db: &DatabaseConnection, batch: &mut Vec<AuditEvent>) {
-    if !batch.is_empty() {
-        match record(db, batch).await {
-            Ok(()) => batch.clear(),
-            Err(err) => {
-                tracing::warn!(error = %err, events = batch.len(), "writing audit events failed; retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                return;
-            }
-        }
+/// Appends the batch; kept for the next pass if the database refuses.
+async fn write(db: &DatabaseConnection, batch: &mut Vec<AuditEvent>) {
+    if batch.is_empty() {
+        return;
     }
-    if let Err(err) = seal_pending(db).await {
-        tracing::warn!(error = %err, "sealing audit events failed; retrying next pass");
+    match append_now(db, batch).await {
+        Ok(()) => batch.clear(),
+        Err(err) => {
+            tracing::warn!(error = %err, events = batch.len(), "writing audit events failed; retrying");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }

@@ -288,13 +288,14 @@ async fn write_batch(
     // answered were cancelled by the step before and stay so.
     let fired = followups::fire_planned(&txn, &scheduled, &settled, now).await?;
     answer_settled(&txn, jobs, &stored, &settled, answer, &mut outcomes).await?;
-    let audited: Vec<overturn_domain::audit::AuditEvent> =
-        stored.iter().filter_map(|&i| jobs[i].audit.clone()).collect();
-    crate::audit::record(&txn, &audited).await?;
 
     for r in forget_keys {
         idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(&txn).await?;
     }
+    // Last: the chain's head is held from here to the commit.
+    let audited: Vec<overturn_domain::audit::AuditEvent> =
+        stored.iter().filter_map(|&i| jobs[i].audit.clone()).collect();
+    crate::audit::append(&txn, &audited).await?;
     txn.commit().await?;
     let outcomes = outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect();
     Ok(Written { outcomes, deliveries: fired.deliveries })

@@ -55,6 +55,9 @@ pub struct Settings {
     /// None by default: no cross-origin call is allowed.
     pub cors_origins: Vec<String>,
     pub max_body_bytes: usize,
+    /// How long a request's body may take to arrive (`OVERTURN_BODY_TIMEOUT_SECS`): a client
+    /// sending a byte a second would otherwise hold a connection and a worker forever.
+    pub body_timeout: Duration,
     /// The limit for `POST /v1/remittances`, whose 835 files run to tens of megabytes.
     pub max_remittance_bytes: usize,
     pub shutdown_timeout: Duration,
@@ -100,6 +103,7 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_WEBHOOK_PROXY",
     "OVERTURN_CORS_ORIGINS",
     "OVERTURN_MAX_BODY_BYTES",
+    "OVERTURN_BODY_TIMEOUT_SECS",
     "OVERTURN_MAX_REMITTANCE_BYTES",
     "OVERTURN_DB_MAX_CONNECTIONS",
     "OVERTURN_DB_ACQUIRE_TIMEOUT_SECS",
@@ -252,6 +256,7 @@ impl Settings {
                 .transpose()?,
             cors_origins: cors_origins(get("OVERTURN_CORS_ORIGINS").unwrap_or_default())?,
             max_body_bytes: number(get, "OVERTURN_MAX_BODY_BYTES", 1_048_576, 1024, 1 << 30)?,
+            body_timeout: Duration::from_secs(number(get, "OVERTURN_BODY_TIMEOUT_SECS", 120, 1, 3600)?),
             max_remittance_bytes: number(get, "OVERTURN_MAX_REMITTANCE_BYTES", 128 << 20, 1024, 1 << 31)?,
             shutdown_timeout: Duration::from_secs(number(get, "OVERTURN_SHUTDOWN_TIMEOUT_SECS", 30, 0, 3600)?),
             http_workers: number(get, "OVERTURN_HTTP_WORKERS", 0, 0, 256)?,
@@ -393,6 +398,7 @@ mod tests {
             ("OVERTURN_SECRETS_KEY", "c2hvcnQ="),
             ("OVERTURN_CORS_ORIGINS", "*"),
             ("OVERTURN_AUDIT_RETENTION_DAYS", "0"),
+            ("OVERTURN_BODY_TIMEOUT_SECS", "0"),
             ("OVERTURN_CORS_ORIGINS", "https://portal.example.com/app"),
             ("OVERTURN_CORS_ORIGINS", "portal.example.com"),
             ("OVERTURN_CORS_ORIGINS", "https://a.example.com,ftp://b.example.com"),

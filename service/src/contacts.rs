@@ -157,7 +157,6 @@ pub async fn update(
 ) -> Result<Option<contact::Model>, DbErr> {
     let txn = db.begin().await?;
     let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(None) };
-    crate::audit::record(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     let now = now();
     let mut update = contact::Entity::update_many()
         .col_expr(contact::Column::UpdatedAt, Expr::value(now))
@@ -188,6 +187,7 @@ pub async fn update(
         crate::delivery::disable(&txn, row.id, &format!("disabled by {by}"), now).await?;
     }
     let row = find(&txn, scope, id).await?;
+    crate::audit::append(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -202,7 +202,6 @@ pub async fn delete(
 ) -> Result<bool, DbErr> {
     let txn = db.begin().await?;
     let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(false) };
-    crate::audit::record(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     let now = now();
     contact::Entity::update_many()
         .col_expr(contact::Column::DeletedAt, Expr::value(now))
@@ -212,6 +211,7 @@ pub async fn delete(
         .exec(&txn)
         .await?;
     crate::delivery::cancel_pending(&txn, row.id, "the contact was deleted").await?;
+    crate::audit::append(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     txn.commit().await?;
     tracing::info!(contact = %row.id, "contact deleted");
     Ok(true)

@@ -89,7 +89,6 @@ pub async fn end(
 ) -> Result<bool, DbErr> {
     let now = now();
     let txn = db.begin().await?;
-    crate::audit::record(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     let ended = patient_session::Entity::update_many()
         .col_expr(patient_session::Column::EndedAt, Expr::value(now))
         .filter(patient_session::Column::Id.eq(id))
@@ -97,6 +96,7 @@ pub async fn end(
         .filter(patient_session::Column::ExpiresAt.gt(now))
         .exec(&txn)
         .await?;
+    crate::audit::append(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     txn.commit().await?;
     if ended.rows_affected == 1 {
         tracing::info!(session = %id, "patient session ended");

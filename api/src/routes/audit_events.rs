@@ -22,9 +22,8 @@ use crate::state::AppState;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventJson {
     pub id: Uuid,
-    /// Position in the hash chain; null for the moment between the event's write and its
-    /// sealing (well under a second while the service runs).
-    pub seq: Option<i64>,
+    /// Position in the hash chain, from 1.
+    pub seq: i64,
     pub at: DateTime<Utc>,
     /// The API key (for a patient session, the key that started it).
     pub key_id: Option<Uuid>,
@@ -50,9 +49,9 @@ pub struct AuditEventJson {
     pub member_count: i64,
     pub request_id: String,
     pub remote_addr: Option<String>,
-    pub prev_hash: Option<String>,
+    pub prev_hash: String,
     /// SHA-256 over `prev_hash` and the event's canonical JSON (see the README).
-    pub hash: Option<String>,
+    pub hash: String,
 }
 
 impl From<audit_event::Model> for AuditEventJson {
@@ -157,8 +156,10 @@ pub async fn list_audit_events(
         return Err(ApiError::validation(errors.0));
     }
     let filter = AuditFilter { member_id: member_id.clone(), key_id, from, to };
-    let rows = audit::list(&state.db.read, &filter, page.after, page.fetch_limit()).await?;
-    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    // The page cursor carries a position in the chain (opaque to clients like every cursor).
+    let before = page.after.map(|c| c.as_u64_pair().1 as i64);
+    let rows = audit::list(&state.db.read, &filter, before, page.fetch_limit()).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| Uuid::from_u64_pair(0, r.seq as u64));
     // Reading the log reads which patients were seen: that is recorded too.
     crate::audit::note(&req, AuditAction::Read, "audit_event", rows.iter().map(|r| r.id.to_string()), member_id);
     Ok(web::Json(AuditEventList { items: rows.into_iter().map(AuditEventJson::from).collect(), next_cursor }))

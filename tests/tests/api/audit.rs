@@ -31,7 +31,7 @@ async fn sealed_events(app: &TestApp, query: &str, count: usize) -> Vec<Value> {
 
 async fn events_table(db: &overturn_service::db::Db) -> Vec<overturn_entity::audit_event::Model> {
     overturn_entity::audit_event::Entity::find()
-        .order_by_asc(overturn_entity::audit_event::Column::Id)
+        .order_by_asc(overturn_entity::audit_event::Column::Seq)
         .all(&db.write)
         .await
         .unwrap()
@@ -61,6 +61,8 @@ async fn every_access_to_patient_data_is_logged_and_chained(backend: Backend) {
     // A refused write changes nothing but is kept as an attempt, with its status.
     let dup = app.request(Method::POST, "/v1/claims", Some(&billing), Some(&claim_for("AU-1", "AUD1"))).await;
     assert_problem(dup, 409).await;
+    // A list naming both patients counts for each.
+    assert_eq!(app.request(Method::GET, "/v1/claims", Some(&billing), None).await.status(), 200);
 
     // Reads, by the portal and by a patient session; a miss on another patient's claim too.
     let res = app.request(Method::GET, "/v1/patients/AUD1/claims", Some(&portal), None).await;
@@ -76,10 +78,14 @@ async fn every_access_to_patient_data_is_logged_and_chained(backend: Backend) {
     // Refused before anything was read: no event.
     assert_problem(app.request(Method::GET, "/v1/claims", Some(&portal), None).await, 403).await;
 
-    let logged = sealed_events(&app, "member_id=AUD1", 6).await;
+    let logged = sealed_events(&app, "member_id=AUD1", 7).await;
     // Reading the log for a patient is itself an access to their data, and is logged.
-    let (reads_of_log, events): (Vec<Value>, Vec<Value>) =
+    let (reads_of_log, mut events): (Vec<Value>, Vec<Value>) =
         logged.into_iter().partition(|e| e["route"] == "/v1/audit-events");
+    // Chained in the order written (a read's event up to 100 ms after the read); `at` is when
+    // each request was answered.
+    let at = |e: &Value| e["at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    events.sort_by_key(|e| std::cmp::Reverse(at(e)));
     assert!(
         reads_of_log.iter().all(|e| e["role"] == "admin" && e["member_ids"] == json!(["AUD1"])),
         "{reads_of_log:?}"
@@ -100,6 +106,7 @@ async fn every_access_to_patient_data_is_logged_and_chained(backend: Backend) {
         ("/v1/patient-sessions", "create", "portal", 201),
         ("/v1/patients/{member_id}/claims/{id}", "read", "portal", 404),
         ("/v1/patients/{member_id}/claims", "read", "portal", 200),
+        ("/v1/claims", "read", "billing", 200),
         ("/v1/claims", "create", "billing", 409),
         ("/v1/claims", "create", "billing", 201),
     ];
@@ -113,11 +120,15 @@ async fn every_access_to_patient_data_is_logged_and_chained(backend: Backend) {
     assert!(by_session["request_id"].as_str().is_some_and(|r| !r.is_empty()));
     assert_eq!(by_session["remote_addr"], "127.0.0.1");
     // The other patient's log holds only their own claim's events.
-    let theirs = sealed_events(&app, "member_id=AUD2", 1).await;
+    let theirs = sealed_events(&app, "member_id=AUD2", 2).await;
+    assert!(
+        theirs.iter().any(|e| e["route"] == "/v1/claims" && e["action"] == "read" && e["member_count"] == 2),
+        "{theirs:?}"
+    );
     assert!(theirs.iter().all(|e| e["member_ids"].as_array().unwrap().contains(&json!("AUD2"))), "{theirs:?}");
 
     // Every event chained: seq has no gaps, each prev_hash is the hash before it.
-    let all = sealed_events(&app, "", 8).await;
+    let all = sealed_events(&app, "", 9).await;
     let mut chain: Vec<&Value> = all.iter().filter(|e| e["seq"].is_i64()).collect();
     chain.sort_by_key(|e| e["seq"].as_i64());
     assert_eq!(chain[0]["prev_hash"], overturn_domain::audit::GENESIS);
@@ -172,8 +183,7 @@ async fn the_chain_names_tampering_and_survives_retention(backend: Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("audit chain intact"));
     let rows = events_table(&db).await;
-    let mut sealed: Vec<_> = rows.iter().filter(|r| r.seq.is_some()).cloned().collect();
-    sealed.sort_by_key(|r| r.seq);
+    let sealed = rows.clone();
     let third = &sealed[2];
     let sql = |set: &str| {
         let placeholder = if kind == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
@@ -189,7 +199,7 @@ async fn the_chain_names_tampering_and_survives_retention(backend: Backend) {
     let out = verify();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("seq {}", third.seq.unwrap())) && stderr.contains("changed"), "{stderr}");
+    assert!(stderr.contains(&format!("seq {}", third.seq)) && stderr.contains("changed"), "{stderr}");
     run(format!("{} ", sql(&format!("member_ids = '{}'", third.member_ids))), third.id).await;
     assert!(verify().status.success(), "restored");
 
@@ -205,7 +215,7 @@ async fn the_chain_names_tampering_and_survives_retention(backend: Backend) {
     let found = overturn_service::audit::verify_chain(&db.read).await.unwrap();
     assert_eq!(
         found.broken,
-        Some(overturn_domain::audit::BrokenLink::Gap { after: third.seq.unwrap() - 1, next: third.seq.unwrap() + 1 })
+        Some(overturn_domain::audit::BrokenLink::Gap { after: third.seq - 1, next: third.seq + 1 })
     );
     // Put back as it was (the test goes on with an intact chain).
     overturn_entity::audit_event::Entity::insert(overturn_entity::audit_event::ActiveModel::from(third.clone()))
@@ -228,8 +238,7 @@ async fn the_chain_names_tampering_and_survives_retention(backend: Backend) {
         .unwrap();
     // Moving `at` changed those events, so the chain is rebuilt from genesis as if they had
     // been written then: what is tested next is the purge alone.
-    let mut chain: Vec<_> = events_table(&db).await.into_iter().filter(|r| r.seq.is_some()).collect();
-    chain.sort_by_key(|r| r.seq);
+    let chain = events_table(&db).await;
     let mut prev = overturn_domain::audit::GENESIS.to_owned();
     for row in &chain {
         let hash = overturn_service::audit::event_of(row).unwrap().chain_hash(&prev);
@@ -257,8 +266,8 @@ async fn the_chain_names_tampering_and_survives_retention(backend: Backend) {
     assert_eq!(again, 0);
     // The member index went with the events.
     let members = overturn_entity::audit_event_member::Entity::find().all(&db.write).await.unwrap();
-    let ids: std::collections::HashSet<_> = events_table(&db).await.iter().map(|r| r.id).collect();
-    assert!(members.iter().all(|m| ids.contains(&m.event_id)));
+    let seqs: std::collections::HashSet<_> = events_table(&db).await.iter().map(|r| r.seq).collect();
+    assert!(members.iter().all(|m| seqs.contains(&m.seq)));
 }
 
 crate::on_both_backends!(
