@@ -125,7 +125,7 @@ async fn start(
 /// The request's PHI access event, if its handler noted one, appended last in its transaction.
 async fn audit_in(txn: &sea_orm::DatabaseTransaction, req: &HttpRequest, status: StatusCode) -> Result<(), ApiError> {
     if let Some(event) = crate::audit::for_transaction(req, status.as_u16()) {
-        overturn_service::audit::append(txn, &[event]).await?;
+        overturn_service::audit::write_in(txn, &[event]).await?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! or reordering an event breaks every link after it, which `verify` names.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub const MAX_LISTED: usize = 100;
 
 /// What a request did with patient data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
     Read,
@@ -44,8 +44,9 @@ impl AuditAction {
     }
 }
 
-/// One request's access to patient data, as chained.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One request's access to patient data, as chained. Its serde form is how an event waits to
+/// be chained (`audit_pending`); the hash covers `canonical_json`, not this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Position in the chain, from 1.
     pub seq: i64,

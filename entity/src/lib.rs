@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod audit_checkpoint;
 pub mod audit_event;
 pub mod audit_event_member;
+pub mod audit_pending;
 pub mod claim;
 pub mod claim_line;
 pub mod claim_payment;

@@ -1,5 +1,6 @@
 //! The PHI access log: one event per request that reads or changes patient data, chained by
-//! hash and appended in order (the chain's position, `seq`, is the key).
+//! hash and appended in order (the chain's position, `seq`, is the key). On PostgreSQL a
+//! write's event waits in `audit_pending` (committed with the write) until the chainer appends it.
 //!
 //! Written for the cost of an append: `seq` is SQLite's rowid (no index of its own), and the
 //! only other entries are the two lookups the log is read by — a patient (`member_id`, set when
@@ -41,6 +42,13 @@ enum AuditEventMembers {
     Table,
     MemberId,
     Seq,
+}
+
+#[derive(DeriveIden)]
+enum AuditPending {
+    Table,
+    Id,
+    Event,
 }
 
 #[derive(DeriveIden)]
@@ -117,6 +125,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // PostgreSQL writes' events, committed with the write and chained moments later by one
+        // chainer: holding the chain's head in every writing transaction would serialize them.
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditPending::Table)
+                    .col(uuid(AuditPending::Id).primary_key())
+                    .col(text(AuditPending::Event))
+                    .to_owned(),
+            )
+            .await?;
         // Where the chain continues after a retention purge: the last purged event.
         manager
             .create_table(
@@ -132,6 +151,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_table(Table::drop().table(AuditCheckpoints::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(AuditPending::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(AuditEventMembers::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(AuditEvents::Table).to_owned()).await
     }

@@ -119,6 +119,8 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Audit { command: AuditCommand::Verify } => {
             let db = Db::connect(&settings).await?;
             db.migrate().await?;
+            // Chain what writes committed and no chainer has taken yet, so it is checked too.
+            overturn_service::audit::chain_pending(&db.write).await?;
             let found = overturn_service::audit::verify_chain(&db.read).await?;
             db.close().await;
             if let Some(broken) = found.broken {

@@ -4,14 +4,17 @@
 //!
 //! An append holds the chain's head until its transaction commits (an advisory lock on
 //! PostgreSQL, the single writer on SQLite), so events are chained in commit order and a
-//! rolled-back write leaves no hole. Writers take it last, just before they commit, so the
-//! time they hold it is the append and the commit.
+//! rolled-back write leaves no hole. On SQLite a write appends its event itself, last in its
+//! transaction: there is one writer anyway, so holding the head costs nothing. On PostgreSQL a
+//! write commits its event to `audit_pending` instead and the chainer (every API process's
+//! `Recorder`, one at a time) appends it moments later: holding the head in every writing
+//! transaction would make concurrent writers commit one by one.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use overturn_domain::audit::{AuditAction, AuditEvent, BrokenLink, GENESIS, Sealed, seal, verify};
-use overturn_entity::{audit_checkpoint, audit_event, audit_event_member};
+use overturn_entity::{audit_checkpoint, audit_event, audit_event_member, audit_pending};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -28,6 +31,8 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_AT: usize = 500;
 /// Events waiting to be written before requests wait for room (backpressure, never loss).
 const BUFFER: usize = 20_000;
+/// How often waiting writes' events are chained when no read comes to carry them.
+const CHAIN_EVERY: Duration = Duration::from_millis(200);
 
 fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
@@ -129,11 +134,68 @@ pub async fn append(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Result
     Ok(())
 }
 
-/// Appends events in a transaction of their own.
-pub async fn append_now(db: &DatabaseConnection, events: &[AuditEvent]) -> Result<(), DbErr> {
+/// Writes a write's events in its own transaction, last before it commits: appended to the
+/// chain on SQLite, committed to wait for the chainer on PostgreSQL.
+pub async fn write_in(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return append(txn, events).await;
+    }
+    let rows = events.iter().map(|e| {
+        audit_pending::ActiveModel::from(audit_pending::Model {
+            id: e.id,
+            event: serde_json::to_string(e).unwrap_or_default(),
+        })
+    });
+    audit_pending::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    Ok(())
+}
+
+/// Most waiting events one chaining pass takes.
+const CHAIN_BATCH: u64 = 2_000;
+
+/// Appends `events` (reads) and every write's event waiting in `audit_pending` (oldest first,
+/// before the reads) in one transaction; returns how many were appended.
+pub async fn append_now(db: &DatabaseConnection, events: &[AuditEvent]) -> Result<usize, DbErr> {
     let txn = db.begin().await?;
-    append(&txn, events).await?;
-    txn.commit().await
+    let mut all = Vec::new();
+    let mut taken = Vec::new();
+    if db.get_database_backend() == DbBackend::Postgres {
+        lock_head(&txn).await?;
+        let waiting =
+            audit_pending::Entity::find().order_by_asc(audit_pending::Column::Id).limit(CHAIN_BATCH).all(&txn).await?;
+        for row in waiting {
+            let event: AuditEvent = serde_json::from_str(&row.event).map_err(|e| {
+                DbErr::Custom(format!("audit event {} waiting to be chained is unreadable: {e}", row.id))
+            })?;
+            all.push(event);
+            taken.push(row.id);
+        }
+    }
+    all.extend_from_slice(events);
+    append(&txn, &all).await?;
+    for chunk in taken.chunks(MAX_PARAMS) {
+        audit_pending::Entity::delete_many()
+            .filter(audit_pending::Column::Id.is_in(chunk.iter().copied()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(all.len())
+}
+
+/// Appends every event waiting to be chained (before a verification, say).
+pub async fn chain_pending(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    let mut total = 0;
+    loop {
+        let done = append_now(db, &[]).await?;
+        total += done;
+        if (done as u64) < CHAIN_BATCH {
+            return Ok(total);
+        }
+    }
 }
 
 /// The head, in the logs too (once a minute at most): removing the newest events leaves a
@@ -372,7 +434,8 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<AuditEvent>, m
                     }
                 }
             }
-            _ = tokio::time::sleep(Duration::from_secs(1)), if !batch.is_empty() => {}
+            // Writes' events wait in `audit_pending` on PostgreSQL: chained at least this often.
+            _ = tokio::time::sleep(CHAIN_EVERY) => {}
             _ = shutdown.changed(), if !stopping => {}
         }
         if *shutdown.borrow() {
@@ -389,13 +452,14 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<AuditEvent>, m
     write(&db, &mut batch).await;
 }
 
-/// Appends the batch; kept for the next pass if the database refuses.
+/// Appends the batch (and on PostgreSQL the writes' waiting events); the batch is kept for the
+/// next pass if the database refuses.
 async fn write(db: &DatabaseConnection, batch: &mut Vec<AuditEvent>) {
-    if batch.is_empty() {
+    if batch.is_empty() && db.get_database_backend() != DbBackend::Postgres {
         return;
     }
     match append_now(db, batch).await {
-        Ok(()) => batch.clear(),
+        Ok(_) => batch.clear(),
         Err(err) => {
             tracing::warn!(error = %err, events = batch.len(), "writing audit events failed; retrying");
             tokio::time::sleep(Duration::from_millis(200)).await;

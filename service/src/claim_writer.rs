@@ -292,10 +292,10 @@ async fn write_batch(
     for r in forget_keys {
         idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(&txn).await?;
     }
-    // Last: the chain's head is held from here to the commit.
+    // Last: on SQLite the chain's head is held from here to the commit.
     let audited: Vec<overturn_domain::audit::AuditEvent> =
         stored.iter().filter_map(|&i| jobs[i].audit.clone()).collect();
-    crate::audit::append(&txn, &audited).await?;
+    crate::audit::write_in(&txn, &audited).await?;
     txn.commit().await?;
     let outcomes = outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect();
     Ok(Written { outcomes, deliveries: fired.deliveries })

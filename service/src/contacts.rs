@@ -187,7 +187,7 @@ pub async fn update(
         crate::delivery::disable(&txn, row.id, &format!("disabled by {by}"), now).await?;
     }
     let row = find(&txn, scope, id).await?;
-    crate::audit::append(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
+    crate::audit::write_in(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -211,7 +211,7 @@ pub async fn delete(
         .exec(&txn)
         .await?;
     crate::delivery::cancel_pending(&txn, row.id, "the contact was deleted").await?;
-    crate::audit::append(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
+    crate::audit::write_in(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     txn.commit().await?;
     tracing::info!(contact = %row.id, "contact deleted");
     Ok(true)

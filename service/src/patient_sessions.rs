@@ -96,7 +96,7 @@ pub async fn end(
         .filter(patient_session::Column::ExpiresAt.gt(now))
         .exec(&txn)
         .await?;
-    crate::audit::append(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
+    crate::audit::write_in(&txn, &audit.into_iter().cloned().collect::<Vec<_>>()).await?;
     txn.commit().await?;
     if ended.rows_affected == 1 {
         tracing::info!(session = %id, "patient session ended");

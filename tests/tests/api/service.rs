@@ -165,3 +165,41 @@ crate::on_both_backends!(
     worker_role_serves_probes_but_not_the_api,
     unknown_methods_and_routes_are_problems,
 );
+
+/// A body sent a byte at a time is cut off at `OVERTURN_BODY_TIMEOUT_SECS` with a 408, instead
+/// of holding the connection and a worker for as long as the client likes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_trickles_in_is_answered_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Backend::Sqlite, ServeRole::All, &[("OVERTURN_BODY_TIMEOUT_SECS", "1")]).await;
+    let address = app.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /v1/claims HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n",
+        app.admin_key
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..100 {
+            if writer.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), reader.read(&mut answer))
+        .await
+        .expect("answered before the client finished sending")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    trickle.abort();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json") && answer.contains("OVERTURN_BODY_TIMEOUT_SECS"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // A body sent at once is untouched by the deadline.
+    assert_eq!(app.post_claim(&claim_body("TRICKLE-OK")).await.status(), 201);
+}
