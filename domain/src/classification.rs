@@ -264,7 +264,17 @@ pub fn classify_payment(payment: &PaymentInput<'_>) -> Vec<DenialDraft> {
     if payment.status_code == settlement::REVERSAL {
         return out;
     }
-    let claim_remarks: Vec<String> = payment.remark_codes.iter().map(|r| (*r).to_owned()).collect();
+    // Each remark once, in first-seen order: a payer repeating one says nothing more.
+    let distinct = |codes: &[&str]| {
+        let mut out: Vec<String> = Vec::new();
+        for code in codes {
+            if !out.iter().any(|c| c == code) {
+                out.push((*code).to_owned());
+            }
+        }
+        out
+    };
+    let claim_remarks: Vec<String> = distinct(&payment.remark_codes);
     let mut push =
         |line: Option<usize>, procedure: Option<&str>, adjustments: &[AdjustmentInput<'_>], remarks: Vec<String>| {
             for (index, adj) in adjustments.iter().enumerate() {
@@ -286,7 +296,7 @@ pub fn classify_payment(payment: &PaymentInput<'_>) -> Vec<DenialDraft> {
         };
     push(None, None, &payment.adjustments, claim_remarks.clone());
     for (index, line) in payment.lines.iter().enumerate() {
-        let mut remarks: Vec<String> = line.remark_codes.iter().map(|r| (*r).to_owned()).collect();
+        let mut remarks: Vec<String> = distinct(&line.remark_codes);
         for r in &claim_remarks {
             if !remarks.contains(r) {
                 remarks.push(r.clone());
@@ -462,6 +472,13 @@ mod tests {
         assert_eq!(d.reason_code, None);
         // A processed claim with only ordinary adjustments denies nothing.
         assert!(classify_payment(&payment("1", vec![adj("CO", "45", 50_000)], vec![])).is_empty());
+    }
+
+    #[test]
+    fn repeated_remarks_are_listed_once() {
+        let mut p = payment("4", vec![adj("CO", "50", 1000)], vec![]);
+        p.remark_codes = vec!["N130", "N130", "MA130", "N130"];
+        assert_eq!(classify_payment(&p)[0].remark_codes, ["N130", "MA130"]);
     }
 
     #[test]

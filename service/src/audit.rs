@@ -153,6 +153,27 @@ pub async fn write_in(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Resu
     Ok(())
 }
 
+/// Adds a write's events to a `OneTrip` of its transaction when they are to wait for the
+/// chainer (PostgreSQL), saving the write a round trip; false when the caller must
+/// `write_in` them itself, last (SQLite).
+pub fn write_in_trip(trip: &mut crate::sql::OneTrip, events: &[AuditEvent]) -> Result<bool, DbErr> {
+    const PENDING_COLUMNS: [crate::sql::Column; 2] =
+        [crate::sql::Column::new("id", "uuid"), crate::sql::Column::new("event", "text")];
+    if trip.backend() != DbBackend::Postgres {
+        return Ok(false);
+    }
+    if !events.is_empty() {
+        let values = events
+            .iter()
+            .flat_map(|e| {
+                [sea_orm::Value::from(e.id), sea_orm::Value::from(serde_json::to_string(e).unwrap_or_default())]
+            })
+            .collect();
+        trip.insert("audit_pending", &PENDING_COLUMNS, values)?;
+    }
+    Ok(true)
+}
+
 /// Most waiting events one chaining pass takes.
 const CHAIN_BATCH: u64 = 2_000;
 

@@ -282,7 +282,9 @@ async fn write_batch(
         }
     }
     let scheduled: Vec<follow_up::Model> = stored.iter().flat_map(|&i| planned[i].iter().cloned()).collect();
-    let settled = store_rows_and_match(&txn, jobs, &stored, &scheduled).await?;
+    let audited: Vec<overturn_domain::audit::AuditEvent> =
+        stored.iter().filter_map(|&i| jobs[i].audit.clone()).collect();
+    let (settled, audit_written) = store_rows_and_match(&txn, jobs, &stored, &scheduled, &audited).await?;
     // Follow-ups due the moment they are planned fire with the claim (a claim of an old date of
     // service is past its timely-filing watch on arrival); those of claims a waiting payment
     // answered were cancelled by the step before and stay so.
@@ -293,9 +295,9 @@ async fn write_batch(
         idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(&txn).await?;
     }
     // Last: on SQLite the chain's head is held from here to the commit.
-    let audited: Vec<overturn_domain::audit::AuditEvent> =
-        stored.iter().filter_map(|&i| jobs[i].audit.clone()).collect();
-    crate::audit::write_in(&txn, &audited).await?;
+    if !audit_written {
+        crate::audit::write_in(&txn, &audited).await?;
+    }
     txn.commit().await?;
     let outcomes = outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect();
     Ok(Written { outcomes, deliveries: fired.deliveries })
@@ -416,9 +418,10 @@ async fn store_rows_and_match(
     jobs: &[PendingClaim],
     stored: &[usize],
     follow_ups: &[follow_up::Model],
-) -> Result<HashSet<Uuid>, DbErr> {
+    audited: &[overturn_domain::audit::AuditEvent],
+) -> Result<(HashSet<Uuid>, bool), DbErr> {
     if stored.is_empty() {
-        return Ok(HashSet::new());
+        return Ok((HashSet::new(), false));
     }
     let mut trip = OneTrip::new(txn.get_database_backend());
     let mut lines = Vec::new();
@@ -436,6 +439,7 @@ async fn store_rows_and_match(
     }
     trip.insert("claim_lines", &LINE_COLUMNS, lines)?;
     followups::schedule_new(&mut trip, follow_ups)?;
+    let audit_written = crate::audit::write_in_trip(&mut trip, audited)?;
     let numbers: Vec<&str> = stored.iter().map(|&i| jobs[i].claim.claim_number.as_str()).collect();
     let (query, values) = crate::remittance_store::waiting_for_numbers(&trip, &numbers);
     let waiting = txn
@@ -446,7 +450,8 @@ async fn store_rows_and_match(
         .collect::<Result<Vec<_>, _>>()?;
     let claims: Vec<(&claim::Model, &[claim_line::Model])> =
         stored.iter().map(|&i| (&jobs[i].claim, jobs[i].lines.as_slice())).collect();
-    Ok(crate::remittance_store::match_waiting_payments(txn, &claims, waiting).await?.into_iter().collect())
+    let settled = crate::remittance_store::match_waiting_payments(txn, &claims, waiting).await?.into_iter().collect();
+    Ok((settled, audit_written))
 }
 
 /// The answer for a claim that waiting payments settled (and its stored idempotent replay)

@@ -11,6 +11,7 @@ mod elements;
 mod error;
 pub mod generate;
 mod parse835;
+pub use parse835::{MAX_ADJUSTMENTS, MAX_LINE_REMARKS, MAX_LINES};
 mod remittance;
 mod segments;
 

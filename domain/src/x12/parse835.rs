@@ -10,6 +10,13 @@ use super::segments::{Delimiters, Segment, SegmentReader};
 
 /// Segment ids as numbers: one integer comparison per arm instead of a string compare,
 /// for the millions of segments of a large file.
+
+/// What one claim payment may hold, per the 835 guide: 999 service lines (SVC), 99 CAS
+/// segments of six adjustments per claim or line, 99 LQ remark codes per line. A file beyond
+/// them is refused rather than stored as a claim with tens of thousands of parts.
+pub const MAX_LINES: usize = 999;
+pub const MAX_ADJUSTMENTS: usize = 99 * 6;
+pub const MAX_LINE_REMARKS: usize = 99;
 mod tag {
     pub const fn of_bytes(id: &[u8]) -> u32 {
         let mut n = 0u32;
@@ -300,9 +307,16 @@ fn parse_transaction<'a>(
                 cas(&seg, &mut adjustments)?;
                 let end = adjustments.len() as u32;
                 // After an SVC, CAS belongs to that line; before any, to the claim.
-                match lines.last_mut().filter(|_| !claim.lines.is_empty()) {
-                    Some(line) => line.adjustments.end = end,
-                    None => claim.adjustments.end = end,
+                let owned = match lines.last_mut().filter(|_| !claim.lines.is_empty()) {
+                    Some(line) => &mut line.adjustments,
+                    None => &mut claim.adjustments,
+                };
+                owned.end = end;
+                if owned.len() > MAX_ADJUSTMENTS {
+                    return Err(seg.error(
+                        None,
+                        format!("more than {MAX_ADJUSTMENTS} adjustments in one claim or service line (99 CAS segments of 6)"),
+                    ));
                 }
             }
             tag::NM1 if state == Loop::Detail => {
@@ -325,6 +339,15 @@ fn parse_transaction<'a>(
             }
             tag::SVC if state == Loop::Detail => {
                 let claim = claims.last_mut().ok_or_else(|| seg.error(None, "SVC must follow a CLP segment"))?;
+                if claim.lines.len() >= MAX_LINES {
+                    return Err(seg.error(
+                        None,
+                        format!(
+                            "claim {} has more than {MAX_LINES} service lines (the guide's limit)",
+                            claim.claim_number
+                        ),
+                    ));
+                }
                 let mut line = service_line(&seg, component)?;
                 line.adjustments = adjustments.len() as u32..adjustments.len() as u32;
                 line.remark_codes = remark_codes.len() as u32..remark_codes.len() as u32;
@@ -359,6 +382,11 @@ fn parse_transaction<'a>(
                 let line = current_line(&claims, &mut lines);
                 let line = line.ok_or_else(|| seg.error(None, "LQ must follow an SVC segment"))?;
                 if seg.get(1) == "HE" {
+                    if line.remark_codes.len() >= MAX_LINE_REMARKS {
+                        return Err(
+                            seg.error(None, format!("more than {MAX_LINE_REMARKS} remark codes on one service line"))
+                        );
+                    }
                     remark_codes.push(seg.required(2, "the remark code")?);
                     line.remark_codes.end = remark_codes.len() as u32;
                 }

@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::generate::{GeneratorOptions, generate_835};
+use super::parse835::{MAX_LINE_REMARKS, MAX_LINES};
 use super::*;
 
 const BASIC: &str = include_str!("../../testdata/remit-basic.835");
@@ -308,4 +309,32 @@ fn implausible_dates_are_refused_with_the_element() {
         let file = parse(&text).unwrap();
         assert_eq!(file.transactions[0].production_date.unwrap().format("%Y%m%d").to_string(), date);
     }
+}
+
+#[test]
+fn a_claim_beyond_the_guides_limits_is_refused() {
+    let with = |after: &str, extra: &str, n: usize| {
+        let inserted: String = std::iter::repeat_n(format!("{extra}~\n"), n).collect();
+        BASIC.replacen(after, &format!("{after}{inserted}"), 1).replace("SE*53*0001", &format!("SE*{}*0001", 53 + n))
+    };
+    // 999 service lines are allowed; the thousandth is not.
+    let most = with("LQ*HE*N54~\n", "SVC*HC:99213*0*0**1", MAX_LINES - 1);
+    assert!(parse(&most).is_ok(), "{:?}", parse(&most).err());
+    assert_eq!(
+        parse(&most).unwrap().transactions[0].lines_of(&parse(&most).unwrap().transactions[0].claims[1]).len(),
+        MAX_LINES
+    );
+    let e = error_of(&with("LQ*HE*N54~\n", "SVC*HC:99213*0*0**1", MAX_LINES));
+    assert_eq!(e.segment_id, "SVC");
+    assert!(e.message.contains("999 service lines"), "{e}");
+    // 99 remark codes on a line, then no more.
+    assert!(parse(&with("LQ*HE*N54~\n", "LQ*HE*N54", MAX_LINE_REMARKS - 1)).is_ok());
+    let e = error_of(&with("LQ*HE*N54~\n", "LQ*HE*N54", MAX_LINE_REMARKS));
+    assert_eq!(e.segment_id, "LQ");
+    assert!(e.message.contains("99 remark codes"), "{e}");
+    // 99 CAS segments of six adjustments, then no more.
+    let six = "CAS*CO*45*0**45*0**45*0**45*0**45*0**45*0";
+    let e = error_of(&with("LQ*HE*N54~\n", six, 100));
+    assert_eq!(e.segment_id, "CAS");
+    assert!(e.message.contains("594 adjustments"), "{e}");
 }

@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use overturn_domain::identifiers::check_x12_text;
+use overturn_domain::x12;
 use overturn_domain::x12::{
     Adjustment, ClaimPayment, Party, Payment, Procedure, ProviderAdjustment, ServiceLine, Transaction,
 };
@@ -300,6 +301,10 @@ fn read_adjustments<'a>(
     list: &'a [AdjustmentInput],
 ) -> std::ops::Range<u32> {
     let start = adjustments.len() as u32;
+    if list.len() > x12::MAX_ADJUSTMENTS {
+        e.0.push(FieldError::new(path, format!("must hold at most {} adjustments", x12::MAX_ADJUSTMENTS)));
+        return start..start;
+    }
     for (k, a) in list.iter().enumerate() {
         let group = e.take(format!("{path}[{k}].group_code"), one_of(&a.group_code, &["CO", "PR", "OA", "PI"]));
         let reason = e.take(format!("{path}[{k}].reason_code"), code(&a.reason_code, "claim adjustment reason code"));
@@ -322,6 +327,10 @@ fn read_remarks<'a>(
     list: &'a [String],
 ) -> std::ops::Range<u32> {
     let start = remark_codes.len() as u32;
+    if list.len() > x12::MAX_LINE_REMARKS {
+        e.0.push(FieldError::new(path, format!("must hold at most {} remark codes", x12::MAX_LINE_REMARKS)));
+        return start..start;
+    }
     for (k, c) in list.iter().enumerate() {
         if let Some(c) = e.take(format!("{path}[{k}]"), code(c, "remittance advice remark code")) {
             remark_codes.push(c);
@@ -471,8 +480,12 @@ impl<'a> Reading<'a> {
         let claim_adjustments = read_adjustments(e, &mut self.adjustments, &at("adjustments"), &c.adjustments);
         let claim_remarks = read_remarks(e, &mut self.remark_codes, &at("remark_codes"), &c.remark_codes);
         let first_line = self.lines.len() as u32;
-        for (j, l) in c.lines.iter().enumerate() {
-            self.line(i, j, l);
+        if c.lines.len() > x12::MAX_LINES {
+            self.e.0.push(FieldError::new(at("lines"), format!("must hold at most {} service lines", x12::MAX_LINES)));
+        } else {
+            for (j, l) in c.lines.iter().enumerate() {
+                self.line(i, j, l);
+            }
         }
         if let (Some(claim_number), Some(status_code), Some(charge), Some(paid), Some(patient_responsibility)) =
             (claim_number, status_code, charge, paid, patient_responsibility)
