@@ -2,10 +2,11 @@
 //! hash and appended in order (the chain's position, `seq`, is the key). On PostgreSQL a
 //! write's event waits in `audit_pending` (committed with the write) until the chainer appends it.
 //!
-//! Written for the cost of an append: `seq` is SQLite's rowid (no index of its own), and the
-//! only other entries are the two lookups the log is read by — a patient (`member_id`, set when
-//! an event names one patient; events naming several list them in `audit_event_members`) and
-//! an API key. Time filters walk `seq`, which follows time.
+//! Written for the cost of an append, since every claim written writes one: `seq` is SQLite's
+//! rowid (no index of its own), and the one other entry is the lookup the log exists for, a
+//! patient (`member_id`, set when an event names one patient; events naming several list them
+//! in `audit_event_members`). Filters by key or time walk `seq` newest first (measured in
+//! docs/benchmarks.md: an index per key cost the claims path more than the budget allowed).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -102,16 +103,6 @@ impl MigrationTrait for Migration {
                     .col(AuditEvents::MemberId)
                     .col(AuditEvents::Seq)
                     .and_where(Expr::col(AuditEvents::MemberId).is_not_null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_events_key")
-                    .table(AuditEvents::Table)
-                    .col(AuditEvents::KeyId)
-                    .col(AuditEvents::Seq)
                     .to_owned(),
             )
             .await?;

@@ -105,13 +105,68 @@ pub async fn append(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Result
     lock_head(txn).await?;
     let (seq, hash) = head(txn).await?;
     let sealed = seal((seq, &hash), events.to_vec());
-    let rows: Vec<audit_event::Model> = sealed.iter().map(row_of).collect();
-    for chunk in rows.chunks(MAX_PARAMS / 20) {
-        audit_event::Entity::insert_many(chunk.iter().cloned().map(audit_event::ActiveModel::from))
-            .exec_without_returning(txn)
-            .await?;
+    crate::sql::insert_rows(txn, "audit_events", &EVENT_COLUMNS, event_values(&sealed)).await?;
+    insert_members(txn, &sealed).await?;
+    log_head(sealed.last());
+    Ok(())
+}
+
+/// The columns of `audit_events`, for `insert_rows` and `OneTrip`.
+const EVENT_COLUMNS: [crate::sql::Column; 19] = [
+    crate::sql::Column::new("seq", "int8"),
+    crate::sql::Column::new("id", "uuid"),
+    crate::sql::Column::new("at", "timestamptz"),
+    crate::sql::Column::nullable("key_id", "uuid"),
+    crate::sql::Column::new("role", "text"),
+    crate::sql::Column::nullable("session_id", "uuid"),
+    crate::sql::Column::new("action", "text"),
+    crate::sql::Column::new("route", "text"),
+    crate::sql::Column::new("status", "int4"),
+    crate::sql::Column::new("resource_type", "text"),
+    crate::sql::Column::new("resource_ids", "text"),
+    crate::sql::Column::new("resource_count", "int8"),
+    crate::sql::Column::nullable("member_id", "text"),
+    crate::sql::Column::new("member_ids", "text"),
+    crate::sql::Column::new("member_count", "int8"),
+    crate::sql::Column::new("request_id", "text"),
+    crate::sql::Column::nullable("remote_addr", "text"),
+    crate::sql::Column::new("prev_hash", "text"),
+    crate::sql::Column::new("hash", "text"),
+];
+
+fn event_values(sealed: &[Sealed]) -> Vec<sea_orm::Value> {
+    use sea_orm::Value;
+    let mut values = Vec::with_capacity(sealed.len() * EVENT_COLUMNS.len());
+    for s in sealed {
+        let r = row_of(s);
+        values.extend([
+            Value::from(r.seq),
+            Value::from(r.id),
+            Value::from(r.at),
+            Value::from(r.key_id),
+            Value::from(r.role),
+            Value::from(r.session_id),
+            Value::from(r.action),
+            Value::from(r.route),
+            Value::from(r.status),
+            Value::from(r.resource_type),
+            Value::from(r.resource_ids),
+            Value::from(r.resource_count),
+            Value::from(r.member_id),
+            Value::from(r.member_ids),
+            Value::from(r.member_count),
+            Value::from(r.request_id),
+            Value::from(r.remote_addr),
+            Value::from(r.prev_hash),
+            Value::from(r.hash),
+        ]);
     }
-    // Events naming several patients (lists) index each; one naming one keeps it in its row.
+    values
+}
+
+/// Events naming several patients (lists) index each in `audit_event_members`; one naming
+/// one keeps it in its row's `member_id`.
+async fn insert_members(txn: &impl ConnectionTrait, sealed: &[Sealed]) -> Result<(), DbErr> {
     let members: Vec<audit_event_member::ActiveModel> = sealed
         .iter()
         .filter(|s| s.event.member_count > 1)
@@ -130,7 +185,6 @@ pub async fn append(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Result
     for chunk in members.chunks(MAX_PARAMS / 2) {
         audit_event_member::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
     }
-    log_head(sealed.last());
     Ok(())
 }
 
@@ -153,14 +207,26 @@ pub async fn write_in(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Resu
     Ok(())
 }
 
-/// Adds a write's events to a `OneTrip` of its transaction when they are to wait for the
-/// chainer (PostgreSQL), saving the write a round trip; false when the caller must
-/// `write_in` them itself, last (SQLite).
-pub fn write_in_trip(trip: &mut crate::sql::OneTrip, events: &[AuditEvent]) -> Result<bool, DbErr> {
+/// Adds a write's events to a `OneTrip` of its transaction, saving it a statement: sealed
+/// (SQLite, whose one writer holds the chain's head for the whole transaction) or waiting for
+/// the chainer (PostgreSQL). False when the caller must `write_in` them itself, last.
+pub async fn write_in_trip(
+    txn: &impl ConnectionTrait,
+    trip: &mut crate::sql::OneTrip,
+    events: &[AuditEvent],
+) -> Result<bool, DbErr> {
     const PENDING_COLUMNS: [crate::sql::Column; 2] =
         [crate::sql::Column::new("id", "uuid"), crate::sql::Column::new("event", "text")];
     if trip.backend() != DbBackend::Postgres {
-        return Ok(false);
+        // SQLite's one writer holds the head for the whole transaction already: seal here.
+        if events.is_empty() || events.iter().any(|e| e.member_count > 1) {
+            return Ok(false);
+        }
+        let (seq, hash) = head(txn).await?;
+        let sealed = seal((seq, &hash), events.to_vec());
+        trip.insert("audit_events", &EVENT_COLUMNS, event_values(&sealed))?;
+        log_head(sealed.last());
+        return Ok(true);
     }
     if !events.is_empty() {
         let values = events

@@ -439,7 +439,7 @@ async fn store_rows_and_match(
     }
     trip.insert("claim_lines", &LINE_COLUMNS, lines)?;
     followups::schedule_new(&mut trip, follow_ups)?;
-    let audit_written = crate::audit::write_in_trip(&mut trip, audited)?;
+    let audit_written = crate::audit::write_in_trip(txn, &mut trip, audited).await?;
     let numbers: Vec<&str> = stored.iter().map(|&i| jobs[i].claim.claim_number.as_str()).collect();
     let (query, values) = crate::remittance_store::waiting_for_numbers(&trip, &numbers);
     let waiting = txn
