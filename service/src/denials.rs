@@ -186,6 +186,26 @@ pub async fn of_claims(db: &impl ConnectionTrait, claims: &[Uuid]) -> Result<Vec
     Ok(rows)
 }
 
+/// The first `per_claim` denials of each of these claims, oldest first, and how many each has.
+pub async fn first_of_claims(
+    db: &impl ConnectionTrait,
+    claims: &[Uuid],
+    per_claim: u64,
+) -> Result<(Vec<denial::Model>, std::collections::HashMap<Uuid, i64>), DbErr> {
+    use sea_orm::FromQueryResult;
+    let rows = crate::sql::first_per_group(db, "denials", "claim_id", "id", claims, per_claim).await?;
+    let mut totals = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let model = denial::Model::from_query_result(&row, "")?;
+        if let Some(claim) = model.claim_id {
+            totals.insert(claim, row.try_get::<i64>("", "group_total")?);
+        }
+        out.push(model);
+    }
+    Ok((out, totals))
+}
+
 /// Who acted on a denial, as its history shows them.
 #[derive(Debug, Clone)]
 pub struct Actor {

@@ -8,15 +8,15 @@ use super::error::{EdiError, Warning};
 use super::remittance::*;
 use super::segments::{Delimiters, Segment, SegmentReader};
 
-/// Segment ids as numbers: one integer comparison per arm instead of a string compare,
-/// for the millions of segments of a large file.
-
 /// What one claim payment may hold, per the 835 guide: 999 service lines (SVC), 99 CAS
 /// segments of six adjustments per claim or line, 99 LQ remark codes per line. A file beyond
 /// them is refused rather than stored as a claim with tens of thousands of parts.
 pub const MAX_LINES: usize = 999;
 pub const MAX_ADJUSTMENTS: usize = 99 * 6;
 pub const MAX_LINE_REMARKS: usize = 99;
+
+/// Segment ids as numbers: one integer comparison per arm instead of a string compare,
+/// for the millions of segments of a large file.
 mod tag {
     pub const fn of_bytes(id: &[u8]) -> u32 {
         let mut n = 0u32;

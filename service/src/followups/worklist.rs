@@ -108,6 +108,27 @@ pub async fn of_claims(
     Ok(out)
 }
 
+/// The first `per_claim` follow-ups of each of these claims, soonest due first, and how many
+/// each has.
+pub async fn first_of_claims(
+    db: &impl ConnectionTrait,
+    claims: &[Uuid],
+    per_claim: u64,
+) -> Result<(BTreeMap<Uuid, Vec<follow_up::Model>>, std::collections::HashMap<Uuid, i64>), DbErr> {
+    use sea_orm::FromQueryResult;
+    let rows = crate::sql::first_per_group(db, "follow_ups", "claim_id", "due_at, id", claims, per_claim).await?;
+    let mut out: BTreeMap<Uuid, Vec<follow_up::Model>> = BTreeMap::new();
+    let mut totals = std::collections::HashMap::new();
+    for row in rows {
+        let model = follow_up::Model::from_query_result(&row, "")?;
+        if let Some(claim) = model.claim_id {
+            totals.insert(claim, row.try_get::<i64>("", "group_total")?);
+            out.entry(claim).or_default().push(model);
+        }
+    }
+    Ok((out, totals))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
     #[error("no follow-up {0}")]

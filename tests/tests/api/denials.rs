@@ -692,4 +692,54 @@ crate::on_both_backends!(
     payer_rules_default_and_changing_them_moves_open_deadlines,
     analytics_count_denials_by_category_payer_and_reason,
     jobs_are_idempotent_and_dead_ones_can_be_retried,
+    a_claim_embeds_a_bounded_number_of_denials,
 );
+
+/// A claim with more denials than a claim view embeds shows the first hundred and how many
+/// there are; the worklist pages all of them. A remark repeated by the payer is listed once,
+/// and a claim beyond the 835 guide's limits is refused whole.
+async fn a_claim_embeds_a_bounded_number_of_denials(backend: Backend) {
+    let app = spawn_app_with(backend, ServeRole::All, &[]).await;
+    created_claim(&app, "BIG-1").await;
+    let line = "SVC*HC:99213*10*0**1~CAS*CO*16*10~LQ*HE*N54~LQ*HE*N54~LQ*HE*M51";
+    let mut segments = vec!["CLP*BIG-1*4*1500*0*0*12*ICNBIG"];
+    for _ in 0..150 {
+        segments.extend(line.split('~'));
+    }
+    let res = app.post_edi(&crate::remittances::edi("BIG-TRACE", "0", "C", &segments, 7301)).await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let claim = app
+        .eventually("the claim's denials", || async {
+            let list = app.get_json("/v1/claims?claim_number=BIG-1").await;
+            let claim = list["items"][0].clone();
+            (claim["denial_count"] == 150).then_some(claim)
+        })
+        .await;
+    assert_eq!(claim["denials"].as_array().unwrap().len(), 100);
+    assert_eq!(claim["denials"][0]["remark_codes"], json!(["N54", "M51"]));
+    let id = claim["id"].as_str().unwrap();
+    let one = app.get_json(&format!("/v1/claims/{id}")).await;
+    assert_eq!((one["denials"].as_array().unwrap().len(), one["denial_count"].as_i64()), (100, Some(150)));
+    assert!(one["follow_up_count"].as_i64().unwrap() >= one["follow_ups"].as_array().unwrap().len() as i64);
+    let mut seen = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = app.get_json(&format!("/v1/denials?claim_id={id}&limit=100&cursor={cursor}")).await;
+        seen += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 150);
+
+    // A thousand service lines on one claim: refused, nothing stored.
+    let mut absurd = vec!["CLP*BIG-2*4*10000*0*0*12*ICNBIG2"];
+    for _ in 0..1000 {
+        absurd.extend("SVC*HC:99213*10*0**1~CAS*CO*16*10".split('~'));
+    }
+    let problem =
+        assert_problem(app.post_edi(&crate::remittances::edi("BIG-TRACE-2", "0", "C", &absurd, 7302)).await, 400).await;
+    assert_eq!(problem["segment_id"], "SVC", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("999 service lines"), "{problem}");
+}

@@ -24,6 +24,7 @@ impl ClaimAnswer for ClaimJson {
         // In the order the claim views list them: soonest due first.
         planned.sort_by_key(|f| (f.due_at, f.id));
         shown.follow_ups = planned.into_iter().map(followups::FollowUp::from_row).collect();
+        shown.follow_up_count = shown.follow_ups.len() as i64;
         serde_json::to_string(&shown).map_err(|e| e.to_string())
     }
 
@@ -39,6 +40,8 @@ impl ClaimAnswer for ClaimJson {
             shown.denials = denials::of_claims(txn, &[shown.id]).await?.remove(&shown.id).unwrap_or_default();
             // The payment answered the status check.
             shown.follow_ups = followups::of_claims(txn, &[shown.id]).await?.remove(&shown.id).unwrap_or_default();
+            shown.denial_count = shown.denials.len() as i64;
+            shown.follow_up_count = shown.follow_ups.len() as i64;
             serde_json::to_string(&shown).map_err(|e| DbErr::Custom(e.to_string()))
         })
     }

@@ -271,9 +271,19 @@ pub(crate) async fn with_parts<C: ConnectionTrait>(
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut by_claim = claims::lines_of(db, &ids).await?;
-    let mut denials = crate::routes::denials::of_claims(db, &ids).await?;
-    let mut follow_ups =
-        if follow_ups { crate::routes::followups::of_claims(db, &ids).await? } else { Default::default() };
+    let (denial_rows, mut denial_counts) =
+        overturn_service::denials::first_of_claims(db, &ids, output::EMBEDDED).await?;
+    let mut denials: std::collections::BTreeMap<Uuid, Vec<crate::routes::denials::DenialDetail>> = Default::default();
+    for (row, shown) in denial_rows.iter().zip(crate::routes::denials::describe(db, &denial_rows).await?) {
+        if let Some(claim) = row.claim_id {
+            denials.entry(claim).or_default().push(shown);
+        }
+    }
+    let (mut follow_ups, mut follow_up_counts) = if follow_ups {
+        overturn_service::followups::worklist::first_of_claims(db, &ids, output::EMBEDDED).await?
+    } else {
+        Default::default()
+    };
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -281,7 +291,14 @@ pub(crate) async fn with_parts<C: ConnectionTrait>(
             let id = row.id;
             let mut claim = Claim::from_rows(row, lines);
             claim.denials = denials.remove(&id).unwrap_or_default();
-            claim.follow_ups = follow_ups.remove(&id).unwrap_or_default();
+            claim.denial_count = denial_counts.remove(&id).unwrap_or(0);
+            claim.follow_ups = follow_ups
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(crate::routes::followups::FollowUp::from_row)
+                .collect();
+            claim.follow_up_count = follow_up_counts.remove(&id).unwrap_or(0);
             claim
         })
         .collect())

@@ -29,14 +29,20 @@ pub struct Claim {
     pub paid_amount: Money,
     #[schema(value_type = String, example = "0.00")]
     pub patient_responsibility: Money,
-    /// The denials classified from its payments, oldest first.
+    /// The denials classified from its payments, oldest first: the first 100 (`denial_count`
+    /// says how many there are; `GET /v1/denials?claim_id=` pages them all).
     pub denials: Vec<crate::routes::denials::DenialDetail>,
+    pub denial_count: i64,
     /// Its follow-ups (status check, timely filing, and those of its denials), soonest due
-    /// first.
+    /// first: the first 100 (`GET /v1/follow-ups?claim_id=` pages them all).
     pub follow_ups: Vec<crate::routes::followups::FollowUp>,
+    pub follow_up_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Most denials and follow-ups a claim embeds; the rest are paged from their own lists.
+pub const EMBEDDED: u64 = 100;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Payer {
@@ -121,7 +127,9 @@ impl Claim {
             paid_amount: money(row.paid_amount_cents),
             patient_responsibility: money(row.patient_responsibility_cents),
             denials: Vec::new(),
+            denial_count: 0,
             follow_ups: Vec::new(),
+            follow_up_count: 0,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

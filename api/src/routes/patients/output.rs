@@ -34,8 +34,9 @@ pub struct PatientClaim {
     pub paid_amount: Money,
     #[schema(value_type = String, example = "30.00")]
     pub patient_responsibility: Money,
-    /// What the payer denied, oldest first.
+    /// What the payer denied, oldest first: the first 100 of `denial_count`.
     pub denials: Vec<PatientDenial>,
+    pub denial_count: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -57,6 +58,7 @@ impl From<Claim> for PatientClaim {
             paid_amount: c.paid_amount,
             patient_responsibility: c.patient_responsibility,
             denials: c.denials.into_iter().map(|d| PatientDenial::from(d.denial)).collect(),
+            denial_count: c.denial_count,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
