@@ -186,24 +186,49 @@ pub async fn of_claims(db: &impl ConnectionTrait, claims: &[Uuid]) -> Result<Vec
     Ok(rows)
 }
 
-/// The first `per_claim` denials of each of these claims, oldest first, and how many each has.
+/// How many denials each of these claims has (those with none are left out).
+async fn counts_of_claims(
+    db: &impl ConnectionTrait,
+    claims: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i64>, DbErr> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in claims.chunks(MAX_PARAMS) {
+        let rows: Vec<(Option<Uuid>, i64)> = denial::Entity::find()
+            .select_only()
+            .column(denial::Column::ClaimId)
+            .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
+            .filter(denial::Column::ClaimId.is_in(chunk.iter().copied()))
+            .group_by(denial::Column::ClaimId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(claim, n)| claim.map(|c| (c, n))));
+    }
+    Ok(out)
+}
+
+/// The first `per_claim` denials of each of these claims, oldest first, and how many each
+/// has: claims within the bound in one query, each beyond it in one of its own.
 pub async fn first_of_claims(
     db: &impl ConnectionTrait,
     claims: &[Uuid],
     per_claim: u64,
 ) -> Result<(Vec<denial::Model>, std::collections::HashMap<Uuid, i64>), DbErr> {
-    use sea_orm::FromQueryResult;
-    let rows = crate::sql::first_per_group(db, "denials", "claim_id", "id", claims, per_claim).await?;
-    let mut totals = std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let model = denial::Model::from_query_result(&row, "")?;
-        if let Some(claim) = model.claim_id {
-            totals.insert(claim, row.try_get::<i64>("", "group_total")?);
-        }
-        out.push(model);
+    let counts = counts_of_claims(db, claims).await?;
+    let (large, small): (Vec<Uuid>, Vec<Uuid>) =
+        claims.iter().copied().filter(|c| counts.contains_key(c)).partition(|c| counts[c] as u64 > per_claim);
+    let mut rows = of_claims(db, &small).await?;
+    for claim in large {
+        rows.extend(
+            denial::Entity::find()
+                .filter(denial::Column::ClaimId.eq(claim))
+                .order_by_asc(denial::Column::Id)
+                .limit(per_claim)
+                .all(db)
+                .await?,
+        );
     }
-    Ok((out, totals))
+    Ok((rows, counts))
 }
 
 /// Who acted on a denial, as its history shows them.

@@ -109,24 +109,39 @@ pub async fn of_claims(
 }
 
 /// The first `per_claim` follow-ups of each of these claims, soonest due first, and how many
-/// each has.
+/// each has: claims within the bound in one query, each beyond it in one of its own.
 pub async fn first_of_claims(
     db: &impl ConnectionTrait,
     claims: &[Uuid],
     per_claim: u64,
 ) -> Result<(BTreeMap<Uuid, Vec<follow_up::Model>>, std::collections::HashMap<Uuid, i64>), DbErr> {
-    use sea_orm::FromQueryResult;
-    let rows = crate::sql::first_per_group(db, "follow_ups", "claim_id", "due_at, id", claims, per_claim).await?;
-    let mut out: BTreeMap<Uuid, Vec<follow_up::Model>> = BTreeMap::new();
-    let mut totals = std::collections::HashMap::new();
-    for row in rows {
-        let model = follow_up::Model::from_query_result(&row, "")?;
-        if let Some(claim) = model.claim_id {
-            totals.insert(claim, row.try_get::<i64>("", "group_total")?);
-            out.entry(claim).or_default().push(model);
-        }
+    let mut counts = std::collections::HashMap::new();
+    for chunk in claims.chunks(MAX_PARAMS) {
+        let rows: Vec<(Option<Uuid>, i64)> = follow_up::Entity::find()
+            .select_only()
+            .column(follow_up::Column::ClaimId)
+            .column_as(sea_orm::sea_query::Expr::cust("COUNT(*)"), "n")
+            .filter(follow_up::Column::ClaimId.is_in(chunk.iter().copied()))
+            .group_by(follow_up::Column::ClaimId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        counts.extend(rows.into_iter().filter_map(|(claim, n)| claim.map(|c| (c, n))));
     }
-    Ok((out, totals))
+    let (large, small): (Vec<Uuid>, Vec<Uuid>) =
+        claims.iter().copied().filter(|c| counts.contains_key(c)).partition(|c| counts[c] as u64 > per_claim);
+    let mut out = of_claims(db, &small).await?;
+    for claim in large {
+        let rows = follow_up::Entity::find()
+            .filter(follow_up::Column::ClaimId.eq(claim))
+            .order_by_asc(follow_up::Column::DueAt)
+            .order_by_asc(follow_up::Column::Id)
+            .limit(per_claim)
+            .all(db)
+            .await?;
+        out.insert(claim, rows);
+    }
+    Ok((out, counts))
 }
 
 #[derive(Debug, thiserror::Error)]
