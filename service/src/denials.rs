@@ -208,12 +208,28 @@ async fn counts_of_claims(
 }
 
 /// The first `per_claim` denials of each of these claims, oldest first, and how many each
-/// has: claims within the bound in one query, each beyond it in one of its own.
+/// has. PostgreSQL answers both with one window query; SQLite, whose window functions sort
+/// what an index would give in order, counts first and reads the claims within the bound in
+/// one query and each beyond it in one of its own (measured in docs/benchmarks.md).
 pub async fn first_of_claims(
     db: &impl ConnectionTrait,
     claims: &[Uuid],
     per_claim: u64,
 ) -> Result<(Vec<denial::Model>, std::collections::HashMap<Uuid, i64>), DbErr> {
+    use sea_orm::FromQueryResult;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let rows = crate::sql::first_per_group(db, "denials", "claim_id", "id", claims, per_claim).await?;
+        let mut totals = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let model = denial::Model::from_query_result(&row, "")?;
+            if let Some(claim) = model.claim_id {
+                totals.insert(claim, row.try_get::<i64>("", "group_total")?);
+            }
+            out.push(model);
+        }
+        return Ok((out, totals));
+    }
     let counts = counts_of_claims(db, claims).await?;
     let (large, small): (Vec<Uuid>, Vec<Uuid>) =
         claims.iter().copied().filter(|c| counts.contains_key(c)).partition(|c| counts[c] as u64 > per_claim);

@@ -37,6 +37,43 @@ where
     }
 }
 
+/// The first `per_group` rows of `table` for each of `groups` (values of `group_column`, UUIDs),
+/// in `order` within each group, each row with the size of its whole group as `group_total`:
+/// a claim with ten thousand denials shows a hundred of them and says how many there are.
+pub async fn first_per_group<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    table: &str,
+    group_column: &str,
+    order: &str,
+    groups: &[uuid::Uuid],
+    per_group: u64,
+) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+    use sea_orm::{DbBackend, Statement, Value};
+    let backend = db.get_database_backend();
+    let mut out = Vec::new();
+    for chunk in groups.chunks(MAX_PARAMS - 1) {
+        let (filter, mut values): (String, Vec<Value>) = if backend == DbBackend::Postgres {
+            let array = Value::Array(
+                sea_orm::sea_query::ArrayType::Uuid,
+                Some(Box::new(chunk.iter().copied().map(Value::from).collect())),
+            );
+            (format!("{group_column} = ANY($1)"), vec![array])
+        } else {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            (format!("{group_column} IN ({marks})"), chunk.iter().copied().map(Value::from).collect())
+        };
+        values.push(Value::from(per_group as i64));
+        let limit = placeholder(backend, values.len());
+        let sql = format!(
+            "SELECT * FROM (SELECT t.*, ROW_NUMBER() OVER (PARTITION BY {group_column} ORDER BY {order}) AS group_row, \
+             COUNT(*) OVER (PARTITION BY {group_column}) AS group_total FROM {table} t WHERE {filter}) x \
+             WHERE group_row <= {limit} ORDER BY {group_column}, group_row"
+        );
+        out.extend(db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?);
+    }
+    Ok(out)
+}
+
 /// The current UTC time at the precision both backends store (PostgreSQL keeps
 /// microseconds), so a value returned at creation equals the one read back later.
 pub fn now() -> chrono::DateTime<chrono::Utc> {

@@ -109,12 +109,26 @@ pub async fn of_claims(
 }
 
 /// The first `per_claim` follow-ups of each of these claims, soonest due first, and how many
-/// each has: claims within the bound in one query, each beyond it in one of its own.
+/// each has (one window query on PostgreSQL; on SQLite counts first, as `denials` does).
 pub async fn first_of_claims(
     db: &impl ConnectionTrait,
     claims: &[Uuid],
     per_claim: u64,
 ) -> Result<(BTreeMap<Uuid, Vec<follow_up::Model>>, std::collections::HashMap<Uuid, i64>), DbErr> {
+    use sea_orm::FromQueryResult;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let rows = crate::sql::first_per_group(db, "follow_ups", "claim_id", "due_at, id", claims, per_claim).await?;
+        let mut out: BTreeMap<Uuid, Vec<follow_up::Model>> = BTreeMap::new();
+        let mut totals = std::collections::HashMap::new();
+        for row in rows {
+            let model = follow_up::Model::from_query_result(&row, "")?;
+            if let Some(claim) = model.claim_id {
+                totals.insert(claim, row.try_get::<i64>("", "group_total")?);
+                out.entry(claim).or_default().push(model);
+            }
+        }
+        return Ok((out, totals));
+    }
     let mut counts = std::collections::HashMap::new();
     for chunk in claims.chunks(MAX_PARAMS) {
         let rows: Vec<(Option<Uuid>, i64)> = follow_up::Entity::find()
