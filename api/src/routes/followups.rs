@@ -108,10 +108,10 @@ pub struct FollowUpList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FollowUpListQuery {
-    #[param(value_type = Option<String>, format = Uuid)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub claim_id: Option<String>,
     pub claim_number: Option<String>,
-    #[param(value_type = Option<String>, format = Uuid)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub denial_id: Option<String>,
     pub payer_id: Option<String>,
     /// One kind or several, comma-separated.

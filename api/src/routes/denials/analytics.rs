@@ -21,10 +21,10 @@ pub struct DenialAnalyticsQuery {
     #[param(example = "category", pattern = "^(category|payer|reason_code)?$")]
     pub group_by: Option<String>,
     /// First day included (UTC), by the day the denial was classified.
-    #[param(value_type = Option<String>, format = Date, example = "2026-01-01", pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
+    #[param(value_type = Option<String>, example = "2026-01-01", pattern = r"^((19|2[0-9]|[3-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$")]
     pub from: Option<String>,
     /// Last day included (UTC).
-    #[param(value_type = Option<String>, format = Date, example = "2026-12-31", pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")]
+    #[param(value_type = Option<String>, example = "2026-12-31", pattern = r"^((19|2[0-9]|[3-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))?$")]
     pub to: Option<String>,
 }
 

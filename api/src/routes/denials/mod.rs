@@ -44,9 +44,9 @@ pub struct DenialListQuery {
     pub work_queue: Option<String>,
     pub payer_id: Option<String>,
     pub claim_number: Option<String>,
-    #[param(value_type = Option<String>, format = Uuid)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub claim_id: Option<String>,
-    #[param(value_type = Option<String>, format = Uuid)]
+    #[param(value_type = Option<String>, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub remittance_id: Option<String>,
     /// Who it is assigned to; `none` for unassigned denials.
     pub assignee: Option<String>,
