@@ -249,14 +249,9 @@ pub(crate) async fn test(
     id: &str,
     key_id: Uuid,
 ) -> Result<HttpResponse, ApiError> {
+    super::note_contact(req, overturn_domain::audit::AuditAction::Update, scope, id);
     let row = changeable(&state.db.read, scope, id).await?;
-    crate::audit::note(
-        req,
-        overturn_domain::audit::AuditAction::Update,
-        "contact",
-        [row.id.to_string()],
-        super::patient_of(&row),
-    );
+    super::note_row(req, overturn_domain::audit::AuditAction::Update, &row);
     let response = idempotency::run(&state.db.write, req, key_id, &[], async |txn| {
         let uuid = super::contact_id(id)?;
         let row = contacts::send_test(txn, scope, uuid).await?;

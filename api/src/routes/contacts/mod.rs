@@ -239,12 +239,17 @@ fn patient_of(row: &contact::Model) -> Option<String> {
 
 /// Notes the PHI access of a request on one contact, by id (before it is looked up: a miss
 /// is an attempt worth keeping) and by the patient it stands for, when known.
-fn note_contact(req: &HttpRequest, action: AuditAction, scope: &ContactScope, id: &str) {
+pub(crate) fn note_contact(req: &HttpRequest, action: AuditAction, scope: &ContactScope, id: &str) {
     let member = match scope {
         ContactScope::Patient { member_id, .. } => Some(member_id.clone()),
         ContactScope::All => None,
     };
     audit::note(req, action, "contact", [id.to_owned()], member);
+}
+
+/// Notes the PHI access of a request on a contact found: its id and the patient it stands for.
+pub(crate) fn note_row(req: &HttpRequest, action: AuditAction, row: &contact::Model) {
+    audit::note(req, action, "contact", [row.id.to_string()], patient_of(row));
 }
 
 fn kind_of(row: &contact::Model) -> ContactKind {
@@ -312,7 +317,7 @@ pub(crate) async fn create(
     };
     idempotency::run_redacted(&state.db.write, req, key_id, body, redact, async |txn| {
         let row = contacts::create(txn, new.clone()).await?;
-        audit::note(req, AuditAction::Create, "contact", [row.id.to_string()], patient_of(&row));
+        note_row(req, AuditAction::Create, &row);
         Ok((StatusCode::CREATED, ContactWithSecret { contact: row.into(), signing_secret: Some(secret.expose()) }))
     })
     .await
@@ -389,7 +394,7 @@ pub async fn get_contact(
 ) -> Result<web::Json<Contact>, ApiError> {
     note_contact(&req, AuditAction::Read, &ContactScope::All, &id);
     let row = find(&state.db.read, &ContactScope::All, &id).await?;
-    audit::note(&req, AuditAction::Read, "contact", [row.id.to_string()], patient_of(&row));
+    note_row(&req, AuditAction::Read, &row);
     Ok(web::Json(row.into()))
 }
 
@@ -430,7 +435,7 @@ pub(crate) async fn update(
     let request: UpdateContactRequest = parse_body(req, body)?;
     note_contact(req, AuditAction::Update, scope, id);
     let row = changeable(&state.db.read, scope, id).await?;
-    audit::note(req, AuditAction::Update, "contact", [row.id.to_string()], patient_of(&row));
+    note_row(req, AuditAction::Update, &row);
     let kind = kind_of(&row);
     let mut errors = Errors(Vec::new());
     let name = request.name.as_deref().and_then(|n| errors.take("name", parse_name(n)));
@@ -479,7 +484,7 @@ pub(crate) async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     note_contact(req, AuditAction::Delete, scope, id);
     let row = changeable(&state.db.read, scope, id).await?;
-    audit::note(req, AuditAction::Delete, "contact", [row.id.to_string()], patient_of(&row));
+    note_row(req, AuditAction::Delete, &row);
     let event = audit::for_transaction(req, 204);
     if !contacts::delete(&state.db.write, scope, row.id, event.as_ref()).await? {
         audit::not_written(req);
@@ -519,7 +524,7 @@ pub(crate) async fn rotate(
 ) -> Result<HttpResponse, ApiError> {
     note_contact(req, AuditAction::Update, scope, id);
     let row = changeable(&state.db.read, scope, id).await?;
-    audit::note(req, AuditAction::Update, "contact", [row.id.to_string()], patient_of(&row));
+    note_row(req, AuditAction::Update, &row);
     let secret = SigningSecret::generate();
     let sealed = state.secrets_key.seal(secret.expose().as_bytes());
     let redact = |stored: &mut serde_json::Value| stored["signing_secret"] = serde_json::Value::Null;
