@@ -14,13 +14,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait, TryGetableMany, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    IdenStatic, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, TryGetableMany, Value,
 };
 use uuid::Uuid;
 
 use crate::queue::{Job, JobQueue, QueueError};
-use crate::sql::{MAX_PARAMS, now};
+use crate::sql::{MAX_PARAMS, now, placeholder};
 
 /// How far ahead rows are handed to the queue: what falls due within it goes as delayed
 /// jobs; what falls due later waits as rows.
@@ -35,6 +35,16 @@ pub struct Schedule<C> {
     pub due_at: C,
     /// When the row was handed to the queue; null while it waits in the table.
     pub enqueued_at: C,
+    /// Rows of one group (a contact) get a bounded share of the queue, so a group with
+    /// thousands due waits behind its own rows, not in front of everyone else's.
+    pub share: Option<Share<C>>,
+}
+
+/// A per-group bound on rows handed over and not yet acted on.
+pub struct Share<C> {
+    pub group: C,
+    /// Rows of a group in the queue and due at most, counting those handed over earlier.
+    pub per_group: usize,
 }
 
 /// The jobs made of a pass's rows, and the rows they cover (a row may be left for the
@@ -80,18 +90,20 @@ where
     let horizon = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
     let stale = now - chrono::Duration::from_std(LOOKAHEAD + stale_after).unwrap_or_default();
     let txn = db.begin().await?;
-    let mut select = E::find()
-        .select_only()
-        .columns(columns)
-        .filter(schedule.status.eq(schedule.waiting))
-        .filter(schedule.due_at.lte(horizon))
-        .filter(Condition::any().add(schedule.enqueued_at.is_null()).add(schedule.enqueued_at.lt(stale)))
-        .order_by_asc(schedule.due_at)
-        .limit(limit.max(1));
-    if db.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let rows: Vec<R> = select.into_tuple().all(&txn).await?;
+    let rows: Vec<R> = match &schedule.share {
+        Some(share) => {
+            let statement = fair_pick::<E>(
+                db.get_database_backend(),
+                &schedule,
+                share,
+                columns,
+                Window { now, horizon, stale, limit },
+            );
+            let found = txn.query_all_raw(statement).await?;
+            found.iter().map(R::try_get_many_by_index).collect::<Result<_, _>>().map_err(DbErr::from)?
+        }
+        None => oldest_first::<E, R>(&txn, &schedule, columns, horizon, stale, limit).await?,
+    };
     let scanned = rows.len();
     if rows.is_empty() {
         return Ok(Enqueued { handed: 0, scanned });
@@ -107,4 +119,84 @@ where
     }
     txn.commit().await?;
     Ok(Enqueued { handed: ids.len(), scanned })
+}
+
+/// The moments and the size of one pass.
+struct Window {
+    now: DateTime<Utc>,
+    horizon: DateTime<Utc>,
+    /// Rows handed over before this are taken to have lost their job.
+    stale: DateTime<Utc>,
+    limit: u64,
+}
+
+/// Waiting rows in due order, locked on PostgreSQL.
+async fn oldest_first<E, R>(
+    txn: &DatabaseTransaction,
+    schedule: &Schedule<E::Column>,
+    columns: impl IntoIterator<Item = E::Column>,
+    horizon: DateTime<Utc>,
+    stale: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<R>, DbErr>
+where
+    E: EntityTrait,
+    R: TryGetableMany,
+{
+    let mut select = E::find()
+        .select_only()
+        .columns(columns)
+        .filter(schedule.status.eq(schedule.waiting.clone()))
+        .filter(schedule.due_at.lte(horizon))
+        .filter(Condition::any().add(schedule.enqueued_at.is_null()).add(schedule.enqueued_at.lt(stale)))
+        .order_by_asc(schedule.due_at)
+        .limit(limit.max(1));
+    if txn.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    select.into_tuple().all(txn).await
+}
+
+/// Waiting rows in due order, each group's first `per_group` less those of its rows already
+/// handed over and due: one scan of the due rows, whose number a pass does not bound (a
+/// backlog of one group is read whole to find the others behind it). Locked on PostgreSQL.
+fn fair_pick<E: EntityTrait>(
+    backend: DbBackend,
+    schedule: &Schedule<E::Column>,
+    share: &Share<E::Column>,
+    columns: impl IntoIterator<Item = E::Column>,
+    window: Window,
+) -> Statement {
+    let table = E::default().table_name().to_owned();
+    let (id, group) = (schedule.id.as_str(), share.group.as_str());
+    let (status, due, handed) = (schedule.status.as_str(), schedule.due_at.as_str(), schedule.enqueued_at.as_str());
+    let columns = columns.into_iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
+    // Bare `?` on SQLite bind in text order, so values are pushed as their marks are written.
+    let mut values: Vec<Value> = Vec::new();
+    let mut mark = |value: Value| {
+        values.push(value);
+        placeholder(backend, values.len())
+    };
+    let waiting_then = format!("({handed} IS NULL OR {handed} < {})", mark(window.stale.into()));
+    let busy_since = mark(window.stale.into());
+    let busy_due = mark(window.now.into());
+    let waiting = mark(schedule.waiting.clone());
+    let horizon = mark(window.horizon.into());
+    let waiting_now = format!("({handed} IS NULL OR {handed} < {})", mark(window.stale.into()));
+    let per_group = mark((share.per_group as i64).into());
+    let limit = mark((window.limit.max(1) as i64).into());
+    let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE {id} IN (\
+           SELECT {id} FROM (\
+             SELECT {id}, {due}, {handed}, \
+               ROW_NUMBER() OVER (PARTITION BY {group}, {waiting_then} ORDER BY {due}, {id}) AS share_nth, \
+               SUM(CASE WHEN {handed} >= {busy_since} AND {due} <= {busy_due} THEN 1 ELSE 0 END) \
+                 OVER (PARTITION BY {group}) AS share_busy \
+             FROM {table} WHERE {status} = {waiting} AND {due} <= {horizon}\
+           ) pick WHERE {waiting_now} AND share_nth + share_busy <= {per_group} \
+           ORDER BY {due}, {id} LIMIT {limit}\
+         ) ORDER BY {due}, {id}{lock}"
+    );
+    Statement::from_sql_and_values(backend, sql, values)
 }

@@ -133,6 +133,8 @@ async fn deliver_webhook(ctx: &JobContext, id: Uuid, attempt: u32) -> Result<(),
         Attempted::Skipped => return Ok(()),
     };
     counter.fetch_add(1, Relaxed);
+    // The attempt left its contact's share of the queue: the relay may hand over the next.
+    ctx.wake.notify_one();
     tracing::debug!(delivery = %id, attempt, ?outcome, "webhook attempt");
     Ok(())
 }

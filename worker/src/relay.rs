@@ -90,7 +90,8 @@ pub async fn run(
                 )
                 .await
                 {
-                    // A full page read means more may be due, even when fairness held some back.
+                    // A full page means more may be due. Attempts a contact's share held back
+                    // wait for its attempts to finish, which wake this loop.
                     Ok(pass) => busy |= pass.scanned as u64 == room,
                     Err(err) => tracing::warn!(error = %err, "webhook scheduler failed; retrying"),
                 }

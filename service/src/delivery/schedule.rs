@@ -1,6 +1,5 @@
 //! The scheduler's side: handing webhook attempts that fall due to the queue.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,8 +9,12 @@ use overturn_entity::webhook_delivery::{self, Column};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use crate::due::{self, EnqueueError, Enqueued, Handover, Schedule};
+use crate::due::{self, EnqueueError, Enqueued, Handover, Schedule, Share};
 use crate::queue::{Job, JobQueue, Task};
+
+/// A contact's attempts handed over and due, at most, as a multiple of its requests in flight:
+/// enough that a fast receiver never waits for the scheduler's next pass.
+const SHARE_OF_IN_FLIGHT: usize = 4;
 
 /// Hands up to `limit` attempts due within `LOOKAHEAD` to the queue.
 /// An attempt handed over longer than `stale_after` ago and still not made is handed over
@@ -29,9 +32,13 @@ pub async fn enqueue_due(
         waiting: Stored(DeliveryStatus::Pending).into(),
         due_at: Column::NextAttemptAt,
         enqueued_at: Column::EnqueuedAt,
+        // A contact's attempts in the queue stay a few times what it may have in flight: a
+        // contact with thousands due then waits behind its own attempts, and everyone else's
+        // are handed over beside them (issue #17, finding 12).
+        share: Some(Share { group: Column::ContactId, per_group: per_contact.max(1) * SHARE_OF_IN_FLIGHT }),
     };
-    let columns = [Column::Id, Column::ContactId, Column::Attempts, Column::NextAttemptAt];
-    due::hand_over::<webhook_delivery::Entity, (Uuid, Uuid, i32, Option<DateTime<Utc>>)>(
+    let columns = [Column::Id, Column::Attempts, Column::NextAttemptAt];
+    due::hand_over::<webhook_delivery::Entity, (Uuid, i32, Option<DateTime<Utc>>)>(
         db,
         queue,
         schedule,
@@ -39,17 +46,8 @@ pub async fn enqueue_due(
         limit,
         stale_after,
         |rows, now| {
-            // A contact with thousands due takes a fair share of this batch, not all of it;
-            // the rest stay rows for the next pass.
-            let cap = per_contact.max(1) * 4;
-            let mut taken: HashMap<Uuid, usize> = HashMap::new();
             let mut handover = Handover { ids: Vec::new(), jobs: Vec::new() };
-            for (id, contact, attempts, due) in rows {
-                let count = taken.entry(contact).or_default();
-                if *count >= cap {
-                    continue;
-                }
-                *count += 1;
+            for (id, attempts, due) in rows {
                 let delay = due.map(|d| (d - now).to_std().unwrap_or_default()).unwrap_or_default();
                 handover.ids.push(id);
                 let task = Task::DeliverWebhook { delivery_id: id, attempt: attempts as u32 + 1 };

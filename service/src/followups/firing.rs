@@ -40,6 +40,8 @@ pub async fn enqueue_due(
         waiting: Stored(FollowUpStatus::Scheduled).into(),
         due_at: Column::DueAt,
         enqueued_at: Column::EnqueuedAt,
+        // Follow-ups are fired in batches by one job kind; there is no receiver to share.
+        share: None,
     };
     due::hand_over::<follow_up::Entity, (Uuid, DateTime<Utc>)>(
         db,
