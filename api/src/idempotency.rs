@@ -53,11 +53,7 @@ pub fn request_hash(req: &HttpRequest, body: &[u8]) -> String {
         Ok(value) => hasher.update(value.to_string()),
         Err(_) => hasher.update(body),
     }
-    hex(&hasher.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    overturn_domain::hex::encode(&hasher.finalize())
 }
 
 pub async fn begin(

@@ -92,12 +92,7 @@ impl ApiKeySecret {
 
 /// Hash of a key as presented in an `Authorization` header, for look-up.
 pub fn hash_presented_key(presented: &str) -> String {
-    let digest = Sha256::digest(presented.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
+    crate::hex::encode(&Sha256::digest(presented.as_bytes()))
 }
 
 #[cfg(test)]

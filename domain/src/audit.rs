@@ -124,7 +124,7 @@ impl AuditEvent {
         let mut digest = Sha256::new();
         digest.update(prev_hash.as_bytes());
         digest.update(self.canonical_json().as_bytes());
-        digest.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&digest.finalize())
     }
 }
 
@@ -222,6 +222,7 @@ mod tests {
         digest.update(GENESIS.as_bytes());
         digest.update(json.as_bytes());
         let expected: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(expected.len(), 64);
         assert_eq!(event(1).chain_hash(GENESIS), expected);
     }
 

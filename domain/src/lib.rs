@@ -12,6 +12,7 @@ pub mod codes;
 pub mod dates;
 pub mod denial_workflow;
 pub mod followups;
+pub mod hex;
 pub mod identifiers;
 pub mod money;
 pub mod npi;

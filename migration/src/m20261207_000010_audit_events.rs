@@ -3,7 +3,8 @@
 //! write's event waits in `audit_pending` (committed with the write) until the chainer appends it.
 //!
 //! Written for the cost of an append, since every claim written writes one: `seq` is SQLite's
-//! rowid (no index of its own), and the one other entry is the lookup the log exists for, a
+//! rowid (no index of its own), the row is narrow (`at` in microseconds, the hash as 32 bytes,
+//! no copy of the previous row's hash), and the one other entry is the lookup the log exists for, a
 //! patient (`member_id`, set when an event names one patient; events naming several list them
 //! in `audit_event_members`). Filters by key or time walk `seq` newest first (measured in
 //! docs/benchmarks.md: an index per key cost the claims path more than the budget allowed).
@@ -34,7 +35,6 @@ enum AuditEvents {
     MemberCount,
     RequestId,
     RemoteAddr,
-    PrevHash,
     Hash,
 }
 
@@ -75,7 +75,7 @@ impl MigrationTrait for Migration {
                     .table(AuditEvents::Table)
                     .col(seq)
                     .col(uuid(AuditEvents::Id))
-                    .col(timestamp_with_time_zone(AuditEvents::At))
+                    .col(big_integer(AuditEvents::At))
                     .col(uuid_null(AuditEvents::KeyId))
                     .col(string_len(AuditEvents::Role, 16))
                     .col(uuid_null(AuditEvents::SessionId))
@@ -86,12 +86,11 @@ impl MigrationTrait for Migration {
                     .col(text(AuditEvents::ResourceIds))
                     .col(big_integer(AuditEvents::ResourceCount))
                     .col(string_len_null(AuditEvents::MemberId, 80))
-                    .col(text(AuditEvents::MemberIds))
+                    .col(text_null(AuditEvents::MemberIds))
                     .col(big_integer(AuditEvents::MemberCount))
                     .col(string_len(AuditEvents::RequestId, 64))
                     .col(string_len_null(AuditEvents::RemoteAddr, 64))
-                    .col(string_len(AuditEvents::PrevHash, 64))
-                    .col(string_len(AuditEvents::Hash, 64))
+                    .col(binary_len(AuditEvents::Hash, 32))
                     .to_owned(),
             )
             .await?;

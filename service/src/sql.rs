@@ -344,6 +344,7 @@ fn array_type(pg_type: &str) -> Option<sea_orm::sea_query::ArrayType> {
         "text" => ArrayType::String,
         "date" => ArrayType::ChronoDate,
         "timestamptz" => ArrayType::ChronoDateTimeUtc,
+        "bytea" => ArrayType::Bytes,
         _ => return None,
     })
 }

@@ -4,9 +4,9 @@ use actix_web::{HttpRequest, get, web};
 use chrono::{DateTime, Utc};
 use overturn_domain::audit::AuditAction;
 use overturn_domain::followups::parse_instant;
+use overturn_domain::hex;
 use overturn_domain::{FieldError, MemberId};
-use overturn_entity::audit_event;
-use overturn_service::audit::{self, AuditFilter};
+use overturn_service::audit::{self, AuditFilter, Listed};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -54,12 +54,13 @@ pub struct AuditEventJson {
     pub hash: String,
 }
 
-impl From<audit_event::Model> for AuditEventJson {
-    fn from(row: audit_event::Model) -> Self {
+impl From<Listed> for AuditEventJson {
+    fn from(Listed { row, prev_hash }: Listed) -> Self {
+        let member_ids = audit::member_ids_of(&row).unwrap_or_default();
         Self {
             id: row.id,
             seq: row.seq,
-            at: row.at,
+            at: DateTime::from_timestamp_micros(row.at).unwrap_or_default(),
             key_id: row.key_id,
             role: row.role,
             session_id: row.session_id,
@@ -69,12 +70,12 @@ impl From<audit_event::Model> for AuditEventJson {
             resource_type: row.resource_type,
             resource_ids: serde_json::from_str(&row.resource_ids).unwrap_or_default(),
             resource_count: row.resource_count,
-            member_ids: serde_json::from_str(&row.member_ids).unwrap_or_default(),
+            member_ids,
             member_count: row.member_count,
             request_id: row.request_id,
             remote_addr: row.remote_addr,
-            prev_hash: row.prev_hash,
-            hash: row.hash,
+            prev_hash,
+            hash: hex::encode(&row.hash),
         }
     }
 }
@@ -159,8 +160,8 @@ pub async fn list_audit_events(
     // The page cursor carries a position in the chain (opaque to clients like every cursor).
     let before = page.after.map(|c| c.as_u64_pair().1 as i64);
     let rows = audit::list(&state.db.read, &filter, before, page.fetch_limit()).await?;
-    let (rows, next_cursor) = page.finish(rows, |r| Uuid::from_u64_pair(0, r.seq as u64));
+    let (rows, next_cursor) = page.finish(rows, |r| Uuid::from_u64_pair(0, r.row.seq as u64));
     // Reading the log reads which patients were seen: that is recorded too.
-    crate::audit::note(&req, AuditAction::Read, "audit_event", rows.iter().map(|r| r.id.to_string()), member_id);
+    crate::audit::note(&req, AuditAction::Read, "audit_event", rows.iter().map(|r| r.row.id.to_string()), member_id);
     Ok(web::Json(AuditEventList { items: rows.into_iter().map(AuditEventJson::from).collect(), next_cursor }))
 }

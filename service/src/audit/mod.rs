@@ -10,29 +10,25 @@
 //! `Recorder`, one at a time) appends it moments later: holding the head in every writing
 //! transaction would make concurrent writers commit one by one.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use overturn_domain::audit::{AuditAction, AuditEvent, BrokenLink, GENESIS, Sealed, seal, verify};
+use overturn_domain::hex;
 use overturn_entity::{audit_checkpoint, audit_event, audit_event_member, audit_pending};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
-use tokio::sync::{mpsc, watch};
-use uuid::Uuid;
 
 use crate::sql::MAX_PARAMS;
 
+mod listing;
+mod recorder;
+
+pub use listing::{AuditFilter, Listed, list};
+pub use recorder::Recorder;
+
 /// Key of the PostgreSQL advisory lock on the chain's head ("OVRTAUDT").
 const HEAD_LOCK: i64 = 0x4F56_5254_4155_4454;
-/// Read events wait at most this long, or until this many gather, before they are written.
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
-const FLUSH_AT: usize = 500;
-/// Events waiting to be written before requests wait for room (backpressure, never loss).
-const BUFFER: usize = 20_000;
-/// How often waiting writes' events are chained when no read comes to carry them.
-const CHAIN_EVERY: Duration = Duration::from_millis(200);
 
 fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
@@ -40,10 +36,14 @@ fn json_list(items: &[String]) -> String {
 
 fn row_of(sealed: &Sealed) -> audit_event::Model {
     let event = &sealed.event;
+    let member_id = match event.member_ids.as_slice() {
+        [one] if event.member_count == 1 => Some(one.clone()),
+        _ => None,
+    };
     audit_event::Model {
         seq: event.seq,
         id: event.id,
-        at: overturn_domain::audit::truncate_to_micros(event.at),
+        at: event.at.timestamp_micros(),
         key_id: event.key_id,
         role: event.role.clone(),
         session_id: event.session_id,
@@ -53,16 +53,22 @@ fn row_of(sealed: &Sealed) -> audit_event::Model {
         resource_type: event.resource_type.clone(),
         resource_ids: json_list(&event.resource_ids),
         resource_count: event.resource_count,
-        member_id: match event.member_ids.as_slice() {
-            [one] if event.member_count == 1 => Some(one.clone()),
-            _ => None,
-        },
-        member_ids: json_list(&event.member_ids),
+        // The one patient's id is the list: stored once.
+        member_ids: member_id.is_none().then(|| json_list(&event.member_ids)),
+        member_id,
         member_count: event.member_count,
         request_id: event.request_id.clone(),
         remote_addr: event.remote_addr.clone(),
-        prev_hash: sealed.prev_hash.clone(),
-        hash: sealed.hash.clone(),
+        hash: hex::decode(&sealed.hash).unwrap_or_default(),
+    }
+}
+
+/// The patients a stored row names: its list, or its one `member_id`.
+pub fn member_ids_of(row: &audit_event::Model) -> Option<Vec<String>> {
+    match (&row.member_ids, &row.member_id) {
+        (Some(list), _) => serde_json::from_str(list).ok(),
+        (None, Some(one)) => Some(vec![one.clone()]),
+        (None, None) => None,
     }
 }
 
@@ -71,7 +77,7 @@ pub fn event_of(row: &audit_event::Model) -> Option<AuditEvent> {
     Some(AuditEvent {
         seq: row.seq,
         id: row.id,
-        at: row.at,
+        at: DateTime::from_timestamp_micros(row.at)?,
         key_id: row.key_id,
         role: row.role.clone(),
         session_id: row.session_id,
@@ -81,7 +87,7 @@ pub fn event_of(row: &audit_event::Model) -> Option<AuditEvent> {
         resource_type: row.resource_type.clone(),
         resource_ids: serde_json::from_str(&row.resource_ids).ok()?,
         resource_count: row.resource_count,
-        member_ids: serde_json::from_str(&row.member_ids).ok()?,
+        member_ids: member_ids_of(row)?,
         member_count: row.member_count,
         request_id: row.request_id.clone(),
         remote_addr: row.remote_addr.clone(),
@@ -112,10 +118,10 @@ pub async fn append(txn: &impl ConnectionTrait, events: &[AuditEvent]) -> Result
 }
 
 /// The columns of `audit_events`, for `insert_rows` and `OneTrip`.
-const EVENT_COLUMNS: [crate::sql::Column; 19] = [
+const EVENT_COLUMNS: [crate::sql::Column; 18] = [
     crate::sql::Column::new("seq", "int8"),
     crate::sql::Column::new("id", "uuid"),
-    crate::sql::Column::new("at", "timestamptz"),
+    crate::sql::Column::new("at", "int8"),
     crate::sql::Column::nullable("key_id", "uuid"),
     crate::sql::Column::new("role", "text"),
     crate::sql::Column::nullable("session_id", "uuid"),
@@ -126,12 +132,11 @@ const EVENT_COLUMNS: [crate::sql::Column; 19] = [
     crate::sql::Column::new("resource_ids", "text"),
     crate::sql::Column::new("resource_count", "int8"),
     crate::sql::Column::nullable("member_id", "text"),
-    crate::sql::Column::new("member_ids", "text"),
+    crate::sql::Column::nullable("member_ids", "text"),
     crate::sql::Column::new("member_count", "int8"),
     crate::sql::Column::new("request_id", "text"),
     crate::sql::Column::nullable("remote_addr", "text"),
-    crate::sql::Column::new("prev_hash", "text"),
-    crate::sql::Column::new("hash", "text"),
+    crate::sql::Column::new("hash", "bytea"),
 ];
 
 fn event_values(sealed: &[Sealed]) -> Vec<sea_orm::Value> {
@@ -157,7 +162,6 @@ fn event_values(sealed: &[Sealed]) -> Vec<sea_orm::Value> {
             Value::from(r.member_count),
             Value::from(r.request_id),
             Value::from(r.remote_addr),
-            Value::from(r.prev_hash),
             Value::from(r.hash),
         ]);
     }
@@ -309,11 +313,11 @@ async fn head(db: &impl ConnectionTrait) -> Result<(i64, String), DbErr> {
         .column(audit_event::Column::Hash)
         .order_by_desc(audit_event::Column::Seq)
         .limit(1)
-        .into_tuple::<(i64, String)>()
+        .into_tuple::<(i64, Vec<u8>)>()
         .one(db)
         .await?;
-    if let Some(last) = last {
-        return Ok(last);
+    if let Some((seq, hash)) = last {
+        return Ok((seq, hex::encode(&hash)));
     }
     let checkpoint = audit_checkpoint::Entity::find().order_by_desc(audit_checkpoint::Column::Seq).one(db).await?;
     Ok(checkpoint.map(|c| (c.seq, c.hash)).unwrap_or((0, GENESIS.to_owned())))
@@ -371,12 +375,14 @@ pub async fn verify_chain(db: &impl ConnectionTrait) -> Result<Verification, DbE
             break;
         }
         let mut run = Vec::with_capacity(page.len());
+        let mut prev_hash = anchor.1.clone();
         for row in &page {
             let Some(event) = event_of(row) else {
                 out.broken = Some(BrokenLink::Altered { seq: row.seq, id: row.id });
                 return Ok(out);
             };
-            run.push(Sealed { event, prev_hash: row.prev_hash.clone(), hash: row.hash.clone() });
+            let hash = hex::encode(&row.hash);
+            run.push(Sealed { event, prev_hash: std::mem::replace(&mut prev_hash, hash.clone()), hash });
         }
         match verify((anchor.0, &anchor.1), &run) {
             Ok(next) => {
@@ -404,7 +410,7 @@ pub async fn purge(db: &DatabaseConnection, retention: chrono::Duration, now: Da
         let txn = db.begin().await?;
         lock_head(&txn).await?;
         // Only a run from the chain's start may go, so the rest still verifies from its anchor.
-        let old: Vec<(i64, DateTime<Utc>, String)> = audit_event::Entity::find()
+        let old: Vec<(i64, i64, Vec<u8>)> = audit_event::Entity::find()
             .select_only()
             .column(audit_event::Column::Seq)
             .column(audit_event::Column::At)
@@ -414,7 +420,7 @@ pub async fn purge(db: &DatabaseConnection, retention: chrono::Duration, now: Da
             .into_tuple()
             .all(&txn)
             .await?;
-        let run = old.iter().take_while(|(_, at, _)| *at < cutoff).count();
+        let run = old.iter().take_while(|(_, at, _)| *at < cutoff.timestamp_micros()).count();
         let Some((last_seq, _, last_hash)) = run.checked_sub(1).map(|i| &old[i]) else { return Ok(purged) };
         audit_event_member::Entity::delete_many()
             .filter(audit_event_member::Column::Seq.lte(*last_seq))
@@ -423,7 +429,7 @@ pub async fn purge(db: &DatabaseConnection, retention: chrono::Duration, now: Da
         audit_event::Entity::delete_many().filter(audit_event::Column::Seq.lte(*last_seq)).exec(&txn).await?;
         audit_checkpoint::Entity::insert(audit_checkpoint::ActiveModel::from(audit_checkpoint::Model {
             seq: *last_seq,
-            hash: last_hash.clone(),
+            hash: hex::encode(last_hash),
             purged_at: now,
         }))
         .exec_without_returning(&txn)
@@ -432,124 +438,6 @@ pub async fn purge(db: &DatabaseConnection, retention: chrono::Duration, now: Da
         purged += run as u64;
         if run < old.len() || (old.len() as u64) < ROUND {
             return Ok(purged);
-        }
-    }
-}
-
-/// What an audit listing is narrowed to.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub member_id: Option<String>,
-    pub key_id: Option<Uuid>,
-    pub from: Option<DateTime<Utc>>,
-    /// Exclusive.
-    pub to: Option<DateTime<Utc>>,
-}
-
-/// Events, newest first, before the seq `before` (exclusive), at most `limit`.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    filter: &AuditFilter,
-    before: Option<i64>,
-    limit: u64,
-) -> Result<Vec<audit_event::Model>, DbErr> {
-    let mut select = audit_event::Entity::find();
-    if let Some(member) = &filter.member_id {
-        // One patient's events: those naming only them (their row's index), and lists naming
-        // them among others.
-        let listed = audit_event_member::Entity::find()
-            .select_only()
-            .column(audit_event_member::Column::Seq)
-            .filter(audit_event_member::Column::MemberId.eq(member.as_str()));
-        select = select.filter(
-            sea_orm::Condition::any()
-                .add(audit_event::Column::MemberId.eq(member.as_str()))
-                .add(audit_event::Column::Seq.in_subquery(sea_orm::QueryTrait::into_query(listed))),
-        );
-    }
-    if let Some(key) = filter.key_id {
-        select = select.filter(audit_event::Column::KeyId.eq(key));
-    }
-    if let Some(from) = filter.from {
-        select = select.filter(audit_event::Column::At.gte(from));
-    }
-    if let Some(to) = filter.to {
-        select = select.filter(audit_event::Column::At.lt(to));
-    }
-    if let Some(before) = before {
-        select = select.filter(audit_event::Column::Seq.lt(before));
-    }
-    select.order_by_desc(audit_event::Column::Seq).limit(limit).all(db).await
-}
-
-/// This process's writer of read events: handlers hand it events, it appends them in batches.
-#[derive(Clone)]
-pub struct Recorder {
-    sender: mpsc::Sender<AuditEvent>,
-}
-
-impl Recorder {
-    /// Starts the writer task; it drains and stops when `shutdown` turns true.
-    pub fn start(db: DatabaseConnection, shutdown: watch::Receiver<bool>) -> (Self, tokio::task::JoinHandle<()>) {
-        let (sender, receiver) = mpsc::channel(BUFFER);
-        let task = tokio::spawn(run(db, receiver, shutdown));
-        (Self { sender }, task)
-    }
-
-    /// Queues an event to be written; waits only when the buffer is full.
-    pub async fn record(&self, event: AuditEvent) {
-        if self.sender.send(event).await.is_err() {
-            tracing::error!("the audit writer has stopped; an audit event was not written");
-        }
-    }
-}
-
-async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<AuditEvent>, mut shutdown: watch::Receiver<bool>) {
-    let mut batch: Vec<AuditEvent> = Vec::with_capacity(FLUSH_AT);
-    loop {
-        let stopping = *shutdown.borrow();
-        tokio::select! {
-            got = receiver.recv_many(&mut batch, FLUSH_AT), if !stopping && batch.len() < BUFFER => {
-                if got == 0 { break; }
-                // Gather what else arrives within the flush window, up to a batch.
-                let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
-                while batch.len() < FLUSH_AT {
-                    let room = FLUSH_AT - batch.len();
-                    match tokio::time::timeout_at(deadline, receiver.recv_many(&mut batch, room)).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                }
-            }
-            // Writes' events wait in `audit_pending` on PostgreSQL: chained at least this often.
-            _ = tokio::time::sleep(CHAIN_EVERY) => {}
-            _ = shutdown.changed(), if !stopping => {}
-        }
-        if *shutdown.borrow() {
-            // Take whatever is still queued before the last write.
-            while let Ok(event) = receiver.try_recv() {
-                batch.push(event);
-            }
-        }
-        write(&db, &mut batch).await;
-        if *shutdown.borrow() && receiver.is_empty() {
-            break;
-        }
-    }
-    write(&db, &mut batch).await;
-}
-
-/// Appends the batch (and on PostgreSQL the writes' waiting events); the batch is kept for the
-/// next pass if the database refuses.
-async fn write(db: &DatabaseConnection, batch: &mut Vec<AuditEvent>) {
-    if batch.is_empty() && db.get_database_backend() != DbBackend::Postgres {
-        return;
-    }
-    match append_now(db, batch).await {
-        Ok(_) => batch.clear(),
-        Err(err) => {
-            tracing::warn!(error = %err, events = batch.len(), "writing audit events failed; retrying");
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }

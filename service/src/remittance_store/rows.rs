@@ -270,7 +270,7 @@ pub(super) fn warning_json(w: &Warning) -> serde_json::Value {
 
 pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    overturn_domain::hex::encode(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]
