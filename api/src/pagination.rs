@@ -57,9 +57,10 @@ impl Page {
     }
 }
 
-/// `?limit=`: 1 to `MAX_LIMIT`, `DEFAULT_LIMIT` when absent.
+/// `?limit=`: 1 to `MAX_LIMIT`, `DEFAULT_LIMIT` when absent. Unlike a filter, an empty
+/// `limit=` is refused: the document states a number, and none is not one.
 pub fn parse_limit(limit: Option<&str>) -> Result<u64, FieldError> {
-    match limit.filter(|l| !l.is_empty()).map(str::parse::<u64>) {
+    match limit.map(str::parse::<u64>) {
         None => Ok(DEFAULT_LIMIT),
         Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
         Some(_) => Err(FieldError::new("limit", format!("must be from 1 to {MAX_LIMIT}"))),
@@ -94,6 +95,7 @@ mod tests {
         assert!(Page::parse(Some("0"), None).is_err());
         assert!(Page::parse(Some("501"), None).is_err());
         assert!(Page::parse(Some("ten"), None).is_err());
+        assert!(Page::parse(Some(""), None).is_err());
         assert_eq!(Page::parse(Some("500"), None).unwrap().limit, 500);
         assert_eq!(Page::parse(None, None).unwrap().limit, 50);
     }

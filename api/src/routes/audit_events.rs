@@ -92,11 +92,19 @@ pub struct AuditEventQuery {
     /// Events that list this member id.
     pub member_id: Option<String>,
     /// Events of this API key (and of the patient sessions it started).
-    #[param(pattern = "^([0-9a-fA-F-]{36})?$")]
+    #[param(pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     pub key_id: Option<String>,
     /// From this date (00:00 UTC) or RFC 3339 timestamp, inclusive.
+    #[param(
+        example = "2026-12-01",
+        pattern = r"^([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?)?$"
+    )]
     pub from: Option<String>,
     /// Up to this date, inclusive of the whole day, or before this RFC 3339 timestamp.
+    #[param(
+        example = "2026-12-31",
+        pattern = r"^([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?)?$"
+    )]
     pub to: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]

@@ -115,10 +115,16 @@ pub struct FollowUpListQuery {
     pub denial_id: Option<String>,
     pub payer_id: Option<String>,
     /// One kind or several, comma-separated.
-    #[param(example = "status_check", pattern = "^[a-z_]*(,[a-z_]+)*$")]
+    #[param(
+        example = "status_check",
+        pattern = "^((status_check|appeal_deadline|resubmission|patient_outreach|timely_filing)(,(status_check|appeal_deadline|resubmission|patient_outreach|timely_filing))*)?$"
+    )]
     pub kind: Option<String>,
     /// One status or several, comma-separated (`scheduled,fired` for everything open).
-    #[param(example = "fired", pattern = "^[a-z_]*(,[a-z_]+)*$")]
+    #[param(
+        example = "fired",
+        pattern = "^((scheduled|fired|completed|cancelled)(,(scheduled|fired|completed|cancelled))*)?$"
+    )]
     pub status: Option<String>,
     /// `payer` or `patient`.
     #[param(pattern = "^(payer|patient)?$")]
@@ -126,10 +132,16 @@ pub struct FollowUpListQuery {
     /// Who it is assigned to; `none` for unassigned ones.
     pub assignee: Option<String>,
     /// Due strictly before this instant: an RFC 3339 timestamp, or a date (00:00 UTC of it).
-    #[param(example = "2026-12-01")]
+    #[param(
+        example = "2026-12-01",
+        pattern = r"^([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?)?$"
+    )]
     pub due_before: Option<String>,
     /// Due at or after this instant: an RFC 3339 timestamp, or a date (00:00 UTC of it).
-    #[param(example = "2026-11-01")]
+    #[param(
+        example = "2026-11-01",
+        pattern = r"^([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?)?$"
+    )]
     pub due_after: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
@@ -274,7 +286,11 @@ pub async fn get_follow_up(
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     /// What was done (up to 4,000 characters).
-    #[schema(example = "Called the payer: claim in process, check number expected Friday.")]
+    #[schema(
+        example = "Called the payer: claim in process, check number expected Friday.",
+        max_length = 4000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,4000}$"
+    )]
     pub note: Option<String>,
 }
 
@@ -284,8 +300,12 @@ pub struct CompleteRequest {
 pub struct SnoozeRequest {
     /// When it falls due again: an RFC 3339 timestamp, or a date (00:00 UTC of it); in the
     /// future, at most 3,650 days ahead.
-    #[schema(example = "2026-12-15")]
+    #[schema(
+        example = "2026-12-15",
+        pattern = r"^[0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-9])|(0[13-9]|1[0-2])-30|(0[13578]|1[02])-31)([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub until: String,
+    #[schema(max_length = 4000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,4000}$")]
     pub note: Option<String>,
 }
 
@@ -293,9 +313,13 @@ pub struct SnoozeRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReassignRequest {
-    /// Who works it (1 to 100 characters); null unassigns.
-    #[schema(example = "kim.lee")]
+    /// Who works it (1 to 100 characters, no control characters); null unassigns.
+    #[schema(
+        example = "kim.lee",
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub assignee: Option<String>,
+    #[schema(max_length = 4000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,4000}$")]
     pub note: Option<String>,
 }
 
@@ -344,8 +368,12 @@ pub async fn complete_follow_up(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let request: CompleteRequest =
-        if body.iter().all(u8::is_ascii_whitespace) { CompleteRequest::default() } else { parse_body(&req, &body)? };
+    // The body is optional: none, or JSON `null` (as the document allows), is no note.
+    let request: CompleteRequest = if body.trim_ascii().is_empty() || body.trim_ascii() == b"null" {
+        CompleteRequest::default()
+    } else {
+        parse_body(&req, &body)?
+    };
     let mut errors = Errors(Vec::new());
     let note = parse_note(request.note.as_deref(), &mut errors);
     if !errors.0.is_empty() {

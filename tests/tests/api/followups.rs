@@ -112,6 +112,8 @@ async fn an_unanswered_claim_is_chased_at_the_payer(backend: Backend) {
     assert_eq!((done["status"].as_str(), done["note"].as_str()), (Some("completed"), Some("Payer says: in process")));
     assert!(done["closed_at"].is_string());
     assert_problem(post_action(&app, id, "complete", None).await, 409).await;
+    // JSON `null`, which the document allows for the optional body, is no body: the same 409.
+    assert_problem(post_action(&app, id, "complete", Some(&Value::Null)).await, 409).await;
     assert_problem(post_action(&app, id, "snooze", Some(&json!({"until": "2030-01-01"}))).await, 409).await;
     // Nothing fired twice.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -98,7 +98,7 @@ pub struct ContactList {
 #[serde(deny_unknown_fields)]
 pub struct CreateContactRequest {
     /// `patient` or `payer`.
-    #[schema(example = "patient")]
+    #[schema(example = "patient", pattern = "^(patient|payer)$")]
     pub kind: String,
     /// The patient's member id (kind `patient`) or the payer id (kind `payer`).
     #[schema(example = "MBR-1001")]
@@ -109,9 +109,24 @@ pub struct CreateContactRequest {
     #[schema(example = "https://portal.example.com/hooks/overturn")]
     pub webhook_url: String,
     /// Events to receive, among those its kind can get; leave out for the defaults.
+    #[schema(value_type = Option<Vec<EventName>>)]
     pub events: Option<Vec<String>>,
     /// Default true.
     pub enabled: Option<bool>,
+}
+
+/// An event a contact can subscribe to (`ping` is always delivered and is not subscribed to).
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // the document's enumeration; requests carry the names as strings
+pub enum EventName {
+    #[serde(rename = "patient.balance_due")]
+    BalanceDue,
+    #[serde(rename = "patient.action_required")]
+    ActionRequired,
+    #[serde(rename = "followup.due")]
+    FollowupDue,
+    #[serde(rename = "denial.created")]
+    DenialCreated,
 }
 
 /// `PATCH`: fields left out stay as they are; `events: null` restores the defaults.
@@ -121,7 +136,7 @@ pub struct UpdateContactRequest {
     pub name: Option<String>,
     pub webhook_url: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(value_type = Option<Vec<EventName>>)]
     pub events: Option<Option<Vec<String>>>,
     /// `true` re-enables a disabled contact (its failure history starts afresh); `false`
     /// disables it and cancels its pending deliveries.

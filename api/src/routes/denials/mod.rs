@@ -34,13 +34,22 @@ use overturn_service::code_catalog;
 #[into_params(parameter_in = Query)]
 pub struct DenialListQuery {
     /// One status or several, comma-separated (`open,in_progress`).
-    #[param(example = "open", pattern = "^[a-z_]*(,[a-z_]+)*$")]
+    #[param(
+        example = "open",
+        pattern = "^((open|in_progress|appealed|resubmitted|overturned|upheld|written_off)(,(open|in_progress|appealed|resubmitted|overturned|upheld|written_off))*)?$"
+    )]
     pub status: Option<String>,
     /// One category or several, comma-separated.
-    #[param(example = "authorization", pattern = "^[a-z_]*(,[a-z_]+)*$")]
+    #[param(
+        example = "authorization",
+        pattern = "^((eligibility|authorization|coding|medical_necessity|timely_filing|duplicate|bundling|missing_information|coordination_of_benefits|non_covered|provider_eligibility|other)(,(eligibility|authorization|coding|medical_necessity|timely_filing|duplicate|bundling|missing_information|coordination_of_benefits|non_covered|provider_eligibility|other))*)?$"
+    )]
     pub category: Option<String>,
     /// `coding`, `registration`, `clinical` or `billing`, or several, comma-separated.
-    #[param(example = "coding", pattern = "^[a-z_]*(,[a-z_]+)*$")]
+    #[param(
+        example = "coding",
+        pattern = "^((coding|registration|clinical|billing)(,(coding|registration|clinical|billing))*)?$"
+    )]
     pub work_queue: Option<String>,
     pub payer_id: Option<String>,
     pub claim_number: Option<String>,
@@ -247,8 +256,11 @@ pub struct DenialActionRequest {
     /// `assign`, `start`, `appeal`, `resubmit`, `resolve`, `write_off` or `note`.
     #[schema(example = "resolve")]
     pub action: String,
-    /// For `assign`: who works it (1 to 100 characters); null unassigns.
-    #[schema(example = "kim.lee")]
+    /// For `assign`: who works it (1 to 100 characters, no control characters); null unassigns.
+    #[schema(
+        example = "kim.lee",
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub assignee: Option<String>,
     /// For `resolve`: `overturned` or `upheld`.
     #[schema(example = "overturned")]
@@ -257,6 +269,7 @@ pub struct DenialActionRequest {
     #[schema(value_type = Option<String>, example = "145.00")]
     pub recovered_amount: Option<String>,
     /// Any action may carry a note (up to 4,000 characters); `note` needs one.
+    #[schema(max_length = 4000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,4000}$")]
     pub note: Option<String>,
 }
 

@@ -29,6 +29,18 @@ fn scope<A: PatientAccess>(caller: &ForPatient<A>) -> ContactScope {
     }
 }
 
+/// An event a patient's contact can subscribe to.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)] // the document's enumeration; requests carry the names as strings
+pub enum PatientEventName {
+    #[serde(rename = "patient.balance_due")]
+    BalanceDue,
+    #[serde(rename = "patient.action_required")]
+    ActionRequired,
+    #[serde(rename = "followup.due")]
+    FollowupDue,
+}
+
 /// A new contact for the patient of the path: its kind is `patient` and its reference the
 /// member id, so neither is sent.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -41,6 +53,7 @@ pub struct CreatePatientContactRequest {
     pub webhook_url: String,
     /// Among `patient.balance_due`, `patient.action_required` and `followup.due`; leave out
     /// for all three.
+    #[schema(value_type = Option<Vec<PatientEventName>>)]
     pub events: Option<Vec<String>>,
     /// Default true.
     pub enabled: Option<bool>,
