@@ -139,8 +139,10 @@ def main():
     started = time.time_ns()
     remittance = request("POST", "/v1/remittances", data=edi, content_type="application/edi-x12")
     while True:
-        ready = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/ready").read())
+        # Classified first, then nothing pending: read the other way round, a moment when the
+        # deliveries made so far were all sent could pass for the end.
         listed = request("GET", f"/v1/remittances/{remittance['id']}")
+        ready = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/ready").read())
         if listed.get("classified_at") and ready["webhooks_pending"] == 0 and ready["outbox_pending"] == 0:
             break
         time.sleep(0.2)

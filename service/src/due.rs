@@ -9,6 +9,7 @@
 //! a job pushed twice anyway (a commit lost after the push) is harmless, since every job
 //! acts only on rows still waiting for it.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -90,21 +91,70 @@ where
     let horizon = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
     let stale = now - chrono::Duration::from_std(LOOKAHEAD + stale_after).unwrap_or_default();
     let txn = db.begin().await?;
-    let rows: Vec<R> = match &schedule.share {
+    let (rows, scanned): (Vec<R>, usize) = match &schedule.share {
         Some(share) => {
-            let statement = fair_pick::<E>(
-                db.get_database_backend(),
-                &schedule,
-                share,
-                columns,
-                Window { now, horizon, stale, limit },
-            );
-            let found = txn.query_all_raw(statement).await?;
-            found.iter().map(R::try_get_many_by_index).collect::<Result<_, _>>().map_err(DbErr::from)?
+            // The oldest waiting rows as (id, group), a page of at least a few shares: shared
+            // out per group at once, unless one group crowds a full page (a backlog, whose
+            // attempts already queued count too), when others may wait behind it.
+            let page_size = limit.max(1).max(share.per_group as u64 * 4);
+            let page: Vec<(Uuid, Uuid)> = waiting::<E>(&schedule, horizon, stale)
+                .column(schedule.id)
+                .column(share.group)
+                .limit(page_size)
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            let mut taken: HashMap<Uuid, usize> = HashMap::new();
+            let mut chosen = Vec::with_capacity(page.len());
+            let mut held = 0;
+            for (id, group) in &page {
+                let count = taken.entry(*group).or_default();
+                *count += 1;
+                if *count <= share.per_group {
+                    chosen.push(*id);
+                } else {
+                    held += 1;
+                }
+            }
+            // Crowded: most of the page is over some group's share. A few rows over (groups
+            // interleaved unevenly) just wait for the next pass.
+            let crowded = held * 2 >= page.len();
+            let full = page.len() as u64 == page_size;
+            if crowded && full {
+                let statement = fair_pick::<E>(
+                    db.get_database_backend(),
+                    &schedule,
+                    share,
+                    columns,
+                    Window { now, horizon, stale, limit },
+                );
+                let found = txn.query_all_raw(statement).await?;
+                let rows: Vec<R> =
+                    found.iter().map(R::try_get_many_by_index).collect::<Result<_, _>>().map_err(DbErr::from)?;
+                let picked = rows.len();
+                (rows, picked)
+            } else {
+                chosen.truncate(limit.max(1) as usize);
+                let mut select = E::find()
+                    .select_only()
+                    .columns(columns)
+                    .filter(schedule.id.is_in(chosen))
+                    .order_by_asc(schedule.due_at)
+                    .order_by_asc(schedule.id);
+                if txn.get_database_backend() == DbBackend::Postgres {
+                    select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+                }
+                // A full page means more may wait: the caller's cue to come back at once.
+                let scanned = if full { limit as usize } else { page.len().min(limit as usize) };
+                (select.into_tuple().all(&txn).await?, scanned)
+            }
         }
-        None => oldest_first::<E, R>(&txn, &schedule, columns, horizon, stale, limit).await?,
+        None => {
+            let rows = oldest_first::<E, R>(&txn, &schedule, columns, horizon, stale, limit).await?;
+            let scanned = rows.len();
+            (rows, scanned)
+        }
     };
-    let scanned = rows.len();
     if rows.is_empty() {
         return Ok(Enqueued { handed: 0, scanned });
     }
@@ -130,6 +180,22 @@ struct Window {
     limit: u64,
 }
 
+/// Rows waiting and due by `horizon` (never handed over, or handed over before `stale`), in
+/// due order; the caller selects the columns.
+fn waiting<E: EntityTrait>(
+    schedule: &Schedule<E::Column>,
+    horizon: DateTime<Utc>,
+    stale: DateTime<Utc>,
+) -> sea_orm::Select<E> {
+    E::find()
+        .select_only()
+        .filter(schedule.status.eq(schedule.waiting.clone()))
+        .filter(schedule.due_at.lte(horizon))
+        .filter(Condition::any().add(schedule.enqueued_at.is_null()).add(schedule.enqueued_at.lt(stale)))
+        .order_by_asc(schedule.due_at)
+        .order_by_asc(schedule.id)
+}
+
 /// Waiting rows in due order, locked on PostgreSQL.
 async fn oldest_first<E, R>(
     txn: &DatabaseTransaction,
@@ -143,14 +209,7 @@ where
     E: EntityTrait,
     R: TryGetableMany,
 {
-    let mut select = E::find()
-        .select_only()
-        .columns(columns)
-        .filter(schedule.status.eq(schedule.waiting.clone()))
-        .filter(schedule.due_at.lte(horizon))
-        .filter(Condition::any().add(schedule.enqueued_at.is_null()).add(schedule.enqueued_at.lt(stale)))
-        .order_by_asc(schedule.due_at)
-        .limit(limit.max(1));
+    let mut select = waiting::<E>(schedule, horizon, stale).columns(columns).limit(limit.max(1));
     if txn.get_database_backend() == DbBackend::Postgres {
         select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }

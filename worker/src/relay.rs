@@ -30,6 +30,9 @@ pub struct RelaySettings {
     pub per_contact: usize,
 }
 
+/// The least time between two passes when woken rather than beaten.
+const WOKEN_PASS_GAP: Duration = Duration::from_millis(5);
+
 /// Follow-ups one scheduler pass reads at most (one transaction).
 const FOLLOWUPS_PER_PASS: u64 = 10_000;
 
@@ -42,6 +45,10 @@ pub async fn run(
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // A fixed beat: a wake (a finished webhook attempt) adds a pass without moving the next
+    // poll, so work arriving from another process still waits half a poll on average.
+    let mut beat = tokio::time::interval(settings.poll);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_sweep = std::time::Instant::now();
     let mut last_prune = std::time::Instant::now();
     loop {
@@ -49,6 +56,7 @@ pub async fn run(
             return;
         }
         let mut busy = false;
+        let last_pass = std::time::Instant::now();
         // One depth read serves the outbox and the follow-up scheduler: what the outbox just
         // pushed is added to it, so together they still stop at the high-water mark.
         match queue.depth().await {
@@ -119,8 +127,12 @@ pub async fn run(
             continue;
         }
         tokio::select! {
-            _ = tokio::time::sleep(settings.poll) => {}
-            _ = wake.notified() => {}
+            _ = beat.tick() => {}
+            _ = wake.notified() => {
+                // Finished attempts wake this loop by the thousand a second; a pass every
+                // few milliseconds serves them all.
+                tokio::time::sleep(WOKEN_PASS_GAP.saturating_sub(last_pass.elapsed())).await;
+            }
             _ = stop.changed() => {}
         }
     }
