@@ -11,6 +11,10 @@
    CLAIMS claims; every denial becomes one delivery per contact. Deliveries per second is the
    number delivered over the time from the first arrival to the last.
 
+3. MODE=fairness: instead of 2, one payer contact gets the denials of a CLAIMS-claim file
+   (CLAIMS=42000 makes about 10,000) while another contact is pinged every half second; each
+   ping's time to arrival shows whether the backlog held it up.
+
 Needs: cargo build --release -p overturn -p overturn-tests.
 """
 import datetime
@@ -129,6 +133,9 @@ def main():
           f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
           f"max {max(latencies):.1f} ms")
 
+    if os.environ.get("MODE") == "fairness":
+        return fairness(sink_url, arrivals_path, ping_contact)
+
     # 2. Throughput: every denial of a generated file to each payer contact.
     before = len(lines(arrivals_path))
     for i in range(contacts):
@@ -171,6 +178,41 @@ def main():
     for p in ([port] if backend == "sqlite" else [port + 1]):
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{p}/metrics").read().decode()
         print("  " + ", ".join(l for l in metrics.splitlines() if l.startswith("overturn_webhook_attempts_total")))
+
+
+def fairness(sink_url, arrivals_path, ping_contact):
+    """3. (MODE=fairness) One payer contact with a backlog: the denials of a CLAIMS-claim file
+    to it alone. While the backlog drains, a ping to another contact every half second; each
+    ping's time to arrival says whether the backlog held it up."""
+    request("POST", "/v1/contacts", {"kind": "payer", "reference": "GEN01", "name": "busy payer",
+                                     "webhook_url": sink_url, "events": ["denial.created"]})
+    edi = subprocess.run([os.path.join(bin_dir, "gen-835"), "--claims", str(claims), "--seed", "91"],
+                         capture_output=True, check=True).stdout
+    before = len(lines(arrivals_path))
+    posted = time.time()
+    remittance = request("POST", "/v1/remittances", data=edi, content_type="application/edi-x12")
+    waits, most_pending = [], 0
+    while True:
+        listed = request("GET", f"/v1/remittances/{remittance['id']}")
+        ready = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/ready").read())
+        most_pending = max(most_pending, ready["webhooks_pending"])
+        if listed.get("classified_at") and ready["webhooks_pending"] == 0:
+            break
+        if ready["webhooks_pending"] > 0:
+            started = time.time_ns()
+            webhook_id = request("POST", f"/v1/contacts/{ping_contact}/test")["webhook_id"]
+            while True:
+                got = arrivals(arrivals_path).get(webhook_id)
+                if got:
+                    waits.append((got - started) / 1e6)
+                    break
+                time.sleep(0.005)
+        time.sleep(0.5)
+    backlog = len(lines(arrivals_path)) - before - len(waits)
+    print(f"backend={backend} fairness: {backlog} deliveries to one contact (at most {most_pending} pending), "
+          f"all sent {time.time() - posted:.1f} s after the POST; "
+          f"{len(waits)} pings to another meanwhile: p50 {percentile(waits, 0.5):.0f} ms, "
+          f"max {max(waits):.0f} ms" if waits else f"backend={backend} fairness: no ping ran during the backlog")
 
 
 try:

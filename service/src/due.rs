@@ -9,7 +9,7 @@
 //! a job pushed twice anyway (a commit lost after the push) is harmless, since every job
 //! acts only on rows still waiting for it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -120,34 +120,44 @@ where
             // interleaved unevenly) just wait for the next pass.
             let crowded = held * 2 >= page.len();
             let full = page.len() as u64 == page_size;
+            let limit_rows = limit.max(1) as usize;
             if crowded && full {
-                let statement = fair_pick::<E>(
-                    db.get_database_backend(),
-                    &schedule,
-                    share,
-                    columns,
-                    Window { now, horizon, stale, limit },
-                );
-                let found = txn.query_all_raw(statement).await?;
-                let rows: Vec<R> =
-                    found.iter().map(R::try_get_many_by_index).collect::<Result<_, _>>().map_err(DbErr::from)?;
-                let picked = rows.len();
-                (rows, picked)
-            } else {
-                chosen.truncate(limit.max(1) as usize);
-                let mut select = E::find()
-                    .select_only()
-                    .columns(columns)
-                    .filter(schedule.id.is_in(chosen))
-                    .order_by_asc(schedule.due_at)
-                    .order_by_asc(schedule.id);
-                if txn.get_database_backend() == DbBackend::Postgres {
-                    select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+                // Each group's share first, over every due row (so the rows behind a backlog
+                // are seen); the room left goes to the oldest rows, the backlog's own: nobody
+                // waits behind it for more than the queue's depth, and it is not slowed when
+                // it is alone.
+                let statement =
+                    fair_pick::<E>(db.get_database_backend(), &schedule, share, Window { now, horizon, stale, limit });
+                let fair: Vec<Uuid> = txn
+                    .query_all_raw(statement)
+                    .await?
+                    .iter()
+                    .map(|row| row.try_get_by_index::<Uuid>(0))
+                    .collect::<Result<_, _>>()?;
+                let first: HashSet<Uuid> = fair.iter().copied().collect();
+                chosen = fair;
+                for (id, _) in &page {
+                    if chosen.len() >= limit_rows {
+                        break;
+                    }
+                    if !first.contains(id) {
+                        chosen.push(*id);
+                    }
                 }
-                // A full page means more may wait: the caller's cue to come back at once.
-                let scanned = if full { limit as usize } else { page.len().min(limit as usize) };
-                (select.into_tuple().all(&txn).await?, scanned)
             }
+            chosen.truncate(limit_rows);
+            let mut select = E::find()
+                .select_only()
+                .columns(columns)
+                .filter(schedule.id.is_in(chosen))
+                .order_by_asc(schedule.due_at)
+                .order_by_asc(schedule.id);
+            if txn.get_database_backend() == DbBackend::Postgres {
+                select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+            }
+            // A full page means more may wait: the caller's cue to come back at once.
+            let scanned = if full { limit_rows } else { page.len().min(limit_rows) };
+            (select.into_tuple().all(&txn).await?, scanned)
         }
         None => {
             let rows = oldest_first::<E, R>(&txn, &schedule, columns, horizon, stale, limit).await?;
@@ -223,13 +233,11 @@ fn fair_pick<E: EntityTrait>(
     backend: DbBackend,
     schedule: &Schedule<E::Column>,
     share: &Share<E::Column>,
-    columns: impl IntoIterator<Item = E::Column>,
     window: Window,
 ) -> Statement {
     let table = E::default().table_name().to_owned();
     let (id, group) = (schedule.id.as_str(), share.group.as_str());
     let (status, due, handed) = (schedule.status.as_str(), schedule.due_at.as_str(), schedule.enqueued_at.as_str());
-    let columns = columns.into_iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
     // Bare `?` on SQLite bind in text order, so values are pushed as their marks are written.
     let mut values: Vec<Value> = Vec::new();
     let mut mark = |value: Value| {
@@ -244,18 +252,15 @@ fn fair_pick<E: EntityTrait>(
     let waiting_now = format!("({handed} IS NULL OR {handed} < {})", mark(window.stale.into()));
     let per_group = mark((share.per_group as i64).into());
     let limit = mark((window.limit.max(1) as i64).into());
-    let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
-        "SELECT {columns} FROM {table} WHERE {id} IN (\
-           SELECT {id} FROM (\
-             SELECT {id}, {due}, {handed}, \
-               ROW_NUMBER() OVER (PARTITION BY {group}, {waiting_then} ORDER BY {due}, {id}) AS share_nth, \
-               SUM(CASE WHEN {handed} >= {busy_since} AND {due} <= {busy_due} THEN 1 ELSE 0 END) \
-                 OVER (PARTITION BY {group}) AS share_busy \
-             FROM {table} WHERE {status} = {waiting} AND {due} <= {horizon}\
-           ) pick WHERE {waiting_now} AND share_nth + share_busy <= {per_group} \
-           ORDER BY {due}, {id} LIMIT {limit}\
-         ) ORDER BY {due}, {id}{lock}"
+        "SELECT {id} FROM (\
+           SELECT {id}, {due}, {handed}, \
+             ROW_NUMBER() OVER (PARTITION BY {group}, {waiting_then} ORDER BY {due}, {id}) AS share_nth, \
+             SUM(CASE WHEN {handed} >= {busy_since} AND {due} <= {busy_due} THEN 1 ELSE 0 END) \
+               OVER (PARTITION BY {group}) AS share_busy \
+           FROM {table} WHERE {status} = {waiting} AND {due} <= {horizon}\
+         ) pick WHERE {waiting_now} AND share_nth + share_busy <= {per_group} \
+         ORDER BY {due}, {id} LIMIT {limit}"
     );
     Statement::from_sql_and_values(backend, sql, values)
 }
