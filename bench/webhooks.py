@@ -87,6 +87,17 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def ping(contact, arrivals_path):
+    """A test event to `contact`: milliseconds from the request's start to its arrival."""
+    started = time.time_ns()
+    webhook_id = request("POST", f"/v1/contacts/{contact}/test")["webhook_id"]
+    while True:
+        got = arrivals(arrivals_path).get(webhook_id)
+        if got:
+            return (got - started) / 1e6
+        time.sleep(0.001)
+
+
 def main():
     arrivals_path = os.path.join(work, "arrivals.txt")
     sink = subprocess.Popen([os.path.join(bin_dir, "webhook-sink"), f"127.0.0.1:{sink_port}"],
@@ -121,14 +132,7 @@ def main():
                                                      "name": "latency", "webhook_url": sink_url})["id"]
     latencies = []
     for _ in range(pings):
-        started = time.time_ns()
-        webhook_id = request("POST", f"/v1/contacts/{ping_contact}/test")["webhook_id"]
-        while True:
-            got = arrivals(arrivals_path).get(webhook_id)
-            if got:
-                latencies.append((got - started) / 1e6)
-                break
-            time.sleep(0.001)
+        latencies.append(ping(ping_contact, arrivals_path))
     print(f"backend={backend} latency over {pings} test events, request start to arrival: "
           f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, "
           f"max {max(latencies):.1f} ms")
@@ -199,14 +203,7 @@ def fairness(sink_url, arrivals_path, ping_contact):
         if listed.get("classified_at") and ready["webhooks_pending"] == 0:
             break
         if ready["webhooks_pending"] > 0:
-            started = time.time_ns()
-            webhook_id = request("POST", f"/v1/contacts/{ping_contact}/test")["webhook_id"]
-            while True:
-                got = arrivals(arrivals_path).get(webhook_id)
-                if got:
-                    waits.append((got - started) / 1e6)
-                    break
-                time.sleep(0.005)
+            waits.append(ping(ping_contact, arrivals_path))
         time.sleep(0.5)
     backlog = len(lines(arrivals_path)) - before - len(waits)
     print(f"backend={backend} fairness: {backlog} deliveries to one contact (at most {most_pending} pending), "
