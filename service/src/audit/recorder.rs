@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use overturn_domain::audit::AuditEvent;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, watch};
 
 use super::append_now;
@@ -76,9 +76,6 @@ async fn run(db: DatabaseConnection, mut receiver: mpsc::Receiver<AuditEvent>, m
 /// Appends the batch (and on PostgreSQL the writes' waiting events); the batch is kept for the
 /// next pass if the database refuses.
 async fn write(db: &DatabaseConnection, batch: &mut Vec<AuditEvent>) {
-    if batch.is_empty() && db.get_database_backend() != DbBackend::Postgres {
-        return;
-    }
     match append_now(db, batch).await {
         Ok(_) => batch.clear(),
         Err(err) => {
