@@ -146,12 +146,9 @@ where
                 }
             }
             chosen.truncate(limit_rows);
-            let mut select = E::find()
-                .select_only()
-                .columns(columns)
-                .filter(schedule.id.is_in(chosen))
-                .order_by_asc(schedule.due_at)
-                .order_by_asc(schedule.id);
+            // The page was read unlocked: the chosen rows are taken locked and still waiting,
+            // so another worker's relay that handed some over meanwhile is not repeated.
+            let mut select = waiting::<E>(&schedule, horizon, stale).columns(columns).filter(schedule.id.is_in(chosen));
             if txn.get_database_backend() == DbBackend::Postgres {
                 select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
             }
