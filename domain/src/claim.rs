@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::codes::RevenueCode;
 use crate::{
     ClaimNumber, DiagnosisCode, LineControlNumber, MemberId, Modifier, Money, Npi, PartyName, PayerId, PersonName,
     ProcedureCode,
@@ -27,7 +28,14 @@ pub enum FrequencyCode {
     Original,
     Replacement,
     Void,
+    /// One of the institutional claim's other frequency codes (the third digit of the type of
+    /// bill: interim bills 2–4, late charges 5, hospice and home health notices A–Q, …).
+    Institutional(&'static str),
 }
+
+/// Institutional frequency codes besides 1, 7 and 8 (NUBC type of bill, third position).
+const INSTITUTIONAL_FREQUENCIES: [&str; 20] =
+    ["0", "2", "3", "4", "5", "6", "9", "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "M", "Q"];
 
 impl FrequencyCode {
     pub fn parse(value: &str) -> Result<Self, &'static str> {
@@ -39,17 +47,29 @@ impl FrequencyCode {
         }
     }
 
+    /// As an 837I may carry it: 1, 7, 8 or another type-of-bill frequency.
+    pub fn parse_institutional(value: &str) -> Result<Self, &'static str> {
+        Self::parse(value).or_else(|_| {
+            INSTITUTIONAL_FREQUENCIES
+                .iter()
+                .find(|&&c| c == value)
+                .map(|&c| Self::Institutional(c))
+                .ok_or("must be a claim frequency code: 1 (original), 7 (replacement), 8 (void) or, on an institutional claim, another type-of-bill frequency (0, 2–6, 9, A–Q)")
+        })
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Original => "1",
             Self::Replacement => "7",
             Self::Void => "8",
+            Self::Institutional(code) => code,
         }
     }
 
     /// Replacement and void claims must name the payer's claim they replace (CLP07 of the 835).
     pub fn needs_original_reference(self) -> bool {
-        !matches!(self, Self::Original)
+        matches!(self, Self::Replacement | Self::Void)
     }
 }
 
@@ -84,7 +104,9 @@ impl ClaimStatus {
 /// A service line of a claim, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimLineDraft {
-    pub procedure_code: ProcedureCode,
+    /// Always on a professional line; an institutional line may carry only a revenue code.
+    pub procedure_code: Option<ProcedureCode>,
+    pub revenue_code: Option<RevenueCode>,
     pub modifiers: Vec<Modifier>,
     pub units: Decimal,
     pub charge: Money,
@@ -210,7 +232,8 @@ mod tests {
             diagnosis_codes: vec![DiagnosisCode::parse("E11.9").unwrap()],
             lines: vec![
                 ClaimLineDraft {
-                    procedure_code: ProcedureCode::parse("99213").unwrap(),
+                    procedure_code: Some(ProcedureCode::parse("99213").unwrap()),
+                    revenue_code: None,
                     modifiers: vec![],
                     units: Decimal::ONE,
                     charge: Money::parse("180").unwrap(),
@@ -218,7 +241,8 @@ mod tests {
                     line_control_number: None,
                 },
                 ClaimLineDraft {
-                    procedure_code: ProcedureCode::parse("36415").unwrap(),
+                    procedure_code: Some(ProcedureCode::parse("36415").unwrap()),
+                    revenue_code: None,
                     modifiers: vec![],
                     units: Decimal::ONE,
                     charge: Money::parse("20.55").unwrap(),

@@ -17,6 +17,32 @@ pub enum CodeError {
     Procedure,
     #[error("is not a procedure modifier: two letters or digits (e.g. \"25\", \"GP\")")]
     Modifier,
+    #[error(
+        "is not an ICD-9-CM code: three digits and up to two more, V and two digits and up to two more, or E and three digits and up to one more (e.g. \"250.00\", \"V70.0\")"
+    )]
+    Icd9,
+    #[error("is not a revenue code: four digits (e.g. \"0450\")")]
+    Revenue,
+}
+
+/// A revenue code (NUBC), which names the department or service of an institutional claim's
+/// line (SV201).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RevenueCode(String);
+
+impl RevenueCode {
+    pub fn parse(value: &str) -> Result<Self, CodeError> {
+        let v = value.trim();
+        if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(v.to_owned()))
+        } else {
+            Err(CodeError::Revenue)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// An ICD-10-CM diagnosis code, kept in its dotted form ("E11.9").
@@ -50,6 +76,39 @@ impl DiagnosisCode {
             return Err(CodeError::Diagnosis);
         }
         if etiology.is_empty() { Ok(Self(category)) } else { Ok(Self(format!("{category}.{etiology}"))) }
+    }
+
+    /// An ICD-9-CM code, as claims for services before 1 October 2015 carry (qualifiers BK,
+    /// BF on the 837), kept dotted ("250.00", "V70.0", "E888.9").
+    pub fn parse_icd9(value: &str) -> Result<Self, CodeError> {
+        let upper = value.trim().to_ascii_uppercase();
+        let plain: String = upper.chars().filter(|&c| c != '.').collect();
+        let b = plain.as_bytes();
+        if upper.matches('.').count() > 1 || !plain.is_ascii() || b.is_empty() {
+            return Err(CodeError::Icd9);
+        }
+        let (category, extra) = match b[0] {
+            b'E' => (4, 1),
+            b'V' => (3, 2),
+            b'0'..=b'9' => (3, 2),
+            _ => return Err(CodeError::Icd9),
+        };
+        let ok = b.len() >= category && b.len() <= category + extra && b[1..].iter().all(u8::is_ascii_digit);
+        // A dot, when sent, must sit right after the category.
+        let dot_ok = upper.find('.').is_none_or(|at| at == category && upper.len() > at + 1);
+        if !ok || !dot_ok {
+            return Err(CodeError::Icd9);
+        }
+        if b.len() == category {
+            Ok(Self(plain))
+        } else {
+            Ok(Self(format!("{}.{}", &plain[..category], &plain[category..])))
+        }
+    }
+
+    /// The code as an 837 carries it: without the dot.
+    pub fn undotted(&self) -> String {
+        self.0.replace('.', "")
     }
 
     pub fn as_str(&self) -> &str {
@@ -108,6 +167,32 @@ macro_rules! display_as_str {
     )*};
 }
 display_as_str!(DiagnosisCode, ProcedureCode, Modifier);
+
+#[cfg(test)]
+mod icd9_tests {
+    use super::*;
+
+    #[test]
+    fn icd9_forms() {
+        for (sent, kept) in [
+            ("25000", "250.00"),
+            ("250.00", "250.00"),
+            ("V700", "V70.0"),
+            ("E8889", "E888.9"),
+            ("486", "486"),
+            ("4019", "401.9"),
+            ("v22", "V22"),
+        ] {
+            assert_eq!(DiagnosisCode::parse_icd9(sent).map(|c| c.0), Ok(kept.to_owned()), "{sent}");
+        }
+        for bad in ["", "25", "250000", "E11.9", "V7", "2.5000", "250..0", "25O00", "E88899", "X250"] {
+            assert!(DiagnosisCode::parse_icd9(bad).is_err(), "{bad}");
+        }
+        assert_eq!(DiagnosisCode::parse("E11.9").unwrap().undotted(), "E119");
+        assert!(RevenueCode::parse("0450").is_ok());
+        assert!(RevenueCode::parse("450").is_err() && RevenueCode::parse("04500").is_err());
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use overturn_domain::ClaimStatus;
+use overturn_domain::{ClaimDraft, ClaimStatus};
 use overturn_entity::{claim, claim_line};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
@@ -84,4 +84,55 @@ pub async fn members_of(db: &impl ConnectionTrait, claims: &[Uuid]) -> Result<Ha
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// The rows of a new claim (not stored yet): a fresh id, status submitted, nothing paid.
+pub fn rows_of(
+    draft: &ClaimDraft,
+    submitted_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (claim::Model, Vec<claim_line::Model>) {
+    let id = Uuid::now_v7();
+    // `check` has already refused a sum that does not fit.
+    let total = draft.total_charge().unwrap_or_default();
+    let row = claim::Model {
+        id,
+        claim_number: draft.claim_number.as_str().to_owned(),
+        payer_id: draft.payer_id.as_str().to_owned(),
+        payer_name: draft.payer_name.as_str().to_owned(),
+        patient_member_id: draft.patient_member_id.as_str().to_owned(),
+        patient_first_name: draft.patient_first_name.as_str().to_owned(),
+        patient_last_name: draft.patient_last_name.as_str().to_owned(),
+        patient_date_of_birth: draft.patient_date_of_birth,
+        provider_npi: draft.provider_npi.as_str().to_owned(),
+        provider_name: draft.provider_name.as_str().to_owned(),
+        service_date: draft.service_date,
+        submitted_at,
+        frequency_code: draft.frequency_code.code().to_owned(),
+        payer_claim_control_number: draft.payer_claim_control_number.as_ref().map(|p| p.as_str().to_owned()),
+        diagnosis_codes: serde_json::json!(draft.diagnosis_codes.iter().map(|d| d.as_str()).collect::<Vec<_>>()),
+        total_charge_cents: total.cents(),
+        paid_amount_cents: 0,
+        patient_responsibility_cents: 0,
+        status: ClaimStatus::Submitted.into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let lines = draft
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| claim_line::Model {
+            claim_id: id,
+            line_number: i as i32 + 1,
+            // An institutional line may have a revenue code only: its procedure code is "".
+            procedure_code: line.procedure_code.as_ref().map_or_else(String::new, |c| c.as_str().to_owned()),
+            modifiers: serde_json::json!(line.modifiers.iter().map(|m| m.as_str()).collect::<Vec<_>>()),
+            units: line.units.to_string(),
+            charge_cents: line.charge.cents(),
+            service_date: line.service_date,
+            line_control_number: line.line_control_number.as_ref().map(|n| n.as_str().to_owned()),
+        })
+        .collect();
+    (row, lines)
 }

@@ -197,14 +197,15 @@ pub(super) fn decimal(seg: &Segment<'_>, element: usize) -> Result<Decimal, EdiE
 
 pub(super) fn date(seg: &Segment<'_>, element: usize) -> Result<NaiveDate, EdiError> {
     let text = seg.get(element);
-    let date = ccyymmdd(text).ok_or_else(|| seg.error(Some(element), format!("{text:?} is not a date CCYYMMDD")))?;
+    let bad = |message: String| seg.error(Some(element), message).fault(super::error::Fault::InvalidDate);
+    let date = ccyymmdd(text).ok_or_else(|| bad(format!("{text:?} is not a date CCYYMMDD")))?;
     if !crate::dates::plausible(date) {
-        return Err(seg.error(Some(element), format!("{text:?} is not a plausible date ({})", crate::dates::RANGE)));
+        return Err(bad(format!("{text:?} is not a plausible date ({})", crate::dates::RANGE)));
     }
     Ok(date)
 }
 
-fn ccyymmdd(text: &str) -> Option<NaiveDate> {
+pub(super) fn ccyymmdd(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| b[range].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
     (b.len() == 8 && b.iter().all(u8::is_ascii_digit))

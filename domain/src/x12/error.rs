@@ -8,6 +8,26 @@ pub struct EdiError {
     pub segment_id: String,
     pub element: Option<usize>,
     pub message: String,
+    /// What kind of fault, as an acknowledgment (999 IK3/IK4) reports it.
+    pub fault: Fault,
+}
+
+/// The kinds of fault an implementation acknowledgment tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// An element holds a value that is not allowed (or a rule across elements fails).
+    #[default]
+    Invalid,
+    /// A required element is empty.
+    Missing,
+    /// An element is not a valid date.
+    InvalidDate,
+    /// A required segment is not there (the error names the segment found in its place).
+    MissingSegment,
+    /// A segment the transaction defines, where it does not belong.
+    UnexpectedSegment,
+    /// A segment id the transaction does not define.
+    UnknownSegment,
 }
 
 /// The most of a segment id and of a message an error keeps. Messages quote the offending
@@ -23,7 +43,13 @@ impl EdiError {
             segment_id: excerpt(segment_id, MAX_SEGMENT_ID),
             element,
             message: excerpt(&message.into(), MAX_MESSAGE),
+            fault: Fault::Invalid,
         }
+    }
+
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.fault = fault;
+        self
     }
 }
 

@@ -7,7 +7,9 @@
 //! and recorded as warnings.
 
 mod balance;
+pub mod claim837;
 mod elements;
+mod envelope;
 mod error;
 pub mod generate;
 mod parse835;
@@ -16,13 +18,13 @@ mod remittance;
 mod segments;
 
 pub use balance::check as check_balance;
-pub use error::{EdiError, Warning};
+pub use error::{EdiError, Fault, Warning};
 pub use parse835::parse_835;
 pub use remittance::{
     Adjustment, ClaimPayment, Party, Payment, Procedure, ProviderAdjustment, RemittanceFile, ServiceLine, Transaction,
     originator, payer_key,
 };
-pub use segments::Delimiters;
+pub use segments::{Delimiters, Segment};
 
 #[cfg(test)]
 mod tests;

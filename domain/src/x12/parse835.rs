@@ -4,9 +4,10 @@ use chrono::NaiveDate;
 
 use super::balance;
 use super::elements::{amount, cas, claim_payment, date, decimal, optional_date, plb, service_line};
+use super::envelope::{Cursor, GroupKind, check_trailer, read_interchanges};
 use super::error::{EdiError, Warning};
 use super::remittance::*;
-use super::segments::{Delimiters, Segment, SegmentReader};
+use super::segments::Segment;
 
 /// What one claim payment may hold, per the 835 guide: 999 service lines (SVC), 99 CAS
 /// segments of six adjustments per claim or line, 99 LQ remark codes per line. A file beyond
@@ -67,110 +68,15 @@ mod tag {
 /// groups of one or more transactions. Any structural, numeric or balancing problem refuses
 /// the whole file, so that nothing of a bad file is ever applied.
 pub fn parse_835(input: &[u8]) -> Result<RemittanceFile<'_>, EdiError> {
-    let mut cursor = Cursor { reader: SegmentReader::new(input), peeked: None };
-    let mut transactions = Vec::new();
-    while let Some(isa) = cursor.next()? {
-        if isa.id != "ISA" {
-            return Err(isa.error(None, "expected ISA: every interchange starts with one"));
-        }
-        parse_interchange(&mut cursor, isa, &mut transactions)?;
-    }
+    let mut cursor = Cursor::new(input);
+    let kind = GroupKind { functional_id: "HP", description: "health care claim payment/advice" };
+    let transactions = read_interchanges(&mut cursor, &kind, |cursor, st, envelope| {
+        parse_transaction(cursor, st, envelope.interchange, envelope.group)
+    })?;
     if transactions.is_empty() {
         return Err(EdiError::new(1, "", None, "the file holds no 835 transaction"));
     }
     Ok(RemittanceFile { transactions })
-}
-
-struct Cursor<'a> {
-    reader: SegmentReader<'a>,
-    peeked: Option<Segment<'a>>,
-}
-
-impl<'a> Cursor<'a> {
-    fn next(&mut self) -> Result<Option<Segment<'a>>, EdiError> {
-        if let Some(seg) = self.peeked.take() {
-            return Ok(Some(seg));
-        }
-        self.reader.next_segment().transpose()
-    }
-
-    /// The next segment, which must exist; `expected` says what the file ended without.
-    fn require(&mut self, expected: &str) -> Result<Segment<'a>, EdiError> {
-        let index = self.reader.next_index();
-        self.next()?
-            .ok_or_else(|| EdiError::new(index, "", None, format!("the file ends where {expected} was expected")))
-    }
-
-    fn delimiters(&self) -> Delimiters {
-        self.reader.delimiters().expect("set by the ISA that was read first")
-    }
-}
-
-fn parse_interchange<'a>(
-    cursor: &mut Cursor<'a>,
-    isa: Segment<'a>,
-    out: &mut Vec<Transaction<'a>>,
-) -> Result<(), EdiError> {
-    let control = isa.get(13).trim();
-    if control.len() != 9 || !control.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(isa.error(Some(13), "the interchange control number must be 9 digits"));
-    }
-    let mut groups = 0usize;
-    loop {
-        let seg = cursor.require("GS or IEA")?;
-        match seg.id {
-            "GS" => {
-                groups += 1;
-                parse_group(cursor, seg, control, out)?;
-            }
-            "IEA" => {
-                check_count(&seg, 1, groups, "functional groups (GS)")?;
-                if seg.get(2).trim() != control {
-                    return Err(seg.error(Some(2), format!("must repeat the ISA13 control number {control}")));
-                }
-                return Ok(());
-            }
-            _ => return Err(seg.error(None, "expected GS or IEA inside an interchange")),
-        }
-    }
-}
-
-fn parse_group<'a>(
-    cursor: &mut Cursor<'a>,
-    gs: Segment<'a>,
-    interchange: &'a str,
-    out: &mut Vec<Transaction<'a>>,
-) -> Result<(), EdiError> {
-    if gs.get(1) != "HP" {
-        return Err(gs.error(Some(1), "the functional identifier must be HP (health care claim payment/advice)"));
-    }
-    let control = gs.required(6, "the group control number")?;
-    let mut sets = 0usize;
-    loop {
-        let seg = cursor.require("ST or GE")?;
-        match seg.id {
-            "ST" => {
-                sets += 1;
-                out.push(parse_transaction(cursor, seg, interchange, control)?);
-            }
-            "GE" => {
-                check_count(&seg, 1, sets, "transaction sets (ST)")?;
-                if seg.get(2) != control {
-                    return Err(seg.error(Some(2), format!("must repeat the GS06 control number {control}")));
-                }
-                return Ok(());
-            }
-            _ => return Err(seg.error(None, "expected ST or GE inside a functional group")),
-        }
-    }
-}
-
-fn check_count(seg: &Segment<'_>, element: usize, actual: usize, what: &str) -> Result<(), EdiError> {
-    match seg.get(element).parse::<usize>() {
-        Ok(n) if n == actual => Ok(()),
-        Ok(n) => Err(seg.error(Some(element), format!("says {n} {what}, but there are {actual}"))),
-        Err(_) => Err(seg.error(Some(element), format!("must be the number of {what}"))),
-    }
 }
 
 #[derive(Default)]
@@ -228,10 +134,7 @@ fn parse_transaction<'a>(
                 if state != Loop::Trailer {
                     finish_claim(&claims, &lines, &adjustments)?;
                 }
-                check_count(&seg, 1, count, "segments from ST to SE")?;
-                if seg.get(2) != control {
-                    return Err(seg.error(Some(2), format!("must repeat the ST02 control number {control}")));
-                }
+                check_trailer(&seg, count, control)?;
                 break;
             }
             tag::ISA | tag::IEA | tag::GS | tag::GE | tag::ST => {

@@ -72,6 +72,8 @@ pub struct Segment<'a> {
     /// Everything after the id's element separator ("" for a segment with no elements).
     elements: &'a str,
     separator: u8,
+    /// The component separator, for composite elements (`component`).
+    component: u8,
     /// End offset (exclusive) of element `n + 1` within `elements`; u16 keeps a segment,
     /// which is copied for every one read, small (segments are refused beyond `MAX_LEN`).
     ends: [u16; INDEXED],
@@ -83,7 +85,7 @@ pub const MAX_LEN: usize = u16::MAX as usize;
 
 impl<'a> Segment<'a> {
     /// `elements` must be at most `MAX_LEN` bytes.
-    fn new(index: usize, id: &'a str, elements: &'a str, separator: u8) -> Self {
+    fn new(index: usize, id: &'a str, elements: &'a str, separator: u8, component: u8) -> Self {
         let mut ends = [0u16; INDEXED];
         let mut count = 0usize;
         let bytes = elements.as_bytes();
@@ -104,7 +106,49 @@ impl<'a> Segment<'a> {
             ends[count] = end as u16;
             count += 1;
         }
-        Self { index, id, elements, separator, ends, count: count as u8 }
+        Self { index, id, elements, separator, component, ends, count: count as u8 }
+    }
+
+    /// One segment's text (`CLM*A1*100~` without its terminator), as stored and read back:
+    /// `None` when it is not a segment or is too long.
+    pub fn from_text(index: usize, text: &'a str, delimiters: Delimiters) -> Option<Self> {
+        let (id, elements) = match text.as_bytes().iter().take(4).position(|&b| b == delimiters.element) {
+            Some(at) => (&text[..at], &text[at + 1..]),
+            None => (text, ""),
+        };
+        let id_ok = !id.is_empty() && id.len() <= 3 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        (id_ok && elements.len() <= MAX_LEN)
+            .then(|| Self::new(index, id, elements, delimiters.element, delimiters.component))
+    }
+
+    /// Everything after the id and its separator, as read.
+    pub fn elements_text(&self) -> &'a str {
+        self.elements
+    }
+
+    /// How many elements the segment has, trailing empty ones included.
+    pub fn element_count(&self) -> usize {
+        if self.elements.is_empty() {
+            0
+        } else {
+            memchr::memchr_iter(self.separator, self.elements.as_bytes()).count() + 1
+        }
+    }
+
+    pub fn component_separator(&self) -> u8 {
+        self.component
+    }
+
+    /// Component `k` (1-based) of element `n`, or "" when absent.
+    pub fn component(&self, n: usize, k: usize) -> &'a str {
+        self.components(n).nth(k.wrapping_sub(1)).unwrap_or("")
+    }
+
+    /// The components of element `n` (one, the element itself, when it is not composite).
+    pub fn components(&self, n: usize) -> impl Iterator<Item = &'a str> + use<'a> {
+        let element = self.get(n);
+        let separator = self.component as char;
+        element.split(separator).take(if element.is_empty() { 0 } else { usize::MAX })
     }
 
     /// Element `n` (1-based), or "" when absent.
@@ -138,7 +182,11 @@ impl<'a> Segment<'a> {
     /// Element `n`, which must be present.
     pub fn required(&self, n: usize, what: &str) -> Result<&'a str, EdiError> {
         let value = self.get(n);
-        if value.is_empty() { Err(self.error(Some(n), format!("{what} is required"))) } else { Ok(value) }
+        if value.is_empty() {
+            Err(self.error(Some(n), format!("{what} is required")).fault(super::error::Fault::Missing))
+        } else {
+            Ok(value)
+        }
     }
 }
 
@@ -241,7 +289,7 @@ impl<'a> SegmentReader<'a> {
                 "a segment must start with an id of 2 or 3 capital letters or digits",
             )));
         }
-        Some(Ok(Segment::new(self.index, id, elements, separator)))
+        Some(Ok(Segment::new(self.index, id, elements, separator, delimiters.component)))
     }
 }
 
@@ -254,7 +302,7 @@ mod tests {
         #[test]
         fn get_agrees_with_a_plain_split(elements in prop::collection::vec("[A-Z0-9 ]{0,4}", 0..40), n in 0usize..45) {
             let text = elements.join("*");
-            let segment = Segment::new(1, "XX", &text, b'*');
+            let segment = Segment::new(1, "XX", &text, b'*', b':');
             let expected = if n == 0 || text.is_empty() { "" } else { text.split('*').nth(n - 1).unwrap_or("") };
             prop_assert_eq!(segment.get(n), expected);
         }

@@ -203,7 +203,8 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
                 .into_iter()
                 .map(|(code, mods, units, charge, date, control)| {
                     Some(ClaimLineDraft {
-                        procedure_code: code?,
+                        procedure_code: Some(code?),
+                        revenue_code: None,
                         modifiers: mods.into_iter().collect::<Option<Vec<_>>>()?,
                         units: units?,
                         charge: charge?,

@@ -1,0 +1,218 @@
+//! The 837 reader: envelopes strictly (any fault refuses the file), then each transaction
+//! set's hierarchy (HL) and loops, collecting faults where they belong (the set's header, a
+//! billing provider, subscriber or patient loop, or one claim) so that one bad claim never
+//! sinks the others.
+
+use super::super::envelope::{Cursor, Envelope, GroupKind, check_trailer, read_interchanges};
+use super::super::error::{EdiError, Fault};
+use super::super::segments::Segment;
+use super::loops::{Builder, Loop};
+use super::{Claim, ClaimFile, Context, Format, Level, TransactionSet};
+
+/// The most claims one file may hold, and segments one claim: beyond them the file is refused
+/// rather than held in memory (a claim of the guide's 50 or 999 lines runs to a few thousand).
+pub const MAX_CLAIMS: usize = 100_000;
+pub const MAX_CLAIM_SEGMENTS: usize = 20_000;
+
+/// Reads an 837P or 837I file. Envelope faults (ISA/IEA, GS/GE, ST/SE, their counts and
+/// control numbers, a set of another kind) are an `Err`; everything else is recorded on the
+/// set, loop or claim it concerns.
+pub fn parse_837(input: &[u8]) -> Result<ClaimFile<'_>, EdiError> {
+    let mut cursor = Cursor::new(input);
+    let kind = GroupKind { functional_id: "HC", description: "health care claim" };
+    let mut claims = 0usize;
+    let sets = read_interchanges(&mut cursor, &kind, |cursor, st, envelope| {
+        let set = read_set(cursor, st, envelope)?;
+        claims += set.claims.len();
+        if claims > MAX_CLAIMS {
+            return Err(st.error(None, format!("the file holds more than {MAX_CLAIMS} claims; send it in parts")));
+        }
+        Ok(set)
+    })?;
+    let Some(first) = sets.first() else {
+        return Err(EdiError::new(1, "", None, "the file holds no 837 transaction"));
+    };
+    let format = first.format;
+    if let Some(other) = sets.iter().find(|s| s.format != format) {
+        return Err(EdiError::new(
+            other.st_index,
+            "ST",
+            Some(3),
+            format!(
+                "a file holds either 837P or 837I transactions; this one mixes {} and {}",
+                format.name(),
+                other.format.name()
+            ),
+        ));
+    }
+    Ok(ClaimFile { format, sets })
+}
+
+/// The unit of loops being read.
+enum Open<'a> {
+    Header,
+    Context(usize, Builder<'a>),
+    Claim(usize, Builder<'a>),
+}
+
+fn read_set<'a>(
+    cursor: &mut Cursor<'a>,
+    st: Segment<'a>,
+    envelope: &Envelope<'a>,
+) -> Result<TransactionSet<'a>, EdiError> {
+    if st.get(1) != "837" {
+        return Err(st.error(Some(1), "only 837 transaction sets are accepted here"));
+    }
+    let control = st.required(2, "the transaction set control number")?;
+    let version = if st.get(3).is_empty() { envelope.gs.get(8) } else { st.get(3) };
+    let format = Format::of_version(version).ok_or_else(|| {
+        st.error(
+            Some(3),
+            format!(
+                "{version:?} is not an implementation this service reads: 005010X222A1 (837P) or 005010X223A2 (837I)"
+            ),
+        )
+    })?;
+    let mut set = TransactionSet {
+        format,
+        interchange_control_number: envelope.interchange,
+        group_control_number: envelope.group,
+        transaction_control_number: control,
+        interchange_sender: (envelope.isa.get(5), envelope.isa.get(6).trim_end()),
+        interchange_receiver: (envelope.isa.get(7), envelope.isa.get(8).trim_end()),
+        sender_id: envelope.gs.get(2),
+        receiver_id: envelope.gs.get(3),
+        st_index: st.index,
+        segment_count: 0,
+        header: Loop::new("header"),
+        contexts: Vec::new(),
+        claims: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut header = Builder::new(format, Loop::new("header"));
+    let mut open = Open::Header;
+    let mut count = 1usize;
+    loop {
+        let seg = cursor.require("SE")?;
+        count += 1;
+        match seg.id {
+            "SE" => {
+                check_trailer(&seg, count, control)?;
+                close(&mut set, open);
+                break;
+            }
+            "ISA" | "IEA" | "GS" | "GE" | "ST" => {
+                return Err(seg.error(None, format!("the transaction {control} ends without an SE segment")));
+            }
+            "BHT" if count == 2 => {
+                header.push(seg);
+            }
+            _ if count == 2 => {
+                set.errors.push(seg.error(None, "BHT must be the first segment after ST").fault(Fault::MissingSegment));
+                header.push(seg);
+            }
+            "HL" => {
+                close(&mut set, std::mem::replace(&mut open, Open::Header));
+                let index = open_context(&mut set, seg);
+                let root = set.contexts[index].loop_.clone();
+                open = Open::Context(index, Builder::new(format, root));
+            }
+            "CLM" => {
+                close(&mut set, std::mem::replace(&mut open, Open::Header));
+                let context = set.contexts.len().checked_sub(1).filter(|&c| set.contexts[c].level != Level::Billing);
+                let mut claim = Claim { context, claim: Loop::new("2300"), errors: Vec::new() };
+                if context.is_none() {
+                    claim.errors.push(
+                        seg.error(None, "a claim (CLM) must follow a subscriber (HL*22) or patient (HL*23) loop")
+                            .fault(Fault::UnexpectedSegment),
+                    );
+                }
+                let mut root = Loop::new("2300");
+                root.segments.push(seg);
+                set.claims.push(claim);
+                open = Open::Claim(set.claims.len() - 1, Builder::new(format, root));
+            }
+            _ => {
+                let (placed, within, errors) = match &mut open {
+                    Open::Header => (header.push(seg), header.current(), &mut set.errors),
+                    Open::Context(i, b) => (b.push(seg), b.current(), &mut set.contexts[*i].errors),
+                    Open::Claim(i, b) => {
+                        let claim = &mut set.claims[*i];
+                        if claim.claim.segments.len() >= MAX_CLAIM_SEGMENTS {
+                            return Err(seg.error(None, format!("a claim has more than {MAX_CLAIM_SEGMENTS} segments")));
+                        }
+                        (b.push(seg), b.current(), &mut claim.errors)
+                    }
+                };
+                if !placed {
+                    errors.push(unplaced(&seg, within));
+                }
+            }
+        }
+    }
+    set.header = header.finish();
+    set.segment_count = count;
+    Ok(set)
+}
+
+/// Why a segment fits nowhere it stands.
+fn unplaced(seg: &Segment<'_>, within: &str) -> EdiError {
+    if super::KNOWN_SEGMENTS.contains(&seg.id) {
+        let what = if seg.id == "NM1" { format!("NM1*{}", seg.get(1)) } else { seg.id.to_owned() };
+        seg.error(None, format!("{what} does not belong here (in or after loop {within})"))
+            .fault(Fault::UnexpectedSegment)
+    } else {
+        seg.error(None, format!("segment {} is not part of an 837", seg.id)).fault(Fault::UnknownSegment)
+    }
+}
+
+fn close<'a>(set: &mut TransactionSet<'a>, open: Open<'a>) {
+    match open {
+        Open::Header => {}
+        Open::Context(i, b) => set.contexts[i].loop_ = b.finish(),
+        Open::Claim(i, b) => {
+            // The placeholder claim loop gets its content.
+            set.claims[i].claim = b.finish();
+        }
+    }
+}
+
+/// Starts the 2000 loop an HL opens, checking the hierarchy: HL01 counts up from 1, HL02
+/// names the parent (a billing provider for a subscriber, a subscriber for a patient).
+fn open_context<'a>(set: &mut TransactionSet<'a>, hl: Segment<'a>) -> usize {
+    let mut errors = Vec::new();
+    let level = match hl.get(3) {
+        "20" => Level::Billing,
+        "22" => Level::Subscriber,
+        "23" => Level::Patient,
+        other => {
+            errors.push(hl.error(Some(3), format!("{other:?} is not a level of an 837: 20, 22 or 23")));
+            Level::Subscriber
+        }
+    };
+    let expected = set.contexts.len() + 1;
+    if hl.get(1) != expected.to_string() {
+        errors.push(hl.error(Some(1), format!("must be {expected}: HL ids count up from 1 in each transaction")));
+    }
+    let parent_id = hl.get(2);
+    let parent = set.contexts.iter().position(|c| c.hl_id == parent_id && !parent_id.is_empty());
+    let wanted = match level {
+        Level::Billing => None,
+        Level::Subscriber => Some(Level::Billing),
+        Level::Patient => Some(Level::Subscriber),
+    };
+    match (wanted, parent) {
+        (None, _) if !parent_id.is_empty() && set.contexts.iter().all(|c| c.hl_id != parent_id) => {
+            errors.push(hl.error(Some(2), format!("names parent {parent_id:?}, which no earlier HL has")));
+        }
+        (None, _) => {}
+        (Some(want), Some(p)) if set.contexts[p].level == want => {}
+        (Some(want), _) => errors
+            .push(hl.error(Some(2), format!("must name the HL of its {} loop; {parent_id:?} does not", want.name()))),
+    }
+    let mut root = Loop::new(level.loop_id());
+    // The HL itself is written afresh (ids renumbered); it stays here for positions and errors.
+    root.segments.push(hl);
+    set.contexts.push(Context { level, hl_id: hl.get(1), parent, hl, loop_: root, errors });
+    set.contexts.len() - 1
+}

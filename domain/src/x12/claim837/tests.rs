@@ -1,0 +1,136 @@
+use chrono::NaiveDate;
+
+use super::*;
+use crate::x12::Fault;
+
+const SAMPLE: &str = include_str!("../../../testdata/claims-basic.837");
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()
+}
+
+#[test]
+fn reads_the_sample_file() {
+    let file = parse_837(SAMPLE.as_bytes()).unwrap();
+    assert_eq!(file.format, Format::Professional);
+    assert_eq!(file.claim_count(), 3);
+    let set = &file.sets[0];
+    assert!(set.errors.is_empty(), "{:?}", set.errors);
+    let drafts = project(set, today());
+    let first = drafts[0].result.as_ref().unwrap();
+    assert_eq!(first.claim_number.as_str(), "CLM05000000");
+    assert_eq!(first.payer_id.as_str(), "60054");
+    assert_eq!(first.patient_member_id.as_str(), "M05000000");
+    assert_eq!(first.patient_last_name.as_str(), "DOEA");
+    assert_eq!(first.provider_npi.as_str(), "1234567893");
+    assert_eq!(first.lines.len(), 3);
+    assert_eq!(first.total_charge().unwrap().to_string(), "120.00");
+    assert_eq!(first.diagnosis_codes.iter().map(|d| d.as_str()).collect::<Vec<_>>(), ["E11.9", "F41.9"]);
+    assert_eq!(first.lines[2].procedure_code.as_ref().unwrap().as_str(), "J1885");
+    assert_eq!(first.lines[0].line_control_number.as_ref().unwrap().as_str(), "CLM05000000L1");
+    assert!(drafts.iter().all(|d| d.result.is_ok()));
+    // The loops are kept whole.
+    let claim = &set.claims[0].claim;
+    assert_eq!(claim.children_of("2400").count(), 3);
+    assert_eq!(set.contexts[0].loop_.child("2010AA").unwrap().segments.len(), 4);
+}
+
+/// The sample with one change, its SE count kept right (unless the change is to the SE).
+fn with(from: &str, to: &str) -> String {
+    assert!(SAMPLE.contains(from), "{from}");
+    let changed = SAMPLE.replacen(from, to, 1);
+    if from.starts_with("SE*") {
+        return changed;
+    }
+    let segments: Vec<&str> = changed.split('~').map(str::trim).collect();
+    let st = segments.iter().position(|s| s.starts_with("ST*")).unwrap();
+    let se = segments.iter().position(|s| s.starts_with("SE*")).unwrap();
+    changed.replace(segments[se], &format!("SE*{}*0001", se - st + 1))
+}
+
+fn faults_of(text: &str) -> Vec<Vec<EdiError>> {
+    let file = parse_837(text.as_bytes()).unwrap();
+    project(&file.sets[0], today()).into_iter().map(|p| p.result.err().unwrap_or_default()).collect()
+}
+
+#[test]
+fn a_bad_claim_is_refused_alone_and_named() {
+    // A bad procedure code on the first claim's second line.
+    let faults = faults_of(&with("SV1*HC:93000*", "SV1*HC:9300*"));
+    assert_eq!(faults[0].len(), 1, "{:?}", faults[0]);
+    let f = &faults[0][0];
+    assert_eq!((f.segment_id.as_str(), f.element), ("SV1", Some(1)));
+    assert!(f.message.contains("9300"), "{}", f.message);
+    assert!(faults[1].is_empty() && faults[2].is_empty());
+}
+
+#[test]
+fn the_total_must_be_the_sum_of_the_lines() {
+    let faults = faults_of(&with("CLM*CLM05000001*125.00", "CLM*CLM05000001*126.00"));
+    assert_eq!((faults[1][0].segment_id.as_str(), faults[1][0].element), ("CLM", Some(2)));
+    assert!(faults[0].is_empty());
+}
+
+#[test]
+fn a_subscriber_fault_refuses_only_its_claims() {
+    let faults = faults_of(&with("NM1*IL*1*DOEB*JANE****MI*M05000001~", "NM1*IL*1*DOEB*JANE****MI*~"));
+    assert!(faults[0].is_empty() && faults[2].is_empty());
+    assert_eq!(
+        (faults[1][0].segment_id.as_str(), faults[1][0].element, faults[1][0].fault),
+        ("NM1", Some(9), Fault::Missing)
+    );
+}
+
+#[test]
+fn a_billing_provider_fault_refuses_every_claim_under_it() {
+    let faults = faults_of(&with("XX*1234567893", "XX*1234567890"));
+    assert!(faults.iter().all(|f| f.iter().any(|e| e.segment_id == "NM1" && e.element == Some(9))), "{faults:?}");
+}
+
+#[test]
+fn icd9_only_before_october_2015() {
+    let faults = faults_of(&with("HI*ABK:E119*ABF:F419", "HI*BK:25000*BF:4019"));
+    assert!(faults[0].iter().any(|e| e.segment_id == "HI" && e.message.contains("ICD-9-CM")), "{:?}", faults[0]);
+    let old = with("HI*ABK:E119*ABF:F419", "HI*BK:25000*BF:4019")
+        .replace("DTP*472*D8*20261102~\nREF*6R*CLM05000000L", "DTP*472*D8*20060102~\nREF*6R*CLM05000000L");
+    let file = parse_837(old.as_bytes()).unwrap();
+    let drafts = project(&file.sets[0], today());
+    let draft = drafts[0].result.as_ref().unwrap();
+    assert_eq!(draft.diagnosis_codes.iter().map(|d| d.as_str()).collect::<Vec<_>>(), ["250.00", "401.9"]);
+    assert_eq!(draft.service_date, NaiveDate::from_ymd_opt(2006, 1, 2).unwrap());
+    // ICD-10 for a 2006 service is refused.
+    let faults = faults_of(&SAMPLE.replacen("DTP*472*D8*20261102", "DTP*472*D8*20060102", 1));
+    assert!(faults[0].iter().any(|e| e.message.contains("ICD-10-CM, which is for services from")), "{:?}", faults[0]);
+}
+
+#[test]
+fn envelope_faults_refuse_the_file() {
+    for (from, to, segment) in [
+        ("SE*63*0001", "SE*62*0001", "SE"),
+        ("GE*1*5", "GE*2*5", "GE"),
+        ("IEA*1*000000005", "IEA*1*000000006", "IEA"),
+        ("ST*837*0001*005010X222A1", "ST*837*0001*005010X221A1", "ST"),
+        ("GS*HC*", "GS*HP*", "GS"),
+    ] {
+        let err = parse_837(with(from, to).as_bytes()).unwrap_err();
+        assert_eq!(err.segment_id, segment, "{from}: {err}");
+    }
+}
+
+#[test]
+fn a_misplaced_or_unknown_segment_is_the_claims_fault() {
+    let faults = faults_of(&with("LX*2~", "ZZZ*1~\nLX*2~"));
+    assert!(faults[0].iter().any(|e| e.segment_id == "ZZZ" && e.fault == Fault::UnknownSegment), "{:?}", faults[0]);
+    let faults = faults_of(&with("LX*2~", "BHT*0019~\nLX*2~"));
+    assert!(faults[0].iter().any(|e| e.segment_id == "BHT" && e.fault == Fault::UnexpectedSegment), "{:?}", faults[0]);
+    assert!(faults[1].is_empty());
+}
+
+#[test]
+fn any_delimiters_the_isa_declares() {
+    let other = SAMPLE.replace('*', "|").replace(':', ">").replace('~', "\n").replace("|^|", "|{|");
+    let file = parse_837(other.as_bytes()).unwrap();
+    let drafts = project(&file.sets[0], today());
+    assert!(drafts.iter().all(|d| d.result.is_ok()), "{:?}", drafts[0].result);
+    assert_eq!(drafts[0].result.as_ref().unwrap().lines[0].procedure_code.as_ref().unwrap().as_str(), "80053");
+}
