@@ -15,6 +15,7 @@ mod m20261206_000007_payer_of_transaction;
 mod m20261207_000008_follow_up_partial_indexes;
 mod m20261207_000009_patient_access;
 mod m20261207_000010_audit_events;
+mod m20261208_000011_claim_files;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000008_follow_up_partial_indexes::Migration),
             Box::new(m20261207_000009_patient_access::Migration),
             Box::new(m20261207_000010_audit_events::Migration),
+            Box::new(m20261208_000011_claim_files::Migration),
         ]
     }
 }

@@ -135,6 +135,10 @@ impl<'a> Segment<'a> {
         }
     }
 
+    pub fn element_separator(&self) -> u8 {
+        self.separator
+    }
+
     pub fn component_separator(&self) -> u8 {
         self.component
     }

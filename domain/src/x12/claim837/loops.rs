@@ -139,6 +139,18 @@ pub(super) fn opens(format: Format, within: &str, seg: &Segment<'_>) -> Option<&
     }
 }
 
+/// Every loop id this module knows, as the static string a `Loop` holds.
+const LOOP_IDS: &[&str] = &[
+    "header", "1000A", "1000B", "2000A", "2010AA", "2010AB", "2010AC", "2000B", "2010BA", "2010BB", "2000C", "2010CA",
+    "2300", "2310A", "2310B", "2310C", "2310D", "2310E", "2310F", "2320", "2330A", "2330B", "2330C", "2330D", "2330E",
+    "2330F", "2330G", "2330H", "2330I", "2400", "2410", "2420A", "2420B", "2420C", "2420D", "2420E", "2420F", "2420G",
+    "2420H", "2430", "2440",
+];
+
+pub(super) fn known_id(id: &str) -> Option<&'static str> {
+    LOOP_IDS.iter().find(|&&l| l == id).copied()
+}
+
 /// Whether the loop `id` holds segments `segment` (besides the one that opens it).
 pub(super) fn holds(id: &str, segment: &str) -> bool {
     let held: &[&str] = match id {

@@ -9,10 +9,12 @@
 mod loops;
 mod project;
 mod read;
+mod stored;
 
 pub use loops::Loop;
 pub use project::{Projected, project};
 pub use read::{MAX_CLAIM_SEGMENTS, MAX_CLAIMS, parse_837};
+pub use stored::{StoredClaim, StoredLoop};
 
 use super::error::EdiError;
 use super::segments::Segment;
@@ -53,6 +55,8 @@ impl Format {
 #[derive(Debug, Clone)]
 pub struct ClaimFile<'a> {
     pub format: Format,
+    /// The delimiters of the file's (first) interchange.
+    pub delimiters: super::Delimiters,
     pub sets: Vec<TransactionSet<'a>>,
 }
 
@@ -73,6 +77,10 @@ pub struct TransactionSet<'a> {
     /// ISA05/ISA06 and ISA07/ISA08: the interchange's sender and receiver (qualifier, id).
     pub interchange_sender: (&'a str, &'a str),
     pub interchange_receiver: (&'a str, &'a str),
+    /// ISA15: P (production) or T (test); an acknowledgment says the same.
+    pub usage: &'a str,
+    /// GS08.
+    pub group_version: &'a str,
     /// GS02 and GS03: the application sender's and receiver's codes.
     pub sender_id: &'a str,
     pub receiver_id: &'a str,
@@ -92,6 +100,19 @@ impl TransactionSet<'_> {
     /// The position of a segment within the set, ST being 1 (999 IK302).
     pub fn position(&self, segment_index: usize) -> usize {
         segment_index.saturating_sub(self.st_index) + 1
+    }
+
+    /// The loop each segment of the set sits in, by the segment's index in the file.
+    pub fn loops_by_segment(&self) -> std::collections::HashMap<usize, &'static str> {
+        let mut walked = Vec::with_capacity(self.segment_count);
+        self.header.walk(&mut walked);
+        for c in &self.contexts {
+            c.loop_.walk(&mut walked);
+        }
+        for c in &self.claims {
+            c.claim.walk(&mut walked);
+        }
+        walked.into_iter().map(|(s, id)| (s.index, id)).collect()
     }
 
     /// The chain of 2000 loops above a claim, innermost first: patient (if any), subscriber,

@@ -45,7 +45,7 @@ pub fn parse_837(input: &[u8]) -> Result<ClaimFile<'_>, EdiError> {
             ),
         ));
     }
-    Ok(ClaimFile { format, sets })
+    Ok(ClaimFile { format, delimiters: cursor.delimiters(), sets })
 }
 
 /// The unit of loops being read.
@@ -80,6 +80,8 @@ fn read_set<'a>(
         transaction_control_number: control,
         interchange_sender: (envelope.isa.get(5), envelope.isa.get(6).trim_end()),
         interchange_receiver: (envelope.isa.get(7), envelope.isa.get(8).trim_end()),
+        usage: envelope.isa.get(15),
+        group_version: envelope.gs.get(8),
         sender_id: envelope.gs.get(2),
         receiver_id: envelope.gs.get(3),
         st_index: st.index,

@@ -134,3 +134,36 @@ fn any_delimiters_the_isa_declares() {
     assert!(drafts.iter().all(|d| d.result.is_ok()), "{:?}", drafts[0].result);
     assert_eq!(drafts[0].result.as_ref().unwrap().lines[0].procedure_code.as_ref().unwrap().as_str(), "80053");
 }
+
+#[test]
+fn a_claim_is_stored_whole_and_read_back_the_same() {
+    let other = SAMPLE.replace('*', "|").replace(':', ">").replace('~', "\n");
+    for text in [SAMPLE.to_owned(), other] {
+        let file = parse_837(text.as_bytes()).unwrap();
+        let set = &file.sets[0];
+        for claim in &set.claims {
+            let stored = StoredClaim::of(set, claim, file.delimiters).unwrap();
+            let json = serde_json::to_string(&stored).unwrap();
+            let back: StoredClaim = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, stored);
+            let d = back.delimiters().unwrap();
+            assert_eq!(d, file.delimiters);
+            let view = back.claim.view(d).unwrap();
+            let texts = |l: &Loop<'_>| {
+                let mut w = Vec::new();
+                l.walk(&mut w);
+                w.iter().map(|(s, id)| format!("{id} {} {}", s.id, s.elements_text())).collect::<Vec<_>>()
+            };
+            assert_eq!(texts(&view), texts(&claim.claim));
+            assert_eq!(
+                back.subscriber.view(d).unwrap().child("2010BA").unwrap().segments[0].get(9),
+                set.contexts[1 + set.claims.iter().position(|c| std::ptr::eq(c, claim)).unwrap()]
+                    .loop_
+                    .child("2010BA")
+                    .unwrap()
+                    .segments[0]
+                    .get(9)
+            );
+        }
+    }
+}
