@@ -88,6 +88,24 @@ fn event(req: &HttpRequest, note: &AuditNote, status: u16) -> AuditEvent {
     }
 }
 
+/// An event of this request's caller for `action` on `ids` of the patients `members` (at
+/// most `MAX_LISTED` of each), answered `status`: for a request that touches many pages of
+/// patients and logs one event per page.
+pub fn event_for(
+    req: &HttpRequest,
+    action: AuditAction,
+    resource_type: &'static str,
+    ids: Vec<String>,
+    members: Vec<String>,
+    status: u16,
+) -> AuditEvent {
+    let (resource_ids, resource_count) = listed(ids);
+    let (member_ids, member_count) = listed(members);
+    let note =
+        AuditNote { action, resource_type, resource_ids, resource_count, member_ids, member_count, written: false };
+    event(req, &note, status)
+}
+
 /// The event to write in the request's own transaction, answered `status`; the note is then
 /// marked written so that `trail` does not write it again.
 pub fn for_transaction(req: &HttpRequest, status: u16) -> Option<AuditEvent> {

@@ -32,6 +32,7 @@ use crate::error::{Problem, ValidationError};
     )),
     tags(
         (name = "claims", description = "Claims as submitted to payers"),
+        (name = "claim-files", description = "Claims as X12 837 files (837P 005010X222A1, 837I 005010X223A2): each claim created, rejected with the segment and element at fault, or reported as a duplicate; and the 999 implementation acknowledgment (005010X231A1) of each file"),
         (name = "remittances", description = "Payer responses: X12 835 files or their JSON form"),
         (name = "denials", description = "Denials classified from payer responses: the worklist, its actions and analytics"),
         (name = "payers", description = "Payers' deadline rules"),

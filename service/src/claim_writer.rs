@@ -241,9 +241,30 @@ async fn write_batch(
     answer: &dyn ClaimAnswer,
 ) -> Result<Written, DbErr> {
     let txn = db.begin().await?;
+    let written = write_in(&txn, jobs, answer).await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// Stores `jobs` in `txn` (the caller commits): what `ClaimWriter` does for a batch, and a
+/// claim file for each chunk of its claims, in the file's own transaction.
+pub async fn store_in(
+    txn: &DatabaseTransaction,
+    jobs: &[PendingClaim],
+    answer: &dyn ClaimAnswer,
+) -> Result<(Vec<Outcome>, usize), DbErr> {
+    let written = write_in(txn, jobs, answer).await?;
+    Ok((written.outcomes, written.deliveries))
+}
+
+async fn write_in(
+    txn: &DatabaseTransaction,
+    jobs: &[PendingClaim],
+    answer: &dyn ClaimAnswer,
+) -> Result<Written, DbErr> {
     let now = crate::sql::now();
 
-    let planned = plan_follow_ups(&txn, jobs, now).await?;
+    let planned = plan_follow_ups(txn, jobs, now).await?;
     // The 201 bodies show the follow-ups as the claim's commit leaves them (one already due
     // fired with it). Those of keyed claims are stored with their idempotency records, so
     // rendered here; the others are left to the caller.
@@ -256,10 +277,10 @@ async fn write_batch(
             j.idempotency.as_ref().map(|_| answer.created(&j.claim, &j.lines, rows).map_err(DbErr::Custom)).transpose()
         })
         .collect::<Result<_, _>>()?;
-    let mut outcomes = claim_idempotency_keys(&txn, jobs, &responses, now).await?;
+    let mut outcomes = claim_idempotency_keys(txn, jobs, &responses, now).await?;
 
     let to_insert: Vec<usize> = (0..jobs.len()).filter(|&i| outcomes[i].is_none()).collect();
-    let created = insert_claims(&txn, jobs, &to_insert).await?;
+    let created = insert_claims(txn, jobs, &to_insert).await?;
     let mut stored = Vec::with_capacity(to_insert.len());
     let mut forget_keys = Vec::new();
     for &i in &to_insert {
@@ -284,21 +305,20 @@ async fn write_batch(
     let scheduled: Vec<follow_up::Model> = stored.iter().flat_map(|&i| planned[i].iter().cloned()).collect();
     let audited: Vec<overturn_domain::audit::AuditEvent> =
         stored.iter().filter_map(|&i| jobs[i].audit.clone()).collect();
-    let (settled, audit_written) = store_rows_and_match(&txn, jobs, &stored, &scheduled, &audited).await?;
+    let (settled, audit_written) = store_rows_and_match(txn, jobs, &stored, &scheduled, &audited).await?;
     // Follow-ups due the moment they are planned fire with the claim (a claim of an old date of
     // service is past its timely-filing watch on arrival); those of claims a waiting payment
     // answered were cancelled by the step before and stay so.
-    let fired = followups::fire_planned(&txn, &scheduled, &settled, now).await?;
-    answer_settled(&txn, jobs, &stored, &settled, answer, &mut outcomes).await?;
+    let fired = followups::fire_planned(txn, &scheduled, &settled, now).await?;
+    answer_settled(txn, jobs, &stored, &settled, answer, &mut outcomes).await?;
 
     for r in forget_keys {
-        idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(&txn).await?;
+        idempotency_key::Entity::delete_by_id((r.api_key_id, r.key)).exec(txn).await?;
     }
     // Last: on SQLite the chain's head is held from here to the commit.
     if !audit_written {
-        crate::audit::write_in(&txn, &audited).await?;
+        crate::audit::write_in(txn, &audited).await?;
     }
-    txn.commit().await?;
     let outcomes = outcomes.into_iter().map(|o| o.expect("every claim has an outcome")).collect();
     Ok(Written { outcomes, deliveries: fired.deliveries })
 }

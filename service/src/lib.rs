@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod audit;
 pub mod backlog;
 pub mod batch;
+pub mod claim_files;
 pub mod claim_writer;
 pub mod claims;
 pub mod classify;

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit_events;
+pub mod claim_files;
 pub mod claims;
 pub mod contacts;
 pub mod denials;
@@ -32,6 +33,10 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(claims::create_claim)
             .service(claims::list_claims)
             .service(claims::get_claim)
+            .service(claim_files::create_claim_file)
+            .service(claim_files::list_claim_files)
+            .service(claim_files::get_claim_file)
+            .service(claim_files::get_claim_file_999)
             .service(remittances::create_remittance)
             .service(remittances::list_remittances)
             .service(remittances::get_remittance)

@@ -119,7 +119,15 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
                 if !said.insert((fault.segment_index, fault.element, fault.message.clone())) {
                     continue;
                 }
-                let loop_id = loops.get(&fault.segment_index).copied().filter(|l| *l != "header").unwrap_or("");
+                // IK303 holds at most four characters: the loop's number, without the guide's
+                // letters (2010AA is 2010).
+                // A segment that fits nowhere is in no loop: it stands in the one before it.
+                let loop_id = (0..=fault.segment_index.saturating_sub(set.st_index))
+                    .find_map(|back| loops.get(&(fault.segment_index - back)))
+                    .copied()
+                    .filter(|l| *l != "header")
+                    .unwrap_or("");
+                let loop_id = &loop_id[..loop_id.len().min(4)];
                 let segment_id = if fault.segment_id.is_empty() { "SE" } else { fault.segment_id.as_str() };
                 put(
                     &mut out,
@@ -128,14 +136,14 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
                         clean(segment_id, 3),
                         set.position(fault.segment_index),
                         loop_id,
-                        segment_code(&fault)
+                        segment_code(fault)
                     ),
                 );
                 if let Some(number) = claim.filter(|n| safe(n, 35)) {
                     put(&mut out, format!("CTX*CLM01:{number}"));
                 }
                 if let Some(element) = fault.element {
-                    put(&mut out, format!("IK4*{element}**{}", element_code(&fault)));
+                    put(&mut out, format!("IK4*{element}**{}", element_code(fault)));
                 }
             }
             match ack {
@@ -161,21 +169,15 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
     out
 }
 
-/// Every fault of a set, with the claim number it concerns (when it concerns one claim).
+/// Every fault of a set, with the claim number it concerns when it lies in that claim's own
+/// loops (a fault of a billing provider, subscriber or patient loop concerns several).
 fn faults_of<'s>(set: &'s TransactionSet<'_>, projected: &'s [Projected<'_>]) -> Vec<(&'s EdiError, Option<&'s str>)> {
     let mut out: Vec<(&EdiError, Option<&str>)> = set.errors.iter().map(|e| (e, None)).collect();
-    let shared: HashSet<(usize, Option<usize>, &str)> = set
-        .contexts
-        .iter()
-        .flat_map(|c| c.errors.iter())
-        .map(|e| (e.segment_index, e.element, e.message.as_str()))
-        .collect();
-    for p in projected {
+    for (claim, p) in set.claims.iter().zip(projected) {
         if let Err(faults) = &p.result {
+            let (first, last) = claim.span();
             for f in faults {
-                let mine = f.segment_index >= set.st_index
-                    && !set.errors.contains(f)
-                    && !shared.contains(&(f.segment_index, f.element, f.message.as_str()));
+                let mine = (first..=last).contains(&f.segment_index) && !set.errors.contains(f);
                 out.push((f, mine.then_some(p.claim_number)));
             }
         }

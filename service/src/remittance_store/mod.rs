@@ -12,6 +12,7 @@ mod rows;
 
 use matching::*;
 pub use matching::{match_waiting_payments, settle_claims, waiting_for_numbers};
+pub(crate) use rows::sha256_hex;
 use rows::*;
 
 use std::collections::{HashMap, HashSet};

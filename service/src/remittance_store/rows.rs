@@ -268,7 +268,7 @@ pub(super) fn warning_json(w: &Warning) -> serde_json::Value {
     json!({ "segment_index": w.segment_index, "segment_id": w.segment_id, "message": w.message })
 }
 
-pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     overturn_domain::hex::encode(&Sha256::digest(bytes))
 }

@@ -1,5 +1,5 @@
-//! The independent checkers written in Python (the Standard Webhooks reference library
-//! today), provisioned by the tests themselves: on first use, into a virtual environment
+//! The independent checkers written in Python (the Standard Webhooks reference library, and
+//! pyx12 for the X12 Overturn writes), provisioned by the tests themselves: on first use, into a virtual environment
 //! under `target/`, pinned, once per run (and kept for the next). Nothing needs installing
 //! by hand; a machine that cannot reach the Python registry gets an error that says so.
 
@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// What the checkers need, pinned so that every run checks against the same code.
-const REQUIREMENTS: &str = "standardwebhooks==1.1.0\n";
+const REQUIREMENTS: &str = "standardwebhooks==1.1.0\npyx12==4.0.0\n";
 
 /// The virtual environment's interpreter, ready to import every pinned package.
 pub fn interpreter() -> &'static Path {
@@ -59,4 +59,28 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
     } else {
         Err(format!("{what} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr)))
     }
+}
+
+/// Validates `x12` with pyx12's `x12valid` against the implementation guide its envelope
+/// names; `Err` holds what pyx12 reported.
+pub fn x12valid(x12: &str) -> Result<(), String> {
+    let python = interpreter();
+    let dir = tempfile_dir();
+    let path = dir.join(format!("{}.x12", uuid::Uuid::new_v4()));
+    std::fs::write(&path, x12).map_err(|e| format!("{}: {e}", path.display()))?;
+    let tool = python.with_file_name("x12valid");
+    let out = Command::new(&tool).arg(&path).output().map_err(|e| format!("cannot start {}: {e}", tool.display()))?;
+    let _ = std::fs::remove_file(&path);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // x12valid ends with "<file>: OK" or "<file>: Failure" (on stderr, after each error it
+    // logs) and exits 1 either way.
+    let said = format!("{stdout}{stderr}");
+    if said.trim_end().ends_with(": OK") && !said.contains("ERROR") { Ok(()) } else { Err(format!("{stdout}{stderr}")) }
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = target_dir().join("python-checkers").join("x12");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
 }

@@ -6,6 +6,7 @@
 //! on the loop or claim it concerns, and `project` turns each claim into a `ClaimDraft` or
 //! the faults that stop it, naming segment and element.
 
+mod lines;
 mod loops;
 mod project;
 mod read;
@@ -179,6 +180,15 @@ pub struct Claim<'a> {
 }
 
 impl<'a> Claim<'a> {
+    /// The first and last segment indexes of the claim's own loops.
+    pub fn span(&self) -> (usize, usize) {
+        let mut walked = Vec::new();
+        self.claim.walk(&mut walked);
+        let first = walked.iter().map(|(s, _)| s.index).min().unwrap_or(0);
+        let last = walked.iter().map(|(s, _)| s.index).max().unwrap_or(0);
+        (first, last)
+    }
+
     /// CLM01 as sent (possibly invalid).
     pub fn claim_number(&self) -> &'a str {
         self.claim.segments.first().map_or("", |clm| clm.get(1))

@@ -4,15 +4,14 @@
 //! refuse every claim under that loop.
 
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 
-use super::super::elements::{amount, ccyymmdd, date, decimal};
+use super::super::elements::{amount, ccyymmdd, date};
 use super::super::error::{EdiError, Fault};
 use super::super::segments::Segment;
 use super::{Claim, Context, Format, Level, Loop, TransactionSet};
-use crate::claim::{ClaimDraft, ClaimLineDraft, FrequencyCode, MAX_MODIFIERS, parse_units};
-use crate::codes::{DiagnosisCode, Modifier, ProcedureCode, RevenueCode};
-use crate::{ClaimNumber, LineControlNumber, MemberId, Money, Npi, PartyName, PayerId, PersonName};
+use crate::claim::{ClaimDraft, FrequencyCode};
+use crate::codes::DiagnosisCode;
+use crate::{ClaimNumber, MemberId, Money, Npi, PartyName, PayerId, PersonName};
 
 /// ICD-10-CM replaced ICD-9-CM for services from this date.
 pub const ICD10_FROM: NaiveDate = NaiveDate::from_ymd_opt(2015, 10, 1).expect("a date");
@@ -70,25 +69,25 @@ pub fn project<'a>(set: &TransactionSet<'a>, today: NaiveDate) -> Vec<Projected<
 
 /// Collects faults while reading on.
 #[derive(Default)]
-struct Faults(Vec<EdiError>);
+pub(super) struct Faults(pub(super) Vec<EdiError>);
 
 impl Faults {
-    fn take<T>(&mut self, result: Result<T, EdiError>) -> Option<T> {
+    pub(super) fn take<T>(&mut self, result: Result<T, EdiError>) -> Option<T> {
         result.map_err(|e| self.0.push(e)).ok()
     }
 
-    fn push(&mut self, e: EdiError) {
+    pub(super) fn push(&mut self, e: EdiError) {
         self.0.push(e);
     }
 }
 
 /// A required segment is absent: the fault names where it was due (`at`, the loop's first
 /// segment) and what is missing.
-fn missing(at: &Segment<'_>, id: &str, what: &str) -> EdiError {
+pub(super) fn missing(at: &Segment<'_>, id: &str, what: &str) -> EdiError {
     EdiError::new(at.index, id, None, format!("{what} is missing")).fault(Fault::MissingSegment)
 }
 
-fn checked<T, E: std::fmt::Display>(seg: &Segment<'_>, n: usize, r: Result<T, E>) -> Result<T, EdiError> {
+pub(super) fn checked<T, E: std::fmt::Display>(seg: &Segment<'_>, n: usize, r: Result<T, E>) -> Result<T, EdiError> {
     r.map_err(|e| seg.error(Some(n), format!("{:?} {e}", seg.get(n))))
 }
 
@@ -134,7 +133,12 @@ fn party(context: &Context<'_>) -> Party {
             match l.segment("SBR", &[]) {
                 None => f.push(missing(hl, "SBR", "the subscriber information (SBR)")),
                 Some(sbr) => {
-                    if !matches!(sbr.get(1), "P" | "S" | "T" | "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "U") {
+                    if sbr.get(1).is_empty() {
+                        f.push(sbr.error(Some(1), "the payer responsibility code is required").fault(Fault::Missing));
+                    } else if !matches!(
+                        sbr.get(1),
+                        "P" | "S" | "T" | "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "U"
+                    ) {
                         f.push(sbr.error(
                             Some(1),
                             format!("{:?} is not a payer responsibility code (P, S, T, A–H, U)", sbr.get(1)),
@@ -270,7 +274,7 @@ impl<'p> Parties<'p> {
 }
 
 /// A date or range element (DTP03 as DTP02 says: D8, RD8): its first day and last day.
-fn period(seg: &Segment<'_>) -> Result<(NaiveDate, NaiveDate), EdiError> {
+pub(super) fn period(seg: &Segment<'_>) -> Result<(NaiveDate, NaiveDate), EdiError> {
     let text = seg.get(3);
     let bad = |m: String| seg.error(Some(3), m).fault(Fault::InvalidDate);
     match seg.get(2) {
@@ -349,7 +353,7 @@ fn read_claim(
         f.take(r.required(2, "the payer's claim control number").and_then(|v| checked(r, 2, PayerId::parse(v))))
     });
 
-    let lines = read_lines(format, l, statement.map(|s| s.0), &mut f);
+    let lines = super::lines::read_lines(format, l, statement.map(|s| s.0), &mut f);
     let service_date = match format {
         Format::Institutional => statement.map(|s| s.0),
         Format::Professional => lines.iter().filter_map(|l| l.as_ref().map(|l| l.service_date)).min(),
@@ -501,130 +505,4 @@ fn read_diagnoses(
         f.push(missing(clm, "HI", "the principal diagnosis (HI with ABK or BK)"));
     }
     (f.0.len() == before && principal).then_some(codes)
-}
-
-fn read_lines(
-    format: Format,
-    l: &Loop<'_>,
-    default_date: Option<NaiveDate>,
-    f: &mut Faults,
-) -> Vec<Option<ClaimLineDraft>> {
-    let clm = &l.segments[0];
-    let loops: Vec<&Loop<'_>> = l.children_of("2400").collect();
-    if loops.is_empty() {
-        f.push(missing(clm, "LX", "a service line (LX, loop 2400)"));
-    }
-    if loops.len() > max_lines(format) {
-        f.push(clm.error(
-            None,
-            format!(
-                "a {} claim has at most {} service lines; this one has {}",
-                format.name(),
-                max_lines(format),
-                loops.len()
-            ),
-        ));
-        return vec![None];
-    }
-    loops
-        .iter()
-        .enumerate()
-        .map(|(i, lp)| {
-            let lx = &lp.segments[0];
-            if lx.get(1) != (i + 1).to_string() {
-                f.push(lx.error(Some(1), format!("must be {}: line numbers count up from 1", i + 1)));
-            }
-            let line = match format {
-                Format::Professional => lp.segment("SV1", &[]).map(|sv| professional_line(sv, f)),
-                Format::Institutional => lp.segment("SV2", &[]).map(|sv| institutional_line(sv, f)),
-            };
-            let id = if format == Format::Professional { "SV1" } else { "SV2" };
-            let Some(line) = line else {
-                f.push(missing(lx, id, &format!("the service ({id}) of line {}", i + 1)));
-                return None;
-            };
-            let service_date = match lp.segment("DTP", &["472"]) {
-                Some(dtp) => f.take(period(dtp)).map(|p| p.0),
-                None if format == Format::Institutional => default_date,
-                None => {
-                    f.push(missing(lx, "DTP", &format!("the date of service (DTP*472) of line {}", i + 1)));
-                    None
-                }
-            };
-            let line_control_number = match lp.segment("REF", &["6R"]) {
-                Some(r) => Some(
-                    f.take(
-                        r.required(2, "the line item control number")
-                            .and_then(|v| checked(r, 2, LineControlNumber::parse(v))),
-                    )?,
-                ),
-                None => None,
-            };
-            let (procedure_code, revenue_code, modifiers, units, charge) = line?;
-            Some(ClaimLineDraft {
-                procedure_code,
-                revenue_code,
-                modifiers,
-                units,
-                charge,
-                service_date: service_date?,
-                line_control_number,
-            })
-        })
-        .collect()
-}
-
-type Line = (Option<ProcedureCode>, Option<RevenueCode>, Vec<Modifier>, Decimal, Money);
-
-/// `HC:code:modifier…` at element `n`.
-fn procedure(sv: &Segment<'_>, n: usize, f: &mut Faults) -> Option<(ProcedureCode, Vec<Modifier>)> {
-    let qualifier = sv.component(n, 1);
-    if qualifier != "HC" {
-        f.push(sv.error(Some(n), format!("{qualifier:?}: only HC (CPT and HCPCS) procedure codes are read")));
-        return None;
-    }
-    let code = f.take(checked(sv, n, ProcedureCode::parse(sv.component(n, 2))));
-    let modifiers: Vec<Option<Modifier>> =
-        sv.components(n).skip(2).take(4).map(|m| f.take(checked(sv, n, Modifier::parse(m)))).collect();
-    if sv.components(n).count() > 2 + MAX_MODIFIERS + 1 {
-        f.push(sv.error(Some(n), format!("at most {MAX_MODIFIERS} modifiers (and a description)")));
-    }
-    Some((code?, modifiers.into_iter().collect::<Option<Vec<_>>>()?))
-}
-
-fn units(sv: &Segment<'_>, n: usize, f: &mut Faults) -> Option<Decimal> {
-    f.take(decimal(sv, n).and_then(|u| checked(sv, n, parse_units(u))))
-}
-
-fn professional_line(sv: &Segment<'_>, f: &mut Faults) -> Option<Line> {
-    let code = procedure(sv, 1, f);
-    let charge = f.take(amount(sv, 2, true));
-    if !matches!(sv.get(3), "UN" | "MJ") {
-        f.push(sv.error(Some(3), "must be UN (units) or MJ (minutes)"));
-    }
-    let units = units(sv, 4, f);
-    let place = sv.get(5);
-    if !place.is_empty() && (place.len() != 2 || !place.bytes().all(|b| b.is_ascii_digit())) {
-        f.push(sv.error(Some(5), format!("{place:?} is not a place of service code (two digits)")));
-    }
-    if sv.get(7).is_empty() {
-        f.push(sv.error(Some(7), "the diagnosis code pointer is required").fault(Fault::Missing));
-    }
-    let (code, modifiers) = code?;
-    Some((Some(code), None, modifiers, units?, charge?))
-}
-
-fn institutional_line(sv: &Segment<'_>, f: &mut Faults) -> Option<Line> {
-    let revenue = f.take(sv.required(1, "the revenue code").and_then(|v| checked(sv, 1, RevenueCode::parse(v))));
-    let code = if sv.get(2).is_empty() { Some(None) } else { procedure(sv, 2, f).map(Some) };
-    let charge = f.take(amount(sv, 3, true));
-    if !matches!(sv.get(4), "UN" | "DA") {
-        f.push(sv.error(Some(4), "must be UN (units) or DA (days)"));
-    }
-    let units = units(sv, 5, f);
-    let (code, modifiers) = match code? {
-        Some((c, m)) => (Some(c), m),
-        None => (None, Vec::new()),
-    };
-    Some((code, Some(revenue?), modifiers, units?, charge?))
 }

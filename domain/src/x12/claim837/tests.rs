@@ -167,3 +167,83 @@ fn a_claim_is_stored_whole_and_read_back_the_same() {
         }
     }
 }
+
+const INSTITUTIONAL: &str = include_str!("../../../testdata/claims-institutional.837");
+
+#[test]
+fn reads_an_institutional_claim_with_a_patient_loop() {
+    let file = parse_837(INSTITUTIONAL.as_bytes()).unwrap();
+    assert_eq!(file.format, Format::Institutional);
+    let set = &file.sets[0];
+    let drafts = project(set, today());
+    let draft = drafts[0].result.as_ref().unwrap();
+    // The patient is the subscriber's child: the patient's name and birth date, the subscriber's member id.
+    assert_eq!((draft.patient_first_name.as_str(), draft.patient_last_name.as_str()), ("SAM", "ROE"));
+    assert_eq!(draft.patient_member_id.as_str(), "M77000001");
+    assert_eq!(draft.patient_date_of_birth, NaiveDate::from_ymd_opt(2010, 5, 5).unwrap());
+    assert_eq!(draft.service_date, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
+    assert_eq!(draft.diagnosis_codes.iter().map(|d| d.as_str()).collect::<Vec<_>>(), ["J18.9", "R50.9", "E87.1"]);
+    assert_eq!(draft.lines[0].revenue_code.as_ref().unwrap().as_str(), "0450");
+    assert_eq!(draft.lines[0].procedure_code.as_ref().unwrap().as_str(), "99284");
+    // A room-and-board style line: a revenue code and no procedure code.
+    assert!(draft.lines[1].procedure_code.is_none());
+    assert_eq!(draft.lines[1].units.to_string(), "3");
+    assert_eq!(draft.total_charge().unwrap().to_string(), "1250.00");
+    // The attending provider is kept in its loop.
+    assert_eq!(set.claims[0].claim.child("2310A").unwrap().segments[0].get(3), "WELBY");
+    // Without the statement dates the claim is refused, naming what is missing.
+    let text = INSTITUTIONAL.replace("DTP*434*RD8*20261101-20261101~\n", "").replace("SE*39*0001", "SE*38*0001");
+    let file = parse_837(text.as_bytes()).unwrap();
+    let faults = project(&file.sets[0], today()).remove(0).result.unwrap_err();
+    assert!(faults.iter().any(|f| f.segment_id == "DTP" && f.message.contains("DTP*434")), "{faults:?}");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A file cut anywhere, or with any byte changed, is read or refused, never a panic;
+        /// every fault is bounded.
+        #[test]
+        fn damaged_files_never_panic(cut in 0usize..2_000, at in 0usize..2_000, byte in any::<u8>(), institutional in any::<bool>()) {
+            let source = if institutional { INSTITUTIONAL } else { SAMPLE };
+            let mut bytes = source.as_bytes().to_vec();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            for input in [&bytes[..], &source.as_bytes()[..cut.min(source.len())]] {
+                match parse_837(input) {
+                    Ok(file) => {
+                        for set in &file.sets {
+                            for p in project(set, today()) {
+                                if let Err(faults) = p.result {
+                                    prop_assert!(!faults.is_empty());
+                                    prop_assert!(faults.iter().all(|f| f.message.len() < 2_000));
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => prop_assert!(e.message.len() < 2_000),
+                }
+            }
+        }
+
+        /// Stored and read back, a claim's loops are the same, segment for segment.
+        #[test]
+        fn stored_claims_read_back_the_same(institutional in any::<bool>(), pipes in any::<bool>()) {
+            let source = if institutional { INSTITUTIONAL } else { SAMPLE };
+            let text = if pipes { source.replace('*', "|").replace(':', ">") } else { source.to_owned() };
+            let file = parse_837(text.as_bytes()).unwrap();
+            for set in &file.sets {
+                for claim in &set.claims {
+                    let stored = StoredClaim::of(set, claim, file.delimiters).unwrap();
+                    let d = stored.delimiters().unwrap();
+                    let back = stored.claim.view(d).unwrap();
+                    prop_assert_eq!(StoredLoop::of(&back), stored.claim.clone());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! `/v1/claim-files`: claims as X12 837 files (837P, 837I), and the 999 answered for each.
+
+mod output;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use overturn_domain::audit::AuditAction;
+use overturn_domain::x12::claim837;
+use overturn_entity::claim_file;
+use overturn_service::claim_files::{self, Incoming};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+pub use output::{ClaimFile, ClaimFileClaim, ClaimFileList, ClaimFileSummary, SegmentError};
+
+use crate::auth::{Allowed, ReadBilling, WriteBilling};
+use crate::error::{ApiError, Problem};
+use crate::idempotency;
+use crate::json::media_type;
+use crate::pagination::Page;
+use crate::state::AppState;
+
+fn require_x12(req: &HttpRequest) -> Result<(), ApiError> {
+    let (content_type, essence) = media_type(req);
+    match essence.as_str() {
+        "application/edi-x12" | "application/edi_x12" | "application/x12" | "text/plain" => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "send an X12 837 file as application/edi-x12 (or text/plain) (got {:?})",
+            if content_type.is_empty() { "no Content-Type" } else { content_type }
+        ))),
+    }
+}
+
+/// Receive a claim file.
+///
+/// An X12 837P (005010X222A1) or 837I (005010X223A2) file: any delimiters its ISA declares,
+/// several ISA/GS/ST envelopes, many claims. Envelope errors (ISA/IEA, GS/GE, ST/SE counts and
+/// control numbers) refuse the whole file with the segment at fault, and nothing is stored.
+/// Otherwise each claim (2300 loop) has its own outcome: `created`; `rejected`, with the
+/// faults naming segment and element (a fault in a billing provider, subscriber or patient
+/// loop rejects every claim under it); or `duplicate` of a claim already on file. One bad claim
+/// never sinks the others. The file, its claims and its 999 are stored in one transaction.
+#[utoipa::path(
+    tag = "claim-files",
+    request_body(
+        description = "An X12 837P or 837I file",
+        content(
+            (String = "application/edi-x12", example = "ISA*00*          *00*          *ZZ*CLINIC9        *ZZ*CLEARHOUSE     *261120*0930*^*00501*000000005*0*P*:~GS*HC*…~ST*837*0001*005010X222A1~BHT*0019*00*B5*20261120*0930*CH~…~SE*…~GE*1*5~IEA*1*000000005~"),
+            (String = "text/plain"),
+        )
+    ),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$")),
+    responses(
+        (status = 201, description = "Received: each claim's outcome", body = ClaimFile),
+        (status = 400, description = "A file whose envelopes are malformed (the problem names the segment and element)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/claim-files")]
+pub async fn create_claim_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Allowed<WriteBilling>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    require_x12(&req)?;
+    let limit = state.settings.max_remittance_bytes;
+    let body = match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(e)) => return Err(ApiError::BadRequest(format!("the request body could not be read: {e}"))),
+        Err(_) => {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the claim file is larger than {limit} bytes (OVERTURN_MAX_REMITTANCE_BYTES); split the file"
+            )));
+        }
+    };
+    let key = idempotency::key_from(&req)?.map(|key| idempotency::IdempotencyRecord {
+        api_key_id: caller.key_id,
+        key,
+        request_hash: idempotency::request_hash(&req, &body),
+    });
+    let file = match claim837::parse_837(&body) {
+        Ok(file) => file,
+        Err(err) => {
+            let err = ApiError::Edi(err);
+            return Err(idempotency::check_unusable(&state.db.read, key.as_ref()).await?.unwrap_or(err));
+        }
+    };
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    // Each page of claims stored is logged as one access event of this caller.
+    let template = crate::audit::event_for(&req, AuditAction::Create, "claim", Vec::new(), Vec::new(), 201);
+    let audit = move |ids: Vec<String>, members: Vec<String>| {
+        let mut event = template.clone();
+        event.id = Uuid::now_v7();
+        event.resource_count = ids.len() as i64;
+        event.resource_ids = ids;
+        let distinct: std::collections::BTreeSet<&String> = members.iter().collect();
+        event.member_count = distinct.len() as i64;
+        event.member_ids = distinct.into_iter().cloned().collect();
+        event
+    };
+    let mut deliveries = 0;
+    let response = idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+        let incoming = Incoming {
+            file: &file,
+            body: &body,
+            content_type: &content_type,
+            api_key_id: caller.key_id,
+            audit: &audit,
+        };
+        let received = claim_files::receive(txn, incoming).await?;
+        deliveries = received.deliveries;
+        crate::audit::note(
+            &req,
+            AuditAction::Create,
+            "claim_file",
+            [received.file.id.to_string()],
+            Vec::<String>::new(),
+        );
+        Ok((
+            StatusCode::CREATED,
+            ClaimFile {
+                summary: ClaimFileSummary::from_row(&received.file),
+                claims: received.outcomes.iter().map(ClaimFileClaim::from).collect(),
+            },
+        ))
+    })
+    .await;
+    if deliveries > 0 {
+        state.relay_wake.notify_one();
+    }
+    response
+}
+
+/// The claim file an `{id}` path segment names; 404 for one that is not a stored id.
+async fn find_file(state: &AppState, id: &str) -> Result<claim_file::Model, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no claim file with id {id:?}"));
+    let file_id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    claim_files::find(&state.db.read, file_id).await?.ok_or_else(not_found)
+}
+
+/// Get a claim file: each claim's outcome, with the faults of those rejected.
+#[utoipa::path(
+    tag = "claim-files",
+    params(("id" = Uuid, Path, description = "The claim file's id")),
+    responses(
+        (status = 200, body = ClaimFile),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/claim-files/{id}")]
+pub async fn get_claim_file(
+    state: web::Data<AppState>,
+    _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<web::Json<ClaimFile>, ApiError> {
+    let row = find_file(&state, &id).await?;
+    let outcomes = claim_files::outcomes_of(&row);
+    crate::audit::note(
+        &req,
+        AuditAction::Read,
+        "claim_file",
+        [row.id.to_string()],
+        outcomes.iter().filter_map(|o| o.member_id.clone()),
+    );
+    Ok(web::Json(ClaimFile {
+        summary: ClaimFileSummary::from_row(&row),
+        claims: outcomes.iter().map(ClaimFileClaim::from).collect(),
+    }))
+}
+
+/// The 999 implementation acknowledgment (005010X231A1) of a claim file.
+///
+/// One 999 transaction set per functional group received; for each 837 transaction set, IK3
+/// (segment) and IK4 (element) for every fault, and IK5: `A` accepted, `E` accepted with the
+/// faulty claims left out, `R` rejected (a fault in the set's header, or no claim that could
+/// be taken). The same bytes every time it is fetched.
+#[utoipa::path(
+    tag = "claim-files",
+    params(("id" = Uuid, Path, description = "The claim file's id")),
+    responses(
+        (status = 200, description = "The 999", body = String, content_type = "application/edi-x12"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/claim-files/{id}/999")]
+pub async fn get_claim_file_999(
+    state: web::Data<AppState>,
+    _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = find_file(&state, &id).await?;
+    crate::audit::note(&req, AuditAction::Read, "claim_file", [row.id.to_string()], Vec::<String>::new());
+    Ok(HttpResponse::Ok().content_type("application/edi-x12").body(row.acknowledgment))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClaimFileListQuery {
+    /// Page size, 1 to 500 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
+    pub cursor: Option<String>,
+}
+
+/// List claim files, newest first.
+#[utoipa::path(
+    tag = "claim-files",
+    params(ClaimFileListQuery),
+    responses(
+        (status = 200, body = ClaimFileList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/claim-files")]
+pub async fn list_claim_files(
+    state: web::Data<AppState>,
+    _caller: Allowed<ReadBilling>,
+    query: web::Query<ClaimFileListQuery>,
+) -> Result<web::Json<ClaimFileList>, ApiError> {
+    let page = Page::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let rows = claim_files::list(&state.db.read, page.after, page.fetch_limit()).await?;
+    let (rows, next_cursor) = page.finish(rows, |r| r.id);
+    Ok(web::Json(ClaimFileList { items: rows.iter().map(ClaimFileSummary::from_row).collect(), next_cursor }))
+}

@@ -1,0 +1,330 @@
+//! Claim files (837P, 837I): each claim read, stored or refused on its own, and the file with
+//! its 999, in one transaction. A claim already on file (same claim number) is reported as a
+//! duplicate, not stored again; a refused claim stores nothing. The file is stored whole or not
+//! at all: a request cut off midway leaves nothing, and its retry (same `Idempotency-Key`)
+//! starts afresh.
+
+use std::collections::HashMap;
+
+use overturn_domain::audit::{AuditEvent, MAX_LISTED};
+use overturn_domain::x12::EdiError;
+use overturn_domain::x12::ack999::{self, AckControl};
+use overturn_domain::x12::claim837::{ClaimFile, Projected, StoredClaim, project};
+use overturn_entity::{claim, claim_detail, claim_file, claim_file_body};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::claim_writer::{ClaimAnswer, Outcome, PendingClaim, store_in};
+use crate::sql::{MAX_PARAMS, rows_per_statement};
+
+/// Key of the PostgreSQL advisory lock that numbers acknowledgments one at a time ("OVRT999N").
+const NUMBER_LOCK: i64 = 0x4F56_5254_3939_394E;
+/// Claims stored per step of a file: the claim writer's batch size.
+const CHUNK: usize = 256;
+
+/// What became of one claim of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    Created,
+    Rejected,
+    Duplicate,
+}
+
+/// A fault as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fault {
+    pub segment_index: usize,
+    pub segment_id: String,
+    pub element: Option<usize>,
+    pub message: String,
+}
+
+impl From<&EdiError> for Fault {
+    fn from(e: &EdiError) -> Self {
+        Self {
+            segment_index: e.segment_index,
+            segment_id: e.segment_id.clone(),
+            element: e.element,
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// One claim's outcome as stored (`claim_files.outcomes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimOutcome {
+    pub claim_number: String,
+    pub status: ClaimStatus,
+    pub claim_id: Option<Uuid>,
+    pub errors: Vec<Fault>,
+    /// For the access log of whoever reads the outcome; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+}
+
+/// One transaction set as stored (`claim_files.transaction_sets`): what a 999 or 277CA about
+/// it will be matched on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRecord {
+    pub interchange_control_number: String,
+    pub group_control_number: String,
+    pub transaction_control_number: String,
+    /// A, E or R, as the 999 says.
+    pub acknowledgment: String,
+    pub claim_count: usize,
+}
+
+pub struct Incoming<'a> {
+    pub file: &'a ClaimFile<'a>,
+    pub body: &'a [u8],
+    pub content_type: &'a str,
+    pub api_key_id: Uuid,
+    /// The access event of `Create` for a page of the claims stored (their ids, their
+    /// patients' member ids), made by the edge that knows the caller.
+    pub audit: &'a (dyn Fn(Vec<String>, Vec<String>) -> AuditEvent + Send + Sync),
+}
+
+/// The stored file and what its transaction did.
+pub struct Received {
+    pub file: claim_file::Model,
+    pub outcomes: Vec<ClaimOutcome>,
+    /// Webhook deliveries of follow-ups that fired with their claims.
+    pub deliveries: usize,
+}
+
+/// Reads, stores and acknowledges a claim file in `txn`.
+pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Result<Received, DbErr> {
+    let now = crate::sql::now();
+    let file = incoming.file;
+    let file_id = Uuid::now_v7();
+    let projected: Vec<Vec<Projected<'_>>> = file.sets.iter().map(|s| project(s, now.date_naive())).collect();
+
+    let mut outcomes = Vec::with_capacity(file.claim_count());
+    let mut pending: Vec<(usize, PendingClaim, claim_detail::Model)> = Vec::new();
+    for (set, claims) in file.sets.iter().zip(&projected) {
+        for (claim, p) in set.claims.iter().zip(claims) {
+            let index = outcomes.len();
+            let mut outcome = ClaimOutcome {
+                claim_number: p.claim_number.to_owned(),
+                status: ClaimStatus::Rejected,
+                claim_id: None,
+                errors: Vec::new(),
+                member_id: None,
+            };
+            match (&p.result, StoredClaim::of(set, claim, file.delimiters)) {
+                (Ok(draft), Some(stored)) => {
+                    let (row, lines) = crate::claims::rows_of(draft, now, now);
+                    outcome.member_id = Some(row.patient_member_id.clone());
+                    let detail = claim_detail::Model {
+                        claim_id: row.id,
+                        claim_file_id: Some(file_id),
+                        format: file.format.name().to_owned(),
+                        detail: serde_json::to_value(&stored).map_err(|e| DbErr::Custom(e.to_string()))?,
+                    };
+                    pending.push((index, PendingClaim { claim: row, lines, idempotency: None, audit: None }, detail));
+                }
+                (Ok(_), None) => {}
+                (Err(faults), _) => outcome.errors = faults.iter().map(Fault::from).collect(),
+            }
+            outcomes.push(outcome);
+        }
+    }
+
+    // Claim numbers in one order, so that concurrent files cannot deadlock on PostgreSQL.
+    pending.sort_by(|a, b| a.1.claim.claim_number.cmp(&b.1.claim.claim_number));
+    let mut deliveries = 0;
+    let mut created: Vec<(String, String)> = Vec::new();
+    let mut duplicates: Vec<usize> = Vec::new();
+    while !pending.is_empty() {
+        let rest = pending.split_off(pending.len().min(CHUNK));
+        let chunk = std::mem::replace(&mut pending, rest);
+        let (indexes, rest): (Vec<usize>, Vec<(PendingClaim, claim_detail::Model)>) =
+            chunk.into_iter().map(|(i, job, detail)| (i, (job, detail))).unzip();
+        let (jobs, details): (Vec<PendingClaim>, Vec<claim_detail::Model>) = rest.into_iter().unzip();
+        let (stored, fired) = store_in(txn, &jobs, &Unshown).await?;
+        deliveries += fired;
+        let mut kept = Vec::new();
+        for ((i, job), (outcome, detail)) in indexes.into_iter().zip(&jobs).zip(stored.into_iter().zip(details)) {
+            match outcome {
+                Outcome::Created(_) | Outcome::Stored(_) => {
+                    outcomes[i].status = ClaimStatus::Created;
+                    outcomes[i].claim_id = Some(job.claim.id);
+                    created.push((job.claim.id.to_string(), job.claim.patient_member_id.clone()));
+                    kept.push(detail);
+                }
+                Outcome::DuplicateClaimNumber => {
+                    outcomes[i].status = ClaimStatus::Duplicate;
+                    duplicates.push(i);
+                }
+                Outcome::Replayed { .. } | Outcome::IdempotencyMismatch => {
+                    return Err(DbErr::Custom("a claim of a file met an idempotency record".into()));
+                }
+            }
+        }
+        insert_details(txn, kept).await?;
+    }
+    name_duplicates(txn, &mut outcomes, &duplicates).await?;
+
+    let number = next_number(txn).await?;
+    let acknowledgment =
+        ack999::acknowledge(file, &projected, AckControl { number: number.clamp(1, 999_999_999) as u32, at: now });
+    let sets: Vec<SetRecord> = file
+        .sets
+        .iter()
+        .zip(&projected)
+        .map(|(set, claims)| SetRecord {
+            interchange_control_number: set.interchange_control_number.to_owned(),
+            group_control_number: set.group_control_number.to_owned(),
+            transaction_control_number: set.transaction_control_number.to_owned(),
+            acknowledgment: ack999::set_ack(set, claims).code().to_owned(),
+            claim_count: claims.len(),
+        })
+        .collect();
+    let count = |s: ClaimStatus| outcomes.iter().filter(|o| o.status == s).count() as i32;
+    let row = claim_file::Model {
+        id: file_id,
+        number,
+        kind: "received".into(),
+        format: file.format.name().into(),
+        received_at: now,
+        api_key_id: incoming.api_key_id,
+        byte_size: incoming.body.len() as i64,
+        sha256: crate::remittance_store::sha256_hex(incoming.body),
+        claim_count: outcomes.len() as i32,
+        created_count: count(ClaimStatus::Created),
+        rejected_count: count(ClaimStatus::Rejected),
+        duplicate_count: count(ClaimStatus::Duplicate),
+        transaction_sets: serde_json::to_value(&sets).map_err(|e| DbErr::Custom(e.to_string()))?,
+        outcomes: serde_json::to_value(&outcomes).map_err(|e| DbErr::Custom(e.to_string()))?,
+        acknowledgment,
+    };
+    claim_file::Entity::insert(claim_file::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
+    claim_file_body::Entity::insert(claim_file_body::ActiveModel::from(claim_file_body::Model {
+        claim_file_id: file_id,
+        content_type: incoming.content_type.chars().take(255).collect(),
+        body: incoming.body.to_vec(),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    let events: Vec<AuditEvent> = created
+        .chunks(MAX_LISTED)
+        .map(|page| {
+            let (ids, members): (Vec<String>, Vec<String>) = page.iter().cloned().unzip();
+            (incoming.audit)(ids, members)
+        })
+        .collect();
+    crate::audit::write_in(txn, &events).await?;
+    Ok(Received { file: row, outcomes, deliveries })
+}
+
+/// The file's answer lists outcomes, not claims: nothing to render for each.
+struct Unshown;
+
+impl ClaimAnswer for Unshown {
+    fn created(
+        &self,
+        _: &claim::Model,
+        _: &[overturn_entity::claim_line::Model],
+        _: &[overturn_entity::follow_up::Model],
+    ) -> Result<String, String> {
+        Ok(String::new())
+    }
+
+    fn settled<'a>(
+        &'a self,
+        _: &'a DatabaseTransaction,
+        _: claim::Model,
+        _: Vec<overturn_entity::claim_line::Model>,
+    ) -> crate::queue::BoxFuture<'a, Result<String, DbErr>> {
+        Box::pin(async { Ok(String::new()) })
+    }
+}
+
+async fn insert_details(txn: &DatabaseTransaction, rows: Vec<claim_detail::Model>) -> Result<(), DbErr> {
+    let per = rows_per_statement::<claim_detail::Entity>();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let page: Vec<claim_detail::ActiveModel> = rows.by_ref().take(per).map(Into::into).collect();
+        claim_detail::Entity::insert_many(page).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// A duplicate names the claim already on file under its number.
+async fn name_duplicates(
+    txn: &DatabaseTransaction,
+    outcomes: &mut [ClaimOutcome],
+    duplicates: &[usize],
+) -> Result<(), DbErr> {
+    let numbers: Vec<String> = duplicates.iter().map(|&i| outcomes[i].claim_number.clone()).collect();
+    let mut ids: HashMap<String, Uuid> = HashMap::new();
+    for page in numbers.chunks(MAX_PARAMS) {
+        let found: Vec<(Uuid, String)> = claim::Entity::find()
+            .select_only()
+            .column(claim::Column::Id)
+            .column(claim::Column::ClaimNumber)
+            .filter(claim::Column::ClaimNumber.is_in(page.iter().cloned()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        ids.extend(found.into_iter().map(|(id, number)| (number, id)));
+    }
+    for &i in duplicates {
+        outcomes[i].claim_id = ids.get(&outcomes[i].claim_number).copied();
+    }
+    Ok(())
+}
+
+/// The next acknowledgment number: one more than the last, one file at a time.
+async fn next_number(txn: &DatabaseTransaction) -> Result<i64, DbErr> {
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({NUMBER_LOCK})")).await?;
+    }
+    #[derive(FromQueryResult)]
+    struct Last {
+        number: i64,
+    }
+    let last = claim_file::Entity::find()
+        .select_only()
+        .column(claim_file::Column::Number)
+        .order_by_desc(claim_file::Column::Number)
+        .limit(1)
+        .into_model::<Last>()
+        .one(txn)
+        .await?;
+    // 999,999,999 is the most ISA13 holds; after it the count starts again.
+    Ok(last.map_or(1, |l| if l.number >= 999_999_999 { 1 } else { l.number + 1 }))
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<claim_file::Model>, DbErr> {
+    claim_file::Entity::find_by_id(id).one(db).await
+}
+
+/// Claim files newest first, after the cursor `before`, at most `limit`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<claim_file::Model>, DbErr> {
+    let mut query = claim_file::Entity::find().order_by_desc(claim_file::Column::Id).limit(limit);
+    if let Some(before) = before {
+        query = query.filter(claim_file::Column::Id.lt(before));
+    }
+    query.all(db).await
+}
+
+/// The outcomes of a stored file.
+pub fn outcomes_of(row: &claim_file::Model) -> Vec<ClaimOutcome> {
+    serde_json::from_value(row.outcomes.clone()).unwrap_or_default()
+}
+
+/// The set records of a stored file.
+pub fn sets_of(row: &claim_file::Model) -> Vec<SetRecord> {
+    serde_json::from_value(row.transaction_sets.clone()).unwrap_or_default()
+}
