@@ -11,11 +11,13 @@ mod loops;
 mod project;
 mod read;
 mod stored;
+mod write;
 
 pub use loops::Loop;
 pub use project::{Projected, project};
 pub use read::{MAX_CLAIM_SEGMENTS, MAX_CLAIMS, parse_837};
 pub use stored::{StoredClaim, StoredLoop};
+pub use write::{CLAIMS_PER_SET, Envelope837, WriteError, write_837};
 
 use super::error::EdiError;
 use super::segments::Segment;
