@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use overturn_domain::audit::{AuditEvent, MAX_LISTED};
 use overturn_domain::x12::EdiError;
 use overturn_domain::x12::ack999::{self, AckControl};
-use overturn_domain::x12::claim837::{ClaimFile, Projected, StoredClaim, project};
+use overturn_domain::x12::claim837::{ClaimFile, Envelope837, Projected, StoredClaim, project};
 use overturn_entity::{claim, claim_detail, claim_file, claim_file_body};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
@@ -327,4 +327,35 @@ pub fn outcomes_of(row: &claim_file::Model) -> Vec<ClaimOutcome> {
 /// The set records of a stored file.
 pub fn sets_of(row: &claim_file::Model) -> Vec<SetRecord> {
     serde_json::from_value(row.transaction_sets.clone()).unwrap_or_default()
+}
+
+/// The loops a claim came with in its 837, if it came in one.
+pub async fn detail_of(db: &impl ConnectionTrait, claim_id: Uuid) -> Result<Option<StoredClaim>, DbErr> {
+    let Some(row) = claim_detail::Entity::find_by_id(claim_id).one(db).await? else {
+        return Ok(None);
+    };
+    serde_json::from_value(row.detail)
+        .map(Some)
+        .map_err(|e| DbErr::Custom(format!("claim {claim_id}'s stored 837 loops: {e}")))
+}
+
+/// The envelope of an 837 Overturn writes for `claims`: from the submitter (1000A) to the
+/// receiver (1000B) of the first claim, as its file named them.
+pub fn envelope_for(claims: &[StoredClaim], control_number: u32, at: chrono::DateTime<chrono::Utc>) -> Envelope837 {
+    let party = |id: &str| -> String {
+        let header = claims.first().and_then(|c| c.header.view(c.delimiters()?));
+        let nm1 =
+            header.as_ref().and_then(|h| h.child(id)).and_then(|l| l.segments.first().map(|s| s.get(9).to_owned()));
+        nm1.unwrap_or_default()
+    };
+    let (sender, receiver) = (party("1000A"), party("1000B"));
+    Envelope837 {
+        sender: ("ZZ".into(), sender.clone()),
+        receiver: ("ZZ".into(), receiver.clone()),
+        application_sender: sender,
+        application_receiver: receiver,
+        control_number,
+        at,
+        test: false,
+    }
 }

@@ -241,7 +241,36 @@ async fn claims_from_files_are_in_the_access_log(backend: Backend) {
     assert_eq!(create["member_count"], 3);
 }
 
+async fn a_claim_is_written_back_as_the_837_it_came_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (text, format) in [(PROFESSIONAL, "837P"), (INSTITUTIONAL, "837I")] {
+        let file = created(post_file(&app, text, None).await).await;
+        for outcome in file["claims"].as_array().unwrap() {
+            let id = outcome["claim_id"].as_str().unwrap();
+            let res = app.get(&format!("/v1/claims/{id}/837")).await;
+            assert_eq!(res.status(), 200);
+            assert_eq!(res.headers()["content-type"], "application/edi-x12");
+            let written = res.text().await.unwrap();
+            x12valid(&written).unwrap_or_else(|e| panic!("pyx12 refused the 837: {e}\n{written}"));
+            assert_eq!(written.matches("CLM*").count(), 1, "{written}");
+            let clm = format!("CLM*{}*", outcome["claim_number"].as_str().unwrap());
+            assert!(written.contains(&clm), "{written}");
+            // Sent back in, it is the claim already on file.
+            let again = created(post_file(&app, &written, None).await).await;
+            assert_eq!(again["format"], format);
+            assert_eq!(again["claims"][0]["status"], "duplicate", "{again}");
+            assert_eq!(again["claims"][0]["claim_id"].as_str(), Some(id));
+        }
+    }
+    // A claim that came as JSON holds too little for an 837.
+    let res = app.post_claim(&crate::helpers::claim_body("JSON-1")).await;
+    let claim: Value = res.json().await.unwrap();
+    assert_problem(app.get(&format!("/v1/claims/{}/837", claim["id"].as_str().unwrap())).await, 422).await;
+    assert_problem(app.get("/v1/claims/0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d/837").await, 404).await;
+}
+
 crate::on_both_backends!(
+    a_claim_is_written_back_as_the_837_it_came_in,
     each_claim_of_a_file_is_created_and_the_999_accepts_it,
     one_bad_claim_is_rejected_alone_with_its_segment_and_element,
     a_file_sent_again_reports_duplicates_and_a_key_replays,

@@ -3,6 +3,7 @@
 mod answer;
 mod input;
 mod output;
+mod x12;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use overturn_domain::{ClaimNumber, ClaimStatus, FieldError, MemberId, PayerId};
@@ -16,6 +17,7 @@ use uuid::Uuid;
 pub use answer::ClaimJson;
 pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
+pub use x12::get_claim_837;
 
 use crate::audit;
 use crate::auth::{Allowed, ReadBilling, WriteBilling};
