@@ -33,6 +33,8 @@ pub enum ClaimStatus {
     Created,
     Rejected,
     Duplicate,
+    /// A claim written into an export file.
+    Exported,
 }
 
 /// A fault as stored and shown.
@@ -358,4 +360,114 @@ pub fn envelope_for(claims: &[StoredClaim], control_number: u32, at: chrono::Dat
         at,
         test: false,
     }
+}
+
+/// Why claims cannot be exported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// Positions in the request's list of ids, and why.
+    #[error("some claims cannot be exported")]
+    Claims(Vec<(usize, String)>),
+    #[error("{0}")]
+    Write(String),
+}
+
+/// Writes the claims `ids` (in that order) as one 837 file and stores it as an export: its
+/// number from the acknowledgments' sequence, its bytes downloadable.
+pub async fn export(
+    txn: &DatabaseTransaction,
+    ids: &[Uuid],
+    api_key_id: Uuid,
+) -> Result<Result<(claim_file::Model, Vec<ClaimOutcome>), ExportError>, DbErr> {
+    let mut claims: HashMap<Uuid, claim::Model> = HashMap::new();
+    let mut details: HashMap<Uuid, claim_detail::Model> = HashMap::new();
+    for page in ids.chunks(MAX_PARAMS) {
+        claims.extend(
+            claim::Entity::find()
+                .filter(claim::Column::Id.is_in(page.to_vec()))
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c)),
+        );
+        details.extend(
+            claim_detail::Entity::find()
+                .filter(claim_detail::Column::ClaimId.is_in(page.to_vec()))
+                .all(txn)
+                .await?
+                .into_iter()
+                .map(|d| (d.claim_id, d)),
+        );
+    }
+    let mut problems = Vec::new();
+    let mut stored = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        match (claims.get(id), details.remove(id)) {
+            (None, _) => problems.push((i, format!("no claim with id {id}"))),
+            (Some(_), None) => problems.push((i, "came as JSON, without what an 837 needs beyond it".to_owned())),
+            (Some(_), Some(d)) => match serde_json::from_value::<StoredClaim>(d.detail) {
+                Ok(s) => stored.push(s),
+                Err(e) => return Err(DbErr::Custom(format!("claim {id}'s stored 837 loops: {e}"))),
+            },
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Err(ExportError::Claims(problems)));
+    }
+    let formats: std::collections::BTreeSet<&str> = stored.iter().map(|s| s.format.as_str()).collect();
+    if formats.len() > 1 {
+        return Ok(Err(ExportError::Write("a file holds claims of one format; these mix 837P and 837I".into())));
+    }
+    let now = crate::sql::now();
+    let number = next_number(txn).await?;
+    let envelope = envelope_for(&stored, number.clamp(1, 999_999_999) as u32, now);
+    let text = match overturn_domain::x12::claim837::write_837(&stored, &envelope) {
+        Ok(text) => text,
+        Err(e) => return Ok(Err(ExportError::Write(e.to_string()))),
+    };
+    let outcomes: Vec<ClaimOutcome> = ids
+        .iter()
+        .map(|id| {
+            let c = &claims[id];
+            ClaimOutcome {
+                claim_number: c.claim_number.clone(),
+                status: ClaimStatus::Exported,
+                claim_id: Some(c.id),
+                errors: Vec::new(),
+                member_id: Some(c.patient_member_id.clone()),
+            }
+        })
+        .collect();
+    let file_id = Uuid::now_v7();
+    let row = claim_file::Model {
+        id: file_id,
+        number,
+        kind: "export".into(),
+        format: formats.into_iter().next().unwrap_or_default().to_owned(),
+        received_at: now,
+        api_key_id,
+        byte_size: text.len() as i64,
+        sha256: crate::remittance_store::sha256_hex(text.as_bytes()),
+        claim_count: outcomes.len() as i32,
+        created_count: 0,
+        rejected_count: 0,
+        duplicate_count: 0,
+        transaction_sets: serde_json::json!([]),
+        outcomes: serde_json::to_value(&outcomes).map_err(|e| DbErr::Custom(e.to_string()))?,
+        acknowledgment: String::new(),
+    };
+    claim_file::Entity::insert(claim_file::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
+    claim_file_body::Entity::insert(claim_file_body::ActiveModel::from(claim_file_body::Model {
+        claim_file_id: file_id,
+        content_type: "application/edi-x12".into(),
+        body: text.into_bytes(),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(Ok((row, outcomes)))
+}
+
+/// A file's bytes: as received, or as written for an export.
+pub async fn body_of(db: &impl ConnectionTrait, file_id: Uuid) -> Result<Option<Vec<u8>>, DbErr> {
+    Ok(claim_file_body::Entity::find_by_id(file_id).one(db).await?.map(|b| b.body))
 }

@@ -38,6 +38,8 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(claim_files::list_claim_files)
             .service(claim_files::get_claim_file)
             .service(claim_files::get_claim_file_999)
+            .service(claim_files::get_claim_file_837)
+            .service(claim_files::export_claims)
             .service(remittances::create_remittance)
             .service(remittances::list_remittances)
             .service(remittances::get_remittance)

@@ -269,7 +269,57 @@ async fn a_claim_is_written_back_as_the_837_it_came_in(backend: Backend) {
     assert_problem(app.get("/v1/claims/0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d/837").await, 404).await;
 }
 
+async fn chosen_claims_are_exported_as_one_837(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let file = created(post_file(&app, PROFESSIONAL, None).await).await;
+    let ids: Vec<&str> = file["claims"].as_array().unwrap().iter().map(|c| c["claim_id"].as_str().unwrap()).collect();
+    let chosen = serde_json::json!({"claim_ids": [ids[2], ids[0]]});
+    let export = created(app.post("/v1/claim-files/export", &chosen).await).await;
+    assert_eq!(
+        (export["kind"].as_str(), export["format"].as_str(), export["claim_count"].as_i64()),
+        (Some("export"), Some("837P"), Some(2))
+    );
+    assert_eq!(export["acknowledgment_url"], Value::Null);
+    assert_eq!(export["claims"][0]["claim_id"].as_str(), Some(ids[2]));
+    assert_eq!(export["claims"][0]["status"], "exported");
+    let res = app.get(export["file_url"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 200);
+    let written = res.text().await.unwrap();
+    x12valid(&written).unwrap_or_else(|e| panic!("pyx12 refused the export: {e}\n{written}"));
+    let clms: Vec<&str> = written.lines().filter(|l| l.starts_with("CLM*")).collect();
+    assert_eq!(clms.len(), 2);
+    assert!(clms[0].starts_with("CLM*CLM05000002*") && clms[1].starts_with("CLM*CLM05000000*"), "{written}");
+    // Its number follows the file's 999 in one sequence.
+    let ack = acknowledgment(&app, &file).await;
+    assert!(ack.contains("*00501*000000001*") && written.contains("*00501*000000002*"), "{ack}\n{written}");
+    // A received file's 837 is the bytes received; an export has no 999.
+    let original = app.get(file["file_url"].as_str().unwrap()).await.text().await.unwrap();
+    assert_eq!(original, PROFESSIONAL);
+    assert_problem(app.get(&format!("/v1/claim-files/{}/999", export["id"].as_str().unwrap())).await, 404).await;
+
+    // What cannot be exported is named.
+    let json_claim: Value = app.post_claim(&crate::helpers::claim_body("JSON-2")).await.json().await.unwrap();
+    let institutional = created(post_file(&app, INSTITUTIONAL, None).await).await;
+    let cases = [
+        (serde_json::json!({"claim_ids": [ids[0], json_claim["id"]]}), 422, "claim_ids[1]"),
+        (serde_json::json!({"claim_ids": ["0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d"]}), 422, "claim_ids[0]"),
+        (serde_json::json!({"claim_ids": [ids[0], ids[0]]}), 400, "claim_ids[1]"),
+        (serde_json::json!({"claim_ids": ["nope"]}), 400, "claim_ids[0]"),
+        (serde_json::json!({"claim_ids": []}), 400, "claim_ids"),
+        (serde_json::json!({"claim_ids": [ids[0], institutional["claims"][0]["claim_id"]]}), 422, ""),
+    ];
+    for (body, status, field) in cases {
+        let problem = assert_problem(app.post("/v1/claim-files/export", &body).await, status).await;
+        if !field.is_empty() {
+            assert_eq!(crate::helpers::error_fields(&problem), [field], "{problem}");
+        }
+    }
+    let list = app.get_json("/v1/claim-files").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3, "refused exports store nothing");
+}
+
 crate::on_both_backends!(
+    chosen_claims_are_exported_as_one_837,
     a_claim_is_written_back_as_the_837_it_came_in,
     each_claim_of_a_file_is_created_and_the_999_accepts_it,
     one_bad_claim_is_rejected_alone_with_its_segment_and_element,

@@ -5,10 +5,11 @@ mod output;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use overturn_domain::FieldError;
 use overturn_domain::audit::AuditAction;
 use overturn_domain::x12::claim837;
 use overturn_entity::claim_file;
-use overturn_service::claim_files::{self, Incoming};
+use overturn_service::claim_files::{self, ExportError, Incoming};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -201,8 +202,128 @@ pub async fn get_claim_file_999(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let row = find_file(&state, &id).await?;
+    if row.kind != "received" {
+        return Err(ApiError::NotFound(format!("claim file {id} is an export Overturn wrote: it has no 999")));
+    }
     crate::audit::note(&req, AuditAction::Read, "claim_file", [row.id.to_string()], Vec::<String>::new());
     Ok(HttpResponse::Ok().content_type("application/edi-x12").body(row.acknowledgment))
+}
+
+/// A claim file's 837: the bytes received, or those written for an export.
+#[utoipa::path(
+    tag = "claim-files",
+    params(("id" = Uuid, Path, description = "The claim file's id")),
+    responses(
+        (status = 200, description = "The 837", body = String, content_type = "application/edi-x12"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/claim-files/{id}/837")]
+pub async fn get_claim_file_837(
+    state: web::Data<AppState>,
+    _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let row = find_file(&state, &id).await?;
+    let body = claim_files::body_of(&state.db.read, row.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("claim file {id} has no stored bytes")))?;
+    let members = claim_files::outcomes_of(&row).into_iter().filter_map(|o| o.member_id);
+    crate::audit::note(&req, AuditAction::Export, "claim_file", [row.id.to_string()], members);
+    Ok(HttpResponse::Ok().content_type("application/edi-x12").body(body))
+}
+
+/// The most claims one export holds: one transaction set's worth.
+pub const MAX_EXPORT: usize = overturn_domain::x12::claim837::CLAIMS_PER_SET;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// The claims to write, in this order: 1 to 5,000 distinct ids of claims received in 837
+    /// files, all 837P or all 837I.
+    pub claim_ids: Vec<String>,
+}
+
+/// Export claims as one 837 file.
+///
+/// Writes the chosen claims, each with every loop it came with, as one 837 file from their
+/// submitter to their receiver, numbered from the same sequence as Overturn's 999s, and stores
+/// it: `file_url` downloads it.
+#[utoipa::path(
+    tag = "claim-files",
+    request_body = ExportRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$")),
+    responses(
+        (status = 201, description = "The export file", body = ClaimFile),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A claim that does not exist or came as JSON, or claims of both formats", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/claim-files/export")]
+pub async fn export_claims(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Allowed<WriteBilling>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency::key_from(&req)?.map(|key| idempotency::IdempotencyRecord {
+        api_key_id: caller.key_id,
+        key,
+        request_hash: idempotency::request_hash(&req, &body),
+    });
+    let ids = match crate::json::parse_body::<ExportRequest>(&req, &body).and_then(|r| export_ids(&r)) {
+        Ok(ids) => ids,
+        Err(err) => return Err(idempotency::check_unusable(&state.db.read, key.as_ref()).await?.unwrap_or(err)),
+    };
+    idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+        let (row, outcomes) = claim_files::export(txn, &ids, caller.key_id).await?.map_err(|e| match e {
+            ExportError::Claims(problems) => ApiError::Unprocessable {
+                detail: "some claims cannot be exported".into(),
+                errors: problems.into_iter().map(|(i, m)| FieldError::new(format!("claim_ids[{i}]"), m)).collect(),
+            },
+            ExportError::Write(m) => ApiError::Unprocessable { detail: m, errors: Vec::new() },
+        })?;
+        crate::audit::note(
+            &req,
+            AuditAction::Export,
+            "claim",
+            outcomes.iter().filter_map(|o| o.claim_id.map(|c| c.to_string())),
+            outcomes.iter().filter_map(|o| o.member_id.clone()),
+        );
+        Ok((
+            StatusCode::CREATED,
+            ClaimFile {
+                summary: ClaimFileSummary::from_row(&row),
+                claims: outcomes.iter().map(ClaimFileClaim::from).collect(),
+            },
+        ))
+    })
+    .await
+}
+
+fn export_ids(request: &ExportRequest) -> Result<Vec<Uuid>, ApiError> {
+    let mut errors = Vec::new();
+    if request.claim_ids.is_empty() || request.claim_ids.len() > MAX_EXPORT {
+        errors.push(FieldError::new("claim_ids", format!("must hold 1 to {MAX_EXPORT} claim ids")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut ids = Vec::with_capacity(request.claim_ids.len());
+    for (i, text) in request.claim_ids.iter().enumerate().take(MAX_EXPORT) {
+        match Uuid::parse_str(text) {
+            Ok(id) if !seen.insert(id) => {
+                errors.push(FieldError::new(format!("claim_ids[{i}]"), "repeats an earlier id"))
+            }
+            Ok(id) => ids.push(id),
+            Err(_) => errors.push(FieldError::new(format!("claim_ids[{i}]"), "is not a claim id (a UUID)")),
+        }
+    }
+    if errors.is_empty() { Ok(ids) } else { Err(ApiError::validation(errors)) }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

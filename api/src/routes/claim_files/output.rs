@@ -19,6 +19,9 @@ pub struct ClaimFile {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClaimFileSummary {
     pub id: Uuid,
+    /// `received` (an 837 sent to Overturn) or `export` (an 837 Overturn wrote).
+    #[schema(example = "received")]
+    pub kind: String,
     /// `837P` or `837I`.
     #[schema(example = "837P")]
     pub format: String,
@@ -27,22 +30,27 @@ pub struct ClaimFileSummary {
     pub created_count: i32,
     pub rejected_count: i32,
     pub duplicate_count: i32,
-    /// The 999 acknowledgment of the file.
+    /// The 999 acknowledgment of a received file (`null` for an export).
     #[schema(example = "/v1/claim-files/0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d/999")]
-    pub acknowledgment_url: String,
+    pub acknowledgment_url: Option<String>,
+    /// The file's 837: as received, or as written for an export.
+    #[schema(example = "/v1/claim-files/0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d/837")]
+    pub file_url: String,
 }
 
 impl ClaimFileSummary {
     pub fn from_row(row: &claim_file::Model) -> Self {
         Self {
             id: row.id,
+            kind: row.kind.clone(),
             format: row.format.clone(),
             received_at: row.received_at,
             claim_count: row.claim_count,
             created_count: row.created_count,
             rejected_count: row.rejected_count,
             duplicate_count: row.duplicate_count,
-            acknowledgment_url: format!("/v1/claim-files/{}/999", row.id),
+            acknowledgment_url: (row.kind == "received").then(|| format!("/v1/claim-files/{}/999", row.id)),
+            file_url: format!("/v1/claim-files/{}/837", row.id),
         }
     }
 }
@@ -52,8 +60,8 @@ impl ClaimFileSummary {
 pub struct ClaimFileClaim {
     /// CLM01 as sent.
     pub claim_number: String,
-    /// `created`; `rejected` (see `errors`; nothing was stored); or `duplicate` (a claim with
-    /// this number was on file already: `claim_id` names it).
+    /// `created`; `rejected` (see `errors`; nothing was stored); `duplicate` (a claim with
+    /// this number was on file already: `claim_id` names it); or, in an export, `exported`.
     #[schema(example = "created")]
     pub status: String,
     pub claim_id: Option<Uuid>,
@@ -88,6 +96,7 @@ impl From<&ClaimOutcome> for ClaimFileClaim {
             ClaimStatus::Created => "created",
             ClaimStatus::Rejected => "rejected",
             ClaimStatus::Duplicate => "duplicate",
+            ClaimStatus::Exported => "exported",
         };
         Self {
             claim_number: o.claim_number.clone(),
