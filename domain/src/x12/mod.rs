@@ -13,6 +13,7 @@ mod elements;
 mod envelope;
 mod error;
 pub mod generate;
+pub mod generate837;
 mod parse835;
 pub use parse835::{MAX_ADJUSTMENTS, MAX_LINE_REMARKS, MAX_LINES};
 mod remittance;

@@ -7,7 +7,7 @@ use super::elements::{amount, cas, claim_payment, date, decimal, optional_date, 
 use super::envelope::{Cursor, GroupKind, check_trailer, read_interchanges};
 use super::error::{EdiError, Warning};
 use super::remittance::*;
-use super::segments::Segment;
+use super::segments::{Segment, tag};
 
 /// What one claim payment may hold, per the 835 guide: 999 service lines (SVC), 99 CAS
 /// segments of six adjustments per claim or line, 99 LQ remark codes per line. A file beyond
@@ -15,54 +15,6 @@ use super::segments::Segment;
 pub const MAX_LINES: usize = 999;
 pub const MAX_ADJUSTMENTS: usize = 99 * 6;
 pub const MAX_LINE_REMARKS: usize = 99;
-
-/// Segment ids as numbers: one integer comparison per arm instead of a string compare,
-/// for the millions of segments of a large file.
-mod tag {
-    pub const fn of_bytes(id: &[u8]) -> u32 {
-        let mut n = 0u32;
-        let mut i = 0;
-        while i < id.len() && i < 3 {
-            n = (n << 8) | id[i] as u32;
-            i += 1;
-        }
-        n
-    }
-
-    pub fn of(id: &str) -> u32 {
-        of_bytes(id.as_bytes())
-    }
-
-    pub const AMT: u32 = of_bytes(b"AMT");
-    pub const BPR: u32 = of_bytes(b"BPR");
-    pub const CAS: u32 = of_bytes(b"CAS");
-    pub const CLP: u32 = of_bytes(b"CLP");
-    pub const CUR: u32 = of_bytes(b"CUR");
-    pub const DTM: u32 = of_bytes(b"DTM");
-    pub const GE: u32 = of_bytes(b"GE");
-    pub const GS: u32 = of_bytes(b"GS");
-    pub const IEA: u32 = of_bytes(b"IEA");
-    pub const ISA: u32 = of_bytes(b"ISA");
-    pub const LQ: u32 = of_bytes(b"LQ");
-    pub const LX: u32 = of_bytes(b"LX");
-    pub const MIA: u32 = of_bytes(b"MIA");
-    pub const MOA: u32 = of_bytes(b"MOA");
-    pub const N1: u32 = of_bytes(b"N1");
-    pub const N3: u32 = of_bytes(b"N3");
-    pub const N4: u32 = of_bytes(b"N4");
-    pub const NM1: u32 = of_bytes(b"NM1");
-    pub const PER: u32 = of_bytes(b"PER");
-    pub const PLB: u32 = of_bytes(b"PLB");
-    pub const QTY: u32 = of_bytes(b"QTY");
-    pub const RDM: u32 = of_bytes(b"RDM");
-    pub const REF: u32 = of_bytes(b"REF");
-    pub const SE: u32 = of_bytes(b"SE");
-    pub const ST: u32 = of_bytes(b"ST");
-    pub const SVC: u32 = of_bytes(b"SVC");
-    pub const TRN: u32 = of_bytes(b"TRN");
-    pub const TS2: u32 = of_bytes(b"TS2");
-    pub const TS3: u32 = of_bytes(b"TS3");
-}
 
 /// Parses a whole 835 file: one or more interchanges, each with one or more functional
 /// groups of one or more transactions. Any structural, numeric or balancing problem refuses
@@ -129,7 +81,7 @@ fn parse_transaction<'a>(
         count += 1;
         let warn =
             |warnings: &mut Vec<Warning>, message: String| warnings.push(Warning::new(seg.index, seg.id, message));
-        match tag::of(seg.id) {
+        match seg.tag {
             tag::SE => {
                 if state != Loop::Trailer {
                     finish_claim(&claims, &lines, &adjustments)?;

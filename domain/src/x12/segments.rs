@@ -69,6 +69,8 @@ pub struct Segment<'a> {
     /// 1-based position in the file.
     pub index: usize,
     pub id: &'a str,
+    /// The id as a number (`tag::of`): one integer comparison instead of a string compare.
+    pub tag: u32,
     /// Everything after the id's element separator ("" for a segment with no elements).
     elements: &'a str,
     separator: u8,
@@ -106,7 +108,7 @@ impl<'a> Segment<'a> {
             ends[count] = end as u16;
             count += 1;
         }
-        Self { index, id, elements, separator, component, ends, count: count as u8 }
+        Self { index, id, tag: tag::of(id), elements, separator, component, ends, count: count as u8 }
     }
 
     /// One segment's text (`CLM*A1*100~` without its terminator), as stored and read back:
@@ -192,6 +194,85 @@ impl<'a> Segment<'a> {
             Ok(value)
         }
     }
+}
+
+/// Segment ids as numbers: one integer comparison per arm instead of a string compare,
+/// for the millions of segments of a large file.
+pub(super) mod tag {
+    pub const fn of_bytes(id: &[u8]) -> u32 {
+        let mut n = 0u32;
+        let mut i = 0;
+        while i < id.len() && i < 3 {
+            n = (n << 8) | id[i] as u32;
+            i += 1;
+        }
+        n
+    }
+
+    pub fn of(id: &str) -> u32 {
+        of_bytes(id.as_bytes())
+    }
+
+    pub const AMT: u32 = of_bytes(b"AMT");
+    pub const BPR: u32 = of_bytes(b"BPR");
+    pub const CAS: u32 = of_bytes(b"CAS");
+    pub const CLP: u32 = of_bytes(b"CLP");
+    pub const CUR: u32 = of_bytes(b"CUR");
+    pub const DTM: u32 = of_bytes(b"DTM");
+    pub const GE: u32 = of_bytes(b"GE");
+    pub const GS: u32 = of_bytes(b"GS");
+    pub const IEA: u32 = of_bytes(b"IEA");
+    pub const ISA: u32 = of_bytes(b"ISA");
+    pub const LQ: u32 = of_bytes(b"LQ");
+    pub const LX: u32 = of_bytes(b"LX");
+    pub const MIA: u32 = of_bytes(b"MIA");
+    pub const MOA: u32 = of_bytes(b"MOA");
+    pub const N1: u32 = of_bytes(b"N1");
+    pub const N3: u32 = of_bytes(b"N3");
+    pub const N4: u32 = of_bytes(b"N4");
+    pub const NM1: u32 = of_bytes(b"NM1");
+    pub const PER: u32 = of_bytes(b"PER");
+    pub const PLB: u32 = of_bytes(b"PLB");
+    pub const QTY: u32 = of_bytes(b"QTY");
+    pub const RDM: u32 = of_bytes(b"RDM");
+    pub const REF: u32 = of_bytes(b"REF");
+    pub const SE: u32 = of_bytes(b"SE");
+    pub const ST: u32 = of_bytes(b"ST");
+    pub const SVC: u32 = of_bytes(b"SVC");
+    pub const TRN: u32 = of_bytes(b"TRN");
+    pub const TS2: u32 = of_bytes(b"TS2");
+    pub const TS3: u32 = of_bytes(b"TS3");
+    pub const BHT: u32 = of_bytes(b"BHT");
+    pub const CL1: u32 = of_bytes(b"CL1");
+    pub const CLM: u32 = of_bytes(b"CLM");
+    pub const CN1: u32 = of_bytes(b"CN1");
+    pub const CR1: u32 = of_bytes(b"CR1");
+    pub const CR2: u32 = of_bytes(b"CR2");
+    pub const CR3: u32 = of_bytes(b"CR3");
+    pub const CR6: u32 = of_bytes(b"CR6");
+    pub const CRC: u32 = of_bytes(b"CRC");
+    pub const CTP: u32 = of_bytes(b"CTP");
+    pub const DMG: u32 = of_bytes(b"DMG");
+    pub const DTP: u32 = of_bytes(b"DTP");
+    pub const FRM: u32 = of_bytes(b"FRM");
+    pub const HCP: u32 = of_bytes(b"HCP");
+    pub const HI: u32 = of_bytes(b"HI");
+    pub const HL: u32 = of_bytes(b"HL");
+    pub const K3: u32 = of_bytes(b"K3");
+    pub const LIN: u32 = of_bytes(b"LIN");
+    pub const MEA: u32 = of_bytes(b"MEA");
+    pub const N2: u32 = of_bytes(b"N2");
+    pub const NTE: u32 = of_bytes(b"NTE");
+    pub const OI: u32 = of_bytes(b"OI");
+    pub const PAT: u32 = of_bytes(b"PAT");
+    pub const PRV: u32 = of_bytes(b"PRV");
+    pub const PS1: u32 = of_bytes(b"PS1");
+    pub const PWK: u32 = of_bytes(b"PWK");
+    pub const SBR: u32 = of_bytes(b"SBR");
+    pub const SV1: u32 = of_bytes(b"SV1");
+    pub const SV2: u32 = of_bytes(b"SV2");
+    pub const SV5: u32 = of_bytes(b"SV5");
+    pub const SVD: u32 = of_bytes(b"SVD");
 }
 
 /// Reads segments one at a time; a new ISA anywhere switches to the delimiters it declares.

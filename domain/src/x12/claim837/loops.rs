@@ -6,7 +6,7 @@
 //! be written back as it came: the segments Overturn reads into fields (CLM, HI, SV1, …) and
 //! the ones it only keeps (CR1, CRC, 2320 other payers, 2430 adjudication, …) alike.
 
-use super::super::segments::Segment;
+use super::super::segments::{Segment, tag};
 use super::Format;
 
 /// One loop: its id in the implementation guide, its segments in order, and its loops.
@@ -60,6 +60,10 @@ impl<'a> Loop<'a> {
 /// The loop a segment opens when the loop `within` (or one of its loops) is open: `None`
 /// when it opens none there.
 pub(super) fn opens(format: Format, within: &str, seg: &Segment<'_>) -> Option<&'static str> {
+    // Most segments open no loop: only NM1, SBR, LX, LIN, SVD and LQ do.
+    if !matches!(seg.tag, tag::NM1 | tag::SBR | tag::LX | tag::LIN | tag::SVD | tag::LQ) {
+        return None;
+    }
     let q = seg.get(1);
     let professional = format == Format::Professional;
     match (within, seg.id) {
@@ -151,38 +155,33 @@ pub(super) fn known_id(id: &str) -> Option<&'static str> {
     LOOP_IDS.iter().find(|&&l| l == id).copied()
 }
 
-/// Whether the loop `id` holds segments `segment` (besides the one that opens it).
-pub(super) fn holds(id: &str, segment: &str) -> bool {
-    let held: &[&str] = match id {
-        "header" => &["BHT", "REF"],
-        "1000A" => &["N2", "PER"],
-        "1000B" => &["N2"],
-        "2000A" => &["PRV", "CUR"],
-        "2010AA" => &["N3", "N4", "REF", "PER"],
-        "2010AB" | "2010AC" => &["N3", "N4", "REF"],
-        "2000B" => &["SBR", "PAT"],
-        "2010BA" | "2010CA" => &["N3", "N4", "DMG", "REF", "PER"],
-        "2010BB" => &["N3", "N4", "REF"],
-        "2000C" => &["PAT"],
-        "2300" => &["DTP", "CL1", "PWK", "CN1", "AMT", "REF", "K3", "NTE", "CR1", "CR2", "CR6", "CRC", "HI", "HCP"],
-        "2310A" | "2310B" | "2310C" | "2310D" | "2310E" | "2310F" => &["PRV", "N3", "N4", "REF", "PER"],
-        "2320" => &["CAS", "AMT", "OI", "MIA", "MOA"],
-        "2330A" => &["N3", "N4", "REF"],
-        "2330B" => &["N3", "N4", "DTP", "REF"],
-        "2330C" | "2330D" | "2330E" | "2330F" | "2330G" | "2330H" | "2330I" => &["REF"],
-        "2400" => &[
-            "SV1", "SV2", "SV5", "PWK", "CR1", "CR3", "CRC", "DTP", "QTY", "MEA", "CN1", "REF", "AMT", "K3", "NTE",
-            "PS1", "HCP",
-        ],
-        "2410" => &["CTP", "REF"],
-        "2420A" | "2420B" | "2420C" | "2420D" | "2420E" | "2420F" | "2420G" | "2420H" => {
-            &["PRV", "N3", "N4", "REF", "PER"]
-        }
-        "2430" => &["CAS", "DTP", "AMT"],
-        "2440" => &["FRM"],
+/// The tags of the segments the loop `id` holds (besides the one that opens it).
+pub(super) fn held_by(id: &str) -> &'static [u32] {
+    use tag::*;
+    match id {
+        "header" => &[BHT, REF],
+        "1000A" => &[N2, PER],
+        "1000B" => &[N2],
+        "2000A" => &[PRV, CUR],
+        "2010AA" => &[N3, N4, REF, PER],
+        "2010AB" | "2010AC" => &[N3, N4, REF],
+        "2000B" => &[SBR, PAT],
+        "2010BA" | "2010CA" => &[N3, N4, DMG, REF, PER],
+        "2010BB" => &[N3, N4, REF],
+        "2000C" => &[PAT],
+        "2300" => &[DTP, CL1, PWK, CN1, AMT, REF, K3, NTE, CR1, CR2, CR6, CRC, HI, HCP],
+        "2310A" | "2310B" | "2310C" | "2310D" | "2310E" | "2310F" => &[PRV, N3, N4, REF, PER],
+        "2320" => &[CAS, AMT, OI, MIA, MOA],
+        "2330A" => &[N3, N4, REF],
+        "2330B" => &[N3, N4, DTP, REF],
+        "2330C" | "2330D" | "2330E" | "2330F" | "2330G" | "2330H" | "2330I" => &[REF],
+        "2400" => &[SV1, SV2, SV5, PWK, CR1, CR3, CRC, DTP, QTY, MEA, CN1, REF, AMT, K3, NTE, PS1, HCP],
+        "2410" => &[CTP, REF],
+        "2420A" | "2420B" | "2420C" | "2420D" | "2420E" | "2420F" | "2420G" | "2420H" => &[PRV, N3, N4, REF, PER],
+        "2430" => &[CAS, DTP, AMT],
+        "2440" => &[FRM],
         _ => &[],
-    };
-    held.contains(&segment)
+    }
 }
 
 /// Builds one unit of loops (the header, a 2000 loop, or a claim's 2300 loop) segment by
@@ -191,11 +190,14 @@ pub(super) fn holds(id: &str, segment: &str) -> bool {
 pub(super) struct Builder<'a> {
     format: Format,
     stack: Vec<Loop<'a>>,
+    /// What each open loop holds (`held_by`), looked up once as it opens.
+    held: Vec<&'static [u32]>,
 }
 
 impl<'a> Builder<'a> {
     pub(super) fn new(format: Format, root: Loop<'a>) -> Self {
-        Self { format, stack: vec![root] }
+        let held = vec![held_by(root.id)];
+        Self { format, stack: vec![root], held }
     }
 
     /// Places `seg`; `false` when no open loop takes it.
@@ -207,9 +209,10 @@ impl<'a> Builder<'a> {
                 let mut open = Loop::new(child);
                 open.segments.push(seg);
                 self.stack.push(open);
+                self.held.push(held_by(child));
                 return true;
             }
-            if holds(id, seg.id) {
+            if self.held[depth].contains(&seg.tag) {
                 self.close_to(depth);
                 self.stack[depth].segments.push(seg);
                 return true;
@@ -221,6 +224,7 @@ impl<'a> Builder<'a> {
     fn close_to(&mut self, depth: usize) {
         while self.stack.len() > depth + 1 {
             let done = self.stack.pop().expect("deeper than depth");
+            self.held.pop();
             self.stack.last_mut().expect("the root stays").children.push(done);
         }
     }

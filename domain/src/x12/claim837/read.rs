@@ -3,9 +3,11 @@
 //! billing provider, subscriber or patient loop, or one claim) so that one bad claim never
 //! sinks the others.
 
+use std::collections::HashMap;
+
 use super::super::envelope::{Cursor, Envelope, GroupKind, check_trailer, read_interchanges};
 use super::super::error::{EdiError, Fault};
-use super::super::segments::Segment;
+use super::super::segments::{Segment, tag};
 use super::loops::{Builder, Loop};
 use super::{Claim, ClaimFile, Context, Format, Level, TransactionSet};
 
@@ -94,32 +96,33 @@ fn read_set<'a>(
     let mut header = Builder::new(format, Loop::new("header"));
     let mut open = Open::Header;
     let mut count = 1usize;
+    let mut hl_ids = HashMap::new();
     loop {
         let seg = cursor.require("SE")?;
         count += 1;
-        match seg.id {
-            "SE" => {
+        match seg.tag {
+            tag::SE => {
                 check_trailer(&seg, count, control)?;
                 close(&mut set, open);
                 break;
             }
-            "ISA" | "IEA" | "GS" | "GE" | "ST" => {
+            tag::ISA | tag::IEA | tag::GS | tag::GE | tag::ST => {
                 return Err(seg.error(None, format!("the transaction {control} ends without an SE segment")));
             }
-            "BHT" if count == 2 => {
+            tag::BHT if count == 2 => {
                 header.push(seg);
             }
             _ if count == 2 => {
                 set.errors.push(seg.error(None, "BHT must be the first segment after ST").fault(Fault::MissingSegment));
                 header.push(seg);
             }
-            "HL" => {
+            tag::HL => {
                 close(&mut set, std::mem::replace(&mut open, Open::Header));
-                let index = open_context(&mut set, seg);
+                let index = open_context(&mut set, &mut hl_ids, seg);
                 let root = set.contexts[index].loop_.clone();
                 open = Open::Context(index, Builder::new(format, root));
             }
-            "CLM" => {
+            tag::CLM => {
                 close(&mut set, std::mem::replace(&mut open, Open::Header));
                 let context = set.contexts.len().checked_sub(1).filter(|&c| set.contexts[c].level != Level::Billing);
                 let mut claim = Claim { context, claim: Loop::new("2300"), errors: Vec::new() };
@@ -181,7 +184,7 @@ fn close<'a>(set: &mut TransactionSet<'a>, open: Open<'a>) {
 
 /// Starts the 2000 loop an HL opens, checking the hierarchy: HL01 counts up from 1, HL02
 /// names the parent (a billing provider for a subscriber, a subscriber for a patient).
-fn open_context<'a>(set: &mut TransactionSet<'a>, hl: Segment<'a>) -> usize {
+fn open_context<'a>(set: &mut TransactionSet<'a>, ids: &mut HashMap<&'a str, usize>, hl: Segment<'a>) -> usize {
     let mut errors = Vec::new();
     let level = match hl.get(3) {
         "20" => Level::Billing,
@@ -193,18 +196,25 @@ fn open_context<'a>(set: &mut TransactionSet<'a>, hl: Segment<'a>) -> usize {
         }
     };
     let expected = set.contexts.len() + 1;
-    if hl.get(1) != expected.to_string() {
+    if hl.get(1).parse::<usize>().ok() != Some(expected) || hl.get(1).starts_with('0') {
         errors.push(hl.error(Some(1), format!("must be {expected}: HL ids count up from 1 in each transaction")));
     }
     let parent_id = hl.get(2);
-    let parent = set.contexts.iter().position(|c| c.hl_id == parent_id && !parent_id.is_empty());
+    // HL ids count up from 1 (checked above), so an id names its context by position; the
+    // id is compared too, for a file whose ids do not count up.
+    let parent = parent_id
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .filter(|&i| set.contexts.get(i).is_some_and(|c| c.hl_id == parent_id))
+        .or_else(|| ids.get(parent_id).copied());
     let wanted = match level {
         Level::Billing => None,
         Level::Subscriber => Some(Level::Billing),
         Level::Patient => Some(Level::Subscriber),
     };
     match (wanted, parent) {
-        (None, _) if !parent_id.is_empty() && set.contexts.iter().all(|c| c.hl_id != parent_id) => {
+        (None, None) if !parent_id.is_empty() => {
             errors.push(hl.error(Some(2), format!("names parent {parent_id:?}, which no earlier HL has")));
         }
         (None, _) => {}
@@ -216,5 +226,7 @@ fn open_context<'a>(set: &mut TransactionSet<'a>, hl: Segment<'a>) -> usize {
     // The HL itself is written afresh (ids renumbered); it stays here for positions and errors.
     root.segments.push(hl);
     set.contexts.push(Context { level, hl_id: hl.get(1), parent, hl, loop_: root, errors });
+    // The first HL of an id keeps it: a repeated id is already a fault of its own HL01.
+    ids.entry(hl.get(1)).or_insert(set.contexts.len() - 1);
     set.contexts.len() - 1
 }
