@@ -26,8 +26,12 @@ fn baseline(input: &[u8], id: &[u8], n: usize) -> i64 {
         while let [b'\n' | b'\r', rest @ ..] = seg {
             seg = rest;
         }
-        if seg.len() > id.len() && seg.starts_with(id) && seg[id.len()] == b'*' {
-            if let Some(field) = seg.split(|&b| b == b'*').nth(n) {
+        if seg.len() > id.len()
+            && seg.starts_with(id)
+            && seg[id.len()] == b'*'
+            && let Some(field) = seg.split(|&b| b == b'*').nth(n)
+        {
+            {
                 let mut cents = 0i64;
                 let mut point = None;
                 for &b in field {
