@@ -31,21 +31,19 @@ fn baseline(input: &[u8], id: &[u8], n: usize) -> i64 {
             && seg[id.len()] == b'*'
             && let Some(field) = seg.split(|&b| b == b'*').nth(n)
         {
-            {
-                let mut cents = 0i64;
-                let mut point = None;
-                for &b in field {
-                    match b {
-                        b'0'..=b'9' => {
-                            cents = cents * 10 + i64::from(b - b'0');
-                            point = point.map(|p: u32| p + 1);
-                        }
-                        b'.' => point = Some(0),
-                        _ => {}
+            let mut cents = 0i64;
+            let mut point = None;
+            for &b in field {
+                match b {
+                    b'0'..=b'9' => {
+                        cents = cents * 10 + i64::from(b - b'0');
+                        point = point.map(|p: u32| p + 1);
                     }
+                    b'.' => point = Some(0),
+                    _ => {}
                 }
-                sum += cents * 10i64.pow(2u32.saturating_sub(point.unwrap_or(0)));
             }
+            sum += cents * 10i64.pow(2u32.saturating_sub(point.unwrap_or(0)));
         }
     }
     sum
