@@ -11,7 +11,8 @@ pub struct Model {
     pub claim_file_id: Option<Uuid>,
     /// `837P` or `837I`.
     pub format: String,
-    pub detail: Json,
+    /// JSON text.
+    pub detail: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

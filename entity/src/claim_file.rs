@@ -23,9 +23,9 @@ pub struct Model {
     /// `[{interchange_control_number, group_control_number, transaction_control_number,
     /// acknowledgment, claim_count}]`.
     pub transaction_sets: Json,
-    /// `[{claim_number, status, claim_id, errors, member_id}]` in file order (`member_id`
-    /// kept for the access log, not shown).
-    pub outcomes: Json,
+    /// JSON text: `[{claim_number, status, claim_id, errors, member_id}]` in file order
+    /// (`member_id` kept for the access log, not shown).
+    pub outcomes: String,
     /// The 999, as served.
     pub acknowledgment: String,
 }

@@ -66,7 +66,8 @@ impl MigrationTrait for Migration {
                     .col(integer(ClaimFiles::RejectedCount))
                     .col(integer(ClaimFiles::DuplicateCount))
                     .col(json(ClaimFiles::TransactionSets))
-                    .col(json(ClaimFiles::Outcomes))
+                    // JSON text, written and read whole: ten thousand claims' outcomes.
+                    .col(text(ClaimFiles::Outcomes))
                     .col(text(ClaimFiles::Acknowledgment))
                     .to_owned(),
             )
@@ -94,7 +95,8 @@ impl MigrationTrait for Migration {
                     .col(uuid(ClaimDetails::ClaimId).primary_key())
                     .col(uuid_null(ClaimDetails::ClaimFileId))
                     .col(string_len(ClaimDetails::Format, 8))
-                    .col(json(ClaimDetails::Detail))
+                    // JSON text (`StoredClaim`): written and read whole, never queried inside.
+                    .col(text(ClaimDetails::Detail))
                     .foreign_key(
                         ForeignKey::create()
                             .from(ClaimDetails::Table, ClaimDetails::ClaimId)

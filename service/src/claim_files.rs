@@ -101,6 +101,7 @@ pub struct Received {
 
 /// Reads, stores and acknowledges a claim file in `txn`.
 pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Result<Received, DbErr> {
+    let t0 = std::time::Instant::now();
     let now = crate::sql::now();
     let file = incoming.file;
     let file_id = Uuid::now_v7();
@@ -126,7 +127,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
                         claim_id: row.id,
                         claim_file_id: Some(file_id),
                         format: file.format.name().to_owned(),
-                        detail: serde_json::to_value(&stored).map_err(|e| DbErr::Custom(e.to_string()))?,
+                        detail: serde_json::to_string(&stored).map_err(|e| DbErr::Custom(e.to_string()))?,
                     };
                     pending.push((index, PendingClaim { claim: row, lines, idempotency: None, audit: None }, detail));
                 }
@@ -137,6 +138,25 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         }
     }
 
+    let number = next_number(txn).await?;
+    let acknowledgment =
+        ack999::acknowledge(file, &projected, AckControl { number: number.clamp(1, 999_999_999) as u32, at: now });
+    let sets: Vec<SetRecord> = file
+        .sets
+        .iter()
+        .zip(&projected)
+        .map(|(set, claims)| SetRecord {
+            interchange_control_number: set.interchange_control_number.to_owned(),
+            group_control_number: set.group_control_number.to_owned(),
+            transaction_control_number: set.transaction_control_number.to_owned(),
+            acknowledgment: ack999::set_ack(set, claims).code().to_owned(),
+            claim_count: claims.len(),
+        })
+        .collect();
+    // The drafts are in `pending` now; the faults are in `outcomes` and the 999.
+    drop(projected);
+    let t_read = t0.elapsed();
+    let (mut t_claims, mut t_details) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     // Claim numbers in one order, so that concurrent files cannot deadlock on PostgreSQL.
     pending.sort_by(|a, b| a.1.claim.claim_number.cmp(&b.1.claim.claim_number));
     let mut deliveries = 0;
@@ -148,7 +168,9 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         let (indexes, rest): (Vec<usize>, Vec<(PendingClaim, claim_detail::Model)>) =
             chunk.into_iter().map(|(i, job, detail)| (i, (job, detail))).unzip();
         let (jobs, details): (Vec<PendingClaim>, Vec<claim_detail::Model>) = rest.into_iter().unzip();
+        let t = std::time::Instant::now();
         let (stored, fired) = store_in(txn, &jobs, &Unshown).await?;
+        t_claims += t.elapsed();
         deliveries += fired;
         let mut kept = Vec::new();
         for ((i, job), (outcome, detail)) in indexes.into_iter().zip(&jobs).zip(stored.into_iter().zip(details)) {
@@ -168,25 +190,12 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
                 }
             }
         }
+        let t = std::time::Instant::now();
         insert_details(txn, kept).await?;
+        t_details += t.elapsed();
     }
     name_duplicates(txn, &mut outcomes, &duplicates).await?;
 
-    let number = next_number(txn).await?;
-    let acknowledgment =
-        ack999::acknowledge(file, &projected, AckControl { number: number.clamp(1, 999_999_999) as u32, at: now });
-    let sets: Vec<SetRecord> = file
-        .sets
-        .iter()
-        .zip(&projected)
-        .map(|(set, claims)| SetRecord {
-            interchange_control_number: set.interchange_control_number.to_owned(),
-            group_control_number: set.group_control_number.to_owned(),
-            transaction_control_number: set.transaction_control_number.to_owned(),
-            acknowledgment: ack999::set_ack(set, claims).code().to_owned(),
-            claim_count: claims.len(),
-        })
-        .collect();
     let count = |s: ClaimStatus| outcomes.iter().filter(|o| o.status == s).count() as i32;
     let row = claim_file::Model {
         id: file_id,
@@ -202,7 +211,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         rejected_count: count(ClaimStatus::Rejected),
         duplicate_count: count(ClaimStatus::Duplicate),
         transaction_sets: serde_json::to_value(&sets).map_err(|e| DbErr::Custom(e.to_string()))?,
-        outcomes: serde_json::to_value(&outcomes).map_err(|e| DbErr::Custom(e.to_string()))?,
+        outcomes: serde_json::to_string(&outcomes).map_err(|e| DbErr::Custom(e.to_string()))?,
         acknowledgment,
     };
     claim_file::Entity::insert(claim_file::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
@@ -221,6 +230,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         })
         .collect();
     crate::audit::write_in(txn, &events).await?;
+    tracing::debug!(read = ?t_read, claims = ?t_claims, details = ?t_details, total = ?t0.elapsed(), "claim file stored");
     Ok(Received { file: row, outcomes, deliveries })
 }
 
@@ -323,7 +333,7 @@ pub async fn list(
 
 /// The outcomes of a stored file.
 pub fn outcomes_of(row: &claim_file::Model) -> Vec<ClaimOutcome> {
-    serde_json::from_value(row.outcomes.clone()).unwrap_or_default()
+    serde_json::from_str(&row.outcomes).unwrap_or_default()
 }
 
 /// The set records of a stored file.
@@ -336,7 +346,7 @@ pub async fn detail_of(db: &impl ConnectionTrait, claim_id: Uuid) -> Result<Opti
     let Some(row) = claim_detail::Entity::find_by_id(claim_id).one(db).await? else {
         return Ok(None);
     };
-    serde_json::from_value(row.detail)
+    serde_json::from_str(&row.detail)
         .map(Some)
         .map_err(|e| DbErr::Custom(format!("claim {claim_id}'s stored 837 loops: {e}")))
 }
@@ -405,7 +415,7 @@ pub async fn export(
         match (claims.get(id), details.remove(id)) {
             (None, _) => problems.push((i, format!("no claim with id {id}"))),
             (Some(_), None) => problems.push((i, "came as JSON, without what an 837 needs beyond it".to_owned())),
-            (Some(_), Some(d)) => match serde_json::from_value::<StoredClaim>(d.detail) {
+            (Some(_), Some(d)) => match serde_json::from_str::<StoredClaim>(&d.detail) {
                 Ok(s) => stored.push(s),
                 Err(e) => return Err(DbErr::Custom(format!("claim {id}'s stored 837 loops: {e}"))),
             },
@@ -453,7 +463,7 @@ pub async fn export(
         rejected_count: 0,
         duplicate_count: 0,
         transaction_sets: serde_json::json!([]),
-        outcomes: serde_json::to_value(&outcomes).map_err(|e| DbErr::Custom(e.to_string()))?,
+        outcomes: serde_json::to_string(&outcomes).map_err(|e| DbErr::Custom(e.to_string()))?,
         acknowledgment: String::new(),
     };
     claim_file::Entity::insert(claim_file::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;

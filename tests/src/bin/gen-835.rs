@@ -3,6 +3,9 @@
 //!
 //!   cargo run --release -p overturn-tests --bin gen-835 -- --claims 20000 --seed 7 > file.835
 //!   (`--production-date YYYY-MM-DD`: the remittance's date, 2025-01-15 unless given)
+//!
+//! With `--837`, an 837P claim file instead (`overturn_domain::x12::generate837`), its claims
+//! numbered `G<seed>-<n>`, the production date being their date of service.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -11,6 +14,7 @@ use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
 
 fn main() -> ExitCode {
     let mut options = GeneratorOptions { newlines: false, ..Default::default() };
+    let mut claims_file = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -29,17 +33,31 @@ fn main() -> ExitCode {
                 i += 2;
                 continue;
             }
+            ("--837", _) => {
+                claims_file = true;
+                i += 1;
+                continue;
+            }
             ("--newlines", _) => {
                 options.newlines = true;
                 i += 1;
                 continue;
             }
             _ => {
-                eprintln!("usage: gen-835 [--claims N] [--seed N] [--production-date YYYY-MM-DD] [--newlines]");
+                eprintln!("usage: gen-835 [--claims N] [--seed N] [--production-date YYYY-MM-DD] [--newlines] [--837]");
                 return ExitCode::from(2);
             }
         }
         i += 2;
+    }
+    if claims_file {
+        let file = overturn_domain::x12::generate837::generate_837(&options);
+        eprintln!("{} claims, {} bytes", options.claims, file.len());
+        return if std::io::stdout().write_all(file.as_bytes()).is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     let (file, totals) = generate_835(&options);
     eprintln!(

@@ -85,6 +85,7 @@ pub async fn create_claim_file(
         key,
         request_hash: idempotency::request_hash(&req, &body),
     });
+    let t_parse = std::time::Instant::now();
     let file = match claim837::parse_837(&body) {
         Ok(file) => file,
         Err(err) => {
@@ -92,6 +93,7 @@ pub async fn create_claim_file(
             return Err(idempotency::check_unusable(&state.db.read, key.as_ref()).await?.unwrap_or(err));
         }
     };
+    tracing::debug!(parse = ?t_parse.elapsed(), "claim file parsed");
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     // Each page of claims stored is logged as one access event of this caller.
     let template = crate::audit::event_for(&req, AuditAction::Create, "claim", Vec::new(), Vec::new(), 201);
