@@ -8,7 +8,7 @@ use crate::stored::Stored;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    #[sea_orm(unique)]
+    /// Unique among original claims; a correction keeps the number of the claim it replaces.
     pub claim_number: String,
     pub payer_id: String,
     pub payer_name: String,
@@ -29,6 +29,8 @@ pub struct Model {
     pub status: Stored<ClaimStatus>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The claim this one replaces or voids (a correction, frequency 7 or 8).
+    pub replaces_claim_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

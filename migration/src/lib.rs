@@ -16,6 +16,7 @@ mod m20261207_000008_follow_up_partial_indexes;
 mod m20261207_000009_patient_access;
 mod m20261207_000010_audit_events;
 mod m20261208_000011_claim_files;
+mod m20261208_000012_claim_revisions;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000009_patient_access::Migration),
             Box::new(m20261207_000010_audit_events::Migration),
             Box::new(m20261208_000011_claim_files::Migration),
+            Box::new(m20261208_000012_claim_revisions::Migration),
         ]
     }
 }

@@ -117,6 +117,7 @@ pub fn rows_of(
         status: ClaimStatus::Submitted.into(),
         created_at: now,
         updated_at: now,
+        replaces_claim_id: None,
     };
     let lines = draft
         .lines

@@ -31,6 +31,7 @@ pub fn crowd_of_follow_ups(count: usize, payer: &str, due: DateTime<Utc>) -> Vec
                 status: overturn_domain::ClaimStatus::Submitted.into(),
                 created_at: now,
                 updated_at: now,
+                replaces_claim_id: None,
             };
             overturn_service::followups::for_claim(&claim, &Default::default(), now)
                 .into_iter()

@@ -6,6 +6,7 @@
 //! on the loop or claim it concerns, and `project` turns each claim into a `ClaimDraft` or
 //! the faults that stop it, naming segment and element.
 
+mod edit;
 mod lines;
 mod loops;
 mod project;
@@ -13,6 +14,7 @@ mod read;
 mod stored;
 mod write;
 
+pub use edit::{EditError, Edits, edit};
 pub use loops::Loop;
 pub use project::{Projected, project};
 pub use read::{MAX_CLAIM_SEGMENTS, MAX_CLAIMS, parse_837};

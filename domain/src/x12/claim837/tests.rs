@@ -356,3 +356,66 @@ mod writing {
         }
     }
 }
+
+mod editing {
+    use super::*;
+    use crate::claim::{ClaimLineDraft, FrequencyCode};
+    use crate::codes::{DiagnosisCode, ProcedureCode};
+
+    #[test]
+    fn a_correction_changes_what_it_says_and_keeps_the_rest() {
+        let file = parse_837(SAMPLE.as_bytes()).unwrap();
+        let set = &file.sets[0];
+        let stored = StoredClaim::of(set, &set.claims[0], file.delimiters).unwrap();
+        let codes = [DiagnosisCode::parse("E11.65").unwrap(), DiagnosisCode::parse("I10").unwrap()];
+        let lines = [ClaimLineDraft {
+            procedure_code: Some(ProcedureCode::parse("99214").unwrap()),
+            revenue_code: None,
+            modifiers: vec![crate::Modifier::parse("25").unwrap()],
+            units: rust_decimal::Decimal::ONE,
+            charge: crate::Money::parse("150.00").unwrap(),
+            service_date: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            line_control_number: Some(crate::LineControlNumber::parse("CLM05000000R1").unwrap()),
+        }];
+        let edits = Edits {
+            frequency: "7",
+            claim_number: None,
+            payer_claim_control_number: "PCN77",
+            diagnoses: Some(&codes),
+            lines: Some(&lines),
+            service_date: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+        };
+        let changed = edit(&stored, &edits).unwrap();
+        assert_eq!(changed.billing, stored.billing);
+        // Written and read back, the claim is the corrected one.
+        let envelope = Envelope837 {
+            sender: ("ZZ".into(), "A".into()),
+            receiver: ("ZZ".into(), "B".into()),
+            application_sender: "A".into(),
+            application_receiver: "B".into(),
+            control_number: 1,
+            at: chrono::Utc::now(),
+            test: false,
+        };
+        let written = write_837(&[changed], &envelope).unwrap();
+        assert!(
+            written.contains("CLM*CLM05000000*150.00***11:B:7*Y*A*Y*Y~\nREF*F8*PCN77~\nHI*ABK:E1165*ABF:I10~"),
+            "{written}"
+        );
+        let file = parse_837(written.as_bytes()).unwrap();
+        let draft = project(&file.sets[0], today()).remove(0).result.unwrap();
+        assert_eq!(draft.frequency_code, FrequencyCode::Replacement);
+        assert_eq!(draft.payer_claim_control_number.unwrap().as_str(), "PCN77");
+        assert_eq!(draft.diagnosis_codes, codes);
+        assert_eq!(draft.lines, lines);
+        // What the correction did not touch is as it was: the billing provider, the subscriber.
+        assert_eq!(draft.patient_member_id.as_str(), "M05000000");
+        assert_eq!(draft.provider_npi.as_str(), "1234567893");
+        // Lines of an institutional claim are not rewritten.
+        let file = parse_837(INSTITUTIONAL.as_bytes()).unwrap();
+        let set = &file.sets[0];
+        let stored = StoredClaim::of(set, &set.claims[0], file.delimiters).unwrap();
+        assert_eq!(edit(&stored, &edits), Err(EditError::InstitutionalLines));
+        assert!(edit(&stored, &Edits { lines: None, ..edits }).is_ok());
+    }
+}

@@ -1,0 +1,175 @@
+//! Changing a stored claim's loops for a correction: its frequency (CLM05-3), its number
+//! (CLM01), the payer's claim control number of the claim it replaces (REF*F8), and, when the
+//! correction changes them, its diagnoses (HI) and its professional service lines (2400).
+//! Everything else the claim came with stays as it was.
+
+use chrono::NaiveDate;
+
+use super::{Format, StoredClaim, StoredLoop};
+use crate::claim::ClaimLineDraft;
+use crate::codes::DiagnosisCode;
+
+/// What a correction changes.
+#[derive(Debug, Clone, Copy)]
+pub struct Edits<'e> {
+    /// CLM05-3: 7 (replacement) or 8 (void).
+    pub frequency: &'e str,
+    pub claim_number: Option<&'e str>,
+    /// REF*F8.
+    pub payer_claim_control_number: &'e str,
+    pub diagnoses: Option<&'e [DiagnosisCode]>,
+    pub lines: Option<&'e [ClaimLineDraft]>,
+    /// The claim's date of service: ICD-10-CM qualifiers from 2015-10-01, ICD-9-CM before.
+    pub service_date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EditError {
+    #[error("the stored claim cannot be read")]
+    Unreadable,
+    #[error("{0:?} holds a delimiter of the claim's file; it cannot be written into it")]
+    Delimiter(String),
+    #[error("an institutional claim's lines carry revenue codes this correction does not: change them in a new 837I")]
+    InstitutionalLines,
+}
+
+struct Text {
+    element: char,
+    component: char,
+}
+
+impl Text {
+    fn split(&self, segment: &str) -> Vec<String> {
+        segment.split(self.element).map(str::to_owned).collect()
+    }
+
+    fn join(&self, elements: &[String]) -> String {
+        let mut out = elements.join(&self.element.to_string());
+        while out.ends_with(self.element) {
+            out.pop();
+        }
+        out
+    }
+
+    fn check(&self, value: &str, all: &str) -> Result<(), EditError> {
+        if value.chars().any(|c| all.contains(c)) { Err(EditError::Delimiter(value.to_owned())) } else { Ok(()) }
+    }
+}
+
+/// The claim as the correction makes it.
+pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, EditError> {
+    let d = stored.delimiters().ok_or(EditError::Unreadable)?;
+    let t = Text { element: d.element as char, component: d.component as char };
+    let delimiters: String = [Some(d.element), Some(d.component), d.repetition, Some(d.segment)]
+        .iter()
+        .flatten()
+        .map(|&b| b as char)
+        .collect();
+    let mut out = stored.clone();
+    let claim = &mut out.claim;
+    let e = t.element;
+
+    // CLM01 and CLM05-3.
+    let clm = claim.segments.first_mut().ok_or(EditError::Unreadable)?;
+    let mut elements = t.split(clm);
+    if elements.len() < 6 || elements[0] != "CLM" {
+        return Err(EditError::Unreadable);
+    }
+    if let Some(number) = edits.claim_number {
+        t.check(number, &delimiters)?;
+        elements[1] = number.to_owned();
+    }
+    // CLM02 is the sum of the lines' charges.
+    if let Some(lines) = edits.lines {
+        let total = lines.iter().try_fold(crate::Money::ZERO, |sum, l| sum.checked_add(l.charge));
+        elements[2] = total.map(|t| t.to_string()).ok_or(EditError::Unreadable)?;
+    }
+    let mut composite: Vec<String> = elements[5].split(t.component).map(str::to_owned).collect();
+    composite.resize(composite.len().max(3), String::new());
+    composite[2] = edits.frequency.to_owned();
+    elements[5] = composite.join(&t.component.to_string());
+    *clm = t.join(&elements);
+
+    // REF*F8, in place or after the segments the guide puts before the 2300 REFs.
+    t.check(edits.payer_claim_control_number, &delimiters)?;
+    let f8 = format!("REF{e}F8{e}{}", edits.payer_claim_control_number);
+    let f8_prefix = format!("REF{e}F8{e}");
+    match claim.segments.iter().position(|s| s.starts_with(&f8_prefix)) {
+        Some(at) => claim.segments[at] = f8,
+        None => {
+            let before = ["CLM", "DTP", "CL1", "PWK", "CN1", "AMT"];
+            let at =
+                claim.segments.iter().rposition(|s| before.iter().any(|id| segment_is(s, id, e))).map_or(1, |i| i + 1);
+            claim.segments.insert(at, f8);
+        }
+    }
+
+    if let Some(codes) = edits.diagnoses {
+        let icd10 = edits.service_date >= super::project::ICD10_FROM;
+        let (principal, other) = if icd10 { ("ABK", "ABF") } else { ("BK", "BF") };
+        let c = t.component;
+        let coded: Vec<String> = codes
+            .iter()
+            .enumerate()
+            .map(|(i, code)| format!("{}{c}{}", if i == 0 { principal } else { other }, code.undotted()))
+            .collect();
+        let is_diagnosis_hi = |s: &String| {
+            segment_is(s, "HI", e)
+                && s.split(e)
+                    .nth(1)
+                    .and_then(|el| el.split(c).next())
+                    .is_some_and(|q| ["ABK", "BK", "ABF", "BF"].contains(&q))
+        };
+        let first = claim.segments.iter().position(is_diagnosis_hi);
+        claim.segments.retain(|s| !is_diagnosis_hi(s));
+        let at = first.unwrap_or_else(|| claim.segments.len());
+        // Twelve codes to an HI segment.
+        let his: Vec<String> = coded.chunks(12).map(|chunk| format!("HI{e}{}", chunk.join(&e.to_string()))).collect();
+        for (k, hi) in his.into_iter().enumerate() {
+            claim.segments.insert(at + k, hi);
+        }
+    }
+
+    if let Some(lines) = edits.lines {
+        if stored.format() == Some(Format::Institutional) {
+            return Err(EditError::InstitutionalLines);
+        }
+        let diagnosis_count = edits.diagnoses.map(<[DiagnosisCode]>::len);
+        let old: Vec<StoredLoop> = claim.children.iter().filter(|l| l.id == "2400").cloned().collect();
+        claim.children.retain(|l| l.id != "2400");
+        let c = t.component;
+        for (i, line) in lines.iter().enumerate() {
+            let code = line.procedure_code.as_ref().map(|p| p.as_str()).unwrap_or_default();
+            let mut procedure = format!("HC{c}{code}");
+            for m in &line.modifiers {
+                procedure.push(c);
+                procedure.push_str(m.as_str());
+            }
+            // The line's diagnosis pointers as they were, if still in range; else the principal.
+            let pointers = old
+                .get(i)
+                .and_then(|l| l.segments.iter().find(|s| segment_is(s, "SV1", e)))
+                .and_then(|sv1| sv1.split(e).nth(7).map(str::to_owned))
+                .filter(|p| {
+                    let n = diagnosis_count.unwrap_or(12);
+                    !p.is_empty() && p.split(c).all(|x| x.parse::<usize>().is_ok_and(|x| (1..=n).contains(&x)))
+                })
+                .unwrap_or_else(|| "1".to_owned());
+            let mut segments = vec![
+                format!("LX{e}{}", i + 1),
+                format!("SV1{e}{procedure}{e}{}{e}UN{e}{}{e}{e}{e}{pointers}", line.charge, line.units.normalize()),
+                format!("DTP{e}472{e}D8{e}{}", line.service_date.format("%Y%m%d")),
+            ];
+            if let Some(lcn) = &line.line_control_number {
+                t.check(lcn.as_str(), &delimiters)?;
+                segments.push(format!("REF{e}6R{e}{}", lcn.as_str()));
+            }
+            claim.children.push(StoredLoop { id: "2400".into(), segments, children: Vec::new() });
+        }
+    }
+    Ok(out)
+}
+
+fn segment_is(segment: &str, id: &str, element: char) -> bool {
+    segment.strip_prefix(id).is_some_and(|rest| rest.is_empty() || rest.starts_with(element))
+}
