@@ -412,7 +412,7 @@ async fn insert_claims<C: ConnectionTrait>(
             // a correction carries its original's number.
             .on_conflict(
                 OnConflict::column(claim::Column::ClaimNumber)
-                    .target_and_where(claim::Column::ReplacesClaimId.is_null().into())
+                    .target_and_where(claim::Column::ReplacesClaimId.is_null())
                     .do_nothing()
                     .to_owned(),
             )

@@ -119,12 +119,17 @@ pub fn rows_of(
         updated_at: now,
         replaces_claim_id: None,
     };
-    let lines = draft
-        .lines
+    let lines = line_rows(id, &draft.lines);
+    (row, lines)
+}
+
+/// The rows of a claim's lines, numbered from 1.
+pub fn line_rows(claim_id: Uuid, lines: &[overturn_domain::ClaimLineDraft]) -> Vec<claim_line::Model> {
+    lines
         .iter()
         .enumerate()
         .map(|(i, line)| claim_line::Model {
-            claim_id: id,
+            claim_id,
             line_number: i as i32 + 1,
             // An institutional line may have a revenue code only: its procedure code is "".
             procedure_code: line.procedure_code.as_ref().map_or_else(String::new, |c| c.as_str().to_owned()),
@@ -134,6 +139,5 @@ pub fn rows_of(
             service_date: line.service_date,
             line_control_number: line.line_control_number.as_ref().map(|n| n.as_str().to_owned()),
         })
-        .collect();
-    (row, lines)
+        .collect()
 }

@@ -14,6 +14,7 @@ pub mod classify;
 pub mod code_catalog;
 pub mod configuration;
 pub mod contacts;
+pub mod corrections;
 pub mod db;
 pub mod delivery;
 pub mod denials;

@@ -34,6 +34,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(claims::list_claims)
             .service(claims::get_claim)
             .service(claims::get_claim_837)
+            .service(claims::correct_claim)
             .service(claim_files::create_claim_file)
             .service(claim_files::list_claim_files)
             .service(claim_files::get_claim_file)

@@ -35,15 +35,20 @@ pub(super) async fn match_payments<C: ConnectionTrait>(
         payments.iter().map(|p| p.claim_number.clone()).collect::<HashSet<_>>().into_iter().collect();
     let mut by_number: HashMap<String, Uuid> = HashMap::new();
     for chunk in numbers.chunks(MAX_PARAMS) {
-        let found: Vec<(Uuid, String)> = claim::Entity::find()
+        let found: Vec<(Uuid, String, Option<Uuid>)> = claim::Entity::find()
             .select_only()
             .column(claim::Column::Id)
             .column(claim::Column::ClaimNumber)
+            .column(claim::Column::ReplacesClaimId)
             .filter(one_of(backend, claim::Column::ClaimNumber, chunk))
             .into_tuple()
             .all(txn)
             .await?;
-        by_number.extend(found.into_iter().map(|(id, number)| (number, id)));
+        // A corrected claim shares its number with its corrections: the payer answers the
+        // latest one, the claim no other replaces.
+        let replaced: HashSet<Uuid> = found.iter().filter_map(|(_, _, r)| *r).collect();
+        by_number
+            .extend(found.into_iter().filter(|(id, _, _)| !replaced.contains(id)).map(|(id, number, _)| (number, id)));
     }
     for p in payments.iter_mut() {
         if let Some(id) = by_number.get(&p.claim_number) {

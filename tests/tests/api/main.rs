@@ -10,6 +10,7 @@ mod binary;
 mod claim_files;
 mod claims;
 mod contacts;
+mod corrections;
 mod denials;
 mod due_now;
 mod followups;

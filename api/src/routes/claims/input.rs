@@ -152,33 +152,7 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
         e.0.push(FieldError::new("lines", format!("must hold 1 to {MAX_LINES} service lines")));
     }
-    let mut lines = Vec::with_capacity(request.lines.len());
-    for (i, line) in request.lines.iter().enumerate() {
-        let procedure_code = e.take(format!("lines[{i}].procedure_code"), ProcedureCode::parse(&line.procedure_code));
-        if line.modifiers.len() > MAX_MODIFIERS {
-            e.0.push(FieldError::new(
-                format!("lines[{i}].modifiers"),
-                format!("must hold at most {MAX_MODIFIERS} modifiers"),
-            ));
-        }
-        let modifiers: Vec<Option<Modifier>> = line
-            .modifiers
-            .iter()
-            .enumerate()
-            .map(|(j, m)| e.take(format!("lines[{i}].modifiers[{j}]"), Modifier::parse(m)))
-            .collect();
-        let units = e.take(format!("lines[{i}].units"), parse_units_value(line.units.as_ref()));
-        let charge = e.take(format!("lines[{i}].charge"), Money::parse(&line.charge));
-        let line_date = match line.service_date.as_deref() {
-            None => service_date,
-            Some(text) => e.take(format!("lines[{i}].service_date"), parse_date(text)),
-        };
-        let control = match line.line_control_number.as_deref() {
-            None => Some(None),
-            Some(text) => e.take(format!("lines[{i}].line_control_number"), LineControlNumber::parse(text)).map(Some),
-        };
-        lines.push((procedure_code, modifiers, units, charge, line_date, control));
-    }
+    let lines = parse_lines(&mut e, &request.lines, service_date, "lines");
 
     if !e.0.is_empty() {
         return Err(e.0);
@@ -199,20 +173,7 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
             frequency_code: frequency_code?,
             payer_claim_control_number: payer_claim_control_number?,
             diagnosis_codes: diagnosis_codes.into_iter().collect::<Option<Vec<_>>>()?,
-            lines: lines
-                .into_iter()
-                .map(|(code, mods, units, charge, date, control)| {
-                    Some(ClaimLineDraft {
-                        procedure_code: Some(code?),
-                        revenue_code: None,
-                        modifiers: mods.into_iter().collect::<Option<Vec<_>>>()?,
-                        units: units?,
-                        charge: charge?,
-                        service_date: date?,
-                        line_control_number: control?,
-                    })
-                })
-                .collect::<Option<Vec<_>>>()?,
+            lines: lines.into_iter().collect::<Option<Vec<_>>>()?,
         })
     })();
     let draft = built.ok_or_else(|| vec![FieldError::new("body", "could not be read")])?;
@@ -221,4 +182,50 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
         return Err(cross_field);
     }
     Ok((draft, submitted_at.unwrap_or(now)))
+}
+
+/// Each line parsed (`None` where a field is wrong, named in `e` as `{field}[i].…`); a line
+/// without a date takes `default_date`.
+pub(crate) fn parse_lines(
+    e: &mut Errors,
+    lines: &[LineInput],
+    default_date: Option<chrono::NaiveDate>,
+    field: &str,
+) -> Vec<Option<ClaimLineDraft>> {
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        let at = |name: &str| format!("{field}[{i}].{name}");
+        let procedure_code = e.take(at("procedure_code"), ProcedureCode::parse(&line.procedure_code));
+        if line.modifiers.len() > MAX_MODIFIERS {
+            e.0.push(FieldError::new(at("modifiers"), format!("must hold at most {MAX_MODIFIERS} modifiers")));
+        }
+        let modifiers: Vec<Option<Modifier>> = line
+            .modifiers
+            .iter()
+            .enumerate()
+            .map(|(j, m)| e.take(format!("{field}[{i}].modifiers[{j}]"), Modifier::parse(m)))
+            .collect();
+        let units = e.take(at("units"), parse_units_value(line.units.as_ref()));
+        let charge = e.take(at("charge"), Money::parse(&line.charge));
+        let line_date = match line.service_date.as_deref() {
+            None => default_date,
+            Some(text) => e.take(at("service_date"), parse_date(text)),
+        };
+        let control = match line.line_control_number.as_deref() {
+            None => Some(None),
+            Some(text) => e.take(at("line_control_number"), LineControlNumber::parse(text)).map(Some),
+        };
+        out.push((|| {
+            Some(ClaimLineDraft {
+                procedure_code: Some(procedure_code?),
+                revenue_code: None,
+                modifiers: modifiers.into_iter().collect::<Option<Vec<_>>>()?,
+                units: units?,
+                charge: charge?,
+                service_date: line_date?,
+                line_control_number: control?,
+            })
+        })());
+    }
+    out
 }

@@ -1,6 +1,7 @@
 //! `/v1/claims`: create, get, list.
 
 mod answer;
+mod corrections;
 mod input;
 mod output;
 mod x12;
@@ -15,6 +16,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub use answer::ClaimJson;
+pub use corrections::{CorrectionChanges, CorrectionRequest, correct_claim};
 pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
 pub use x12::get_claim_837;

@@ -21,6 +21,8 @@ pub struct Claim {
     pub submitted_at: DateTime<Utc>,
     pub frequency_code: String,
     pub payer_claim_control_number: Option<String>,
+    /// The claim this one replaces or voids (a correction).
+    pub replaces_claim_id: Option<Uuid>,
     pub diagnosis_codes: Vec<String>,
     pub lines: Vec<ClaimLine>,
     #[schema(value_type = String, example = "200.00")]
@@ -110,6 +112,7 @@ impl Claim {
             submitted_at: row.submitted_at,
             frequency_code: row.frequency_code,
             payer_claim_control_number: row.payer_claim_control_number,
+            replaces_claim_id: row.replaces_claim_id,
             diagnosis_codes: strings(&row.diagnosis_codes),
             lines: lines
                 .into_iter()

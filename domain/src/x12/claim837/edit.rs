@@ -122,7 +122,7 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
         };
         let first = claim.segments.iter().position(is_diagnosis_hi);
         claim.segments.retain(|s| !is_diagnosis_hi(s));
-        let at = first.unwrap_or_else(|| claim.segments.len());
+        let at = first.unwrap_or(claim.segments.len());
         // Twelve codes to an HI segment.
         let his: Vec<String> = coded.chunks(12).map(|chunk| format!("HI{e}{}", chunk.join(&e.to_string()))).collect();
         for (k, hi) in his.into_iter().enumerate() {

@@ -1,0 +1,173 @@
+//! `POST /v1/claims/{id}/corrections`: a replacement or void of a claim.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use overturn_domain::audit::AuditAction;
+use overturn_domain::claim::{MAX_DIAGNOSIS_CODES, MAX_LINES};
+use overturn_domain::{ClaimNumber, DiagnosisCode, FieldError, FrequencyCode, PayerId};
+use overturn_service::claim_writer::{ClaimAnswer, Outcome};
+use overturn_service::corrections::{self, Correction, CorrectionError};
+use overturn_service::denials::Actor;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::input::{LineInput, parse_lines};
+use super::{ClaimJson, with_lines};
+use crate::auth::{Allowed, WriteBilling};
+use crate::error::{ApiError, Problem};
+use crate::idempotency;
+use crate::json::{Errors, parse_body, parse_note};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    /// `7` replacement (the claim as it should have been) or `8` void (withdraw it).
+    #[schema(example = "7", pattern = "^[78]$")]
+    pub frequency_code: String,
+    /// What the correction changes; what it leaves out stays as it was.
+    #[serde(default)]
+    pub changes: Option<CorrectionChanges>,
+    /// Recorded on each denial it resubmits.
+    #[schema(max_length = 4000)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionChanges {
+    /// A new claim number (CLM01); by default the original's.
+    #[schema(min_length = 1, max_length = 38)]
+    pub claim_number: Option<String>,
+    /// All the claim's diagnosis codes (ICD-10-CM), principal first.
+    #[schema(max_items = 12)]
+    pub diagnosis_codes: Option<Vec<String>>,
+    /// All the claim's service lines, as on `POST /v1/claims` (a line without a date takes the
+    /// original's service date). Not on institutional claims.
+    #[schema(max_items = 50)]
+    pub lines: Option<Vec<LineInput>>,
+    /// The payer's claim control number to cite (REF*F8); by default CLP07 of the original's
+    /// latest payment.
+    #[schema(min_length = 1, max_length = 80)]
+    pub payer_claim_control_number: Option<String>,
+}
+
+fn parse(request: &CorrectionRequest, default_date: chrono::NaiveDate) -> Result<Correction, ApiError> {
+    let mut e = Errors(Vec::new());
+    let frequency = match FrequencyCode::parse(&request.frequency_code) {
+        Ok(f @ (FrequencyCode::Replacement | FrequencyCode::Void)) => Some(f),
+        _ => {
+            e.0.push(FieldError::new("frequency_code", "must be \"7\" (replacement) or \"8\" (void)"));
+            None
+        }
+    };
+    let note = parse_note(request.note.as_deref(), &mut e);
+    let empty = CorrectionChanges::default();
+    let changes = request.changes.as_ref().unwrap_or(&empty);
+    let claim_number =
+        changes.claim_number.as_deref().and_then(|n| e.take("changes.claim_number", ClaimNumber::parse(n)));
+    let payer_claim_control_number = changes
+        .payer_claim_control_number
+        .as_deref()
+        .and_then(|n| e.take("changes.payer_claim_control_number", PayerId::parse(n)));
+    let diagnosis_codes = changes.diagnosis_codes.as_ref().map(|codes| {
+        if codes.is_empty() || codes.len() > MAX_DIAGNOSIS_CODES {
+            e.0.push(FieldError::new("changes.diagnosis_codes", format!("must hold 1 to {MAX_DIAGNOSIS_CODES} codes")));
+        }
+        codes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| e.take(format!("changes.diagnosis_codes[{i}]"), DiagnosisCode::parse(c)))
+            .collect::<Vec<_>>()
+    });
+    let lines = changes.lines.as_ref().map(|lines| {
+        if lines.is_empty() || lines.len() > MAX_LINES {
+            e.0.push(FieldError::new("changes.lines", format!("must hold 1 to {MAX_LINES} service lines")));
+        }
+        parse_lines(&mut e, lines, Some(default_date), "changes.lines").into_iter().flatten().collect::<Vec<_>>()
+    });
+    match frequency {
+        Some(frequency) if e.0.is_empty() => {
+            Ok(Correction { frequency, claim_number, diagnosis_codes, lines, payer_claim_control_number, note })
+        }
+        _ => Err(ApiError::validation(e.0)),
+    }
+}
+
+/// Correct a claim: a replacement (7) or void (8).
+///
+/// Creates a new claim with `frequency_code` 7 or 8 that names the claim it replaces
+/// (`replaces_claim_id`), keeps its claim number unless `changes` gives another, and cites the
+/// payer's claim control number of the original's latest payment (CLP07), sent as REF*F8. The
+/// original's open denials move to `resubmitted`. A claim received in an 837 keeps every loop
+/// it came with (`GET /v1/claims/{id}/837` writes the correction). One correction per claim:
+/// to correct again, correct the correction.
+#[utoipa::path(
+    tag = "claims",
+    request_body = CorrectionRequest,
+    params(
+        ("id" = Uuid, Path, description = "The claim to correct"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
+    ),
+    responses(
+        (status = 201, description = "The correction, a new claim", body = super::Claim),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The claim was already replaced, or is a void", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No payer's claim control number to cite yet, or a change the claim's 837 cannot take", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[post("/claims/{id}/corrections")]
+pub async fn correct_claim(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Allowed<WriteBilling>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no claim with id {:?}", id.as_str()));
+    let original_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let original = overturn_service::claims::find(&state.db.read, original_id).await?.ok_or_else(not_found)?;
+    let request: CorrectionRequest = parse_body(&req, &body)?;
+    let correction = parse(&request, original.service_date)?;
+    let actor = Actor { key_id: caller.key_id, name: caller.name.clone() };
+    let response = idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
+        let corrected = corrections::correct(txn, original_id, &correction, &actor, None, &ClaimJson).await?.map_err(
+            |e| match e {
+                CorrectionError::NotFound(_) => not_found(),
+                e @ (CorrectionError::Replaced { .. }
+                | CorrectionError::Voided(_)
+                | CorrectionError::NumberTaken(_)) => ApiError::Conflict(e.to_string()),
+                e => ApiError::Unprocessable { detail: e.to_string(), errors: Vec::new() },
+            },
+        )?;
+        let claim = &corrected.claim;
+        crate::audit::note(
+            &req,
+            AuditAction::Create,
+            "claim",
+            [claim.id.to_string()],
+            [claim.patient_member_id.clone()],
+        );
+        let shown = match corrected.outcome {
+            Outcome::Stored(stored) => {
+                let body = ClaimJson
+                    .created(&stored.claim, &stored.lines, &stored.follow_ups)
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the claim: {e}")))?;
+                serde_json::from_str::<serde_json::Value>(&body).map_err(|e| ApiError::Internal(e.into()))?
+            }
+            _ => {
+                let mut shown = with_lines(txn, vec![claim.clone()]).await?;
+                serde_json::to_value(shown.pop()).map_err(|e| ApiError::Internal(e.into()))?
+            }
+        };
+        Ok((StatusCode::CREATED, shown))
+    })
+    .await;
+    state.relay_wake.notify_one();
+    response
+}

@@ -1,0 +1,145 @@
+//! Corrections: a replacement or void of a denied claim, citing the payer's claim control
+//! number, resubmitting the original's denials, written back as an 837 pyx12 accepts.
+
+use serde_json::{Value, json};
+
+use crate::claim_files::PROFESSIONAL;
+use crate::helpers::{Backend, TestApp, assert_problem, claim_body, error_fields, spawn_app};
+use crate::python::x12valid;
+use crate::remittances::edi;
+
+async fn post_file(app: &TestApp, body: &str) -> Value {
+    let res = app
+        .client
+        .post(app.url("/v1/claim-files"))
+        .bearer_auth(&app.admin_key)
+        .header("content-type", "application/edi-x12")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+/// The payer denies `number` (CLP07 `icn`), and the workers classify it.
+async fn denied(app: &TestApp, number: &str, charge: &str, icn: &str, trace: &str, control: u32) -> Value {
+    let clp = format!("CLP*{number}*4*{charge}*0*0*12*{icn}");
+    let cas = format!("CAS*CO*16*{charge}");
+    let res = app.post_edi(&edi(trace, "0", "C", &[&clp, &cas], control)).await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap_or_default());
+    app.eventually("the denial classified", || async {
+        let body = app.get_json(&format!("/v1/denials?claim_number={number}")).await;
+        body["items"].as_array().filter(|a| !a.is_empty()).map(|a| a[0].clone())
+    })
+    .await
+}
+
+async fn correct(app: &TestApp, id: &str, body: Value) -> reqwest::Response {
+    app.post(&format!("/v1/claims/{id}/corrections"), &body).await
+}
+
+async fn a_denied_claim_is_replaced_and_its_denial_resubmitted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let file = post_file(&app, PROFESSIONAL).await;
+    let original = file["claims"][1]["claim_id"].as_str().unwrap().to_owned();
+    let denial = denied(&app, "CLM05000001", "125", "ICN-77", "TRC-C1", 8101).await;
+    assert_eq!(denial["status"], "open");
+
+    let res = correct(
+        &app,
+        &original,
+        json!({"frequency_code": "7", "changes": {"diagnosis_codes": ["E11.65", "I10"]}, "note": "added the missing code"}),
+    )
+    .await;
+    let status = res.status();
+    let corrected: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{corrected}");
+    assert_eq!(corrected["claim_number"], "CLM05000001");
+    assert_eq!(corrected["frequency_code"], "7");
+    assert_eq!(corrected["replaces_claim_id"].as_str(), Some(original.as_str()));
+    assert_eq!(corrected["payer_claim_control_number"], "ICN-77");
+    assert_eq!(corrected["diagnosis_codes"], json!(["E11.65", "I10"]));
+    assert_eq!(corrected["total_charge"], "125.00");
+    assert_eq!(corrected["status"], "submitted");
+
+    // The original's denial is being worked by the resubmission.
+    let denial = app.get_json(&format!("/v1/denials/{}", denial["id"].as_str().unwrap())).await;
+    assert_eq!(denial["status"], "resubmitted", "{denial}");
+
+    // The correction as an 837: the claim as it came, frequency 7, REF*F8, the new codes.
+    let id = corrected["id"].as_str().unwrap();
+    let written = app.get(&format!("/v1/claims/{id}/837")).await.text().await.unwrap();
+    x12valid(&written).unwrap_or_else(|e| panic!("pyx12 refused the correction: {e}\n{written}"));
+    assert!(
+        written.contains("CLM*CLM05000001*125.00***11:B:7*Y*A*Y*Y~\nREF*F8*ICN-77~\nHI*ABK:E1165*ABF:I10~"),
+        "{written}"
+    );
+    assert!(written.contains("NM1*IL*1*DOEB*JANE****MI*M05000001~"), "{written}");
+
+    // A claim is corrected once; the correction is corrected next.
+    let again = correct(&app, &original, json!({"frequency_code": "8"})).await;
+    assert_problem(again, 409).await;
+    let void = correct(&app, id, json!({"frequency_code": "8"})).await;
+    let void: Value = void.json().await.unwrap();
+    assert_eq!((void["frequency_code"].as_str(), void["replaces_claim_id"].as_str()), (Some("8"), Some(id)), "{void}");
+    // Not yet paid, the replacement's void cites what the replacement cited.
+    assert_eq!(void["payer_claim_control_number"], "ICN-77");
+    assert_problem(correct(&app, void["id"].as_str().unwrap(), json!({"frequency_code": "7"})).await, 409).await;
+
+    // The payer's next answer for the number goes to the latest claim of the chain.
+    let res = app.post_edi(&edi("TRC-C2", "125", "C", &["CLP*CLM05000001*1*125*125*0*12*ICN-78"], 8102)).await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["claims"][0]["claim_id"], void["id"], "{body}");
+}
+
+async fn corrections_are_checked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let claim: Value = app.post_claim(&claim_body("JC-1")).await.json().await.unwrap();
+    let id = claim["id"].as_str().unwrap();
+    // Never paid: no payer's claim control number to cite unless given.
+    assert_problem(correct(&app, id, json!({"frequency_code": "7"})).await, 422).await;
+    let cases = [
+        (json!({"frequency_code": "1"}), "frequency_code"),
+        (json!({"frequency_code": "7", "changes": {"diagnosis_codes": []}}), "changes.diagnosis_codes"),
+        (
+            json!({"frequency_code": "7", "changes": {"lines": [{"procedure_code": "9921", "charge": "1"}]}}),
+            "changes.lines[0].procedure_code",
+        ),
+        (json!({"frequency_code": "7", "changes": {"claim_number": "A*B"}}), "changes.claim_number"),
+    ];
+    for (body, field) in cases {
+        let problem = assert_problem(correct(&app, id, body).await, 400).await;
+        assert_eq!(error_fields(&problem), [field], "{problem}");
+    }
+    assert_problem(correct(&app, id, json!({"frequency_code": "7", "surprise": 1})).await, 400).await;
+    assert_problem(correct(&app, "0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d", json!({"frequency_code": "7"})).await, 404)
+        .await;
+
+    // A JSON claim's correction: new lines, the control number given; the total follows them.
+    let res = correct(
+        &app,
+        id,
+        json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-9", "lines": [{"procedure_code": "99214", "charge": "210.00"}]}}),
+    )
+    .await;
+    let corrected: Value = res.json().await.unwrap();
+    assert_eq!(corrected["total_charge"], "210.00", "{corrected}");
+    assert_eq!(corrected["lines"][0]["service_date"], claim["service_date"]);
+    assert_eq!(corrected["payer_claim_control_number"], "PCN-9");
+    // Its number taken by another original is a conflict; the claims list shows both revisions.
+    let other: Value = app.post_claim(&claim_body("JC-2")).await.json().await.unwrap();
+    let res = correct(
+        &app,
+        other["id"].as_str().unwrap(),
+        json!({"frequency_code": "8", "changes": {"claim_number": "JC-1", "payer_claim_control_number": "P"}}),
+    )
+    .await;
+    assert_problem(res, 409).await;
+    let list = app.get_json("/v1/claims?claim_number=JC-1").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    // An original claim number is still unique.
+    assert_problem(app.post_claim(&claim_body("JC-1")).await, 409).await;
+}
+
+crate::on_both_backends!(a_denied_claim_is_replaced_and_its_denial_resubmitted, corrections_are_checked);
