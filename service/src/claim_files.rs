@@ -89,6 +89,8 @@ pub struct Incoming<'a> {
     /// The access event of `Create` for a page of the claims stored (their ids, their
     /// patients' member ids), made by the edge that knows the caller.
     pub audit: &'a (dyn Fn(Vec<String>, Vec<String>) -> AuditEvent + Send + Sync),
+    /// Who resubmits the denials of claims the file's replacements and voids correct.
+    pub actor: &'a crate::denials::Actor,
 }
 
 /// The stored file and what its transaction did.
@@ -155,6 +157,30 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         .collect();
     // The drafts are in `pending` now; the faults are in `outcomes` and the 999.
     drop(projected);
+    // A replacement or void (CLM05-3 7 or 8) of a claim on file corrects the latest claim of
+    // its number, as `POST /v1/claims/{id}/corrections` does; of no claim on file, it is new.
+    let corrections: Vec<String> = pending
+        .iter()
+        .filter(|(_, p, _)| matches!(p.claim.frequency_code.as_str(), "7" | "8"))
+        .map(|(_, p, _)| p.claim.claim_number.clone())
+        .collect();
+    let heads = crate::claims::latest_of_numbers(txn, &corrections).await?;
+    let mut sent_before = std::collections::HashSet::new();
+    for (i, p, _) in pending.iter_mut().filter(|(_, p, _)| matches!(p.claim.frequency_code.as_str(), "7" | "8")) {
+        let Some(head) = heads.get(&p.claim.claim_number) else { continue };
+        // The same correction again (same frequency, citing the same payer claim) is a duplicate.
+        if head.frequency_code == p.claim.frequency_code
+            && head.payer_claim_control_number == p.claim.payer_claim_control_number
+        {
+            outcomes[*i].status = ClaimStatus::Duplicate;
+            outcomes[*i].claim_id = Some(head.id);
+            sent_before.insert(*i);
+        } else {
+            p.claim.replaces_claim_id = Some(head.id);
+        }
+    }
+    pending.retain(|(i, _, _)| !sent_before.contains(i));
+    let mut replaced: Vec<Uuid> = Vec::new();
     let t_read = t0.elapsed();
     let (mut t_claims, mut t_details) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     // Claim numbers in one order, so that concurrent files cannot deadlock on PostgreSQL.
@@ -176,6 +202,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         for ((i, job), (outcome, detail)) in indexes.into_iter().zip(&jobs).zip(stored.into_iter().zip(details)) {
             match outcome {
                 Outcome::Created(_) | Outcome::Stored(_) => {
+                    replaced.extend(job.claim.replaces_claim_id);
                     outcomes[i].status = ClaimStatus::Created;
                     outcomes[i].claim_id = Some(job.claim.id);
                     created.push((job.claim.id.to_string(), job.claim.patient_member_id.clone()));
@@ -195,6 +222,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         t_details += t.elapsed();
     }
     name_duplicates(txn, &mut outcomes, &duplicates).await?;
+    crate::corrections::resubmit_denials_of(txn, &replaced, incoming.actor, "corrected by a claim file").await?;
 
     let count = |s: ClaimStatus| outcomes.iter().filter(|o| o.status == s).count() as i32;
     let row = claim_file::Model {

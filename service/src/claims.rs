@@ -141,3 +141,18 @@ pub fn line_rows(claim_id: Uuid, lines: &[overturn_domain::ClaimLineDraft]) -> V
         })
         .collect()
 }
+
+/// For each claim number, the latest claim of its chain (the claim no other replaces).
+pub async fn latest_of_numbers(
+    db: &impl ConnectionTrait,
+    numbers: &[String],
+) -> Result<HashMap<String, claim::Model>, DbErr> {
+    let mut out = HashMap::new();
+    for chunk in numbers.chunks(MAX_PARAMS) {
+        let found =
+            claim::Entity::find().filter(claim::Column::ClaimNumber.is_in(chunk.iter().cloned())).all(db).await?;
+        let replaced: std::collections::HashSet<Uuid> = found.iter().filter_map(|c| c.replaces_claim_id).collect();
+        out.extend(found.into_iter().filter(|c| !replaced.contains(&c.id)).map(|c| (c.claim_number.clone(), c)));
+    }
+    Ok(out)
+}

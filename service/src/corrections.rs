@@ -172,27 +172,11 @@ pub async fn correct(
     }
 
     // The original's open denials are being worked by this resubmission.
-    let open: Vec<Uuid> = denial::Entity::find()
-        .select_only()
-        .column(denial::Column::Id)
-        .filter(denial::Column::ClaimId.eq(original_id))
-        .filter(denial::Column::Status.is_in([DenialStatus::Open.as_str(), DenialStatus::InProgress.as_str()]))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let mut resubmitted = Vec::with_capacity(open.len());
     let note = correction
         .note
         .clone()
-        .or_else(|| Some(format!("corrected by claim {id} (frequency {})", correction.frequency.code())));
-    for denial_id in open {
-        match denials::act(txn, denial_id, &DenialAction::Resubmit, note.clone(), actor).await {
-            Ok(_) => resubmitted.push(denial_id),
-            Err(denials::ActError::Db(e)) => return Err(e),
-            // Moved by someone else meanwhile: it is no longer open.
-            Err(_) => {}
-        }
-    }
+        .unwrap_or_else(|| format!("corrected by claim {id} (frequency {})", correction.frequency.code()));
+    let resubmitted = resubmit_denials_of(txn, &[original_id], actor, &note).await?;
     Ok(Ok(Corrected { outcome, claim: row, resubmitted }))
 }
 
@@ -211,4 +195,34 @@ async fn latest_control_number(txn: &DatabaseTransaction, claim: &claim::Model) 
         .one(txn)
         .await?;
     Ok(paid.flatten().or_else(|| claim.payer_claim_control_number.clone()))
+}
+
+/// Moves the open denials of `claims` to `resubmitted` (with their events and follow-ups);
+/// returns those moved.
+pub async fn resubmit_denials_of(
+    txn: &DatabaseTransaction,
+    claims: &[Uuid],
+    actor: &Actor,
+    note: &str,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut resubmitted = Vec::new();
+    for chunk in claims.chunks(crate::sql::MAX_PARAMS) {
+        let open: Vec<Uuid> = denial::Entity::find()
+            .select_only()
+            .column(denial::Column::Id)
+            .filter(denial::Column::ClaimId.is_in(chunk.iter().copied()))
+            .filter(denial::Column::Status.is_in([DenialStatus::Open.as_str(), DenialStatus::InProgress.as_str()]))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        for denial_id in open {
+            match denials::act(txn, denial_id, &DenialAction::Resubmit, Some(note.to_owned()), actor).await {
+                Ok(_) => resubmitted.push(denial_id),
+                Err(denials::ActError::Db(e)) => return Err(e),
+                // Moved by someone else meanwhile: it is no longer open.
+                Err(_) => {}
+            }
+        }
+    }
+    Ok(resubmitted)
 }

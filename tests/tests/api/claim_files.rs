@@ -10,7 +10,7 @@ pub const PROFESSIONAL: &str = include_str!("../../../domain/testdata/claims-bas
 pub const INSTITUTIONAL: &str = include_str!("../../../domain/testdata/claims-institutional.837");
 
 /// The professional sample with one change, its SE count kept right.
-fn changed(from: &str, to: &str) -> String {
+pub fn changed(from: &str, to: &str) -> String {
     assert!(PROFESSIONAL.contains(from), "{from}");
     let text = PROFESSIONAL.replacen(from, to, 1);
     let segments: Vec<&str> = text.split('~').map(str::trim).collect();

@@ -77,6 +77,34 @@ async fn a_denied_claim_is_replaced_and_its_denial_resubmitted(backend: Backend)
     );
     assert!(written.contains("NM1*IL*1*DOEB*JANE****MI*M05000001~"), "{written}");
 
+    // The correction's 837 sent in again is the correction already on file.
+    let again = post_file(&app, &written).await;
+    assert_eq!(
+        (again["claims"][0]["status"].as_str(), again["claims"][0]["claim_id"].as_str()),
+        (Some("duplicate"), Some(id)),
+        "{again}"
+    );
+
+    // A replacement in a claim file corrects the claim on file, and resubmits its denial.
+    let third = file["claims"][2]["claim_id"].as_str().unwrap().to_owned();
+    let denial = denied(&app, "CLM05000002", "210", "ICN-88", "TRC-C3", 8103).await;
+    let replacement = crate::claim_files::changed(
+        "CLM*CLM05000002*210.00***11:B:1*Y*A*Y*Y~",
+        "CLM*CLM05000002*210.00***11:B:7*Y*A*Y*Y~\nREF*F8*ICN-88~",
+    );
+    let received = post_file(&app, &replacement).await;
+    let outcome =
+        received["claims"].as_array().unwrap().iter().find(|c| c["claim_number"] == "CLM05000002").unwrap().clone();
+    assert_eq!(outcome["status"], "created", "{received}");
+    let replaced = app.get_json(&format!("/v1/claims/{}", outcome["claim_id"].as_str().unwrap())).await;
+    assert_eq!(
+        (replaced["replaces_claim_id"].as_str(), replaced["frequency_code"].as_str()),
+        (Some(third.as_str()), Some("7"))
+    );
+    let denial = app.get_json(&format!("/v1/denials/{}", denial["id"].as_str().unwrap())).await;
+    assert_eq!(denial["status"], "resubmitted", "{denial}");
+    assert_eq!(post_file(&app, &replacement).await["duplicate_count"], 3, "the same replacement again is a duplicate");
+
     // A claim is corrected once; the correction is corrected next.
     let again = correct(&app, &original, json!({"frequency_code": "8"})).await;
     assert_problem(again, 409).await;

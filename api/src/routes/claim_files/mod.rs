@@ -107,6 +107,7 @@ pub async fn create_claim_file(
         event.member_ids = distinct.into_iter().cloned().collect();
         event
     };
+    let actor = overturn_service::denials::Actor { key_id: caller.key_id, name: caller.name.clone() };
     let mut deliveries = 0;
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let incoming = Incoming {
@@ -115,6 +116,7 @@ pub async fn create_claim_file(
             content_type: &content_type,
             api_key_id: caller.key_id,
             audit: &audit,
+            actor: &actor,
         };
         let received = claim_files::receive(txn, incoming).await?;
         deliveries = received.deliveries;
