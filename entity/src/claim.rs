@@ -8,7 +8,7 @@ use crate::stored::Stored;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// Unique among original claims; a correction keeps the number of the claim it replaces.
+    /// Unique with `revision`: a correction keeps the number of the claim it replaces.
     pub claim_number: String,
     pub payer_id: String,
     pub payer_name: String,
@@ -31,6 +31,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// The claim this one replaces or voids (a correction, frequency 7 or 8).
     pub replaces_claim_id: Option<Uuid>,
+    /// 0 for an original claim; one more than the claim it replaces, under the same number.
+    pub revision: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -177,6 +177,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
             sent_before.insert(*i);
         } else {
             p.claim.replaces_claim_id = Some(head.id);
+            p.claim.revision = head.revision + 1;
         }
     }
     pending.retain(|(i, _, _)| !sent_before.contains(i));

@@ -408,13 +408,10 @@ async fn insert_claims<C: ConnectionTrait>(
     for chunk in to_insert.chunks(crate::sql::rows_per_statement::<claim::Entity>()) {
         let rows = chunk.iter().map(|&i| claim::ActiveModel::from(jobs[i].claim.clone()));
         let inserted = claim::Entity::insert_many(rows)
-            // A claim number is unique among originals (the partial index of migration 12);
-            // a correction carries its original's number.
+            // A claim number is unique with its revision (migration 12): a correction keeps
+            // its original's number at the next revision.
             .on_conflict(
-                OnConflict::column(claim::Column::ClaimNumber)
-                    .target_and_where(claim::Column::ReplacesClaimId.is_null())
-                    .do_nothing()
-                    .to_owned(),
+                OnConflict::columns([claim::Column::ClaimNumber, claim::Column::Revision]).do_nothing().to_owned(),
             )
             .try_insert()
             .exec_with_returning_keys(txn)

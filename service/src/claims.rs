@@ -118,6 +118,7 @@ pub fn rows_of(
         created_at: now,
         updated_at: now,
         replaces_claim_id: None,
+        revision: 0,
     };
     let lines = line_rows(id, &draft.lines);
     (row, lines)

@@ -33,6 +33,8 @@ pub enum CorrectionError {
     NotFound(Uuid),
     #[error("claim {original} was already replaced by claim {by}: correct that one")]
     Replaced { original: Uuid, by: Uuid },
+    #[error("claim {0} was corrected by another request meanwhile: correct that correction")]
+    Raced(Uuid),
     #[error("claim {0} is a void: there is nothing left to correct")]
     Voided(Uuid),
     #[error(
@@ -110,6 +112,8 @@ pub async fn correct(
     row.frequency_code = correction.frequency.code().to_owned();
     row.payer_claim_control_number = Some(control_number.clone());
     row.replaces_claim_id = Some(original_id);
+    // Under the same number, the next revision; under a new one, the first.
+    row.revision = if row.claim_number == original.claim_number { original.revision + 1 } else { 0 };
     row.status = ClaimStatus::Submitted.into();
     (row.paid_amount_cents, row.patient_responsibility_cents) = (0, 0);
     (row.submitted_at, row.created_at, row.updated_at) = (now, now, now);
@@ -165,7 +169,13 @@ pub async fn correct(
     let (mut outcomes, _) = store_in(txn, std::slice::from_ref(&pending), answer).await?;
     let outcome = outcomes.pop().ok_or_else(|| DbErr::Custom("the claim writer gave no outcome".into()))?;
     if outcome == Outcome::DuplicateClaimNumber {
-        return Ok(Err(CorrectionError::NumberTaken(row.claim_number)));
+        // The number and revision were taken meanwhile: another correction of the same claim
+        // committed first, or a claim took the new number.
+        return Ok(Err(if row.revision > 0 {
+            CorrectionError::Raced(original_id)
+        } else {
+            CorrectionError::NumberTaken(row.claim_number)
+        }));
     }
     if let Some(detail) = detail {
         claim_detail::Entity::insert(claim_detail::ActiveModel::from(detail)).exec_without_returning(txn).await?;

@@ -32,6 +32,7 @@ pub fn crowd_of_follow_ups(count: usize, payer: &str, due: DateTime<Utc>) -> Vec
                 created_at: now,
                 updated_at: now,
                 replaces_claim_id: None,
+                revision: 0,
             };
             overturn_service::followups::for_claim(&claim, &Default::default(), now)
                 .into_iter()

@@ -170,4 +170,94 @@ async fn corrections_are_checked(backend: Backend) {
     assert_problem(app.post_claim(&claim_body("JC-1")).await, 409).await;
 }
 
-crate::on_both_backends!(a_denied_claim_is_replaced_and_its_denial_resubmitted, corrections_are_checked);
+/// Claims stored before claims had revisions keep every row and line through the migration
+/// (on SQLite a rebuild of the table with foreign keys off), and their numbers stay unique.
+async fn the_revision_migration_keeps_every_claim_and_line(backend: Backend) {
+    use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+    use sea_orm_migration::MigratorTrait;
+    let db = crate::helpers::TestDatabase::new(backend).await;
+    let settings = overturn_service::configuration::Settings::from_map(&db.vars).unwrap();
+    let conn = overturn_service::db::Db::connect(&settings).await.unwrap();
+    let before = overturn_migration::Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261208_000012_claim_revisions")
+        .expect("the revisions migration");
+    overturn_migration::Migrator::up(&conn.write, Some(before as u32)).await.unwrap();
+    let backend_of = conn.write.get_database_backend();
+    let id = uuid::Uuid::now_v7();
+    let now = overturn_service::sql::now();
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap();
+    let claim_values: Vec<sea_orm::Value> = vec![
+        id.into(),
+        "OLD-1".into(),
+        "60054".into(),
+        "ACME".into(),
+        "M1".into(),
+        "A".into(),
+        "B".into(),
+        day.into(),
+        "1234567893".into(),
+        "CLINIC".into(),
+        day.into(),
+        now.into(),
+        "1".into(),
+        Option::<String>::None.into(),
+        json!(["E11.9"]).into(),
+        10000i64.into(),
+        0i64.into(),
+        0i64.into(),
+        "submitted".into(),
+        now.into(),
+        now.into(),
+    ];
+    let marks: Vec<String> =
+        (1..=claim_values.len()).map(|n| overturn_service::sql::placeholder(backend_of, n)).collect();
+    let insert = format!(
+        "INSERT INTO claims (id, claim_number, payer_id, payer_name, patient_member_id, patient_first_name, patient_last_name, patient_date_of_birth, provider_npi, provider_name, service_date, submitted_at, frequency_code, payer_claim_control_number, diagnosis_codes, total_charge_cents, paid_amount_cents, patient_responsibility_cents, status, created_at, updated_at) VALUES ({})",
+        marks.join(", ")
+    );
+    conn.write.execute_raw(Statement::from_sql_and_values(backend_of, &insert, claim_values)).await.unwrap();
+    let line = overturn_entity::claim_line::Model {
+        claim_id: id,
+        line_number: 1,
+        procedure_code: "99213".into(),
+        modifiers: json!([]),
+        units: "1".into(),
+        charge_cents: 10000,
+        service_date: day,
+        line_control_number: None,
+    };
+    overturn_entity::claim_line::Entity::insert(overturn_entity::claim_line::ActiveModel::from(line))
+        .exec_without_returning(&conn.write)
+        .await
+        .unwrap();
+
+    overturn_migration::Migrator::up(&conn.write, None).await.unwrap();
+    let claim = overturn_entity::claim::Entity::find_by_id(id).one(&conn.read).await.unwrap().expect("the claim kept");
+    assert_eq!((claim.claim_number.as_str(), claim.revision, claim.replaces_claim_id), ("OLD-1", 0, None));
+    assert_eq!(overturn_entity::claim_line::Entity::find().count(&conn.read).await.unwrap(), 1, "its line kept");
+    // The number is still taken for another original.
+    let mut again = claim.clone();
+    again.id = uuid::Uuid::now_v7();
+    let taken = overturn_entity::claim::Entity::insert(overturn_entity::claim::ActiveModel::from(again.clone()))
+        .exec_without_returning(&conn.write)
+        .await;
+    assert!(taken.is_err(), "a second original OLD-1");
+    again.revision = 1;
+    again.replaces_claim_id = Some(id);
+    overturn_entity::claim::Entity::insert(overturn_entity::claim::ActiveModel::from(again))
+        .exec_without_returning(&conn.write)
+        .await
+        .unwrap();
+    // And back down: one claim per number again.
+    overturn_migration::Migrator::down(&conn.write, Some(1)).await.unwrap();
+    let rows = conn.read.query_all_raw(Statement::from_string(backend_of, "SELECT id FROM claims")).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(overturn_entity::claim_line::Entity::find().count(&conn.read).await.unwrap(), 1);
+}
+
+crate::on_both_backends!(
+    a_denied_claim_is_replaced_and_its_denial_resubmitted,
+    corrections_are_checked,
+    the_revision_migration_keeps_every_claim_and_line,
+);
