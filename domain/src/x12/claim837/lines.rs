@@ -94,8 +94,14 @@ fn procedure(sv: &Segment<'_>, n: usize, f: &mut Faults) -> Option<(ProcedureCod
         return None;
     }
     let code = f.take(checked(sv, n, ProcedureCode::parse(sv.component(n, 2))));
-    let modifiers: Vec<Option<Modifier>> =
-        sv.components(n).skip(2).take(4).map(|m| f.take(checked(sv, n, Modifier::parse(m)))).collect();
+    // Components 3 to 6 are the modifiers (any may be empty), 7 a description.
+    let modifiers: Vec<Option<Modifier>> = sv
+        .components(n)
+        .skip(2)
+        .take(4)
+        .filter(|m| !m.is_empty())
+        .map(|m| f.take(checked(sv, n, Modifier::parse(m))))
+        .collect();
     if sv.components(n).count() > 2 + MAX_MODIFIERS + 1 {
         f.push(sv.error(Some(n), format!("at most {MAX_MODIFIERS} modifiers (and a description)")));
     }

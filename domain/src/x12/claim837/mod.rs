@@ -51,8 +51,14 @@ impl Format {
         }
     }
 
+    /// The format of a version: the HIPAA-adopted guides, and their later errata (005010X222A2,
+    /// 005010X223A3), whose claims are read the same way.
     fn of_version(version: &str) -> Option<Self> {
-        [Self::Professional, Self::Institutional].into_iter().find(|f| f.version() == version)
+        match version {
+            "005010X222A1" | "005010X222A2" => Some(Self::Professional),
+            "005010X223A2" | "005010X223A3" => Some(Self::Institutional),
+            _ => None,
+        }
     }
 }
 

@@ -419,3 +419,45 @@ mod editing {
         assert!(edit(&stored, &Edits { lines: None, ..edits }).is_ok());
     }
 }
+
+/// Reads every file of `OVERTURN_837_DIR` (public examples, not kept in this repository) and
+/// prints what became of each claim: `OVERTURN_837_DIR=dir cargo test -p overturn-domain
+/// real_files -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs OVERTURN_837_DIR"]
+fn real_files() {
+    let dir = std::env::var("OVERTURN_837_DIR").expect("OVERTURN_837_DIR");
+    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    for path in names {
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        match parse_837(&bytes) {
+            Err(e) => println!("{name}: refused: {e}"),
+            Ok(file) => {
+                for set in &file.sets {
+                    for p in project(set, today()) {
+                        match p.result {
+                            Ok(d) => println!(
+                                "{name}: {} {}: created ({} lines, {})",
+                                file.format.name(),
+                                p.claim_number,
+                                d.lines.len(),
+                                d.service_date
+                            ),
+                            Err(faults) => {
+                                let said: Vec<String> = faults.iter().map(|f| f.to_string()).collect();
+                                println!(
+                                    "{name}: {} {}: rejected: {}",
+                                    file.format.name(),
+                                    p.claim_number,
+                                    said.join("; ")
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
