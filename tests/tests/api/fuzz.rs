@@ -243,7 +243,72 @@ async fn mutated_worklist_requests_never_break_the_server(backend: Backend) {
     }
 }
 
+/// Mutated 837 files: a claim file stored with each claim's outcome, or a problem document;
+/// never a server error. A refused file stores nothing; every claim a file created is on file.
+async fn mutated_claim_files_never_break_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut rng = Rng(0x0FEE_D837_0000_0001);
+    let sources = [crate::claim_files::PROFESSIONAL, crate::claim_files::INSTITUTIONAL];
+    let (mut files, mut created) = (0, 0);
+    for i in 0..160 {
+        let mut bytes = sources[i % 2].as_bytes().to_vec();
+        for _ in 0..=rng.below(4) {
+            let at = rng.below(bytes.len());
+            match rng.below(4) {
+                0 => bytes[at] = b"*~:^|0-9.ZN\n\r "[rng.below(14)],
+                1 => bytes[at] = (rng.next() & 0xFF) as u8,
+                2 => {
+                    let end = (at + rng.below(40)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                _ => {
+                    let end = (at + rng.below(60)).min(bytes.len());
+                    let copy = bytes[at..end].to_vec();
+                    bytes.splice(at..at, copy);
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        let res = app
+            .client
+            .post(app.url("/v1/claim-files"))
+            .bearer_auth(&app.admin_key)
+            .header("content-type", "application/edi-x12")
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        match status {
+            201 => {
+                files += 1;
+                created += body["created_count"].as_u64().unwrap();
+                // Every fault names a segment, and stays short.
+                for claim in body["claims"].as_array().unwrap() {
+                    for e in claim["errors"].as_array().unwrap() {
+                        assert!(
+                            e["segment_index"].as_u64().is_some() && e["message"].as_str().unwrap().len() < 1_000,
+                            "{e}"
+                        );
+                    }
+                }
+            }
+            400 | 413 | 415 => assert_eq!(body["status"], status, "case {i}: {body}"),
+            other => panic!("case {i}: status {other}: {body}"),
+        }
+    }
+    let listed = app.get_json("/v1/claim-files?limit=500").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), files, "only files answered 201 were stored");
+    let claims = app.get_json("/v1/claims?limit=500").await;
+    assert_eq!(claims["items"].as_array().unwrap().len() as u64, created);
+    assert!(files > 0 && files < 160, "some files were taken and some refused");
+}
+
 crate::on_both_backends!(
+    mutated_claim_files_never_break_the_server,
     mutated_worklist_requests_never_break_the_server,
     mutated_claims_never_break_the_server,
     mutated_remittances_never_break_the_server
