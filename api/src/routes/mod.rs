@@ -130,8 +130,13 @@ impl KnownRoutes {
 
 /// Whatever no route took.
 pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> Result<HttpResponse, ApiError> {
+    not_routed(&req, &known)
+}
+
+/// A 405 with `Allow` when the path is a documented route's with other methods, else a 404.
+fn not_routed(req: &HttpRequest, known: &KnownRoutes) -> Result<HttpResponse, ApiError> {
     match known.allowed(req.path()) {
-        Some(methods) if !methods.is_empty() => {
+        Some(methods) if !methods.is_empty() && !methods.contains(req.method()) => {
             let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
             let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(format!(
                 "{} is not allowed here; use {allow}",
@@ -143,5 +148,15 @@ pub async fn fallback(req: HttpRequest, known: web::Data<KnownRoutes>) -> Result
             Ok(response)
         }
         _ => Err(ApiError::NotFound("no such route".into())),
+    }
+}
+
+/// For a handler whose path parameter also matched a fixed route of another method
+/// (`GET /v1/claim-files/export` reaching `GET /v1/claim-files/{id}`): what the fixed route
+/// answers to this method.
+pub(crate) fn fixed_route_answer(req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    match req.app_data::<web::Data<KnownRoutes>>() {
+        Some(known) => not_routed(req, known),
+        None => Err(ApiError::NotFound("no such route".into())),
     }
 }

@@ -201,6 +201,10 @@ async fn envelope_faults_refuse_the_file_and_store_nothing(backend: Backend) {
         .unwrap();
     assert_problem(res, 403).await;
     assert_problem(app.get("/v1/claim-files/not-an-id").await, 404).await;
+    // The fixed route under `{id}` answers other methods as a fixed route does.
+    let res = app.get("/v1/claim-files/export").await;
+    assert_eq!(res.headers()["allow"], "POST");
+    assert_problem(res, 405).await;
     assert_problem(app.get("/v1/claim-files/0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d/999").await, 404).await;
 }
 

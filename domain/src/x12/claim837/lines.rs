@@ -41,7 +41,7 @@ pub(super) fn read_lines(
         .enumerate()
         .map(|(i, lp)| {
             let lx = &lp.segments[0];
-            if lx.get(1) != (i + 1).to_string() {
+            if lx.get(1).parse::<usize>().ok() != Some(i + 1) || lx.get(1).starts_with('0') {
                 f.push(lx.error(Some(1), format!("must be {}: line numbers count up from 1", i + 1)));
             }
             let line = match format {

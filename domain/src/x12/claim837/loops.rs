@@ -25,7 +25,8 @@ impl<'a> Loop<'a> {
     /// The first segment with this id whose first element is one of `qualifiers` (any, when
     /// `qualifiers` is empty).
     pub fn segment(&self, id: &str, qualifiers: &[&str]) -> Option<&Segment<'a>> {
-        self.segments.iter().find(|s| s.id == id && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
+        let tag = tag::of(id);
+        self.segments.iter().find(|s| s.tag == tag && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
     }
 
     pub fn segments_of<'s>(
@@ -33,7 +34,8 @@ impl<'a> Loop<'a> {
         id: &'s str,
         qualifiers: &'s [&'s str],
     ) -> impl Iterator<Item = &'s Segment<'a>> + 's {
-        self.segments.iter().filter(move |s| s.id == id && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
+        let tag = tag::of(id);
+        self.segments.iter().filter(move |s| s.tag == tag && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
     }
 
     pub fn child(&self, id: &str) -> Option<&Loop<'a>> {
