@@ -19,7 +19,7 @@ pub fn changed(from: &str, to: &str) -> String {
     text.replace(segments[se], &format!("SE*{}*0001", se - st + 1))
 }
 
-async fn post_file(app: &TestApp, body: &str, key: Option<&str>) -> reqwest::Response {
+pub async fn post_file(app: &TestApp, body: &str, key: Option<&str>) -> reqwest::Response {
     let mut req = app
         .client
         .post(app.url("/v1/claim-files"))
@@ -32,7 +32,7 @@ async fn post_file(app: &TestApp, body: &str, key: Option<&str>) -> reqwest::Res
     req.send().await.expect("request sent")
 }
 
-async fn created(res: reqwest::Response) -> Value {
+pub async fn created(res: reqwest::Response) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, 201, "{body}");

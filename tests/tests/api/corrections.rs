@@ -9,17 +9,7 @@ use crate::python::x12valid;
 use crate::remittances::edi;
 
 async fn post_file(app: &TestApp, body: &str) -> Value {
-    let res = app
-        .client
-        .post(app.url("/v1/claim-files"))
-        .bearer_auth(&app.admin_key)
-        .header("content-type", "application/edi-x12")
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    res.json().await.unwrap()
+    crate::claim_files::created(crate::claim_files::post_file(app, body, None).await).await
 }
 
 /// The payer denies `number` (CLP07 `icn`), and the workers classify it.

@@ -108,6 +108,32 @@ async fn mutated_claims_never_break_the_server(backend: Backend) {
 
 /// The answer to a mutated remittance: accepted, or a problem document (400, or 415/413 for
 /// what no longer reads as the format); never a server error. Returns whether it was accepted.
+/// An X12 file with one to four changes: a delimiter or digit put in, a random byte, a run
+/// cut out, a run repeated.
+fn mutated_bytes(original: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut bytes = original.to_vec();
+    for _ in 0..=rng.below(4) {
+        let at = rng.below(bytes.len());
+        match rng.below(4) {
+            0 => bytes[at] = b"*~:^|0-9.ZN\n\r "[rng.below(14)],
+            1 => bytes[at] = (rng.next() & 0xFF) as u8,
+            2 => {
+                let end = (at + rng.below(40)).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            _ => {
+                let end = (at + rng.below(60)).min(bytes.len());
+                let copy = bytes[at..end].to_vec();
+                bytes.splice(at..at, copy);
+            }
+        }
+        if bytes.is_empty() {
+            break;
+        }
+    }
+    bytes
+}
+
 async fn accepted_or_problem(res: reqwest::Response, case: &str) -> bool {
     let status = res.status().as_u16();
     if status == 202 {
@@ -136,26 +162,7 @@ async fn mutated_remittances_never_break_the_server(backend: Backend) {
     }
     let original = crate::remittances::BASIC.as_bytes();
     for i in 0..150 {
-        let mut bytes = original.to_vec();
-        for _ in 0..=rng.below(4) {
-            let at = rng.below(bytes.len());
-            match rng.below(4) {
-                0 => bytes[at] = b"*~:^|0-9.ZN\n\r "[rng.below(14)],
-                1 => bytes[at] = (rng.next() & 0xFF) as u8,
-                2 => {
-                    let end = (at + rng.below(40)).min(bytes.len());
-                    bytes.drain(at..end);
-                }
-                _ => {
-                    let end = (at + rng.below(60)).min(bytes.len());
-                    let copy = bytes[at..end].to_vec();
-                    bytes.splice(at..at, copy);
-                }
-            }
-            if bytes.is_empty() {
-                break;
-            }
-        }
+        let bytes = mutated_bytes(original, &mut rng);
         let res = app
             .client
             .post(app.url("/v1/remittances"))
@@ -251,26 +258,7 @@ async fn mutated_claim_files_never_break_the_server(backend: Backend) {
     let sources = [crate::claim_files::PROFESSIONAL, crate::claim_files::INSTITUTIONAL];
     let (mut files, mut created) = (0, 0);
     for i in 0..160 {
-        let mut bytes = sources[i % 2].as_bytes().to_vec();
-        for _ in 0..=rng.below(4) {
-            let at = rng.below(bytes.len());
-            match rng.below(4) {
-                0 => bytes[at] = b"*~:^|0-9.ZN\n\r "[rng.below(14)],
-                1 => bytes[at] = (rng.next() & 0xFF) as u8,
-                2 => {
-                    let end = (at + rng.below(40)).min(bytes.len());
-                    bytes.drain(at..end);
-                }
-                _ => {
-                    let end = (at + rng.below(60)).min(bytes.len());
-                    let copy = bytes[at..end].to_vec();
-                    bytes.splice(at..at, copy);
-                }
-            }
-            if bytes.is_empty() {
-                break;
-            }
-        }
+        let bytes = mutated_bytes(sources[i % 2].as_bytes(), &mut rng);
         let res = app
             .client
             .post(app.url("/v1/claim-files"))

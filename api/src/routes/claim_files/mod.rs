@@ -70,16 +70,8 @@ pub async fn create_claim_file(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     require_x12(&req)?;
-    let limit = state.settings.max_remittance_bytes;
-    let body = match payload.to_bytes_limited(limit).await {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => return Err(ApiError::BadRequest(format!("the request body could not be read: {e}"))),
-        Err(_) => {
-            return Err(ApiError::PayloadTooLarge(format!(
-                "the claim file is larger than {limit} bytes (OVERTURN_MAX_REMITTANCE_BYTES); split the file"
-            )));
-        }
-    };
+    let body =
+        crate::routes::remittances::read_body(payload, state.settings.max_remittance_bytes, "claim file").await?;
     let key = idempotency::key_from(&req)?.map(|key| idempotency::IdempotencyRecord {
         api_key_id: caller.key_id,
         key,

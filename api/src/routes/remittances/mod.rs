@@ -65,14 +65,14 @@ fn format_of(req: &HttpRequest) -> Result<Format, ApiError> {
     }
 }
 
-/// Reads the body up to the remittance limit, which is far above the JSON one: a payer's
-/// file can hold a hundred thousand claims.
-async fn read_body(payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+/// Reads the body of an X12 file (`what`: "remittance", "claim file") up to the file limit,
+/// which is far above the JSON one: a payer's file can hold a hundred thousand claims.
+pub(crate) async fn read_body(payload: web::Payload, limit: usize, what: &str) -> Result<web::Bytes, ApiError> {
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(e)) => Err(ApiError::BadRequest(format!("the request body could not be read: {e}"))),
         Err(_) => Err(ApiError::PayloadTooLarge(format!(
-            "the remittance is larger than {limit} bytes (OVERTURN_MAX_REMITTANCE_BYTES); split the file"
+            "the {what} is larger than {limit} bytes (OVERTURN_MAX_REMITTANCE_BYTES); split the file"
         ))),
     }
 }
@@ -119,7 +119,7 @@ pub async fn create_remittance(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let format = format_of(&req)?;
-    let body = read_body(payload, state.settings.max_remittance_bytes).await?;
+    let body = read_body(payload, state.settings.max_remittance_bytes, "remittance").await?;
     let idempotency = idempotency::key_from(&req)?.map(|key| IdempotencyRecord {
         api_key_id: caller.key_id,
         key,
