@@ -296,27 +296,16 @@ async fn insert_details(txn: &DatabaseTransaction, rows: Vec<claim_detail::Model
     Ok(())
 }
 
-/// A duplicate names the claim already on file under its number.
+/// A duplicate names the claim on file under its number: the latest of its chain.
 async fn name_duplicates(
     txn: &DatabaseTransaction,
     outcomes: &mut [ClaimOutcome],
     duplicates: &[usize],
 ) -> Result<(), DbErr> {
     let numbers: Vec<String> = duplicates.iter().map(|&i| outcomes[i].claim_number.clone()).collect();
-    let mut ids: HashMap<String, Uuid> = HashMap::new();
-    for page in numbers.chunks(MAX_PARAMS) {
-        let found: Vec<(Uuid, String)> = claim::Entity::find()
-            .select_only()
-            .column(claim::Column::Id)
-            .column(claim::Column::ClaimNumber)
-            .filter(claim::Column::ClaimNumber.is_in(page.iter().cloned()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        ids.extend(found.into_iter().map(|(id, number)| (number, id)));
-    }
+    let heads = crate::claims::latest_of_numbers(txn, &numbers).await?;
     for &i in duplicates {
-        outcomes[i].claim_id = ids.get(&outcomes[i].claim_number).copied();
+        outcomes[i].claim_id = heads.get(&outcomes[i].claim_number).map(|h| h.id);
     }
     Ok(())
 }

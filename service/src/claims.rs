@@ -143,15 +143,33 @@ pub fn line_rows(claim_id: Uuid, lines: &[overturn_domain::ClaimLineDraft]) -> V
         .collect()
 }
 
+/// The latest claim of a number's chain, as far as a new claim of that number needs it.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct Head {
+    pub id: Uuid,
+    pub claim_number: String,
+    pub revision: i32,
+    pub frequency_code: String,
+    pub payer_claim_control_number: Option<String>,
+    pub replaces_claim_id: Option<Uuid>,
+}
+
 /// For each claim number, the latest claim of its chain (the claim no other replaces).
-pub async fn latest_of_numbers(
-    db: &impl ConnectionTrait,
-    numbers: &[String],
-) -> Result<HashMap<String, claim::Model>, DbErr> {
+pub async fn latest_of_numbers(db: &impl ConnectionTrait, numbers: &[String]) -> Result<HashMap<String, Head>, DbErr> {
     let mut out = HashMap::new();
     for chunk in numbers.chunks(MAX_PARAMS) {
-        let found =
-            claim::Entity::find().filter(claim::Column::ClaimNumber.is_in(chunk.iter().cloned())).all(db).await?;
+        let found: Vec<Head> = claim::Entity::find()
+            .select_only()
+            .column(claim::Column::Id)
+            .column(claim::Column::ClaimNumber)
+            .column(claim::Column::Revision)
+            .column(claim::Column::FrequencyCode)
+            .column(claim::Column::PayerClaimControlNumber)
+            .column(claim::Column::ReplacesClaimId)
+            .filter(claim::Column::ClaimNumber.is_in(chunk.iter().cloned()))
+            .into_model::<Head>()
+            .all(db)
+            .await?;
         let replaced: std::collections::HashSet<Uuid> = found.iter().filter_map(|c| c.replaces_claim_id).collect();
         out.extend(found.into_iter().filter(|c| !replaced.contains(&c.id)).map(|c| (c.claim_number.clone(), c)));
     }

@@ -105,6 +105,12 @@ async fn a_denied_claim_is_replaced_and_its_denial_resubmitted(backend: Backend)
     assert_eq!(void["payer_claim_control_number"], "ICN-77");
     assert_problem(correct(&app, void["id"].as_str().unwrap(), json!({"frequency_code": "7"})).await, 409).await;
 
+    // The original file sent again: its claims are duplicates, each naming the latest claim of
+    // its number (for CLM05000001, the void).
+    let again = post_file(&app, PROFESSIONAL).await;
+    assert_eq!(again["duplicate_count"], 3, "{again}");
+    assert_eq!(again["claims"][1]["claim_id"], void["id"], "{again}");
+
     // The payer's next answer for the number goes to the latest claim of the chain.
     let res = app.post_edi(&edi("TRC-C2", "125", "C", &["CLP*CLM05000001*1*125*125*0*12*ICN-78"], 8102)).await;
     let body: Value = res.json().await.unwrap();
