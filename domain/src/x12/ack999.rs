@@ -9,6 +9,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 
 use super::claim837::{ClaimFile, Projected, TransactionSet};
+use super::envelope::{id_qualifier, id_text};
 use super::error::{EdiError, Fault};
 
 /// What identifies one acknowledgment: its own control number (ISA13 and GS06, 1 to
@@ -70,10 +71,10 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
             "ISA*00*{:10}*00*{:10}*{}*{:15}*{}*{:15}*{}*{}*^*00501*{number:09}*0*{usage}*:",
             "",
             "",
-            qualifier(sq),
-            fit(sid, 15),
-            qualifier(rq),
-            fit(rid, 15),
+            id_qualifier(sq),
+            id_text(sid, 15),
+            id_qualifier(rq),
+            id_text(rid, 15),
             control.at.format("%y%m%d"),
             control.at.format("%H%M"),
         ),
@@ -91,8 +92,8 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
         &mut out,
         format!(
             "GS*FA*{}*{}*{}*{}*{number}*X*005010X231A1",
-            clean(first.receiver_id, 15),
-            clean(first.sender_id, 15),
+            id_text(first.receiver_id, 15),
+            id_text(first.sender_id, 15),
             control.at.format("%Y%m%d"),
             control.at.format("%H%M"),
         ),
@@ -102,7 +103,7 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
         let start = out.len();
         let put = seg;
         put(&mut out, format!("ST*999*{st}*005010X231A1"));
-        put(&mut out, format!("AK1*HC*{}*{}", clean(group, 9), clean(file.sets[sets[0]].group_version, 12)));
+        put(&mut out, format!("AK1*HC*{}*{}", id_text(group, 9), id_text(file.sets[sets[0]].group_version, 12)));
         let mut accepted = 0;
         let mut verdicts = Vec::new();
         for &i in sets {
@@ -112,7 +113,7 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
             if ack != SetAck::Rejected {
                 accepted += 1;
             }
-            put(&mut out, format!("AK2*837*{}*{}", clean(set.transaction_control_number, 9), set.format.version()));
+            put(&mut out, format!("AK2*837*{}*{}", id_text(set.transaction_control_number, 9), set.format.version()));
             let loops = set.loops_by_segment();
             let mut said = HashSet::new();
             for (fault, claim) in faults_of(set, &projected[i]) {
@@ -133,7 +134,7 @@ pub fn acknowledge(file: &ClaimFile<'_>, projected: &[Vec<Projected<'_>>], contr
                     &mut out,
                     format!(
                         "IK3*{}*{}*{}*{}",
-                        clean(segment_id, 3),
+                        id_text(segment_id, 3),
                         set.position(fault.segment_index),
                         loop_id,
                         segment_code(fault)
@@ -205,22 +206,9 @@ fn element_code(fault: &EdiError) -> &'static str {
     }
 }
 
-fn qualifier(q: &str) -> &str {
-    if q.len() == 2 && q.bytes().all(|b| b.is_ascii_alphanumeric()) { q } else { "ZZ" }
-}
-
 /// Text that cannot break our segments: printable ASCII without our delimiters.
 fn safe(text: &str, max: usize) -> bool {
     !text.is_empty() && text.len() <= max && text.bytes().all(|b| (b' '..=b'~').contains(&b) && !b"*:^~".contains(&b))
-}
-
-fn clean(text: &str, max: usize) -> String {
-    let kept: String = text.chars().filter(|c| (' '..='}').contains(c) && !"*:^~".contains(*c)).take(max).collect();
-    if kept.trim().is_empty() { "UNKNOWN".chars().take(max).collect() } else { kept.trim().to_owned() }
-}
-
-fn fit(text: &str, width: usize) -> String {
-    clean(text, width)
 }
 
 #[cfg(test)]

@@ -145,3 +145,16 @@ pub(super) fn check_trailer(se: &Segment<'_>, count: usize, control: &str) -> Re
     }
     Ok(())
 }
+
+/// An interchange id qualifier (ISA05, ISA07) to write: the one given if it is two letters or
+/// digits, else `ZZ` (mutually defined).
+pub(super) fn id_qualifier(q: &str) -> &str {
+    if q.len() == 2 && q.bytes().all(|b| b.is_ascii_alphanumeric()) { q } else { "ZZ" }
+}
+
+/// Envelope text to write (ids, control numbers, versions): letters, digits, spaces, `-` and
+/// `.` only, so no delimiter can appear, cut to `max`; `UNKNOWN` when nothing is left.
+pub(super) fn id_text(text: &str, max: usize) -> String {
+    let kept: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || " -.".contains(*c)).take(max).collect();
+    if kept.trim().is_empty() { "UNKNOWN".chars().take(max).collect() } else { kept.trim().to_owned() }
+}

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use super::super::envelope::{id_qualifier, id_text};
 use super::super::segments::{Delimiters, Segment};
 use super::{Loop, StoredClaim};
 
@@ -76,16 +77,16 @@ pub fn write_837(claims: &[StoredClaim], envelope: &Envelope837) -> Result<Strin
     let out_delimiters = choose_delimiters(claims);
     let mut w = Writer { out: String::new(), d: out_delimiters, count: 0 };
     let control = envelope.control_number.clamp(1, 999_999_999);
-    let pad = |s: &str, n: usize| format!("{:n$}", clean(s, n));
+    let pad = |s: &str, n: usize| format!("{:n$}", id_text(s, n));
     w.raw(&[
         "ISA",
         "00",
         "          ",
         "00",
         "          ",
-        &qualifier(&envelope.sender.0),
+        id_qualifier(&envelope.sender.0),
         &pad(&envelope.sender.1, 15),
-        &qualifier(&envelope.receiver.0),
+        id_qualifier(&envelope.receiver.0),
         &pad(&envelope.receiver.1, 15),
         &envelope.at.format("%y%m%d").to_string(),
         &envelope.at.format("%H%M").to_string(),
@@ -99,8 +100,8 @@ pub fn write_837(claims: &[StoredClaim], envelope: &Envelope837) -> Result<Strin
     w.raw(&[
         "GS",
         "HC",
-        &clean(&envelope.application_sender, 15),
-        &clean(&envelope.application_receiver, 15),
+        &id_text(&envelope.application_sender, 15),
+        &id_text(&envelope.application_receiver, 15),
         &envelope.at.format("%Y%m%d").to_string(),
         &envelope.at.format("%H%M").to_string(),
         &control.to_string(),
@@ -274,14 +275,4 @@ fn choose_delimiters(claims: &[StoredClaim]) -> [u8; 4] {
         mark(&c.claim);
     }
     DELIMITER_SETS.into_iter().find(|set| set.iter().all(|&b| !seen[b as usize])).unwrap_or(DELIMITER_SETS[3])
-}
-
-fn qualifier(q: &str) -> String {
-    if q.len() == 2 && q.bytes().all(|b| b.is_ascii_alphanumeric()) { q.to_owned() } else { "ZZ".to_owned() }
-}
-
-/// Envelope text: printable ASCII without any delimiter we might use, cut to `max`.
-fn clean(text: &str, max: usize) -> String {
-    let kept: String = text.chars().filter(|c| c.is_ascii_alphanumeric() || " -.".contains(*c)).take(max).collect();
-    if kept.trim().is_empty() { "UNKNOWN".chars().take(max).collect() } else { kept.trim().to_owned() }
 }
