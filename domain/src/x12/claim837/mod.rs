@@ -6,7 +6,11 @@
 //! on the loop or claim it concerns, and `project` turns each claim into a `ClaimDraft` or
 //! the faults that stop it, naming segment and element.
 
+mod build;
+#[cfg(test)]
+mod build_tests;
 mod edit;
+mod fields;
 mod lines;
 mod loops;
 mod project;
@@ -14,7 +18,12 @@ mod read;
 mod stored;
 mod write;
 
+pub use build::build;
 pub use edit::{EditError, Edits, edit};
+pub use fields::{
+    Address, Admission, ClaimFields, Diagnosis, LineFields, NamedProvider, Ndc, Party, Person, ProviderRole, Submitter,
+    fields_of,
+};
 pub use loops::Loop;
 pub use project::{Projected, project};
 pub use read::{MAX_CLAIM_SEGMENTS, MAX_CLAIMS, parse_837};
