@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// One problem with one field of a request, named by its JSON path (`lines[0].charge`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -18,8 +18,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::claim_writer::{ClaimAnswer, Outcome, PendingClaim, store_in};
-use crate::sql::{MAX_PARAMS, rows_per_statement};
+use crate::claim_writer::{ClaimAnswer, ClaimDetail, Outcome, PendingClaim, store_in};
+use crate::sql::MAX_PARAMS;
 
 /// Key of the PostgreSQL advisory lock that numbers acknowledgments one at a time ("OVRT999N").
 const NUMBER_LOCK: i64 = 0x4F56_5254_3939_394E;
@@ -110,7 +110,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
     let projected: Vec<Vec<Projected<'_>>> = file.sets.iter().map(|s| project(s, now.date_naive())).collect();
 
     let mut outcomes = Vec::with_capacity(file.claim_count());
-    let mut pending: Vec<(usize, PendingClaim, claim_detail::Model)> = Vec::new();
+    let mut pending: Vec<(usize, PendingClaim)> = Vec::new();
     for (set, claims) in file.sets.iter().zip(&projected) {
         for (claim, p) in set.claims.iter().zip(claims) {
             let index = outcomes.len();
@@ -125,13 +125,8 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
                 (Ok(draft), Some(stored)) => {
                     let (row, lines) = crate::claims::rows_of(draft, now, now);
                     outcome.member_id = Some(row.patient_member_id.clone());
-                    let detail = claim_detail::Model {
-                        claim_id: row.id,
-                        claim_file_id: Some(file_id),
-                        format: file.format.name().to_owned(),
-                        detail: serde_json::to_string(&stored).map_err(|e| DbErr::Custom(e.to_string()))?,
-                    };
-                    pending.push((index, PendingClaim { claim: row, lines, idempotency: None, audit: None }, detail));
+                    let detail = Some(ClaimDetail { claim_file_id: Some(file_id), loops: stored });
+                    pending.push((index, PendingClaim { claim: row, lines, idempotency: None, audit: None, detail }));
                 }
                 (Ok(_), None) => {}
                 (Err(faults), _) => outcome.errors = faults.iter().map(Fault::from).collect(),
@@ -161,12 +156,12 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
     // its number, as `POST /v1/claims/{id}/corrections` does; of no claim on file, it is new.
     let corrections: Vec<String> = pending
         .iter()
-        .filter(|(_, p, _)| matches!(p.claim.frequency_code.as_str(), "7" | "8"))
-        .map(|(_, p, _)| p.claim.claim_number.clone())
+        .filter(|(_, p)| matches!(p.claim.frequency_code.as_str(), "7" | "8"))
+        .map(|(_, p)| p.claim.claim_number.clone())
         .collect();
     let heads = crate::claims::latest_of_numbers(txn, &corrections).await?;
     let mut sent_before = std::collections::HashSet::new();
-    for (i, p, _) in pending.iter_mut().filter(|(_, p, _)| matches!(p.claim.frequency_code.as_str(), "7" | "8")) {
+    for (i, p) in pending.iter_mut().filter(|(_, p)| matches!(p.claim.frequency_code.as_str(), "7" | "8")) {
         let Some(head) = heads.get(&p.claim.claim_number) else { continue };
         // The same correction again (same frequency, citing the same payer claim) is a duplicate.
         if head.frequency_code == p.claim.frequency_code
@@ -180,10 +175,10 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
             p.claim.revision = head.revision + 1;
         }
     }
-    pending.retain(|(i, _, _)| !sent_before.contains(i));
+    pending.retain(|(i, _)| !sent_before.contains(i));
     let mut replaced: Vec<Uuid> = Vec::new();
     let t_read = t0.elapsed();
-    let (mut t_claims, mut t_details) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut t_claims = std::time::Duration::ZERO;
     // Claim numbers in one order, so that concurrent files cannot deadlock on PostgreSQL.
     pending.sort_by(|a, b| a.1.claim.claim_number.cmp(&b.1.claim.claim_number));
     let mut deliveries = 0;
@@ -192,22 +187,18 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
     while !pending.is_empty() {
         let rest = pending.split_off(pending.len().min(CHUNK));
         let chunk = std::mem::replace(&mut pending, rest);
-        let (indexes, rest): (Vec<usize>, Vec<(PendingClaim, claim_detail::Model)>) =
-            chunk.into_iter().map(|(i, job, detail)| (i, (job, detail))).unzip();
-        let (jobs, details): (Vec<PendingClaim>, Vec<claim_detail::Model>) = rest.into_iter().unzip();
+        let (indexes, jobs): (Vec<usize>, Vec<PendingClaim>) = chunk.into_iter().unzip();
         let t = std::time::Instant::now();
         let (stored, fired) = store_in(txn, &jobs, &Unshown).await?;
         t_claims += t.elapsed();
         deliveries += fired;
-        let mut kept = Vec::new();
-        for ((i, job), (outcome, detail)) in indexes.into_iter().zip(&jobs).zip(stored.into_iter().zip(details)) {
+        for ((i, job), outcome) in indexes.into_iter().zip(&jobs).zip(stored) {
             match outcome {
                 Outcome::Created(_) | Outcome::Stored(_) => {
                     replaced.extend(job.claim.replaces_claim_id);
                     outcomes[i].status = ClaimStatus::Created;
                     outcomes[i].claim_id = Some(job.claim.id);
                     created.push((job.claim.id.to_string(), job.claim.patient_member_id.clone()));
-                    kept.push(detail);
                 }
                 Outcome::DuplicateClaimNumber => {
                     outcomes[i].status = ClaimStatus::Duplicate;
@@ -218,9 +209,6 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
                 }
             }
         }
-        let t = std::time::Instant::now();
-        insert_details(txn, kept).await?;
-        t_details += t.elapsed();
     }
     name_duplicates(txn, &mut outcomes, &duplicates).await?;
     crate::corrections::resubmit_denials_of(txn, &replaced, incoming.actor, "corrected by a claim file").await?;
@@ -259,7 +247,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         })
         .collect();
     crate::audit::write_in(txn, &events).await?;
-    tracing::debug!(read = ?t_read, claims = ?t_claims, details = ?t_details, total = ?t0.elapsed(), "claim file stored");
+    tracing::debug!(read = ?t_read, claims = ?t_claims, total = ?t0.elapsed(), "claim file stored");
     Ok(Received { file: row, outcomes, deliveries })
 }
 
@@ -272,6 +260,7 @@ impl ClaimAnswer for Unshown {
         _: &claim::Model,
         _: &[overturn_entity::claim_line::Model],
         _: &[overturn_entity::follow_up::Model],
+        _: Option<&StoredClaim>,
     ) -> Result<String, String> {
         Ok(String::new())
     }
@@ -281,19 +270,10 @@ impl ClaimAnswer for Unshown {
         _: &'a DatabaseTransaction,
         _: claim::Model,
         _: Vec<overturn_entity::claim_line::Model>,
+        _: Option<&'a StoredClaim>,
     ) -> crate::queue::BoxFuture<'a, Result<String, DbErr>> {
         Box::pin(async { Ok(String::new()) })
     }
-}
-
-async fn insert_details(txn: &DatabaseTransaction, rows: Vec<claim_detail::Model>) -> Result<(), DbErr> {
-    let per = rows_per_statement::<claim_detail::Entity>();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let page: Vec<claim_detail::ActiveModel> = rows.by_ref().take(per).map(Into::into).collect();
-        claim_detail::Entity::insert_many(page).exec_without_returning(txn).await?;
-    }
-    Ok(())
 }
 
 /// A duplicate names the claim on file under its number: the latest of its chain.
@@ -369,6 +349,21 @@ pub async fn detail_of(db: &impl ConnectionTrait, claim_id: Uuid) -> Result<Opti
         .map_err(|e| DbErr::Custom(format!("claim {claim_id}'s stored 837 loops: {e}")))
 }
 
+/// The loops of those of `claims` that have them (a page of a list), one query.
+pub async fn details_of(db: &impl ConnectionTrait, claims: &[Uuid]) -> Result<HashMap<Uuid, StoredClaim>, DbErr> {
+    let mut out = HashMap::new();
+    for page in claims.chunks(MAX_PARAMS) {
+        let rows =
+            claim_detail::Entity::find().filter(claim_detail::Column::ClaimId.is_in(page.to_vec())).all(db).await?;
+        for row in rows {
+            let stored = serde_json::from_str(&row.detail)
+                .map_err(|e| DbErr::Custom(format!("claim {}'s stored 837 loops: {e}", row.claim_id)))?;
+            out.insert(row.claim_id, stored);
+        }
+    }
+    Ok(out)
+}
+
 /// The envelope of an 837 Overturn writes for `claims`: from the submitter (1000A) to the
 /// receiver (1000B) of the first claim, as its file named them.
 pub fn envelope_for(claims: &[StoredClaim], control_number: u32, at: chrono::DateTime<chrono::Utc>) -> Envelope837 {
@@ -398,6 +393,11 @@ pub enum ExportError {
     Claims(Vec<(usize, String)>),
     #[error("{0}")]
     Write(String),
+}
+
+fn lacking(fields: &[overturn_domain::FieldError]) -> String {
+    let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+    format!("lacks what an 837 needs: {}", named.join(", "))
 }
 
 /// Writes the claims `ids` (in that order) as one 837 file and stores it as an export: its
@@ -432,8 +432,9 @@ pub async fn export(
     for (i, id) in ids.iter().enumerate() {
         match (claims.get(id), details.remove(id)) {
             (None, _) => problems.push((i, format!("no claim with id {id}"))),
-            (Some(_), None) => problems.push((i, "came as JSON, without what an 837 needs beyond it".to_owned())),
+            (Some(_), None) => problems.push((i, lacking(&overturn_domain::x12::claim837::lacking_without_fields()))),
             (Some(_), Some(d)) => match serde_json::from_str::<StoredClaim>(&d.detail) {
+                Ok(s) if !s.lacking.is_empty() => problems.push((i, lacking(&s.lacking))),
                 Ok(s) => stored.push(s),
                 Err(e) => return Err(DbErr::Custom(format!("claim {id}'s stored 837 loops: {e}"))),
             },

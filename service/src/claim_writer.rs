@@ -24,6 +24,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use overturn_domain::x12::claim837::StoredClaim as Loops;
 use overturn_entity::{claim, claim_line, claim_payment, follow_up, idempotency_key};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -47,6 +48,16 @@ pub struct PendingClaim {
     pub idempotency: Option<IdempotencyRecord>,
     /// Its PHI access event, written with the claim (the caller's status: 201).
     pub audit: Option<overturn_domain::audit::AuditEvent>,
+    /// Its 837 loops, stored with it: those of a claim file, or those a JSON claim's 837
+    /// fields were built into.
+    pub detail: Option<ClaimDetail>,
+}
+
+/// A claim's 837 loops and the file they came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimDetail {
+    pub claim_file_id: Option<Uuid>,
+    pub loops: Loops,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +84,7 @@ pub struct StoredClaim {
     pub claim: claim::Model,
     pub lines: Vec<claim_line::Model>,
     pub follow_ups: Vec<follow_up::Model>,
+    pub detail: Option<Loops>,
 }
 
 /// Why a claim was not written, kept apart so that a database outage is a 503, not a 500.
@@ -96,6 +108,7 @@ pub trait ClaimAnswer: Send + Sync + 'static {
         claim: &claim::Model,
         lines: &[claim_line::Model],
         follow_ups: &[follow_up::Model],
+        detail: Option<&Loops>,
     ) -> Result<String, String>;
 
     /// The answer for a claim that payments waiting for it settled at once; `txn` sees its
@@ -105,6 +118,7 @@ pub trait ClaimAnswer: Send + Sync + 'static {
         txn: &'a DatabaseTransaction,
         claim: claim::Model,
         lines: Vec<claim_line::Model>,
+        detail: Option<&'a Loops>,
     ) -> BoxFuture<'a, Result<String, DbErr>>;
 }
 
@@ -274,7 +288,12 @@ async fn write_in(
         .iter()
         .zip(&shown)
         .map(|(j, rows)| {
-            j.idempotency.as_ref().map(|_| answer.created(&j.claim, &j.lines, rows).map_err(DbErr::Custom)).transpose()
+            j.idempotency
+                .as_ref()
+                .map(|_| {
+                    answer.created(&j.claim, &j.lines, rows, j.detail.as_ref().map(|d| &d.loops)).map_err(DbErr::Custom)
+                })
+                .transpose()
         })
         .collect::<Result<_, _>>()?;
     let mut outcomes = claim_idempotency_keys(txn, jobs, &responses, now).await?;
@@ -291,6 +310,7 @@ async fn write_in(
                     claim: jobs[i].claim.clone(),
                     lines: jobs[i].lines.clone(),
                     follow_ups: shown[i].clone(),
+                    detail: jobs[i].detail.as_ref().map(|d| d.loops.clone()),
                 })),
             });
             stored.push(i);
@@ -434,6 +454,13 @@ const LINE_COLUMNS: [Column; 8] = [
     Column::nullable("line_control_number", "text"),
 ];
 
+const DETAIL_COLUMNS: [Column; 4] = [
+    Column::new("claim_id", "uuid"),
+    Column::nullable("claim_file_id", "uuid"),
+    Column::new("format", "text"),
+    Column::new("detail", "text"),
+];
+
 /// Stores the lines and follow-ups of the claims stored, and reads the payments waiting under
 /// their claim numbers, in one statement (`OneTrip`); then matches what waited. Returns the
 /// claims those payments settled.
@@ -462,6 +489,21 @@ async fn store_rows_and_match(
         ]);
     }
     trip.insert("claim_lines", &LINE_COLUMNS, lines)?;
+    let mut details = Vec::new();
+    for &i in stored {
+        if let Some(d) = &jobs[i].detail {
+            let text = serde_json::to_string(&d.loops).map_err(|e| DbErr::Custom(e.to_string()))?;
+            details.extend([
+                Value::from(jobs[i].claim.id),
+                Value::from(d.claim_file_id),
+                Value::from(d.loops.format.clone()),
+                Value::from(text),
+            ]);
+        }
+    }
+    if !details.is_empty() {
+        trip.insert("claim_details", &DETAIL_COLUMNS, details)?;
+    }
     followups::schedule_new(&mut trip, follow_ups)?;
     let audit_written = crate::audit::write_in_trip(txn, &mut trip, audited).await?;
     let numbers: Vec<&str> = stored.iter().map(|&i| jobs[i].claim.claim_number.as_str()).collect();
@@ -493,7 +535,7 @@ async fn answer_settled(
             .one(txn)
             .await?
             .ok_or_else(|| DbErr::Custom("a claim vanished inside its own transaction".into()))?;
-        let body = answer.settled(txn, row, jobs[i].lines.clone()).await?;
+        let body = answer.settled(txn, row, jobs[i].lines.clone(), jobs[i].detail.as_ref().map(|d| &d.loops)).await?;
         if let Some(r) = &jobs[i].idempotency {
             idempotency_key::Entity::update_many()
                 .col_expr(idempotency_key::Column::ResponseBody, sea_orm::sea_query::Expr::value(body.clone()))

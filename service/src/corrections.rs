@@ -11,7 +11,7 @@ use overturn_entity::{claim, claim_detail, claim_payment, denial};
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use crate::claim_writer::{ClaimAnswer, Outcome, PendingClaim, store_in};
+use crate::claim_writer::{ClaimAnswer, ClaimDetail, Outcome, PendingClaim, store_in};
 use crate::denials::{self, Actor};
 
 /// What a correction makes of its claim.
@@ -156,16 +156,11 @@ pub async fn correct(
                 Ok(changed) => changed,
                 Err(e) => return Ok(Err(CorrectionError::Unwritable(e.to_string()))),
             };
-            Some(claim_detail::Model {
-                claim_id: id,
-                claim_file_id: None,
-                format: found.format,
-                detail: serde_json::to_string(&changed).map_err(|e| DbErr::Custom(e.to_string()))?,
-            })
+            Some(ClaimDetail { claim_file_id: None, loops: changed })
         }
     };
 
-    let pending = PendingClaim { claim: row.clone(), lines, idempotency: None, audit };
+    let pending = PendingClaim { claim: row.clone(), lines, idempotency: None, audit, detail };
     let (mut outcomes, _) = store_in(txn, std::slice::from_ref(&pending), answer).await?;
     let outcome = outcomes.pop().ok_or_else(|| DbErr::Custom("the claim writer gave no outcome".into()))?;
     if outcome == Outcome::DuplicateClaimNumber {
@@ -176,9 +171,6 @@ pub async fn correct(
         } else {
             CorrectionError::NumberTaken(row.claim_number)
         }));
-    }
-    if let Some(detail) = detail {
-        claim_detail::Entity::insert(claim_detail::ActiveModel::from(detail)).exec_without_returning(txn).await?;
     }
 
     // The original's open denials are being worked by this resubmission.

@@ -7,6 +7,7 @@ mod api_keys;
 mod architecture;
 mod audit;
 mod binary;
+mod claim_fields;
 mod claim_files;
 mod claims;
 mod contacts;

@@ -85,6 +85,23 @@ fn parse(request: &CorrectionRequest, default_date: chrono::NaiveDate) -> Result
         if lines.is_empty() || lines.len() > MAX_LINES {
             e.0.push(FieldError::new("changes.lines", format!("must hold 1 to {MAX_LINES} service lines")));
         }
+        // A correction rewrites a professional claim's lines; what else a line carries stays
+        // as it was (its diagnosis pointers, when still in range).
+        for (i, line) in lines.iter().enumerate() {
+            for (name, sent) in [
+                ("place_of_service", line.place_of_service.is_some()),
+                ("diagnosis_pointers", line.diagnosis_pointers.is_some()),
+                ("revenue_code", line.revenue_code.is_some()),
+                ("ndc", line.ndc.is_some()),
+            ] {
+                if sent {
+                    e.0.push(FieldError::new(
+                        format!("changes.lines[{i}].{name}"),
+                        "cannot be changed by a correction: send the corrected claim as a new 837 instead",
+                    ));
+                }
+            }
+        }
         parse_lines(&mut e, lines, Some(default_date), "changes.lines").into_iter().flatten().collect::<Vec<_>>()
     });
     match frequency {
@@ -156,7 +173,7 @@ pub async fn correct_claim(
         let shown = match corrected.outcome {
             Outcome::Stored(stored) => {
                 let body = ClaimJson
-                    .created(&stored.claim, &stored.lines, &stored.follow_ups)
+                    .created(&stored.claim, &stored.lines, &stored.follow_ups, stored.detail.as_ref())
                     .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the claim: {e}")))?;
                 serde_json::from_str::<serde_json::Value>(&body).map_err(|e| ApiError::Internal(e.into()))?
             }

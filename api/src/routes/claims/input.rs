@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use overturn_domain::claim::{MAX_DIAGNOSIS_CODES, MAX_LINES, MAX_MODIFIERS, parse_units, past_date};
+use overturn_domain::codes::RevenueCode;
 use overturn_domain::{
     ClaimDraft, ClaimLineDraft, ClaimNumber, DiagnosisCode, FieldError, FrequencyCode, LineControlNumber, MemberId,
     Modifier, Money, Npi, PartyName, PayerId, PersonName, ProcedureCode,
@@ -10,7 +11,12 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::fields::{
+    self, AddressBody, AdmissionBody, NdcBody, PeriodBody, ProvidersBody, ReceiverBody, Sent, SubmitterBody,
+    SubscriberBody,
+};
 use crate::json::{Errors, parse_date};
+use overturn_domain::x12::claim837::ClaimFields;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +44,40 @@ pub struct CreateClaimRequest {
     /// 1 to 50 service lines.
     #[schema(min_items = 1, max_items = 50)]
     pub lines: Vec<LineInput>,
+    // What an 837 carries beyond the above: optional, kept and shown on the claim, and what
+    // `GET /v1/claims/{id}/837` needs to write it (it names what is missing).
+    pub submitter: Option<SubmitterBody>,
+    pub receiver: Option<ReceiverBody>,
+    /// The pay-to address (loop 2010AB), when payments go elsewhere than the billing provider.
+    pub pay_to: Option<PayToBody>,
+    /// The subscriber, when the patient is not (then `patient.relationship` says who the patient is).
+    pub subscriber: Option<SubscriberBody>,
+    /// Professional claims: the place of service code (CLM05-1), `11` office, `21` inpatient hospital, …
+    #[schema(example = "11", pattern = "^[0-9]{2}$")]
+    pub place_of_service: Option<String>,
+    /// Institutional claims: the facility type code (the type of bill's first two digits, CLM05-1).
+    /// Institutional fields make the claim an 837I.
+    #[schema(example = "13", pattern = "^[0-9]{2}$")]
+    pub facility_type: Option<String>,
+    /// Institutional claims: admission data.
+    pub admission: Option<AdmissionBody>,
+    /// Institutional claims: the statement's first and last days (by default the lines' dates).
+    pub statement_period: Option<PeriodBody>,
+    /// The payer's prior authorization number (REF*G1).
+    #[schema(min_length = 1, max_length = 50)]
+    pub prior_authorization: Option<String>,
+    /// The referral number (REF*9F).
+    #[schema(min_length = 1, max_length = 50)]
+    pub referral_number: Option<String>,
+    /// The claim's providers besides the billing provider, by role.
+    pub providers: Option<ProvidersBody>,
+}
+
+/// The pay-to provider's address.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayToBody {
+    pub address: AddressBody,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -47,6 +87,18 @@ pub struct PayerInput {
     pub id: String,
     #[schema(example = "ACME HEALTH PLAN", min_length = 1, max_length = 60)]
     pub name: String,
+    /// This payer's place in the order of payment (SBR01): `P` primary (default), `S` secondary, `T` tertiary, …
+    #[schema(example = "P", pattern = "^[PSTABCDEFGHU]$")]
+    pub responsibility: Option<String>,
+    /// The claim filing indicator (SBR09): `CI` commercial, `MB` Medicare Part B, `MC` Medicaid, `BL` Blue Cross, …
+    #[schema(example = "CI", min_length = 2, max_length = 2)]
+    pub claim_filing_indicator: Option<String>,
+    /// The subscriber's group or policy number (SBR03).
+    #[schema(max_length = 50)]
+    pub group_number: Option<String>,
+    /// The group's name (SBR04).
+    #[schema(max_length = 60)]
+    pub group_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -60,6 +112,15 @@ pub struct PatientInput {
     pub last_name: String,
     #[schema(format = Date, example = "1980-04-12", pattern = r"^(19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub date_of_birth: String,
+    /// `F`, `M` or `U`.
+    #[schema(pattern = "^[FMU]$")]
+    pub gender: Option<String>,
+    pub address: Option<AddressBody>,
+    /// The patient's relationship to the subscriber: `18` self (the default without a
+    /// `subscriber`), `01` spouse, `19` child, `20` employee, `21` unknown, `39` organ donor,
+    /// `40` cadaver donor, `53` life partner, `G8` other.
+    #[schema(example = "18", pattern = "^(18|01|19|20|21|39|40|53|G8)$")]
+    pub relationship: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -70,14 +131,21 @@ pub struct ProviderInput {
     pub npi: String,
     #[schema(example = "SMITH FAMILY CLINIC", min_length = 1, max_length = 60)]
     pub name: String,
+    /// The billing provider's employer identification number (REF*EI): 9 digits, a dash allowed.
+    #[schema(example = "06-1234567", pattern = "^[0-9]{2}-?[0-9]{7}$")]
+    pub tax_id: Option<String>,
+    /// The billing provider's taxonomy code (PRV*BI).
+    #[schema(example = "207Q00000X", pattern = "^[0-9A-Z]{9}X$")]
+    pub taxonomy: Option<String>,
+    pub address: Option<AddressBody>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineInput {
-    /// CPT or HCPCS Level II code.
+    /// CPT or HCPCS Level II code; an institutional line with a `revenue_code` may go without.
     #[schema(example = "99213", pattern = "^([0-9]{4}[0-9FTU]|[A-HJ-MP-V][0-9]{4})$")]
-    pub procedure_code: String,
+    pub procedure_code: Option<String>,
     /// Up to four two-character modifiers.
     #[serde(default)]
     #[schema(example = json!(["25"]), max_items = 4)]
@@ -95,6 +163,17 @@ pub struct LineInput {
     /// which lets a payment find its claim when the claim number was mangled.
     #[schema(example = "CLM-1001-1", min_length = 1, max_length = 50)]
     pub line_control_number: Option<String>,
+    /// Professional lines: the line's place of service, when not the claim's (SV105).
+    #[schema(pattern = "^[0-9]{2}$")]
+    pub place_of_service: Option<String>,
+    /// Professional lines: 1 to 4 positions (1-based) in `diagnosis_codes` (SV107); by default 1.
+    #[schema(max_items = 4)]
+    pub diagnosis_pointers: Option<Vec<u8>>,
+    /// Institutional lines: the revenue code (SV201), needed on each.
+    #[schema(example = "0450", pattern = "^[0-9]{4}$")]
+    pub revenue_code: Option<String>,
+    /// A drug: its NDC, quantity and unit.
+    pub ndc: Option<NdcBody>,
 }
 
 fn parse_units_value(value: Option<&serde_json::Value>) -> Result<Decimal, &'static str> {
@@ -108,7 +187,14 @@ fn parse_units_value(value: Option<&serde_json::Value>) -> Result<Decimal, &'sta
     parse_units(units)
 }
 
-pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDraft, DateTime<Utc>), Vec<FieldError>> {
+/// A claim request parsed: the draft, when it went to the payer, and its 837 fields.
+pub struct Parsed {
+    pub draft: ClaimDraft,
+    pub submitted_at: DateTime<Utc>,
+    pub fields: ClaimFields,
+}
+
+pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<Parsed, Vec<FieldError>> {
     let mut e = Errors(Vec::new());
     let claim_number = e.take("claim_number", ClaimNumber::parse(&request.claim_number));
     let payer_id = e.take("payer.id", PayerId::parse(&request.payer.id));
@@ -153,6 +239,26 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
         e.0.push(FieldError::new("lines", format!("must hold 1 to {MAX_LINES} service lines")));
     }
     let lines = parse_lines(&mut e, &request.lines, service_date, "lines");
+    let sent = Sent {
+        submitter: request.submitter.as_ref(),
+        receiver: request.receiver.as_ref(),
+        provider: &request.provider,
+        pay_to: request.pay_to.as_ref().map(|p| &p.address),
+        payer: &request.payer,
+        patient: &request.patient,
+        subscriber: request.subscriber.as_ref(),
+        place_of_service: request.place_of_service.as_deref(),
+        facility_type: request.facility_type.as_deref(),
+        admission: request.admission.as_ref(),
+        statement_period: request.statement_period.as_ref(),
+        prior_authorization: request.prior_authorization.as_deref(),
+        referral_number: request.referral_number.as_deref(),
+        providers: request.providers.as_ref(),
+        lines: &request.lines,
+        diagnosis_count: request.diagnosis_codes.len(),
+        service_date,
+    };
+    let fields = fields::parse(&mut e, &sent, today);
 
     if !e.0.is_empty() {
         return Err(e.0);
@@ -181,7 +287,7 @@ pub fn parse(request: CreateClaimRequest, now: DateTime<Utc>) -> Result<(ClaimDr
     if !cross_field.is_empty() {
         return Err(cross_field);
     }
-    Ok((draft, submitted_at.unwrap_or(now)))
+    Ok(Parsed { draft, submitted_at: submitted_at.unwrap_or(now), fields })
 }
 
 /// Each line parsed (`None` where a field is wrong, named in `e` as `{field}[i].…`); a line
@@ -195,7 +301,21 @@ pub(crate) fn parse_lines(
     let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         let at = |name: &str| format!("{field}[{i}].{name}");
-        let procedure_code = e.take(at("procedure_code"), ProcedureCode::parse(&line.procedure_code));
+        let procedure_code = match (line.procedure_code.as_deref(), line.revenue_code.as_deref()) {
+            (Some(code), _) => e.take(at("procedure_code"), ProcedureCode::parse(code)).map(Some),
+            (None, Some(_)) => Some(None),
+            (None, None) => {
+                e.0.push(FieldError::new(
+                    at("procedure_code"),
+                    "is required (an institutional line may send a revenue_code instead)",
+                ));
+                None
+            }
+        };
+        let revenue_code = match line.revenue_code.as_deref() {
+            None => Some(None),
+            Some(code) => RevenueCode::parse(code).ok().map(Some).or(Some(None)),
+        };
         if line.modifiers.len() > MAX_MODIFIERS {
             e.0.push(FieldError::new(at("modifiers"), format!("must hold at most {MAX_MODIFIERS} modifiers")));
         }
@@ -217,8 +337,8 @@ pub(crate) fn parse_lines(
         };
         out.push((|| {
             Some(ClaimLineDraft {
-                procedure_code: Some(procedure_code?),
-                revenue_code: None,
+                procedure_code: procedure_code?,
+                revenue_code: revenue_code?,
                 modifiers: modifiers.into_iter().collect::<Option<Vec<_>>>()?,
                 units: units?,
                 charge: charge?,

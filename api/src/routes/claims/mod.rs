@@ -2,6 +2,7 @@
 
 mod answer;
 mod corrections;
+mod fields;
 mod input;
 mod output;
 mod x12;
@@ -29,7 +30,8 @@ use crate::json::parse_body;
 use crate::pagination::Page;
 use crate::state::AppState;
 use overturn_domain::audit::AuditAction;
-use overturn_service::claim_writer::{ClaimAnswer, Outcome, PendingClaim};
+use overturn_domain::x12::claim837::{self, ClaimFields};
+use overturn_service::claim_writer::{ClaimAnswer, ClaimDetail, Outcome, PendingClaim};
 
 /// Create a claim.
 ///
@@ -63,7 +65,7 @@ pub async fn create_claim(
     let now = overturn_service::sql::now();
     let parsed = parse_body::<CreateClaimRequest>(&req, &body)
         .and_then(|request| input::parse(request, now).map_err(ApiError::validation));
-    let (draft, submitted_at) = match parsed {
+    let input::Parsed { draft, submitted_at, fields } = match parsed {
         Ok(parsed) => parsed,
         // A key already used for another request is refused as such, even when the new body is also invalid.
         Err(err) => {
@@ -73,7 +75,10 @@ pub async fn create_claim(
     let (row, lines) = claims::rows_of(&draft, submitted_at, now);
     audit::note(&req, AuditAction::Create, "claim", [row.id.to_string()], [row.patient_member_id.clone()]);
     let audit = audit::for_transaction(&req, 201);
-    let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency, audit }).await?;
+    // A claim with 837 fields keeps them as the loops of the 837 they make.
+    let detail = (fields != ClaimFields::default())
+        .then(|| ClaimDetail { claim_file_id: None, loops: claim837::build(&draft, &fields) });
+    let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency, audit, detail }).await?;
     if !matches!(outcome, Outcome::Created(_) | Outcome::Stored(_)) {
         audit::not_written(&req);
     }
@@ -81,7 +86,7 @@ pub async fn create_claim(
         Outcome::Created(body) => Ok(HttpResponse::Created().content_type("application/json").body(body)),
         Outcome::Stored(stored) => {
             let body = ClaimJson
-                .created(&stored.claim, &stored.lines, &stored.follow_ups)
+                .created(&stored.claim, &stored.lines, &stored.follow_ups, stored.detail.as_ref())
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering the claim: {e}")))?;
             Ok(HttpResponse::Created().content_type("application/json").body(body))
         }
@@ -226,6 +231,7 @@ pub(crate) async fn with_parts<C: ConnectionTrait>(
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut by_claim = claims::lines_of(db, &ids).await?;
+    let details = overturn_service::claim_files::details_of(db, &ids).await?;
     let (denial_rows, mut denial_counts) =
         overturn_service::denials::first_of_claims(db, &ids, output::EMBEDDED).await?;
     let mut denials: std::collections::BTreeMap<Uuid, Vec<crate::routes::denials::DenialDetail>> = Default::default();
@@ -244,7 +250,7 @@ pub(crate) async fn with_parts<C: ConnectionTrait>(
         .map(|row| {
             let lines = by_claim.remove(&row.id).unwrap_or_default();
             let id = row.id;
-            let mut claim = Claim::from_rows(row, lines);
+            let mut claim = Claim::from_rows(row, lines).with_detail(details.get(&id));
             claim.denials = denials.remove(&id).unwrap_or_default();
             claim.denial_count = denial_counts.remove(&id).unwrap_or(0);
             claim.follow_ups = follow_ups

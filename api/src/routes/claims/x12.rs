@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use overturn_domain::audit::AuditAction;
-use overturn_domain::x12::claim837::write_837;
+use overturn_domain::x12::claim837::{self, write_837};
 use overturn_service::claim_files;
 use overturn_service::claims;
 use uuid::Uuid;
@@ -39,12 +39,18 @@ pub async fn get_claim_837(
     let claim_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let row = claims::find(&state.db.read, claim_id).await?.ok_or_else(not_found)?;
     crate::audit::note(&req, AuditAction::Export, "claim", [row.id.to_string()], [row.patient_member_id.clone()]);
-    let Some(stored) = claim_files::detail_of(&state.db.read, claim_id).await? else {
+    let stored = claim_files::detail_of(&state.db.read, claim_id).await?;
+    let lacking = match &stored {
+        None => claim837::lacking_without_fields(),
+        Some(s) => s.lacking.clone(),
+    };
+    let Some(stored) = stored.filter(|_| lacking.is_empty()) else {
         return Err(ApiError::Unprocessable {
             detail: format!(
-                "claim {claim_id} came as JSON without what an 837 needs beyond it (the billing provider's address and tax id, the submitter); only claims received in an 837 file can be written as one"
+                "claim {claim_id} lacks what an 837 needs: {}",
+                lacking.iter().map(|e| e.field.as_str()).collect::<Vec<_>>().join(", ")
             ),
-            errors: Vec::new(),
+            errors: lacking,
         });
     };
     let stored = [stored];

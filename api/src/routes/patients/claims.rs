@@ -167,7 +167,7 @@ pub async fn get_patient_balance(
             claim_id: owed.claim.id,
             claim_number: owed.claim.claim_number,
             service_date: owed.claim.service_date,
-            payer: Payer { id: owed.claim.payer_id, name: owed.claim.payer_name },
+            payer: Payer { id: owed.claim.payer_id, name: owed.claim.payer_name, ..Default::default() },
             patient_responsibility: money(owed.claim.patient_responsibility_cents),
             breakdown: owed
                 .breakdown

@@ -52,8 +52,14 @@ fn d8(date: NaiveDate) -> String {
     date.format("%Y%m%d").to_string()
 }
 
-/// What an 837 needs that the claim lacks, named by the JSON fields that would carry it.
-fn missing(draft: &ClaimDraft, f: &ClaimFields, format: Format) -> Vec<FieldError> {
+/// What an 837 needs that a claim without any 837 fields lacks.
+pub fn lacking_without_fields() -> Vec<FieldError> {
+    missing(&[], &ClaimFields::default(), Format::Professional)
+}
+
+/// What an 837 needs that the claim lacks, named by the JSON fields that would carry it;
+/// `revenue` says which of the claim's lines have a revenue code.
+fn missing(revenue: &[bool], f: &ClaimFields, format: Format) -> Vec<FieldError> {
     let mut out = Vec::new();
     let mut need = |present: bool, field: &str, what: &str| {
         if !present {
@@ -62,14 +68,12 @@ fn missing(draft: &ClaimDraft, f: &ClaimFields, format: Format) -> Vec<FieldErro
     };
     need(f.submitter.is_some(), "submitter", "the submitter's name, id and contact (loop 1000A)");
     let contact = f.submitter.as_ref().is_some_and(|s| s.phone.is_some() || s.email.is_some());
-    need(f.submitter.is_none() || contact, "submitter.contact", "a phone number or email of the submitter (PER)");
+    need(f.submitter.is_none() || contact, "submitter.phone", "a phone number or email of the submitter (PER)");
+    need(f.receiver.is_some(), "receiver", "the receiver's name and id (loop 1000B)");
     need(f.provider_address.is_some(), "provider.address", "the billing provider's address (N3, N4)");
     need(f.provider_tax_id.is_some(), "provider.tax_id", "the billing provider's tax id (REF*EI)");
     need(f.claim_filing_indicator.is_some(), "payer.claim_filing_indicator", "the claim filing indicator (SBR09)");
-    match &f.subscriber {
-        None => need(f.patient_address.is_some(), "patient.address", "the address of the patient who is the subscriber"),
-        Some(s) => need(s.address.is_some(), "subscriber.address", "the subscriber's address"),
-    }
+    need(f.patient_address.is_some(), "patient.address", "the patient's address (N3, N4)");
     if let Some(facility) = f.provider(ProviderRole::ServiceFacility) {
         need(facility.address.is_some(), "providers.service_facility.address", "the service facility's address");
     }
@@ -86,46 +90,38 @@ fn missing(draft: &ClaimDraft, f: &ClaimFields, format: Format) -> Vec<FieldErro
                 "providers.attending",
                 "the attending provider (loop 2310A)",
             );
-            for i in 0..draft.lines.len() {
-                let revenue = f.lines.get(i).is_some_and(|l| l.revenue_code.is_some())
-                    || draft.lines[i].revenue_code.is_some();
-                need(revenue, &format!("lines[{i}].revenue_code"), "each institutional line's revenue code (SV201)");
+            for (i, &has) in revenue.iter().enumerate() {
+                need(has, &format!("lines[{i}].revenue_code"), "each institutional line's revenue code (SV201)");
             }
         }
     }
     out
 }
 
-/// The claim's loops, or what it lacks to be an 837.
-pub fn build(draft: &ClaimDraft, f: &ClaimFields) -> Result<StoredClaim, Vec<FieldError>> {
+/// The claim's loops. A claim without all an 837 needs is built as far as it goes, and its
+/// `lacking` names what is missing: such a claim keeps its fields but is not written out.
+pub fn build(draft: &ClaimDraft, f: &ClaimFields) -> StoredClaim {
     let format = if f.institutional() { Format::Institutional } else { Format::Professional };
-    let lacking = missing(draft, f, format);
-    if !lacking.is_empty() {
-        return Err(lacking);
-    }
-    let total = draft.total_charge().ok_or_else(|| vec![FieldError::new("lines", "the charges' sum is too large")])?;
-    let (Some(submitter), Some(address), Some(tax_id)) = (&f.submitter, &f.provider_address, &f.provider_tax_id) else {
-        return Err(vec![FieldError::new("submitter", "is needed to write the claim as an 837")]);
-    };
+    let total = draft.total_charge().map(|t| t.to_string()).unwrap_or_default();
 
     let mut header = Loops::new("header");
-    let mut l = Loops::new("1000A");
-    l.seg(&["NM1", "41", "2", &submitter.name, "", "", "", "", "46", &submitter.id]);
-    let mut per = vec!["PER", "IC", submitter.contact_name.as_deref().unwrap_or(&submitter.name)];
-    for (q, v) in [("TE", &submitter.phone), ("EM", &submitter.email)] {
-        if let Some(v) = v {
-            per.extend([q, v.as_str()]);
+    if let Some(submitter) = &f.submitter {
+        let mut l = Loops::new("1000A");
+        l.seg(&["NM1", "41", "2", &submitter.name, "", "", "", "", "46", &submitter.id]);
+        let mut per = vec!["PER", "IC", submitter.contact_name.as_deref().unwrap_or(&submitter.name)];
+        for (q, v) in [("TE", &submitter.phone), ("EM", &submitter.email)] {
+            if let Some(v) = v {
+                per.extend([q, v.as_str()]);
+            }
         }
+        l.seg(&per);
+        header.child(l);
     }
-    l.seg(&per);
-    header.child(l);
-    let mut l = Loops::new("1000B");
-    let (receiver_name, receiver_id) = match &f.receiver {
-        Some(r) => (r.name.as_str(), r.id.as_str()),
-        None => (draft.payer_name.as_str(), draft.payer_id.as_str()),
-    };
-    l.seg(&["NM1", "40", "2", receiver_name, "", "", "", "", "46", receiver_id]);
-    header.child(l);
+    if let Some(r) = &f.receiver {
+        let mut l = Loops::new("1000B");
+        l.seg(&["NM1", "40", "2", &r.name, "", "", "", "", "46", &r.id]);
+        header.child(l);
+    }
 
     let mut billing = Loops::new("2000A");
     billing.seg(&["HL", "1", "", "20", "1"]);
@@ -134,7 +130,12 @@ pub fn build(draft: &ClaimDraft, f: &ClaimFields) -> Result<StoredClaim, Vec<Fie
     }
     let mut l = Loops::new("2010AA");
     l.seg(&["NM1", "85", "2", draft.provider_name.as_str(), "", "", "", "", "XX", draft.provider_npi.as_str()]);
-    l.address(address).seg(&["REF", "EI", tax_id]);
+    if let Some(a) = &f.provider_address {
+        l.address(a);
+    }
+    if let Some(tax_id) = &f.provider_tax_id {
+        l.seg(&["REF", "EI", tax_id]);
+    }
     billing.child(l);
     if let Some(a) = &f.pay_to_address {
         let mut l = Loops::new("2010AB");
@@ -207,8 +208,8 @@ pub fn build(draft: &ClaimDraft, f: &ClaimFields) -> Result<StoredClaim, Vec<Fie
         patient.done()
     });
 
-    let claim = claim_loop(draft, f, format, &total.to_string());
-    Ok(StoredClaim {
+    let claim = claim_loop(draft, f, format, &total);
+    StoredClaim {
         format: format.name().to_owned(),
         delimiters: DELIMITERS.to_owned(),
         header: header.done(),
@@ -216,7 +217,15 @@ pub fn build(draft: &ClaimDraft, f: &ClaimFields) -> Result<StoredClaim, Vec<Fie
         subscriber: subscriber.done(),
         patient,
         claim: claim.done(),
-    })
+        lacking: {
+            let revenue: Vec<bool> = (0..draft.lines.len())
+                .map(|i| {
+                    f.lines.get(i).is_some_and(|l| l.revenue_code.is_some()) || draft.lines[i].revenue_code.is_some()
+                })
+                .collect();
+            missing(&revenue, f, format)
+        },
+    }
 }
 
 fn claim_loop(draft: &ClaimDraft, f: &ClaimFields, format: Format, total: &str) -> Loops {
@@ -334,14 +343,7 @@ fn claim_loop(draft: &ClaimDraft, f: &ClaimFields, format: Format, total: &str) 
         if let Some(ndc) = &extra.ndc {
             let mut drug = Loops::new("2410");
             drug.seg(&["LIN", "", "N4", &ndc.code]);
-            drug.seg(&[
-                "CTP",
-                "",
-                "",
-                "",
-                ndc.quantity.as_deref().unwrap_or("1"),
-                ndc.unit.as_deref().unwrap_or("UN"),
-            ]);
+            drug.seg(&["CTP", "", "", "", ndc.quantity.as_deref().unwrap_or("1"), ndc.unit.as_deref().unwrap_or("UN")]);
             l.child(drug);
         }
         claim.child(l);

@@ -7,7 +7,9 @@ use rust_decimal::Decimal;
 use super::*;
 use crate::claim::{ClaimDraft, ClaimLineDraft, FrequencyCode};
 use crate::codes::DiagnosisCode;
-use crate::{ClaimNumber, LineControlNumber, MemberId, Modifier, Money, Npi, PartyName, PayerId, PersonName, ProcedureCode};
+use crate::{
+    ClaimNumber, LineControlNumber, MemberId, Modifier, Money, Npi, PartyName, PayerId, PersonName, ProcedureCode,
+};
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -46,7 +48,7 @@ fn draft(lines: usize, diagnoses: usize, frequency: FrequencyCode) -> ClaimDraft
 fn address(n: u8) -> Address {
     Address {
         line1: format!("{n} MAIN ST"),
-        line2: (n % 2 == 0).then(|| "SUITE 4".into()),
+        line2: n.is_multiple_of(2).then(|| "SUITE 4".into()),
         city: "HARTFORD".into(),
         state: Some("CT".into()),
         postal_code: Some("061031234".into()),
@@ -181,7 +183,8 @@ proptest! {
         if institutional {
             f.diagnoses = vec![Diagnosis { code: "R509".into(), qualifier: "ABJ".into() }];
         }
-        let stored = build(&draft, &f).unwrap();
+        let stored = build(&draft, &f);
+        prop_assert_eq!(&stored.lacking, &vec![]);
         prop_assert_eq!(stored.format(), Some(if institutional { Format::Institutional } else { Format::Professional }));
         let (read, read_fields) = read_back(&stored);
         if institutional {
@@ -216,18 +219,57 @@ proptest! {
 #[test]
 fn what_an_837_needs_is_named() {
     let draft = draft(2, 1, FrequencyCode::Original);
-    let errors = build(&draft, &ClaimFields::default()).unwrap_err();
+    let errors = build(&draft, &ClaimFields::default()).lacking;
     let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(
         named,
-        ["submitter", "provider.address", "provider.tax_id", "payer.claim_filing_indicator", "patient.address", "place_of_service"]
+        [
+            "submitter",
+            "receiver",
+            "provider.address",
+            "provider.tax_id",
+            "payer.claim_filing_indicator",
+            "patient.address",
+            "place_of_service"
+        ]
     );
     // Institutional fields ask for what an 837I needs.
     let f = ClaimFields { facility_type: Some("13".into()), ..fields(false, false, false, &draft) };
-    let errors = build(&draft, &ClaimFields { place_of_service: None, ..f }).unwrap_err();
+    let errors = build(&draft, &ClaimFields { place_of_service: None, ..f }).lacking;
     let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(
         named,
         ["admission.patient_status", "providers.attending", "lines[0].revenue_code", "lines[1].revenue_code"]
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// A claim short of what an 837 needs keeps the fields it has: read from its loops, they
+    /// are the fields it was built from.
+    #[test]
+    fn a_partial_claim_keeps_its_fields(
+        institutional in any::<bool>(),
+        dependent in any::<bool>(),
+        drop in prop::collection::vec(any::<bool>(), 8),
+    ) {
+        let draft = draft(2, 2, FrequencyCode::Original);
+        let mut f = fields(institutional, dependent, true, &draft);
+        if drop[0] { f.submitter = None; }
+        if drop[1] { f.receiver = None; }
+        if drop[2] { f.provider_address = None; }
+        if drop[3] { f.provider_tax_id = None; }
+        if drop[4] { f.claim_filing_indicator = None; }
+        if drop[5] { f.patient_address = None; }
+        if drop[6] { f.place_of_service = None; f.facility_type = None; }
+        if drop[7] { f.pay_to_address = None; f.providers.clear(); }
+        let stored = build(&draft, &f);
+        // An institutional claim stays one (its admission) and then needs its attending provider.
+        let complete = !(drop[..7].iter().any(|&d| d) || (institutional && drop[7]));
+        prop_assert_eq!(stored.lacking.is_empty(), complete, "{:?}", stored.lacking);
+        let mut read = fields_of(&stored).unwrap();
+        read.diagnoses.retain(|d| d.qualifier == "ABJ");
+        prop_assert_eq!(read, f);
+    }
 }

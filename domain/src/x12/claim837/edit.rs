@@ -97,9 +97,17 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
     match claim.segments.iter().position(|s| s.starts_with(&f8_prefix)) {
         Some(at) => claim.segments[at] = f8,
         None => {
+            // The guide orders the 2300 REFs 4N, F5, EW, 9F, G1, then F8.
             let before = ["CLM", "DTP", "CL1", "PWK", "CN1", "AMT"];
-            let at =
-                claim.segments.iter().rposition(|s| before.iter().any(|id| segment_is(s, id, e))).map_or(1, |i| i + 1);
+            let earlier_ref = |s: &String| {
+                segment_is(s, "REF", e)
+                    && s.split(e).nth(1).is_some_and(|q| ["4N", "F5", "EW", "9F", "G1"].contains(&q))
+            };
+            let at = claim
+                .segments
+                .iter()
+                .rposition(|s| before.iter().any(|id| segment_is(s, id, e)) || earlier_ref(s))
+                .map_or(1, |i| i + 1);
             claim.segments.insert(at, f8);
         }
     }
@@ -127,6 +135,23 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
         let his: Vec<String> = coded.chunks(12).map(|chunk| format!("HI{e}{}", chunk.join(&e.to_string()))).collect();
         for (k, hi) in his.into_iter().enumerate() {
             claim.segments.insert(at + k, hi);
+        }
+    }
+
+    // New diagnoses and the lines as they were: each line keeps the pointers still in range,
+    // or points at the principal diagnosis.
+    if let (Some(codes), None) = (edits.diagnoses, edits.lines) {
+        let c = t.component;
+        for line in claim.children.iter_mut().filter(|l| l.id == "2400") {
+            let Some(sv1) = line.segments.iter_mut().find(|s| segment_is(s, "SV1", e)) else { continue };
+            let mut elements = t.split(sv1);
+            let Some(pointers) = elements.get_mut(7) else { continue };
+            let kept: Vec<&str> = pointers
+                .split(c)
+                .filter(|p| p.parse::<usize>().is_ok_and(|p| (1..=codes.len()).contains(&p)))
+                .collect();
+            *pointers = if kept.is_empty() { "1".to_owned() } else { kept.join(&c.to_string()) };
+            *sv1 = t.join(&elements);
         }
     }
 

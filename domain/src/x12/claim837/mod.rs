@@ -18,7 +18,7 @@ mod read;
 mod stored;
 mod write;
 
-pub use build::build;
+pub use build::{build, lacking_without_fields};
 pub use edit::{EditError, Edits, edit};
 pub use fields::{
     Address, Admission, ClaimFields, Diagnosis, LineFields, NamedProvider, Ndc, Party, Person, ProviderRole, Submitter,

@@ -31,6 +31,10 @@ pub struct StoredClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient: Option<StoredLoop>,
     pub claim: StoredLoop,
+    /// What a claim built from JSON lacks to be written as an 837, by the JSON fields that
+    /// would carry it (empty for a claim that came in a file).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lacking: Vec<crate::claim::FieldError>,
 }
 
 fn text_of(seg: &Segment<'_>) -> String {
@@ -100,6 +104,7 @@ impl StoredClaim {
             subscriber: subscriber?,
             patient,
             claim: StoredLoop::of(&claim.claim),
+            lacking: Vec::new(),
         })
     }
 
