@@ -28,6 +28,21 @@ local template = [[{"claim_number":"B%s-%d-%d","payer":{"id":"60054","name":"ACM
   [["diagnosis_codes":["E11.9","I10"],"lines":[{"procedure_code":"99213","modifiers":["25"],"units":1,"charge":"180.00"},]] ..
   [[{"procedure_code":"36415","charge":"20.00"}]}]]
 
+-- FIELDS=1: each claim also carries what an 837P needs (submitter, receiver, addresses, tax id,
+-- filing indicator, place of service, pointers), which Overturn builds into the claim's 837 loops.
+if os.getenv("FIELDS") == "1" then
+  template = template:sub(1, -2) ..
+    [[,"submitter":{"name":"SMITH FAMILY CLINIC","id":"SUB123","phone":"8605551212"},]] ..
+    [["receiver":{"name":"CLEARINGHOUSE","id":"CLEAR1"},"place_of_service":"11"}]]
+  template = template:gsub([["provider":{"npi":"1234567893","name":"SMITH FAMILY CLINIC"}]],
+    [["provider":{"npi":"1234567893","name":"SMITH FAMILY CLINIC","tax_id":"061234567",]] ..
+    [["address":{"line1":"100 MAIN ST","city":"HARTFORD","state":"CT","postal_code":"06103"}}]])
+  template = template:gsub([["payer":{"id":"60054","name":"ACME HEALTH PLAN"}]],
+    [["payer":{"id":"60054","name":"ACME HEALTH PLAN","claim_filing_indicator":"CI"}]])
+  template = template:gsub([["date_of_birth":"1980%-04%-12"}]],
+    [["date_of_birth":"1980-04-12","gender":"F","address":{"line1":"12 ELM ST","city":"HARTFORD","state":"CT","postal_code":"06103"}}]])
+end
+
 local headers = {
   ["Content-Type"] = "application/json",
   ["Authorization"] = "Bearer " .. key,

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::claim_files::{PROFESSIONAL, created, post_file};
+use crate::claim_files::{INSTITUTIONAL, PROFESSIONAL, created, post_file};
+use crate::fuzz::{Rng, mutate};
 use crate::helpers::{Backend, TestApp, assert_problem, claim_body, error_fields, spawn_app};
 use crate::python::x12valid;
 
@@ -288,7 +289,83 @@ async fn a_correction_of_a_json_claim_is_written_with_its_fields(backend: Backen
     assert_eq!(error_fields(&problem), ["changes.lines[0].diagnosis_pointers"]);
 }
 
+async fn an_institutional_correction_rewrites_its_revenue_lines(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let file = created(post_file(&app, INSTITUTIONAL, None).await).await;
+    let id = file["claims"][0]["claim_id"].as_str().unwrap();
+    let lines = json!([
+        {"revenue_code": "0450", "procedure_code": "99284", "modifiers": ["25"], "charge": "500.00"},
+        {"revenue_code": "0300", "charge": "75.00"}
+    ]);
+    let without = json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-9", "lines": [{"procedure_code": "99284", "charge": "1.00"}]}});
+    let problem = assert_problem(app.post(&format!("/v1/claims/{id}/corrections"), &without).await, 422).await;
+    assert!(problem["detail"].as_str().unwrap().contains("revenue_code"), "{problem}");
+    let body = json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-9", "lines": lines}});
+    let correction = created(app.post(&format!("/v1/claims/{id}/corrections"), &body).await).await;
+    assert_eq!(correction["total_charge"], "575.00");
+    assert_eq!(correction["lines"][1]["revenue_code"], "0300", "{correction}");
+    let text = claim_837(&app, correction["id"].as_str().unwrap()).await;
+    x12valid(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(text.contains("SV2*0450*HC:99284:25*500.00*UN*1~") && text.contains("SV2*0300**75.00*UN*1~"), "{text}");
+    // A professional claim's lines take none.
+    let json_claim = created(app.post_claim(&professional("P-REV")).await).await;
+    let problem = assert_problem(
+        app.post(&format!("/v1/claims/{}/corrections", json_claim["id"].as_str().unwrap()), &body).await,
+        422,
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("professional"), "{problem}");
+}
+
+/// Mutated claims with 837 fields: a claim or a problem, never a server error; and a claim
+/// stored is written as an 837, or 422 naming what it lacks, never a 5xx. The first few
+/// written go through pyx12.
+async fn mutated_837_fields_never_break_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut rng = Rng(0x837F_1E1D_5EED_0001);
+    let (mut created, mut written, mut validated) = (0, 0, 0);
+    for i in 0..120 {
+        let mut body = if i % 2 == 0 { professional(&format!("FZ-{i}")) } else { institutional(&format!("FZ-{i}")) };
+        for _ in 0..=rng.below(3) {
+            mutate(&mut body, &mut rng, 0);
+        }
+        let res = app.post_claim(&body).await;
+        let status = res.status().as_u16();
+        assert!(matches!(status, 201 | 400 | 409), "case {i}: status {status} for {body}");
+        if status != 201 {
+            assert_eq!(res.json::<Value>().await.unwrap()["status"], status, "case {i}");
+            continue;
+        }
+        created += 1;
+        let claim: Value = res.json().await.unwrap();
+        let res = app.get(&format!("/v1/claims/{}/837", claim["id"].as_str().unwrap())).await;
+        match res.status().as_u16() {
+            200 => {
+                written += 1;
+                if validated < 4 {
+                    let text = res.text().await.unwrap();
+                    x12valid(&text).unwrap_or_else(|e| panic!("case {i}: {e}\n{text}"));
+                    validated += 1;
+                }
+            }
+            422 => {
+                let problem: Value = res.json().await.unwrap();
+                // What the claim shows it lacks (a claim left without any 837 field lacks them all).
+                let named = error_fields(&problem);
+                match claim["missing_for_837"].as_array() {
+                    Some(missing) => assert_eq!(named.len(), missing.len(), "case {i}: {problem}"),
+                    None => assert!(claim.get("format").is_none() && !named.is_empty(), "case {i}: {problem}"),
+                }
+            }
+            other => panic!("case {i}: /837 answered {other} for {body}"),
+        }
+    }
+    assert!(created > 10 && written > 5 && created < 120, "created {created}, written {written}");
+}
+
 crate::on_both_backends!(
+    an_institutional_correction_rewrites_its_revenue_lines,
+    mutated_837_fields_never_break_the_server,
     a_json_claim_with_837_fields_is_written_as_an_837p,
     institutional_fields_make_an_837i,
     what_an_837_lacks_is_named,

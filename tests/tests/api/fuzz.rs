@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, claim_body, spawn_app};
 
 /// xorshift64*: deterministic, so a failure can be replayed from its seed.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -16,7 +16,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 }
@@ -55,7 +55,7 @@ fn strange_value(rng: &mut Rng) -> Value {
 }
 
 /// Replaces one randomly chosen node of `value` (objects and arrays included) with a strange value.
-fn mutate(value: &mut Value, rng: &mut Rng, depth: usize) {
+pub fn mutate(value: &mut Value, rng: &mut Rng, depth: usize) {
     let replace_here = depth > 0 && rng.below(4) == 0;
     match value {
         _ if replace_here => *value = strange_value(rng),

@@ -44,7 +44,8 @@ pub struct CorrectionChanges {
     #[schema(max_items = 12)]
     pub diagnosis_codes: Option<Vec<String>>,
     /// All the claim's service lines, as on `POST /v1/claims` (a line without a date takes the
-    /// original's service date). Not on institutional claims.
+    /// original's service date): on an institutional claim each with its `revenue_code`, on a
+    /// professional one none. Pointers, places of service and NDCs are not changed here.
     #[schema(max_items = 50)]
     pub lines: Option<Vec<LineInput>>,
     /// The payer's claim control number to cite (REF*F8); by default CLP07 of the original's
@@ -85,13 +86,12 @@ fn parse(request: &CorrectionRequest, default_date: chrono::NaiveDate) -> Result
         if lines.is_empty() || lines.len() > MAX_LINES {
             e.0.push(FieldError::new("changes.lines", format!("must hold 1 to {MAX_LINES} service lines")));
         }
-        // A correction rewrites a professional claim's lines; what else a line carries stays
-        // as it was (its diagnosis pointers, when still in range).
+        // A correction rewrites the lines (SV1, or SV2 with their revenue codes); what else a
+        // professional line carries stays as it was (its pointers, when still in range).
         for (i, line) in lines.iter().enumerate() {
             for (name, sent) in [
                 ("place_of_service", line.place_of_service.is_some()),
                 ("diagnosis_pointers", line.diagnosis_pointers.is_some()),
-                ("revenue_code", line.revenue_code.is_some()),
                 ("ndc", line.ndc.is_some()),
             ] {
                 if sent {

@@ -316,6 +316,9 @@ pub(crate) fn parse_lines(
             None => Some(None),
             Some(code) => RevenueCode::parse(code).ok().map(Some).or(Some(None)),
         };
+        if line.procedure_code.is_none() && line.revenue_code.is_some() && !line.modifiers.is_empty() {
+            e.0.push(FieldError::new(at("modifiers"), "modify a procedure_code: send one with them"));
+        }
         if line.modifiers.len() > MAX_MODIFIERS {
             e.0.push(FieldError::new(at("modifiers"), format!("must hold at most {MAX_MODIFIERS} modifiers")));
         }

@@ -314,7 +314,7 @@ fn claim_loop(draft: &ClaimDraft, f: &ClaimFields, format: Format, total: &str) 
         let n = (i + 1).to_string();
         l.seg(&["LX", &n]);
         let mut procedure = line.procedure_code.as_ref().map(|p| format!("HC:{p}")).unwrap_or_default();
-        for m in &line.modifiers {
+        for m in line.modifiers.iter().filter(|_| line.procedure_code.is_some()) {
             procedure.push(':');
             procedure.push_str(m.as_str());
         }

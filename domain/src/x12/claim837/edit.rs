@@ -1,6 +1,6 @@
 //! Changing a stored claim's loops for a correction: its frequency (CLM05-3), its number
 //! (CLM01), the payer's claim control number of the claim it replaces (REF*F8), and, when the
-//! correction changes them, its diagnoses (HI) and its professional service lines (2400).
+//! correction changes them, its diagnoses (HI) and its service lines (2400: SV1 or SV2).
 //! Everything else the claim came with stays as it was.
 
 use chrono::NaiveDate;
@@ -29,8 +29,10 @@ pub enum EditError {
     Unreadable,
     #[error("{0:?} holds a delimiter of the claim's file; it cannot be written into it")]
     Delimiter(String),
-    #[error("an institutional claim's lines carry revenue codes this correction does not: change them in a new 837I")]
-    InstitutionalLines,
+    #[error("line {} of an institutional claim needs its revenue_code", .0 + 1)]
+    RevenueCodeMissing(usize),
+    #[error("line {} of a professional claim cannot carry a revenue_code", .0 + 1)]
+    RevenueCodeOnProfessional(usize),
 }
 
 struct Text {
@@ -156,33 +158,47 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
     }
 
     if let Some(lines) = edits.lines {
-        if stored.format() == Some(Format::Institutional) {
-            return Err(EditError::InstitutionalLines);
+        let institutional = stored.format() == Some(Format::Institutional);
+        for (i, line) in lines.iter().enumerate() {
+            match (institutional, line.revenue_code.is_some()) {
+                (true, false) => return Err(EditError::RevenueCodeMissing(i)),
+                (false, true) => return Err(EditError::RevenueCodeOnProfessional(i)),
+                _ => {}
+            }
         }
         let diagnosis_count = edits.diagnoses.map(<[DiagnosisCode]>::len);
         let old: Vec<StoredLoop> = claim.children.iter().filter(|l| l.id == "2400").cloned().collect();
         claim.children.retain(|l| l.id != "2400");
         let c = t.component;
         for (i, line) in lines.iter().enumerate() {
-            let code = line.procedure_code.as_ref().map(|p| p.as_str()).unwrap_or_default();
-            let mut procedure = format!("HC{c}{code}");
-            for m in &line.modifiers {
+            let mut procedure = match &line.procedure_code {
+                Some(code) => format!("HC{c}{code}"),
+                None => String::new(),
+            };
+            // Modifiers modify a procedure code; a revenue-code-only line has neither.
+            for m in line.modifiers.iter().filter(|_| line.procedure_code.is_some()) {
                 procedure.push(c);
                 procedure.push_str(m.as_str());
             }
-            // The line's diagnosis pointers as they were, if still in range; else the principal.
-            let pointers = old
-                .get(i)
-                .and_then(|l| l.segments.iter().find(|s| segment_is(s, "SV1", e)))
-                .and_then(|sv1| sv1.split(e).nth(7).map(str::to_owned))
-                .filter(|p| {
-                    let n = diagnosis_count.unwrap_or(12);
-                    !p.is_empty() && p.split(c).all(|x| x.parse::<usize>().is_ok_and(|x| (1..=n).contains(&x)))
-                })
-                .unwrap_or_else(|| "1".to_owned());
+            let service = if institutional {
+                let revenue = line.revenue_code.as_ref().map(|r| r.as_str()).unwrap_or_default();
+                format!("SV2{e}{revenue}{e}{procedure}{e}{}{e}UN{e}{}", line.charge, line.units.normalize())
+            } else {
+                // The line's diagnosis pointers as they were, if still in range; else the principal.
+                let pointers = old
+                    .get(i)
+                    .and_then(|l| l.segments.iter().find(|s| segment_is(s, "SV1", e)))
+                    .and_then(|sv1| sv1.split(e).nth(7).map(str::to_owned))
+                    .filter(|p| {
+                        let n = diagnosis_count.unwrap_or(12);
+                        !p.is_empty() && p.split(c).all(|x| x.parse::<usize>().is_ok_and(|x| (1..=n).contains(&x)))
+                    })
+                    .unwrap_or_else(|| "1".to_owned());
+                format!("SV1{e}{procedure}{e}{}{e}UN{e}{}{e}{e}{e}{pointers}", line.charge, line.units.normalize())
+            };
             let mut segments = vec![
                 format!("LX{e}{}", i + 1),
-                format!("SV1{e}{procedure}{e}{}{e}UN{e}{}{e}{e}{e}{pointers}", line.charge, line.units.normalize()),
+                service,
                 format!("DTP{e}472{e}D8{e}{}", line.service_date.format("%Y%m%d")),
             ];
             if let Some(lcn) = &line.line_control_number {

@@ -411,12 +411,31 @@ mod editing {
         // What the correction did not touch is as it was: the billing provider, the subscriber.
         assert_eq!(draft.patient_member_id.as_str(), "M05000000");
         assert_eq!(draft.provider_npi.as_str(), "1234567893");
-        // Lines of an institutional claim are not rewritten.
+        // Lines of an institutional claim need their revenue codes, and become SV2 lines.
         let file = parse_837(INSTITUTIONAL.as_bytes()).unwrap();
         let set = &file.sets[0];
         let stored = StoredClaim::of(set, &set.claims[0], file.delimiters).unwrap();
-        assert_eq!(edit(&stored, &edits), Err(EditError::InstitutionalLines));
+        assert_eq!(edit(&stored, &edits), Err(EditError::RevenueCodeMissing(0)));
         assert!(edit(&stored, &Edits { lines: None, ..edits }).is_ok());
+        let mut revenue_lines = vec![lines[0].clone(), lines[0].clone()];
+        for (line, code) in revenue_lines.iter_mut().zip(["0450", "0300"]) {
+            line.revenue_code = Some(crate::codes::RevenueCode::parse(code).unwrap());
+        }
+        revenue_lines[1].procedure_code = None;
+        revenue_lines[1].modifiers.clear();
+        revenue_lines[1].line_control_number = None;
+        let changed = edit(&stored, &Edits { lines: Some(&revenue_lines), ..edits }).unwrap();
+        let written = write_837(&[changed], &envelope).unwrap();
+        let file = parse_837(written.as_bytes()).unwrap();
+        let draft = project(&file.sets[0], today()).remove(0).result.unwrap_or_else(|e| panic!("{e:?}\n{written}"));
+        assert_eq!(draft.lines, revenue_lines, "{written}");
+        // A professional line takes no revenue code.
+        let file = parse_837(SAMPLE.as_bytes()).unwrap();
+        let professional = StoredClaim::of(&file.sets[0], &file.sets[0].claims[0], file.delimiters).unwrap();
+        assert_eq!(
+            edit(&professional, &Edits { lines: Some(&revenue_lines), ..edits }),
+            Err(EditError::RevenueCodeOnProfessional(0))
+        );
     }
 }
 
