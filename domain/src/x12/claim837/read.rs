@@ -226,7 +226,10 @@ fn open_context<'a>(set: &mut TransactionSet<'a>, ids: &mut HashMap<&'a str, usi
     // The HL itself is written afresh (ids renumbered); it stays here for positions and errors.
     root.segments.push(hl);
     set.contexts.push(Context { level, hl_id: hl.get(1), parent, hl, loop_: root, errors });
-    // The first HL of an id keeps it: a repeated id is already a fault of its own HL01.
-    ids.entry(hl.get(1)).or_insert(set.contexts.len() - 1);
+    // Ids that count up are found by position; only the others need the map. The first HL of
+    // an id keeps it: a repeated id is already a fault of its own HL01.
+    if hl.get(1).parse::<usize>().ok() != Some(expected) {
+        ids.entry(hl.get(1)).or_insert(set.contexts.len() - 1);
+    }
     set.contexts.len() - 1
 }
