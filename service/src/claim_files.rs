@@ -82,7 +82,9 @@ pub struct SetRecord {
 }
 
 pub struct Incoming<'a> {
-    pub file: &'a ClaimFile<'a>,
+    /// Owned: its loops, the largest thing a large file makes, are freed once its claims are
+    /// read, before they are stored.
+    pub file: ClaimFile<'a>,
     pub body: &'a [u8],
     pub content_type: &'a str,
     pub api_key_id: Uuid,
@@ -125,7 +127,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
                 (Ok(draft), Some(stored)) => {
                     let (row, lines) = crate::claims::rows_of(draft, now, now);
                     outcome.member_id = Some(row.patient_member_id.clone());
-                    let detail = Some(ClaimDetail { claim_file_id: Some(file_id), loops: stored });
+                    let detail = Some(ClaimDetail::new(Some(file_id), stored, false)?);
                     pending.push((index, PendingClaim { claim: row, lines, idempotency: None, audit: None, detail }));
                 }
                 (Ok(_), None) => {}
@@ -137,7 +139,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
 
     let number = next_number(txn).await?;
     let acknowledgment =
-        ack999::acknowledge(file, &projected, AckControl { number: number.clamp(1, 999_999_999) as u32, at: now });
+        ack999::acknowledge(&file, &projected, AckControl { number: number.clamp(1, 999_999_999) as u32, at: now });
     let sets: Vec<SetRecord> = file
         .sets
         .iter()
@@ -150,8 +152,11 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
             claim_count: claims.len(),
         })
         .collect();
-    // The drafts are in `pending` now; the faults are in `outcomes` and the 999.
+    // The drafts are in `pending` now; the faults are in `outcomes` and the 999; the loops are
+    // in the claims' details.
     drop(projected);
+    let format = file.format;
+    drop(file);
     // A replacement or void (CLM05-3 7 or 8) of a claim on file corrects the latest claim of
     // its number, as `POST /v1/claims/{id}/corrections` does; of no claim on file, it is new.
     let corrections: Vec<String> = pending
@@ -218,7 +223,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         id: file_id,
         number,
         kind: "received".into(),
-        format: file.format.name().into(),
+        format: format.name().into(),
         received_at: now,
         api_key_id: incoming.api_key_id,
         byte_size: incoming.body.len() as i64,

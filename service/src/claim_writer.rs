@@ -57,7 +57,20 @@ pub struct PendingClaim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimDetail {
     pub claim_file_id: Option<Uuid>,
-    pub loops: Loops,
+    /// `837P` or `837I`.
+    pub format: String,
+    /// The loops as stored: JSON text.
+    pub text: String,
+    /// The loops themselves, kept when the claim's answer shows them (a claim file's answer
+    /// does not: ten thousand claims waiting to be stored keep only their text, a third the size).
+    pub loops: Option<Loops>,
+}
+
+impl ClaimDetail {
+    pub fn new(claim_file_id: Option<Uuid>, loops: Loops, shown: bool) -> Result<Self, DbErr> {
+        let text = serde_json::to_string(&loops).map_err(|e| DbErr::Custom(format!("a claim's 837 loops: {e}")))?;
+        Ok(Self { claim_file_id, format: loops.format.clone(), text, loops: shown.then_some(loops) })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,7 +304,9 @@ async fn write_in(
             j.idempotency
                 .as_ref()
                 .map(|_| {
-                    answer.created(&j.claim, &j.lines, rows, j.detail.as_ref().map(|d| &d.loops)).map_err(DbErr::Custom)
+                    answer
+                        .created(&j.claim, &j.lines, rows, j.detail.as_ref().and_then(|d| d.loops.as_ref()))
+                        .map_err(DbErr::Custom)
                 })
                 .transpose()
         })
@@ -310,7 +325,7 @@ async fn write_in(
                     claim: jobs[i].claim.clone(),
                     lines: jobs[i].lines.clone(),
                     follow_ups: shown[i].clone(),
-                    detail: jobs[i].detail.as_ref().map(|d| d.loops.clone()),
+                    detail: jobs[i].detail.as_ref().and_then(|d| d.loops.clone()),
                 })),
             });
             stored.push(i);
@@ -492,12 +507,11 @@ async fn store_rows_and_match(
     let mut details = Vec::new();
     for &i in stored {
         if let Some(d) = &jobs[i].detail {
-            let text = serde_json::to_string(&d.loops).map_err(|e| DbErr::Custom(e.to_string()))?;
             details.extend([
                 Value::from(jobs[i].claim.id),
                 Value::from(d.claim_file_id),
-                Value::from(d.loops.format.clone()),
-                Value::from(text),
+                Value::from(d.format.clone()),
+                Value::from(d.text.clone()),
             ]);
         }
     }
@@ -535,7 +549,9 @@ async fn answer_settled(
             .one(txn)
             .await?
             .ok_or_else(|| DbErr::Custom("a claim vanished inside its own transaction".into()))?;
-        let body = answer.settled(txn, row, jobs[i].lines.clone(), jobs[i].detail.as_ref().map(|d| &d.loops)).await?;
+        let body = answer
+            .settled(txn, row, jobs[i].lines.clone(), jobs[i].detail.as_ref().and_then(|d| d.loops.as_ref()))
+            .await?;
         if let Some(r) = &jobs[i].idempotency {
             idempotency_key::Entity::update_many()
                 .col_expr(idempotency_key::Column::ResponseBody, sea_orm::sea_query::Expr::value(body.clone()))

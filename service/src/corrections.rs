@@ -156,7 +156,7 @@ pub async fn correct(
                 Ok(changed) => changed,
                 Err(e) => return Ok(Err(CorrectionError::Unwritable(e.to_string()))),
             };
-            Some(ClaimDetail { claim_file_id: None, loops: changed })
+            Some(ClaimDetail::new(None, changed, true)?)
         }
     };
 

@@ -103,7 +103,7 @@ pub async fn create_claim_file(
     let mut deliveries = 0;
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let incoming = Incoming {
-            file: &file,
+            file,
             body: &body,
             content_type: &content_type,
             api_key_id: caller.key_id,

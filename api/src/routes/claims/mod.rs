@@ -77,7 +77,8 @@ pub async fn create_claim(
     let audit = audit::for_transaction(&req, 201);
     // A claim with 837 fields keeps them as the loops of the 837 they make.
     let detail = (fields != ClaimFields::default())
-        .then(|| ClaimDetail { claim_file_id: None, loops: claim837::build(&draft, &fields) });
+        .then(|| ClaimDetail::new(None, claim837::build(&draft, &fields), true))
+        .transpose()?;
     let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency, audit, detail }).await?;
     if !matches!(outcome, Outcome::Created(_) | Outcome::Stored(_)) {
         audit::not_written(&req);
