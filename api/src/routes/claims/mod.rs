@@ -231,8 +231,10 @@ pub(crate) async fn with_parts<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut by_claim = claims::lines_of(db, &ids).await?;
-    let details = overturn_service::claim_files::details_of(db, &ids).await?;
+    // The loops are a query of their own, sent beside the lines' rather than after them (on a
+    // pool, two connections at once): most claims have none, and a page should not wait twice.
+    let (mut by_claim, details) =
+        futures::try_join!(claims::lines_of(db, &ids), overturn_service::claim_files::details_of(db, &ids))?;
     let (denial_rows, mut denial_counts) =
         overturn_service::denials::first_of_claims(db, &ids, output::EMBEDDED).await?;
     let mut denials: std::collections::BTreeMap<Uuid, Vec<crate::routes::denials::DenialDetail>> = Default::default();
