@@ -111,32 +111,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
     let file_id = Uuid::now_v7();
     let projected: Vec<Vec<Projected<'_>>> = file.sets.iter().map(|s| project(s, now.date_naive())).collect();
 
-    let mut outcomes = Vec::with_capacity(file.claim_count());
-    let mut pending: Vec<(usize, PendingClaim)> = Vec::new();
-    for (set, claims) in file.sets.iter().zip(&projected) {
-        for (claim, p) in set.claims.iter().zip(claims) {
-            let index = outcomes.len();
-            let mut outcome = ClaimOutcome {
-                claim_number: p.claim_number.to_owned(),
-                status: ClaimStatus::Rejected,
-                claim_id: None,
-                errors: Vec::new(),
-                member_id: None,
-            };
-            match (&p.result, StoredClaim::of(set, claim, file.delimiters)) {
-                (Ok(draft), Some(stored)) => {
-                    let (row, lines) = crate::claims::rows_of(draft, now, now);
-                    outcome.member_id = Some(row.patient_member_id.clone());
-                    let detail = Some(ClaimDetail::new(Some(file_id), stored, false)?);
-                    pending.push((index, PendingClaim { claim: row, lines, idempotency: None, audit: None, detail }));
-                }
-                (Ok(_), None) => {}
-                (Err(faults), _) => outcome.errors = faults.iter().map(Fault::from).collect(),
-            }
-            outcomes.push(outcome);
-        }
-    }
-
+    // The 999 first, while the drafts and faults are all at hand.
     let number = next_number(txn).await?;
     let acknowledgment =
         ack999::acknowledge(&file, &projected, AckControl { number: number.clamp(1, 999_999_999) as u32, at: now });
@@ -152,9 +127,35 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
             claim_count: claims.len(),
         })
         .collect();
+    let mut outcomes = Vec::with_capacity(file.claim_count());
+    let mut pending: Vec<(usize, PendingClaim)> = Vec::new();
+    // Each draft is consumed as its claim's rows are made: the two are not all held at once.
+    for (set, claims) in file.sets.iter().zip(projected) {
+        for (claim, p) in set.claims.iter().zip(claims) {
+            let index = outcomes.len();
+            let mut outcome = ClaimOutcome {
+                claim_number: p.claim_number.to_owned(),
+                status: ClaimStatus::Rejected,
+                claim_id: None,
+                errors: Vec::new(),
+                member_id: None,
+            };
+            match (p.result, StoredClaim::of(set, claim, file.delimiters)) {
+                (Ok(draft), Some(stored)) => {
+                    let (row, lines) = crate::claims::rows_of(&draft, now, now);
+                    outcome.member_id = Some(row.patient_member_id.clone());
+                    let detail = Some(ClaimDetail::new(Some(file_id), stored, false)?);
+                    pending.push((index, PendingClaim { claim: row, lines, idempotency: None, audit: None, detail }));
+                }
+                (Ok(_), None) => {}
+                (Err(faults), _) => outcome.errors = faults.iter().map(Fault::from).collect(),
+            }
+            outcomes.push(outcome);
+        }
+    }
+
     // The drafts are in `pending` now; the faults are in `outcomes` and the 999; the loops are
     // in the claims' details.
-    drop(projected);
     let format = file.format;
     drop(file);
     // A replacement or void (CLM05-3 7 or 8) of a claim on file corrects the latest claim of

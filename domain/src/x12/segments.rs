@@ -59,7 +59,7 @@ impl Delimiters {
 
 /// Elements whose positions are found in the one pass over a segment; later ones (rare: only
 /// MIA goes past 20) are found by scanning on demand.
-const INDEXED: usize = 24;
+const INDEXED: usize = 16;
 
 /// One segment, borrowed from the input: its id, the text of its elements, and where each of
 /// the first elements ends, found in one pass. No allocation per segment: a large file has
