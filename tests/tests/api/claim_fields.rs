@@ -317,6 +317,46 @@ async fn an_institutional_correction_rewrites_its_revenue_lines(backend: Backend
     assert!(problem["detail"].as_str().unwrap().contains("professional"), "{problem}");
 }
 
+/// The answers the claim writer renders itself show the fields too: a keyed claim's (stored
+/// with its key, replayed as it was) and a claim a waiting payment settled on arrival.
+async fn answers_rendered_in_the_claim_transaction_show_the_fields(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = professional("KEYED-1");
+    let post = async |key: &str, body: &Value| {
+        let res = app
+            .client
+            .post(app.url("/v1/claims"))
+            .bearer_auth(&app.admin_key)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()
+    };
+    let first = post("fields-1", &body).await;
+    assert_eq!(first["provider"]["tax_id"], "061234567", "{first}");
+    assert_eq!(post("fields-1", &body).await, first, "the replay is the first answer");
+
+    let remittance = crate::remittances::edi(
+        "TRN-F",
+        "180",
+        "C",
+        &["CLP*PAID-F*1*200.50*180*20.50*12*ICN-F", "CAS*PR*1*20.50"],
+        7101,
+    );
+    assert_eq!(app.post_edi(&remittance).await.status(), 202);
+    let settled = post("fields-2", &professional("PAID-F")).await;
+    assert_eq!(settled["status"], "paid", "{settled}");
+    assert_eq!(
+        (settled["format"].as_str(), settled["place_of_service"].as_str()),
+        (Some("837P"), Some("11")),
+        "{settled}"
+    );
+    assert_eq!(settled["lines"][1]["ndc"]["code"], "00409000101", "{settled}");
+}
+
 /// Mutated claims with 837 fields: a claim or a problem, never a server error; and a claim
 /// stored is written as an 837, or 422 naming what it lacks, never a 5xx. The first few
 /// written go through pyx12.
@@ -364,6 +404,7 @@ async fn mutated_837_fields_never_break_the_server(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    answers_rendered_in_the_claim_transaction_show_the_fields,
     an_institutional_correction_rewrites_its_revenue_lines,
     mutated_837_fields_never_break_the_server,
     a_json_claim_with_837_fields_is_written_as_an_837p,
