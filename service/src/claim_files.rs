@@ -347,12 +347,7 @@ pub fn sets_of(row: &claim_file::Model) -> Vec<SetRecord> {
 
 /// The loops a claim came with in its 837, if it came in one.
 pub async fn detail_of(db: &impl ConnectionTrait, claim_id: Uuid) -> Result<Option<StoredClaim>, DbErr> {
-    let Some(row) = claim_detail::Entity::find_by_id(claim_id).one(db).await? else {
-        return Ok(None);
-    };
-    serde_json::from_str(&row.detail)
-        .map(Some)
-        .map_err(|e| DbErr::Custom(format!("claim {claim_id}'s stored 837 loops: {e}")))
+    Ok(details_of(db, &[claim_id]).await?.remove(&claim_id))
 }
 
 /// The loops of those of `claims` that have them (a page of a list), one query.
@@ -414,7 +409,6 @@ pub async fn export(
     api_key_id: Uuid,
 ) -> Result<Result<(claim_file::Model, Vec<ClaimOutcome>), ExportError>, DbErr> {
     let mut claims: HashMap<Uuid, claim::Model> = HashMap::new();
-    let mut details: HashMap<Uuid, claim_detail::Model> = HashMap::new();
     for page in ids.chunks(MAX_PARAMS) {
         claims.extend(
             claim::Entity::find()
@@ -424,26 +418,16 @@ pub async fn export(
                 .into_iter()
                 .map(|c| (c.id, c)),
         );
-        details.extend(
-            claim_detail::Entity::find()
-                .filter(claim_detail::Column::ClaimId.is_in(page.to_vec()))
-                .all(txn)
-                .await?
-                .into_iter()
-                .map(|d| (d.claim_id, d)),
-        );
     }
+    let mut details = details_of(txn, ids).await?;
     let mut problems = Vec::new();
     let mut stored = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         match (claims.get(id), details.remove(id)) {
             (None, _) => problems.push((i, format!("no claim with id {id}"))),
             (Some(_), None) => problems.push((i, lacking(&overturn_domain::x12::claim837::lacking_without_fields()))),
-            (Some(_), Some(d)) => match serde_json::from_str::<StoredClaim>(&d.detail) {
-                Ok(s) if !s.lacking.is_empty() => problems.push((i, lacking(&s.lacking))),
-                Ok(s) => stored.push(s),
-                Err(e) => return Err(DbErr::Custom(format!("claim {id}'s stored 837 loops: {e}"))),
-            },
+            (Some(_), Some(s)) if !s.lacking.is_empty() => problems.push((i, lacking(&s.lacking))),
+            (Some(_), Some(s)) => stored.push(s),
         }
     }
     if !problems.is_empty() {
