@@ -5,34 +5,42 @@
 use super::error::EdiError;
 use super::segments::{Delimiters, Segment, SegmentReader};
 
-/// A segment reader that can look one segment ahead.
+/// A segment reader that knows what a file ending early was expected to hold.
 pub(super) struct Cursor<'a> {
     pub(super) reader: SegmentReader<'a>,
-    pub(super) peeked: Option<Segment<'a>>,
 }
 
 impl<'a> Cursor<'a> {
     pub(super) fn new(input: &'a [u8]) -> Self {
-        Self { reader: SegmentReader::new(input), peeked: None }
+        Self { reader: SegmentReader::new(input) }
     }
 
+    #[inline]
     pub(super) fn next(&mut self) -> Result<Option<Segment<'a>>, EdiError> {
-        if let Some(seg) = self.peeked.take() {
-            return Ok(Some(seg));
+        match self.reader.next_segment() {
+            Some(Ok(seg)) => Ok(Some(seg)),
+            Some(Err(e)) => Err(*e),
+            None => Ok(None),
         }
-        self.reader.next_segment().transpose()
     }
 
     /// The next segment, which must exist; `expected` says what the file ended without.
-    pub(super) fn require(&mut self, expected: &str) -> Result<Segment<'a>, EdiError> {
-        let index = self.reader.next_index();
-        self.next()?
-            .ok_or_else(|| EdiError::new(index, "", None, format!("the file ends where {expected} was expected")))
+    #[inline]
+    pub(super) fn require(&mut self, expected: &str) -> Result<Segment<'a>, Box<EdiError>> {
+        match self.reader.next_segment() {
+            Some(result) => result,
+            None => Err(ended(self.reader.next_index(), expected)),
+        }
     }
 
     pub(super) fn delimiters(&self) -> Delimiters {
         self.reader.delimiters().expect("set by the ISA that was read first")
     }
+}
+
+#[cold]
+fn ended(index: usize, expected: &str) -> Box<EdiError> {
+    Box::new(EdiError::new(index, "", None, format!("the file ends where {expected} was expected")))
 }
 
 /// Where a transaction set sits: its interchange and functional group.

@@ -115,3 +115,10 @@ pub struct Warning {
     pub segment_id: String,
     pub message: String,
 }
+
+/// A segment reader's error, boxed so that the segment it otherwise returns stays small.
+impl From<Box<EdiError>> for EdiError {
+    fn from(e: Box<EdiError>) -> Self {
+        *e
+    }
+}

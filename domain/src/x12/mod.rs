@@ -18,6 +18,7 @@ mod parse835;
 pub use parse835::{MAX_ADJUSTMENTS, MAX_LINE_REMARKS, MAX_LINES};
 mod remittance;
 mod segments;
+mod window;
 
 pub use balance::check as check_balance;
 pub use error::{EdiError, Fault, Warning};

@@ -1,6 +1,7 @@
 //! Delimiters from the ISA header, and a streaming reader of segments.
 
 use super::error::EdiError;
+use super::window;
 
 /// The separators an interchange declares in its ISA segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +58,14 @@ impl Delimiters {
     }
 }
 
-/// Elements whose positions are found in the one pass over a segment; later ones (rare: only
-/// MIA goes past 20) are found by scanning on demand.
+/// Separators whose positions a segment keeps: enough for every element an 835 or 837
+/// reader asks for of nearly every segment; later ones are found by scanning on demand.
 const INDEXED: usize = 16;
 
-/// One segment, borrowed from the input: its id, the text of its elements, and where each of
-/// the first elements ends, found in one pass. No allocation per segment: a large file has
-/// millions of them.
+/// One segment, borrowed from the input: its id, the text of its elements, and where its
+/// first separators stand, found in the one pass over it that found its end. No allocation
+/// per segment: a large file has millions of them, and each is copied as it is read, so it
+/// is kept small (64 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment<'a> {
     /// 1-based position in the file.
@@ -73,42 +75,56 @@ pub struct Segment<'a> {
     pub tag: u32,
     /// Everything after the id's element separator ("" for a segment with no elements).
     elements: &'a str,
+    /// Where the first `count` separators of `elements` stand: each found within the first
+    /// `covered` bytes, so below 64.
+    ends: [u8; INDEXED],
+    count: u8,
+    /// How many bytes of `elements` were searched for `ends`: all of them, but for the rare
+    /// segment longer than a window.
+    covered: u8,
     separator: u8,
     /// The component separator, for composite elements (`component`).
     component: u8,
-    /// End offset (exclusive) of element `n + 1` within `elements`; u16 keeps a segment,
-    /// which is copied for every one read, small (segments are refused beyond `MAX_LEN`).
-    ends: [u16; INDEXED],
-    count: u8,
 }
 
 /// The longest segment accepted: 835 segments run to a few hundred characters.
 pub const MAX_LEN: usize = u16::MAX as usize;
 
 impl<'a> Segment<'a> {
-    /// `elements` must be at most `MAX_LEN` bytes.
-    fn new(index: usize, id: &'a str, elements: &'a str, separator: u8, component: u8) -> Self {
-        let mut ends = [0u16; INDEXED];
-        let mut count = 0usize;
-        let bytes = elements.as_bytes();
-        if !bytes.is_empty() {
-            // A plain loop: segments are short, shorter than what SIMD search pays off on.
-            let mut end = bytes.len();
-            for (at, &b) in bytes.iter().enumerate() {
-                if b == separator {
-                    if count == INDEXED - 1 {
-                        end = at;
-                        break;
-                    }
-                    ends[count] = at as u16;
-                    count += 1;
-                }
-            }
-            // The last indexed element runs to the next separator, or to the end.
-            ends[count] = end as u16;
+    /// `marks` has bit `i` set when `elements[i]` is a separator, for `i < covered`.
+    #[inline]
+    fn new(index: usize, id: &'a str, elements: &'a str, marks: (u64, usize), separator: u8, component: u8) -> Self {
+        let covered = marks.1.min(elements.len());
+        let mut marks = marks.0 & window::below(covered);
+        let mut ends = [0u8; INDEXED];
+        let mut count = 0;
+        while marks != 0 && count < INDEXED {
+            ends[count] = marks.trailing_zeros() as u8;
+            marks &= marks - 1;
             count += 1;
         }
-        Self { index, id, tag: tag::of(id), elements, separator, component, ends, count: count as u8 }
+        Self {
+            index,
+            id,
+            tag: tag::of(id),
+            elements,
+            ends,
+            count: count as u8,
+            covered: covered as u8,
+            separator,
+            component,
+        }
+    }
+
+    fn of_elements(index: usize, id: &'a str, elements: &'a str, separator: u8, component: u8) -> Self {
+        let (separators, _) = window::masks(elements.as_bytes(), 0, separator, separator);
+        Self::new(index, id, elements, (separators, window::WIDTH), separator, component)
+    }
+
+    /// Whether `ends` holds every separator of the segment.
+    #[inline]
+    fn indexed_whole(&self) -> bool {
+        usize::from(self.covered) == self.elements.len() && usize::from(self.count) < INDEXED
     }
 
     /// One segment's text (`CLM*A1*100~` without its terminator), as stored and read back:
@@ -120,7 +136,7 @@ impl<'a> Segment<'a> {
         };
         let id_ok = !id.is_empty() && id.len() <= 3 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         (id_ok && elements.len() <= MAX_LEN)
-            .then(|| Self::new(index, id, elements, delimiters.element, delimiters.component))
+            .then(|| Self::of_elements(index, id, elements, delimiters.element, delimiters.component))
     }
 
     /// Everything after the id and its separator, as read.
@@ -132,6 +148,8 @@ impl<'a> Segment<'a> {
     pub fn element_count(&self) -> usize {
         if self.elements.is_empty() {
             0
+        } else if self.indexed_whole() {
+            usize::from(self.count) + 1
         } else {
             memchr::memchr_iter(self.separator, self.elements.as_bytes()).count() + 1
         }
@@ -158,26 +176,43 @@ impl<'a> Segment<'a> {
     }
 
     /// Element `n` (1-based), or "" when absent.
+    #[inline]
     pub fn get(&self, n: usize) -> &'a str {
         let count = usize::from(self.count);
-        if n == 0 || (n > count && count < INDEXED) {
+        if n == 0 {
             return "";
         }
-        if n <= count {
-            let start = if n == 1 { 0 } else { self.ends[n - 2] as usize + 1 };
-            return &self.elements[start..self.ends[n - 1] as usize];
-        }
-        // Beyond the indexed elements: scan on from the last of them.
+        let start = match n {
+            1 => 0,
+            _ if n - 2 < count => usize::from(self.ends[n - 2]) + 1,
+            _ if self.indexed_whole() => return "",
+            _ => return self.get_beyond(n),
+        };
+        let end = if n - 1 < count {
+            usize::from(self.ends[n - 1])
+        } else if self.indexed_whole() {
+            self.elements.len()
+        } else {
+            return self.get_beyond(n);
+        };
+        &self.elements[start..end]
+    }
+
+    /// Element `n` of a segment whose separators were not all indexed: scanned for from the
+    /// last one that was.
+    #[cold]
+    fn get_beyond(&self, n: usize) -> &'a str {
+        let count = usize::from(self.count);
         let bytes = self.elements.as_bytes();
-        let mut start = 0;
-        let mut end = self.ends[INDEXED - 1] as usize;
-        for _ in INDEXED..n {
-            if end >= bytes.len() {
-                return "";
+        let mut start = if count == 0 { 0 } else { usize::from(self.ends[count - 1]) + 1 };
+        // `start` begins element `count + 1`.
+        for _ in count + 1..n {
+            match memchr::memchr(self.separator, &bytes[start..]) {
+                Some(at) => start += at + 1,
+                None => return "",
             }
-            start = end + 1;
-            end = memchr::memchr(self.separator, &bytes[start..]).map_or(bytes.len(), |at| start + at);
         }
+        let end = memchr::memchr(self.separator, &bytes[start..]).map_or(bytes.len(), |at| start + at);
         &self.elements[start..end]
     }
 
@@ -324,7 +359,9 @@ impl<'a> SegmentReader<'a> {
         }
     }
 
-    pub fn next_segment(&mut self) -> Option<Result<Segment<'a>, EdiError>> {
+    /// Inlined into its callers: a segment returned through a call costs a copy of it that
+    /// stalls on the stores that wrote it, for every segment of the file.
+    pub fn next_segment(&mut self) -> Option<Result<Segment<'a>, Box<EdiError>>> {
         self.skip_whitespace();
         if self.pos >= self.input.len() {
             return None;
@@ -333,18 +370,24 @@ impl<'a> SegmentReader<'a> {
         if self.input[self.pos..].starts_with(b"ISA") {
             match Delimiters::from_isa(self.input, self.pos, self.index) {
                 Ok(d) => self.delimiters = Some(d),
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Some(Err(Box::new(e))),
             }
         }
         let Some(delimiters) = self.delimiters else {
-            return Some(Err(EdiError::new(self.index, "", None, "the file must start with an ISA segment")));
+            return Some(Err(Box::new(EdiError::new(self.index, "", None, "the file must start with an ISA segment"))));
         };
-        let rest = &self.input[self.pos..];
-        let end = memchr::memchr(delimiters.segment, rest).unwrap_or(rest.len());
-        let (start, stop) = (self.pos, self.pos + end);
-        self.pos += (end + 1).min(rest.len());
+        // One window finds where a segment of up to 64 bytes ends and where its elements do.
+        let start = self.pos;
+        let (separators, terminators) = window::masks(self.input, start, delimiters.element, delimiters.segment);
+        let stop = if terminators != 0 {
+            start + terminators.trailing_zeros() as usize
+        } else {
+            let from = (start + window::WIDTH).min(self.input.len());
+            memchr::memchr(delimiters.segment, &self.input[from..]).map_or(self.input.len(), |at| from + at)
+        };
+        self.pos = (stop + 1).min(self.input.len());
         let Some(text) = self.text.get(start..stop) else {
-            return Some(Err(EdiError::new(self.index, "", None, "the segment is not valid text (UTF-8)")));
+            return Some(Err(Box::new(EdiError::new(self.index, "", None, "the segment is not valid text (UTF-8)"))));
         };
         let mut len = text.len();
         while len > 0 && matches!(text.as_bytes()[len - 1], b'\r' | b'\n') {
@@ -353,28 +396,28 @@ impl<'a> SegmentReader<'a> {
         // Both are ASCII, so these are character boundaries.
         let text = &text[..len];
         let separator = delimiters.element;
-        let (id, elements) = match text.as_bytes().iter().take(4).position(|&b| b == separator) {
-            Some(at) => (&text[..at], &text[at + 1..]),
-            None if text.len() <= 3 => (text, ""),
-            None => (text, ""),
-        };
+        let first = separators.trailing_zeros() as usize;
+        let (id, elements) = if first < 4 && first < len { (&text[..first], &text[first + 1..]) } else { (text, "") };
         if elements.len() > MAX_LEN {
-            return Some(Err(EdiError::new(
+            return Some(Err(Box::new(EdiError::new(
                 self.index,
                 id,
                 None,
                 format!("the segment is longer than {MAX_LEN} characters"),
-            )));
+            ))));
         }
         if id.is_empty() || id.len() > 3 || !id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-            return Some(Err(EdiError::new(
+            return Some(Err(Box::new(EdiError::new(
                 self.index,
                 id,
                 None,
                 "a segment must start with an id of 2 or 3 capital letters or digits",
-            )));
+            ))));
         }
-        Some(Ok(Segment::new(self.index, id, elements, separator, delimiters.component)))
+        // The window's bits from the first element on.
+        let skip = id.len() + 1;
+        let marks = if elements.is_empty() { (0, 0) } else { (separators >> skip, window::WIDTH - skip) };
+        Some(Ok(Segment::new(self.index, id, elements, marks, separator, delimiters.component)))
     }
 }
 
@@ -387,9 +430,36 @@ mod tests {
         #[test]
         fn get_agrees_with_a_plain_split(elements in prop::collection::vec("[A-Z0-9 ]{0,4}", 0..40), n in 0usize..45) {
             let text = elements.join("*");
-            let segment = Segment::new(1, "XX", &text, b'*', b':');
+            let segment = Segment::of_elements(1, "XX", &text, b'*', b':');
             let expected = if n == 0 || text.is_empty() { "" } else { text.split('*').nth(n - 1).unwrap_or("") };
             prop_assert_eq!(segment.get(n), expected);
+        }
+
+        /// Segments as the reader finds them (in one window or past it, with or without line
+        /// breaks, the last one of the file or not) give the elements a plain split gives.
+        #[test]
+        fn the_reader_agrees_with_a_plain_split(
+            segments in prop::collection::vec(prop::collection::vec("[A-Z0-9 :]{0,9}", 1..30), 1..6),
+            breaks in any::<bool>(),
+        ) {
+            const ISA: &str = "ISA*00*          *00*          *ZZ*A              *ZZ*B              *250115*1200*^*00501*000000101*0*P*:~";
+            let texts: Vec<String> = segments.iter().map(|e| format!("N{}*{}", e.len() % 10, e.join("*"))).collect();
+            let line = if breaks { "\r\n" } else { "" };
+            let file = format!("{ISA}{line}{}", texts.iter().map(|t| format!("{t}~{line}")).collect::<String>());
+            let mut reader = SegmentReader::new(file.as_bytes());
+            reader.next_segment().expect("the ISA").expect("a valid ISA");
+            for (text, elements) in texts.iter().zip(&segments) {
+                let seg = reader.next_segment().expect("a segment").expect("a valid segment");
+                prop_assert_eq!(seg.id, &text[..2]);
+                // A segment with nothing after its id's separator has no elements.
+                let count = if elements.concat().is_empty() && elements.len() == 1 { 0 } else { elements.len() };
+                prop_assert_eq!(seg.element_count(), count);
+                for n in 0..elements.len() + 3 {
+                    let expected = if n == 0 { "" } else { elements.get(n - 1).map_or("", String::as_str) };
+                    prop_assert_eq!(seg.get(n), expected, "element {} of {}", n, text);
+                }
+            }
+            prop_assert!(reader.next_segment().is_none());
         }
     }
 }
