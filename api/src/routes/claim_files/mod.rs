@@ -128,6 +128,7 @@ pub async fn create_claim_file(
         ))
     })
     .await;
+    state.db.forget_statements();
     if deliveries > 0 {
         state.relay_wake.notify_one();
     }
