@@ -6,5 +6,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     // First, before the large buffers of a remittance are ever touched.
     overturn::allocator::no_huge_pages();
+    overturn::allocator::purge_sooner();
     overturn::cli::main()
 }
