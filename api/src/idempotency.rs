@@ -108,10 +108,9 @@ async fn start(
     api_key_id: Uuid,
     body: &[u8],
 ) -> Result<Result<(sea_orm::DatabaseTransaction, Option<IdempotencyRecord>), HttpResponse>, ApiError> {
-    use sea_orm::TransactionTrait;
     let key = key_from(req)?;
     let hash = request_hash(req, body);
-    let txn = db.begin().await?;
+    let txn = overturn_service::db::begin_write(db).await?;
     Ok(match begin(&txn, api_key_id, key, hash).await? {
         Begin::Replay(response) => Err(response),
         Begin::Fresh(record) => Ok((txn, record)),

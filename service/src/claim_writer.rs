@@ -29,7 +29,7 @@ use overturn_entity::{claim, claim_line, claim_payment, follow_up, idempotency_k
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, TransactionTrait, TryInsertResult, Value,
+    FromQueryResult, QueryFilter, TryInsertResult, Value,
 };
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use uuid::Uuid;
@@ -267,7 +267,7 @@ async fn write_batch(
     jobs: &[PendingClaim],
     answer: &dyn ClaimAnswer,
 ) -> Result<Written, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let written = write_in(&txn, jobs, answer).await?;
     txn.commit().await?;
     Ok(written)

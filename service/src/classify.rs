@@ -21,7 +21,7 @@ use crate::payment_detail::{AdjustmentOut, PaymentDetail};
 use crate::queue::Task;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait, Value,
+    Statement, Value,
 };
 use uuid::Uuid;
 
@@ -286,7 +286,7 @@ pub async fn classify_remittance(
             }
         }
         // The page's denials and the webhook events they cause commit together.
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         insert_rows_if_absent(&txn, "denials", &DENIAL_COLUMNS, values).await?;
         let mut emitted = 0;
         if notify {
@@ -305,7 +305,7 @@ pub async fn classify_remittance(
     // A claim created while this ran may have been matched to one of these payments after
     // the page was read; under the matching lock the claim writer either finished (and its
     // match is visible here) or waits and then finds these denials.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     lock_matching(&txn, true).await?;
     attach_claims(&txn, remittance_id).await?;
     // Its follow-ups are planned by a job of their own, so the worklist does not wait for them.

@@ -6,7 +6,7 @@ use overturn_domain::code_sets::CodeList;
 use overturn_domain::code_sets::import::ImportedCode;
 use overturn_entity::code_description;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 /// Stores an imported list in one transaction; a code imported before is replaced.
 pub async fn import(
@@ -17,7 +17,7 @@ pub async fn import(
 ) -> Result<usize, DbErr> {
     let now = crate::sql::now();
     let count = rows.len();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let models: Vec<code_description::ActiveModel> = rows
         .into_iter()
         .map(|r| {

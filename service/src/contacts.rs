@@ -10,7 +10,6 @@ use overturn_entity::{contact, webhook_attempt, webhook_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -155,7 +154,7 @@ pub async fn update(
     by: &str,
     audit: Option<&overturn_domain::audit::AuditEvent>,
 ) -> Result<Option<contact::Model>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(None) };
     let now = now();
     let mut update = contact::Entity::update_many()
@@ -200,7 +199,7 @@ pub async fn delete(
     id: Uuid,
     audit: Option<&overturn_domain::audit::AuditEvent>,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let Some(row) = find_changeable(&txn, scope, id).await? else { return Ok(false) };
     let now = now();
     contact::Entity::update_many()

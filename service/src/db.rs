@@ -6,7 +6,10 @@ use std::time::Duration;
 use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlxPostgresConnector, SqlxSqliteConnector};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, SqlxPostgresConnector,
+    SqlxSqliteConnector, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 use crate::configuration::{DatabaseSettings, Settings};
@@ -78,6 +81,22 @@ async fn startup_lock(database: &std::path::Path) -> Result<std::fs::File, DbSet
         .await
         .map_err(|e| DbSetupError::Migrate(DbErr::Custom(e.to_string())))?
         .map_err(io_error)
+}
+
+/// Begins a write transaction: on SQLite `BEGIN IMMEDIATE`, which takes the write lock at once
+/// (waiting up to the busy timeout for another process's writer). A deferred transaction that
+/// reads first and writes later fails outright, without waiting, when another process (an API
+/// and a worker replica on one file) committed in between: SQLite's `SQLITE_BUSY_SNAPSHOT`
+/// (517), a 500 for a claim posted while the worker classified a remittance. PostgreSQL ignores
+/// the mode.
+pub async fn begin_write<C: TransactionTrait<Transaction = DatabaseTransaction>>(
+    db: &C,
+) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 impl Db {
@@ -336,6 +355,37 @@ mod tests {
         super::private_database_file(&path).unwrap();
         assert_eq!((mode(&path), mode(&wal)), (0o600, 0o600));
         std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// Two processes on one SQLite file (an API and a worker replica): a write transaction
+    /// that read before another process committed still writes, rather than failing with
+    /// SQLITE_BUSY_SNAPSHOT, because it took the write lock when it began.
+    #[tokio::test]
+    async fn a_write_transaction_is_not_overtaken_by_another_process() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let dir = std::env::temp_dir().join(format!("overturn-immediate-{}", uuid::Uuid::new_v4().simple()));
+        let vars = std::collections::HashMap::from([("OVERTURN_DATA_DIR".to_owned(), dir.display().to_string())]);
+        let settings = crate::configuration::Settings::from_map(&vars).unwrap();
+        let (api, worker) =
+            (super::Db::connect(&settings).await.unwrap(), super::Db::connect(&settings).await.unwrap());
+        api.write.execute_unprepared("CREATE TABLE scratch (n INTEGER)").await.unwrap();
+
+        let txn = super::begin_write(&api.write).await.unwrap();
+        let count = || Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT count(*) AS n FROM scratch");
+        let before: i64 = txn.query_one_raw(count()).await.unwrap().unwrap().try_get("", "n").unwrap();
+        // The other process writes meanwhile: it waits for this transaction, not the reverse.
+        let other = worker.write.clone();
+        let meanwhile = tokio::spawn(async move { other.execute_unprepared("INSERT INTO scratch VALUES (2)").await });
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!meanwhile.is_finished(), "the other process must wait for the write lock");
+        txn.execute_unprepared("INSERT INTO scratch VALUES (1)").await.expect("the write after the read");
+        txn.commit().await.unwrap();
+        meanwhile.await.unwrap().expect("the other process's write, once this one committed");
+        let after: i64 = api.write.query_one_raw(count()).await.unwrap().unwrap().try_get("", "n").unwrap();
+        assert_eq!((before, after), (0, 2));
+        api.close().await;
+        worker.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// Every connection of both SQLite pools plans once per statement (see `stable_plans`).

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    IdenStatic, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, TryGetableMany, Value,
+    IdenStatic, QueryFilter, QueryOrder, QuerySelect, Statement, TryGetableMany, Value,
 };
 use uuid::Uuid;
 
@@ -90,7 +90,7 @@ where
     let now = now();
     let horizon = now + chrono::Duration::from_std(LOOKAHEAD).unwrap_or_default();
     let stale = now - chrono::Duration::from_std(LOOKAHEAD + stale_after).unwrap_or_default();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (rows, scanned): (Vec<R>, usize) = match &schedule.share {
         Some(share) => {
             // The oldest waiting rows as (id, group), a page of at least a few shares: shared

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use overturn_entity::{failed_job, outbox, remittance};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::queue::{Job, JobQueue, Task};
@@ -32,7 +30,7 @@ pub fn pending_job(task: &Task, now: chrono::DateTime<chrono::Utc>) -> outbox::A
 
 /// Moves up to `limit` pending outbox rows to the queue; returns how many.
 pub async fn relay_once(db: &DatabaseConnection, queue: &dyn JobQueue, limit: u64) -> Result<usize, RelayError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut select = outbox::Entity::find()
         .filter(outbox::Column::DispatchedAt.is_null())
         .order_by_asc(outbox::Column::Id)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use overturn_domain::api_key::{ApiKeySecret, hash_presented_key};
 use overturn_entity::{api_key, patient_session};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::sql::now;
@@ -88,7 +88,7 @@ pub async fn end(
     audit: Option<&overturn_domain::audit::AuditEvent>,
 ) -> Result<bool, DbErr> {
     let now = now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let ended = patient_session::Entity::update_many()
         .col_expr(patient_session::Column::EndedAt, Expr::value(now))
         .filter(patient_session::Column::Id.eq(id))

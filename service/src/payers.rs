@@ -10,7 +10,7 @@ use overturn_domain::denial_workflow::DenialStatus;
 use overturn_entity::stored::Stored;
 use overturn_entity::{denial, payer_rule};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use uuid::Uuid;
 
@@ -42,7 +42,7 @@ pub async fn set_rules(db: &DatabaseConnection, payer: &str, rules: &Rules) -> R
         status_check_after_days: rules.status_check_after_days.into(),
         updated_at: now,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     payer_rule::Entity::insert(payer_rule::ActiveModel::from(row.clone()))
         .on_conflict(
             OnConflict::column(payer_rule::Column::PayerId)

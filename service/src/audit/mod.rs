@@ -16,7 +16,7 @@ use overturn_domain::hex;
 use overturn_entity::{audit_checkpoint, audit_event, audit_event_member, audit_pending};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 
 use crate::sql::MAX_PARAMS;
@@ -266,7 +266,7 @@ pub async fn append_now(db: &DatabaseConnection, events: &[AuditEvent]) -> Resul
             return Ok(0);
         }
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut all = Vec::new();
     let mut taken = Vec::new();
     if db.get_database_backend() == DbBackend::Postgres {
@@ -423,7 +423,7 @@ pub async fn purge(db: &DatabaseConnection, retention: chrono::Duration, now: Da
     let cutoff = now - retention;
     let mut purged = 0;
     loop {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         lock_head(&txn).await?;
         // Only a run from the chain's start may go, so the rest still verifies from its anchor.
         let old: Vec<(i64, i64, Vec<u8>)> = audit_event::Entity::find()

@@ -9,7 +9,7 @@ use overturn_entity::stored::Stored;
 use overturn_entity::{contact, webhook_attempt, webhook_delivery};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::delivery::Attempted;
@@ -30,7 +30,7 @@ pub(super) async fn record(db: &DatabaseConnection, batch: Vec<Finished>) -> Vec
 
 pub(super) async fn record_batch(db: &DatabaseConnection, batch: &[Finished]) -> Result<Vec<Attempted>, DbErr> {
     let at = now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut seen: HashSet<Uuid> = HashSet::new();
     let mut attempts = Vec::new();

@@ -11,7 +11,7 @@ use overturn_entity::{denial, follow_up};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -97,7 +97,7 @@ pub async fn fire(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Fired, DbErr>
         return Ok(Fired::default());
     }
     let now = now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // A claim answered since these were planned may not have had its follow-ups cancelled
     // yet (its remittance's job may still be waiting): cancel them now rather than fire.
     let claims: Vec<Option<Uuid>> = follow_up::Entity::find()

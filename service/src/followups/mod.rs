@@ -29,8 +29,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use overturn_entity::{claim_payment, follow_up};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use uuid::Uuid;
 
@@ -117,7 +116,7 @@ pub async fn plan_remittance(db: &DatabaseConnection, remittance_id: Uuid, page_
     let payer_of: HashMap<Uuid, String> = transactions.iter().map(|t| (t.id, t.payer_id.clone())).collect();
     let now = now();
     // What this remittance's answers end goes first, so nothing it answered is planned anew.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     reconcile_remittance(&txn, remittance_id, now).await?;
     txn.commit().await?;
     let mut planned_count = 0;
@@ -132,7 +131,7 @@ pub async fn plan_remittance(db: &DatabaseConnection, remittance_id: Uuid, page_
             .await?;
         let Some(last) = page.last() else { break };
         after = last.position;
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let denials = crate::classify::page_denials(&txn, &page).await?;
         // Outreach goes to the patient the claim was submitted for (the 835's id only while
         // the payment waits for its claim), as the events do.
@@ -156,7 +155,7 @@ pub async fn plan_remittance(db: &DatabaseConnection, remittance_id: Uuid, page_
     }
     // A claim created meanwhile may have been matched after its page was read: under the
     // matching lock its claim writer has finished, and its claim is copied here.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     crate::sql::lock_matching(&txn, true).await?;
     attach_claims_of_remittance(&txn, remittance_id).await?;
     txn.commit().await?;
