@@ -169,7 +169,8 @@ impl Db {
     /// statements of shapes that do not come back (each batch's claims and lines vary), a
     /// megabyte or two each for a claim file's, and sqlx keeps a hundred: they held 47 MB of
     /// SQLite's memory after one 10,000-claim file and 70 MB after two. Called after such a
-    /// transaction; the writes that follow prepare the few statements they reuse again.
+    /// transaction (a claim file, a remittance); the writes that follow prepare the few
+    /// statements they reuse again.
     pub fn forget_statements(&self) {
         if self.sqlite_path.is_none() {
             return;

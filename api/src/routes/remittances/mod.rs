@@ -180,6 +180,7 @@ pub async fn create_remittance(
     })
     .await;
     tracing::debug!(store_and_respond = ?t_store.elapsed(), "remittance committed");
+    state.db.forget_statements();
     // Committed: the classification job is in the outbox; hand it over now, not at the next poll.
     state.relay_wake.notify_one();
     response
