@@ -389,6 +389,37 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    /// After a file, the SQLite writer keeps none of the statements its batches prepared.
+    #[tokio::test]
+    async fn the_writer_forgets_its_statements() {
+        use sea_orm::ConnectionTrait;
+        use sea_orm::sqlx::Connection;
+        let dir = std::env::temp_dir().join(format!("overturn-forget-{}", uuid::Uuid::new_v4().simple()));
+        let vars = std::collections::HashMap::from([("OVERTURN_DATA_DIR".to_owned(), dir.display().to_string())]);
+        let settings = crate::configuration::Settings::from_map(&vars).unwrap();
+        let db = super::Db::connect(&settings).await.unwrap();
+        let backend = sea_orm::DbBackend::Sqlite;
+        for n in 1..=3 {
+            let values = vec!["(?)"; n].join(", ");
+            let sql = format!("SELECT count(*) FROM (VALUES {values})");
+            db.write
+                .query_one_raw(sea_orm::Statement::from_sql_and_values(backend, sql, vec![1.into(); n]))
+                .await
+                .unwrap();
+        }
+        let pool = db.write.get_sqlite_connection_pool();
+        let cached = || async { pool.acquire().await.unwrap().cached_statements_size() };
+        assert!(cached().await >= 3);
+        db.forget_statements();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while cached().await > 0 {
+            assert!(std::time::Instant::now() < deadline, "the statements were not dropped");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     /// Every connection of both SQLite pools plans once per statement (see `stable_plans`).
     #[tokio::test]
     async fn sqlite_connections_keep_their_plans() {
