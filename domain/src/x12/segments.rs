@@ -87,6 +87,10 @@ pub struct Segment<'a> {
     component: u8,
 }
 
+// Copied once for every segment read and kept for every segment of an 837's loops.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Segment<'static>>() == 64);
+
 /// The longest segment accepted: 835 segments run to a few hundred characters.
 pub const MAX_LEN: usize = u16::MAX as usize;
 
