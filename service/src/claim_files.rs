@@ -370,8 +370,10 @@ pub async fn details_of(db: &impl ConnectionTrait, claims: &[Uuid]) -> Result<Ha
 pub fn envelope_for(claims: &[StoredClaim], control_number: u32, at: chrono::DateTime<chrono::Utc>) -> Envelope837 {
     let party = |id: &str| -> String {
         let header = claims.first().and_then(|c| c.header.view(c.delimiters()?));
-        let nm1 =
-            header.as_ref().and_then(|h| h.child(id)).and_then(|l| l.segments.first().map(|s| s.get(9).to_owned()));
+        let nm1 = header
+            .as_ref()
+            .and_then(|h| h.root().child(id))
+            .and_then(|l| l.segments().first().map(|s| s.get(9).to_owned()));
         nm1.unwrap_or_default()
     };
     let (sender, receiver) = (party("1000A"), party("1000B"));

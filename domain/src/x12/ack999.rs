@@ -176,7 +176,7 @@ fn faults_of<'s>(set: &'s TransactionSet<'_>, projected: &'s [Projected<'_>]) ->
     let mut out: Vec<(&EdiError, Option<&str>)> = set.errors.iter().map(|e| (e, None)).collect();
     for (claim, p) in set.claims.iter().zip(projected) {
         if let Err(faults) = &p.result {
-            let (first, last) = claim.span();
+            let (first, last) = set.span(claim);
             for f in faults {
                 let mine = (first..=last).contains(&f.segment_index) && !set.errors.contains(f);
                 out.push((f, mine.then_some(p.claim_number)));

@@ -180,7 +180,7 @@ impl<'a> Segment<'a> {
     }
 
     /// Element `n` (1-based), or "" when absent.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, n: usize) -> &'a str {
         let count = usize::from(self.count);
         if n == 0 {
@@ -347,6 +347,15 @@ impl<'a> SegmentReader<'a> {
         self.input.len().saturating_sub(self.pos)
     }
 
+    /// At most how many segments are left to read: the segment terminators ahead, counted
+    /// at memory speed, to size what holds them once rather than grow it.
+    pub fn segments_left(&self) -> usize {
+        match (self.delimiters, self.input.get(self.pos..)) {
+            (Some(d), Some(rest)) => memchr::memchr_iter(d.segment, rest).count() + 1,
+            _ => 0,
+        }
+    }
+
     /// Index the next segment will get, for errors about a missing one.
     pub fn next_index(&self) -> usize {
         self.index + 1
@@ -365,6 +374,7 @@ impl<'a> SegmentReader<'a> {
 
     /// Inlined into its callers: a segment returned through a call costs a copy of it that
     /// stalls on the stores that wrote it, for every segment of the file.
+    #[inline(always)]
     pub fn next_segment(&mut self) -> Option<Result<Segment<'a>, Box<EdiError>>> {
         self.skip_whitespace();
         if self.pos >= self.input.len() {

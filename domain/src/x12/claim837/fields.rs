@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 
 use super::super::segments::Segment;
-use super::{Format, Loop, StoredClaim};
+use super::{Format, Loop, StoredClaim, Tree};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Address {
@@ -224,7 +224,7 @@ fn some(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
-fn address_of(l: &Loop<'_>) -> Option<Address> {
+fn address_of(l: &Loop<'_, '_>) -> Option<Address> {
     let n3 = l.segment("N3", &[])?;
     let n4 = l.segment("N4", &[]);
     Some(Address {
@@ -241,7 +241,7 @@ fn d8(s: &str) -> Option<NaiveDate> {
 }
 
 /// DMG02 and DMG03.
-fn demographics(l: &Loop<'_>) -> (Option<NaiveDate>, Option<String>) {
+fn demographics(l: &Loop<'_, '_>) -> (Option<NaiveDate>, Option<String>) {
     let dmg = l.segment("DMG", &["D8"]);
     (dmg.and_then(|s| d8(s.get(2))), dmg.and_then(|s| some(s.get(3))))
 }
@@ -250,8 +250,8 @@ fn communication(per: &Segment<'_>, qualifier: &str) -> Option<String> {
     [3, 5, 7].into_iter().find(|&n| per.get(n) == qualifier).and_then(|n| some(per.get(n + 1)))
 }
 
-fn named_provider(l: &Loop<'_>) -> Option<NamedProvider> {
-    let nm1 = l.segments.first()?;
+fn named_provider(l: &Loop<'_, '_>) -> Option<NamedProvider> {
+    let nm1 = l.segments().first()?;
     let person = nm1.get(2) == "1";
     Some(NamedProvider {
         npi: (nm1.get(8) == "XX").then(|| nm1.get(9).to_owned()),
@@ -268,17 +268,22 @@ const DIAGNOSIS_QUALIFIERS: [&str; 10] = ["ABK", "ABF", "ABJ", "APR", "ABN", "BK
 pub fn fields_of(stored: &StoredClaim) -> Option<ClaimFields> {
     let d = stored.delimiters()?;
     let header = stored.header.view(d)?;
+    let header = header.root();
     let billing = stored.billing.view(d)?;
+    let billing = billing.root();
     let subscriber = stored.subscriber.view(d)?;
+    let subscriber = subscriber.root();
     let patient = match &stored.patient {
         Some(p) => Some(p.view(d)?),
         None => None,
     };
+    let patient = patient.as_ref().map(Tree::root);
     let claim = stored.claim.view(d)?;
+    let claim = claim.root();
     let mut f = ClaimFields::default();
 
     if let Some(l) = header.child("1000A") {
-        let nm1 = l.segments.first()?;
+        let nm1 = l.segments().first()?;
         let per = l.segment("PER", &[]);
         f.submitter = Some(Submitter {
             name: nm1.get(3).to_owned(),
@@ -288,16 +293,16 @@ pub fn fields_of(stored: &StoredClaim) -> Option<ClaimFields> {
             email: per.and_then(|p| communication(p, "EM")),
         });
     }
-    if let Some(nm1) = header.child("1000B").and_then(|l| l.segments.first()) {
+    if let Some(nm1) = header.child("1000B").and_then(|l| l.segments().first()) {
         f.receiver = Some(Party { name: nm1.get(3).to_owned(), id: nm1.get(9).to_owned() });
     }
 
     f.provider_taxonomy = billing.segment("PRV", &["BI"]).and_then(|p| some(p.get(3)));
     if let Some(l) = billing.child("2010AA") {
-        f.provider_address = address_of(l);
+        f.provider_address = address_of(&l);
         f.provider_tax_id = l.segment("REF", &["EI", "SY"]).and_then(|r| some(r.get(2)));
     }
-    f.pay_to_address = billing.child("2010AB").and_then(address_of);
+    f.pay_to_address = billing.child("2010AB").and_then(|l| address_of(&l));
 
     let sbr = subscriber.segment("SBR", &[]);
     f.payer_responsibility = sbr.and_then(|s| some(s.get(1)));
@@ -309,26 +314,26 @@ pub fn fields_of(stored: &StoredClaim) -> Option<ClaimFields> {
         (Some(p), _) => {
             f.relationship = p.segment("PAT", &[]).and_then(|s| some(s.get(1)));
             if let Some(l) = p.child("2010CA") {
-                f.patient_address = address_of(l);
-                f.patient_gender = demographics(l).1;
+                f.patient_address = address_of(&l);
+                f.patient_gender = demographics(&l).1;
             }
             if let Some(l) = insured {
-                let nm1 = l.segments.first()?;
-                let (date_of_birth, gender) = demographics(l);
+                let nm1 = l.segments().first()?;
+                let (date_of_birth, gender) = demographics(&l);
                 f.subscriber = Some(Person {
                     member_id: some(nm1.get(9)),
                     last_name: nm1.get(3).to_owned(),
                     first_name: some(nm1.get(4)),
                     date_of_birth,
                     gender,
-                    address: address_of(l),
+                    address: address_of(&l),
                 });
             }
         }
         (None, Some(l)) => {
             f.relationship = sbr.and_then(|s| some(s.get(2)));
-            f.patient_address = address_of(l);
-            f.patient_gender = demographics(l).1;
+            f.patient_address = address_of(&l);
+            f.patient_gender = demographics(&l).1;
         }
         (None, None) => {}
     }
@@ -367,11 +372,11 @@ pub fn fields_of(stored: &StoredClaim) -> Option<ClaimFields> {
         let (from, to) = s.get(3).split_once('-')?;
         Some((d8(from)?, d8(to)?))
     });
-    for l in claim.children.iter().filter(|c| c.id.starts_with("2310")) {
-        let Some(role) = l.segments.first().and_then(|nm1| ProviderRole::of_code(nm1.get(1))) else {
+    for l in claim.children().filter(|c| c.id().starts_with("2310")) {
+        let Some(role) = l.segments().first().and_then(|nm1| ProviderRole::of_code(nm1.get(1))) else {
             continue;
         };
-        if let Some(p) = named_provider(l) {
+        if let Some(p) = named_provider(&l) {
             f.providers.push((role, p));
         }
     }
@@ -386,7 +391,7 @@ pub fn fields_of(stored: &StoredClaim) -> Option<ClaimFields> {
         }
         if let Some(l) = line.child("2410") {
             let ctp = l.segment("CTP", &[]);
-            out.ndc = l.segments.first().filter(|lin| lin.get(2) == "N4").map(|lin| Ndc {
+            out.ndc = l.segments().first().filter(|lin| lin.get(2) == "N4").map(|lin| Ndc {
                 code: lin.get(3).to_owned(),
                 quantity: ctp.and_then(|c| some(c.get(4))),
                 unit: ctp.and_then(|c| some(c.component(5, 1))),

@@ -15,12 +15,12 @@ use crate::{LineControlNumber, Money};
 
 pub(super) fn read_lines(
     format: Format,
-    l: &Loop<'_>,
+    l: &Loop<'_, '_>,
     default_date: Option<NaiveDate>,
     f: &mut Faults,
 ) -> Vec<Option<ClaimLineDraft>> {
-    let clm = &l.segments[0];
-    let loops: Vec<&Loop<'_>> = l.children_of("2400").collect();
+    let clm = &l.segments()[0];
+    let loops: Vec<Loop<'_, '_>> = l.children_of("2400").collect();
     if loops.is_empty() {
         f.push(missing(clm, "LX", "a service line (LX, loop 2400)"));
     }
@@ -40,7 +40,7 @@ pub(super) fn read_lines(
         .iter()
         .enumerate()
         .map(|(i, lp)| {
-            let lx = &lp.segments[0];
+            let lx = &lp.segments()[0];
             if lx.get(1).parse::<usize>().ok() != Some(i + 1) || lx.get(1).starts_with('0') {
                 f.push(lx.error(Some(1), format!("must be {}: line numbers count up from 1", i + 1)));
             }

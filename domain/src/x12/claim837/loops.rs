@@ -9,53 +9,163 @@
 use super::super::segments::{Segment, tag};
 use super::Format;
 
-/// One loop: its id in the implementation guide, its segments in order, and its loops.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Loop<'a> {
-    pub id: &'static str,
-    pub segments: Vec<Segment<'a>>,
-    pub children: Vec<Loop<'a>>,
+/// Every loop of one transaction set (or of one stored claim), flat: the segments in one
+/// array, each loop's own segments side by side and the loops inside it after them, and the
+/// loops in the order they open. A loop and everything inside it are then two ranges, and a
+/// set of thousands of claims is two allocations rather than two for each of its loops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree<'a> {
+    segments: Vec<Segment<'a>>,
+    nodes: Vec<Node>,
 }
 
-impl<'a> Loop<'a> {
-    pub fn new(id: &'static str) -> Self {
-        Self { id, segments: Vec::new(), children: Vec::new() }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Node {
+    id: &'static str,
+    /// The loop's own segments: `segments[start..end]`.
+    start: u32,
+    end: u32,
+    /// The first node after the loop and the loops inside it.
+    after: u32,
+}
+
+/// A loop of a `Tree`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopId(u32);
+
+impl<'a> Tree<'a> {
+    pub fn get(&self, id: LoopId) -> Loop<'_, 'a> {
+        Loop { tree: self, node: id.0 as usize }
+    }
+
+    /// The first loop (of a stored loop's tree, the loop itself).
+    pub fn root(&self) -> Loop<'_, 'a> {
+        Loop { tree: self, node: 0 }
+    }
+
+    fn end_of(&self, node: usize) -> usize {
+        let after = self.nodes[node].after as usize;
+        self.nodes.get(after).map_or(self.segments.len(), |n| n.start as usize)
+    }
+
+    /// Every segment of the tree with the id of its loop, in the order they are written.
+    pub fn walk(&self) -> impl Iterator<Item = (&Segment<'a>, &'static str)> {
+        self.walk_between(LoopId(0), self.next_id())
+    }
+
+    /// The segments of the loops from `first` up to `end`, with the id of their loop.
+    pub fn walk_between(&self, first: LoopId, end: LoopId) -> impl Iterator<Item = (&Segment<'a>, &'static str)> {
+        self.nodes[first.0 as usize..end.0 as usize]
+            .iter()
+            .flat_map(|n| self.segments[n.start as usize..n.end as usize].iter().map(|s| (s, n.id)))
+    }
+
+    /// Room for `segments` segments, and a loop for every few of them.
+    pub(super) fn reserve(&mut self, segments: usize) {
+        self.segments.reserve(segments);
+        self.nodes.reserve(segments / 4);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The id the next loop opened will have.
+    pub(super) fn next_id(&self) -> LoopId {
+        LoopId(self.nodes.len() as u32)
+    }
+
+    /// A loop and its segments, none of which are out of order: the stored form read back.
+    pub(super) fn open(&mut self, id: &'static str, segments: impl IntoIterator<Item = Segment<'a>>) -> usize {
+        let start = self.segments.len() as u32;
+        self.segments.extend(segments);
+        self.nodes.push(Node { id, start, end: self.segments.len() as u32, after: 0 });
+        self.nodes.len() - 1
+    }
+
+    /// Closes a loop `open` opened, once the loops inside it are added.
+    pub(super) fn close(&mut self, node: usize) {
+        self.nodes[node].after = self.nodes.len() as u32;
+    }
+}
+
+/// One loop: its id in the implementation guide, its segments in order, and its loops.
+#[derive(Debug, Clone, Copy)]
+pub struct Loop<'t, 'a> {
+    tree: &'t Tree<'a>,
+    node: usize,
+}
+
+impl<'t, 'a> Loop<'t, 'a> {
+    pub fn id(&self) -> &'static str {
+        self.tree.nodes[self.node].id
+    }
+
+    /// The loop's own segments (not those of the loops inside it).
+    pub fn segments(&self) -> &'t [Segment<'a>] {
+        let n = &self.tree.nodes[self.node];
+        &self.tree.segments[n.start as usize..n.end as usize]
+    }
+
+    /// The loops directly inside this one, in order.
+    pub fn children(&self) -> impl Iterator<Item = Loop<'t, 'a>> + use<'t, 'a> {
+        let tree = self.tree;
+        let after = tree.nodes[self.node].after as usize;
+        let mut next = self.node + 1;
+        std::iter::from_fn(move || {
+            (next < after).then(|| {
+                let node = next;
+                next = tree.nodes[node].after as usize;
+                Loop { tree, node }
+            })
+        })
     }
 
     /// The first segment with this id whose first element is one of `qualifiers` (any, when
     /// `qualifiers` is empty).
-    pub fn segment(&self, id: &str, qualifiers: &[&str]) -> Option<&Segment<'a>> {
+    pub fn segment(&self, id: &str, qualifiers: &[&str]) -> Option<&'t Segment<'a>> {
         let tag = tag::of(id);
-        self.segments.iter().find(|s| s.tag == tag && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
+        self.segments().iter().find(|s| s.tag == tag && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
     }
 
-    pub fn segments_of<'s>(
-        &'s self,
-        id: &'s str,
-        qualifiers: &'s [&'s str],
-    ) -> impl Iterator<Item = &'s Segment<'a>> + 's {
+    pub fn segments_of<'s>(&self, id: &'s str, qualifiers: &'s [&'s str]) -> impl Iterator<Item = &'t Segment<'a>> + 's
+    where
+        't: 's,
+    {
         let tag = tag::of(id);
-        self.segments.iter().filter(move |s| s.tag == tag && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
+        self.segments()
+            .iter()
+            .filter(move |s| s.tag == tag && (qualifiers.is_empty() || qualifiers.contains(&s.get(1))))
     }
 
-    pub fn child(&self, id: &str) -> Option<&Loop<'a>> {
-        self.children.iter().find(|c| c.id == id)
+    pub fn child(&self, id: &str) -> Option<Loop<'t, 'a>> {
+        self.children().find(|c| c.id() == id)
     }
 
-    pub fn children_of<'s>(&'s self, id: &'s str) -> impl Iterator<Item = &'s Loop<'a>> + 's {
-        self.children.iter().filter(move |c| c.id == id)
+    pub fn children_of<'s>(&self, id: &'s str) -> impl Iterator<Item = Loop<'t, 'a>> + 's
+    where
+        't: 's,
+    {
+        self.children().filter(move |c| c.id() == id)
+    }
+
+    /// Every segment of the loop and its loops, in the order they are written, with the id
+    /// of the loop each is in.
+    pub fn walk(&self) -> impl Iterator<Item = (&'t Segment<'a>, &'static str)> + use<'t, 'a> {
+        let tree = self.tree;
+        let after = tree.nodes[self.node].after as usize;
+        tree.nodes[self.node..after]
+            .iter()
+            .flat_map(move |n| tree.segments[n.start as usize..n.end as usize].iter().map(move |s| (s, n.id)))
     }
 
     /// Every segment of the loop and its loops, in the order they are written.
-    pub fn walk(&self, out: &mut Vec<(Segment<'a>, &'static str)>) {
-        out.extend(self.segments.iter().map(|s| (*s, self.id)));
-        for child in &self.children {
-            child.walk(out);
-        }
+    pub fn all_segments(&self) -> &'t [Segment<'a>] {
+        &self.tree.segments[self.tree.nodes[self.node].start as usize..self.tree.end_of(self.node)]
     }
 
     pub fn segment_count(&self) -> usize {
-        self.segments.len() + self.children.iter().map(Loop::segment_count).sum::<usize>()
+        self.all_segments().len()
     }
 }
 
@@ -186,58 +296,113 @@ pub(super) fn held_by(id: &str) -> &'static [u32] {
     }
 }
 
-/// Builds one unit of loops (the header, a 2000 loop, or a claim's 2300 loop) segment by
-/// segment: a segment opens a loop under the innermost open loop where it opens one, or joins
-/// the innermost open loop that holds it, closing the loops inside that one.
-pub(super) struct Builder<'a> {
+/// Builds the units of loops of a set (its header, each 2000 loop, each claim's 2300 loop)
+/// segment by segment: a segment opens a loop under the innermost open loop where it opens
+/// one, or joins the innermost open loop that holds it, closing the loops inside that one.
+pub(super) struct Builder {
     format: Format,
-    stack: Vec<Loop<'a>>,
-    /// What each open loop holds (`held_by`), looked up once as it opens.
-    held: Vec<&'static [u32]>,
+    /// The open loops, outermost first, with what each holds (`held_by`).
+    stack: Vec<(usize, &'static [u32])>,
+    /// The loop of each segment of the open unit.
+    owners: Vec<u32>,
+    /// Where the open unit's segments begin, and whether they came in the order they are
+    /// kept in (a loop's segments before the loops inside it): nearly always.
+    first: usize,
+    ordered: bool,
 }
 
-impl<'a> Builder<'a> {
-    pub(super) fn new(format: Format, root: Loop<'a>) -> Self {
-        let held = vec![held_by(root.id)];
-        Self { format, stack: vec![root], held }
+impl Builder {
+    pub(super) fn new(format: Format) -> Self {
+        Self { format, stack: Vec::with_capacity(8), owners: Vec::new(), first: 0, ordered: true }
     }
 
-    /// Places `seg`; `false` when no open loop takes it.
-    pub(super) fn push(&mut self, seg: Segment<'a>) -> bool {
+    /// Opens a unit: closes the open one, and starts a loop `id` holding `first` (the HL or
+    /// CLM that opens it), if any.
+    pub(super) fn open<'a>(&mut self, tree: &mut Tree<'a>, id: &'static str, first: Option<Segment<'a>>) -> LoopId {
+        self.finish(tree);
+        self.first = tree.segments.len();
+        self.ordered = true;
+        self.owners.clear();
+        let node = tree.open(id, None);
+        self.stack.push((node, held_by(id)));
+        if let Some(seg) = first {
+            self.put(tree, node, seg);
+        }
+        LoopId(node as u32)
+    }
+
+    fn put<'a>(&mut self, tree: &mut Tree<'a>, node: usize, seg: Segment<'a>) {
+        if self.owners.last().is_some_and(|&last| node < last as usize) {
+            self.ordered = false;
+        }
+        self.owners.push(node as u32);
+        tree.segments.push(seg);
+        tree.nodes[node].end = tree.segments.len() as u32;
+    }
+
+    /// Places `seg` in the open unit; `false` when no open loop takes it.
+    pub(super) fn push<'a>(&mut self, tree: &mut Tree<'a>, seg: Segment<'a>) -> bool {
         for depth in (0..self.stack.len()).rev() {
-            let id = self.stack[depth].id;
-            if let Some(child) = opens(self.format, id, &seg) {
-                self.close_to(depth);
-                let mut open = Loop::new(child);
-                open.segments.push(seg);
-                self.stack.push(open);
-                self.held.push(held_by(child));
+            let (node, held) = self.stack[depth];
+            if let Some(child) = opens(self.format, tree.nodes[node].id, &seg) {
+                self.close_to(tree, depth);
+                let open = tree.open(child, None);
+                self.stack.push((open, held_by(child)));
+                self.put(tree, open, seg);
                 return true;
             }
-            if self.held[depth].contains(&seg.tag) {
-                self.close_to(depth);
-                self.stack[depth].segments.push(seg);
+            if held.contains(&seg.tag) {
+                self.close_to(tree, depth);
+                self.put(tree, node, seg);
                 return true;
             }
         }
         false
     }
 
-    fn close_to(&mut self, depth: usize) {
+    fn close_to(&mut self, tree: &mut Tree<'_>, depth: usize) {
         while self.stack.len() > depth + 1 {
-            let done = self.stack.pop().expect("deeper than depth");
-            self.held.pop();
-            self.stack.last_mut().expect("the root stays").children.push(done);
+            let (done, _) = self.stack.pop().expect("deeper than depth");
+            tree.close(done);
         }
     }
 
-    pub(super) fn finish(mut self) -> Loop<'a> {
-        self.close_to(0);
-        self.stack.pop().expect("the root")
+    /// How many segments the open unit holds.
+    pub(super) fn len(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// Closes the open unit, if any; a segment that came back to a loop after the loops inside
+    /// it is moved to the loop's own segments, where it is kept and written.
+    pub(super) fn finish(&mut self, tree: &mut Tree<'_>) {
+        if self.stack.is_empty() {
+            return;
+        }
+        self.close_to(tree, 0);
+        let (root, _) = self.stack.pop().expect("the root");
+        tree.close(root);
+        if !self.ordered {
+            let mut moved: Vec<(u32, Segment<'_>)> =
+                self.owners.iter().copied().zip(tree.segments[self.first..].iter().copied()).collect();
+            moved.sort_by_key(|&(owner, _)| owner);
+            let mut at = self.first;
+            let mut owners = moved.iter().map(|&(o, _)| o as usize).peekable();
+            for node in root..tree.nodes.len() {
+                let start = at;
+                while owners.next_if_eq(&node).is_some() {
+                    at += 1;
+                }
+                tree.nodes[node].start = start as u32;
+                tree.nodes[node].end = at as u32;
+            }
+            for (slot, (_, seg)) in tree.segments[self.first..].iter_mut().zip(moved) {
+                *slot = seg;
+            }
+        }
     }
 
     /// The id of the innermost open loop (for errors).
-    pub(super) fn current(&self) -> &'static str {
-        self.stack.last().map_or("", |l| l.id)
+    pub(super) fn current(&self, tree: &Tree<'_>) -> &'static str {
+        self.stack.last().map_or("", |&(node, _)| tree.nodes[node].id)
     }
 }

@@ -24,7 +24,7 @@ pub use fields::{
     Address, Admission, ClaimFields, Diagnosis, LineFields, NamedProvider, Ndc, Party, Person, ProviderRole, Submitter,
     fields_of,
 };
-pub use loops::Loop;
+pub use loops::{Loop, LoopId, Tree};
 pub use project::{Projected, project};
 pub use read::{MAX_CLAIM_SEGMENTS, MAX_CLAIMS, parse_837};
 pub use stored::{StoredClaim, StoredLoop};
@@ -107,8 +107,12 @@ pub struct TransactionSet<'a> {
     /// Where the ST sits in the file (1-based), and how many segments ST to SE hold.
     pub st_index: usize,
     pub segment_count: usize,
+    /// The loops of the file's sets: this set's are `loops`, and the fields below name theirs.
+    pub tree: std::sync::Arc<Tree<'a>>,
+    /// The set's loops: from the first up to (not including) the second.
+    pub loops: (LoopId, LoopId),
     /// BHT and the submitter (1000A) and receiver (1000B) loops.
-    pub header: Loop<'a>,
+    pub header: LoopId,
     /// The 2000A, 2000B and 2000C loops, in file order.
     pub contexts: Vec<Context<'a>>,
     pub claims: Vec<Claim<'a>>,
@@ -116,23 +120,27 @@ pub struct TransactionSet<'a> {
     pub errors: Vec<EdiError>,
 }
 
-impl TransactionSet<'_> {
+impl<'a> TransactionSet<'a> {
     /// The position of a segment within the set, ST being 1 (999 IK302).
     pub fn position(&self, segment_index: usize) -> usize {
         segment_index.saturating_sub(self.st_index) + 1
     }
 
+    pub fn loop_of(&self, id: LoopId) -> Loop<'_, 'a> {
+        self.tree.get(id)
+    }
+
     /// The loop each segment of the set sits in, by the segment's index in the file.
     pub fn loops_by_segment(&self) -> std::collections::HashMap<usize, &'static str> {
-        let mut walked = Vec::with_capacity(self.segment_count);
-        self.header.walk(&mut walked);
-        for c in &self.contexts {
-            c.loop_.walk(&mut walked);
-        }
-        for c in &self.claims {
-            c.claim.walk(&mut walked);
-        }
-        walked.into_iter().map(|(s, id)| (s.index, id)).collect()
+        self.tree.walk_between(self.loops.0, self.loops.1).map(|(s, id)| (s.index, id)).collect()
+    }
+
+    /// The first and last segment indexes of a claim's own loops.
+    pub fn span(&self, claim: &Claim<'_>) -> (usize, usize) {
+        let segments = self.tree.get(claim.claim).all_segments();
+        let first = segments.iter().map(|s| s.index).min().unwrap_or(0);
+        let last = segments.iter().map(|s| s.index).max().unwrap_or(0);
+        (first, last)
     }
 
     /// The chain of 2000 loops above a claim, innermost first: patient (if any), subscriber,
@@ -186,7 +194,7 @@ pub struct Context<'a> {
     /// The index of the parent's context.
     pub parent: Option<usize>,
     pub hl: Segment<'a>,
-    pub loop_: Loop<'a>,
+    pub loop_: LoopId,
     pub errors: Vec<EdiError>,
 }
 
@@ -194,23 +202,16 @@ pub struct Context<'a> {
 #[derive(Debug, Clone)]
 pub struct Claim<'a> {
     pub context: Option<usize>,
-    pub claim: Loop<'a>,
+    pub claim: LoopId,
+    /// CLM01 as sent (possibly invalid).
+    pub number: &'a str,
     pub errors: Vec<EdiError>,
 }
 
 impl<'a> Claim<'a> {
-    /// The first and last segment indexes of the claim's own loops.
-    pub fn span(&self) -> (usize, usize) {
-        let mut walked = Vec::new();
-        self.claim.walk(&mut walked);
-        let first = walked.iter().map(|(s, _)| s.index).min().unwrap_or(0);
-        let last = walked.iter().map(|(s, _)| s.index).max().unwrap_or(0);
-        (first, last)
-    }
-
     /// CLM01 as sent (possibly invalid).
     pub fn claim_number(&self) -> &'a str {
-        self.claim.segments.first().map_or("", |clm| clm.get(1))
+        self.number
     }
 }
 

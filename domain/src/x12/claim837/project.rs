@@ -32,7 +32,7 @@ pub struct Projected<'a> {
 
 /// Reads every claim of `set`; `today` is the UTC date of receipt (dates after it are refused).
 pub fn project<'a>(set: &TransactionSet<'a>, today: NaiveDate) -> Vec<Projected<'a>> {
-    let parties: Vec<Party> = set.contexts.iter().map(party).collect();
+    let parties: Vec<Party> = set.contexts.iter().map(|c| party(set, c)).collect();
     set.claims
         .iter()
         .map(|claim| {
@@ -47,13 +47,14 @@ pub fn project<'a>(set: &TransactionSet<'a>, today: NaiveDate) -> Vec<Projected<
                 Err(faults)
             } else {
                 let view = Parties::of(set, &ancestry, &parties);
-                match (read_claim(set.format, claim, &view, today), faults.is_empty()) {
+                match (read_claim(set, claim, &view, today), faults.is_empty()) {
                     (Ok(draft), true) => Ok(draft),
                     (Ok(_), false) => Err(faults),
                     (Err(more), _) => {
                         faults.extend(more);
                         if faults.is_empty() {
-                            let clm = claim.claim.segments.first().expect("a claim loop starts with its CLM");
+                            let clm =
+                                set.loop_of(claim.claim).segments().first().expect("a claim loop starts with its CLM");
                             faults.push(
                                 clm.error(None, "the claim's provider, subscriber, payer or patient could not be read"),
                             );
@@ -103,13 +104,13 @@ struct Party {
     subscriber_is_patient: bool,
 }
 
-fn party(context: &Context<'_>) -> Party {
+fn party(set: &TransactionSet<'_>, context: &Context<'_>) -> Party {
     let mut f = Faults::default();
     let mut out = Party::default();
-    let l = &context.loop_;
+    let l = set.loop_of(context.loop_);
     let hl = &context.hl;
     match context.level {
-        Level::Billing => match l.child("2010AA").and_then(|c| c.segments.first().map(|s| (c, s))) {
+        Level::Billing => match l.child("2010AA").and_then(|c| c.segments().first().map(|s| (c, s))) {
             None => f.push(missing(hl, "NM1", "the billing provider (NM1*85, loop 2010AA)")),
             Some((lp, nm1)) => {
                 out.provider = provider(&mut f, nm1);
@@ -154,11 +155,11 @@ fn party(context: &Context<'_>) -> Party {
                     }
                 }
             }
-            match l.child("2010BA").and_then(|c| c.segments.first().map(|s| (c, s))) {
+            match l.child("2010BA").and_then(|c| c.segments().first().map(|s| (c, s))) {
                 None => f.push(missing(hl, "NM1", "the subscriber (NM1*IL, loop 2010BA)")),
-                Some((lp, nm1)) => out.member = person(&mut f, lp, nm1, out.subscriber_is_patient),
+                Some((lp, nm1)) => out.member = person(&mut f, &lp, nm1, out.subscriber_is_patient),
             }
-            match l.child("2010BB").and_then(|c| c.segments.first()) {
+            match l.child("2010BB").and_then(|c| c.segments().first()) {
                 None => f.push(missing(hl, "NM1", "the payer (NM1*PR, loop 2010BB)")),
                 Some(nm1) => {
                     let name = f.take(checked(
@@ -178,9 +179,9 @@ fn party(context: &Context<'_>) -> Party {
             if l.segment("PAT", &[]).is_none_or(|p| p.get(1).is_empty()) {
                 f.push(missing(hl, "PAT", "the patient's relationship to the subscriber (PAT01)"));
             }
-            match l.child("2010CA").and_then(|c| c.segments.first().map(|s| (c, s))) {
+            match l.child("2010CA").and_then(|c| c.segments().first().map(|s| (c, s))) {
                 None => f.push(missing(hl, "NM1", "the patient (NM1*QC, loop 2010CA)")),
-                Some((lp, nm1)) => out.member = person(&mut f, lp, nm1, true),
+                Some((lp, nm1)) => out.member = person(&mut f, &lp, nm1, true),
             }
         }
     }
@@ -213,7 +214,7 @@ fn provider(f: &mut Faults, nm1: &Segment<'_>) -> Option<(Npi, PartyName)> {
 /// of the patient).
 fn person(
     f: &mut Faults,
-    lp: &Loop<'_>,
+    lp: &Loop<'_, '_>,
     nm1: &Segment<'_>,
     is_patient: bool,
 ) -> Option<(Option<MemberId>, PersonName, PersonName, Option<NaiveDate>)> {
@@ -303,14 +304,15 @@ pub(super) fn period(seg: &Segment<'_>) -> Result<(NaiveDate, NaiveDate), EdiErr
 }
 
 fn read_claim(
-    format: Format,
+    set: &TransactionSet<'_>,
     claim: &Claim<'_>,
     parties: &Parties<'_>,
     today: NaiveDate,
 ) -> Result<ClaimDraft, Vec<EdiError>> {
     let mut f = Faults::default();
-    let l = &claim.claim;
-    let clm = l.segments.first().expect("a claim loop starts with its CLM");
+    let format = set.format;
+    let l = &set.loop_of(claim.claim);
+    let clm = l.segments().first().expect("a claim loop starts with its CLM");
     let claim_number =
         f.take(clm.required(1, "the patient control number").and_then(|v| checked(clm, 1, ClaimNumber::parse(v))));
     let total = f.take(amount(clm, 2, true));
@@ -429,7 +431,7 @@ fn read_claim(
                 .and_then(|(i, _)| i.parse::<usize>().ok());
             let seg = line_date
                 .and_then(|i| l.children_of("2400").nth(i))
-                .and_then(|lp| lp.segment("DTP", &["472"]).or(lp.segments.get(1)))
+                .and_then(|lp| lp.segment("DTP", &["472"]).or(lp.segments().get(1)))
                 .unwrap_or(clm);
             let element = if seg.id == "DTP" { Some(3) } else { None };
             seg.error(element, format!("{} {}", e.field, e.message))
@@ -441,7 +443,7 @@ fn read_claim(
 /// ABN) for services from 1 October 2015, ICD-9-CM (BK, BF, BJ, PR, BN) before.
 fn read_diagnoses(
     format: Format,
-    l: &Loop<'_>,
+    l: &Loop<'_, '_>,
     clm: &Segment<'_>,
     service_date: Option<NaiveDate>,
     f: &mut Faults,

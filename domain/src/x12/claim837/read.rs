@@ -8,13 +8,15 @@ use std::collections::HashMap;
 use super::super::envelope::{Cursor, Envelope, GroupKind, check_trailer, read_interchanges};
 use super::super::error::{EdiError, Fault};
 use super::super::segments::{Segment, tag};
-use super::loops::{Builder, Loop};
+use super::loops::{Builder, LoopId, Tree};
 use super::{Claim, ClaimFile, Context, Format, Level, TransactionSet};
 
 /// The most claims one file may hold, and segments one claim: beyond them the file is refused
 /// rather than held in memory (a claim of the guide's 50 or 999 lines runs to a few thousand).
 pub const MAX_CLAIMS: usize = 100_000;
 pub const MAX_CLAIM_SEGMENTS: usize = 20_000;
+/// The most segments room is made for before reading (64 MB).
+const RESERVED_SEGMENTS: usize = 1 << 20;
 
 /// Reads an 837P or 837I file. Envelope faults (ISA/IEA, GS/GE, ST/SE, their counts and
 /// control numbers, a set of another kind) are an `Err`; everything else is recorded on the
@@ -23,8 +25,15 @@ pub fn parse_837(input: &[u8]) -> Result<ClaimFile<'_>, EdiError> {
     let mut cursor = Cursor::new(input);
     let kind = GroupKind { functional_id: "HC", description: "health care claim" };
     let mut claims = 0usize;
-    let sets = read_interchanges(&mut cursor, &kind, |cursor, st, envelope| {
-        let set = read_set(cursor, st, envelope)?;
+    // The loops of every set, in one tree the sets share.
+    let mut tree = Tree::default();
+    let mut sets = read_interchanges(&mut cursor, &kind, |cursor, st, envelope| {
+        if tree.is_empty() {
+            // Sized once for the whole file rather than grown (and copied) as it is read; a
+            // file of a million segments or more (or of empty ones) grows past that.
+            tree.reserve(cursor.reader.segments_left().min(RESERVED_SEGMENTS));
+        }
+        let set = read_set(cursor, st, envelope, &mut tree)?;
         claims += set.claims.len();
         if claims > MAX_CLAIMS {
             return Err(st.error(None, format!("the file holds more than {MAX_CLAIMS} claims; send it in parts")));
@@ -35,6 +44,10 @@ pub fn parse_837(input: &[u8]) -> Result<ClaimFile<'_>, EdiError> {
         return Err(EdiError::new(1, "", None, "the file holds no 837 transaction"));
     };
     let format = first.format;
+    let tree = std::sync::Arc::new(tree);
+    for set in &mut sets {
+        set.tree = std::sync::Arc::clone(&tree);
+    }
     if let Some(other) = sets.iter().find(|s| s.format != format) {
         return Err(EdiError::new(
             other.st_index,
@@ -51,16 +64,17 @@ pub fn parse_837(input: &[u8]) -> Result<ClaimFile<'_>, EdiError> {
 }
 
 /// The unit of loops being read.
-enum Open<'a> {
+enum Open {
     Header,
-    Context(usize, Builder<'a>),
-    Claim(usize, Builder<'a>),
+    Context(usize),
+    Claim(usize),
 }
 
 fn read_set<'a>(
     cursor: &mut Cursor<'a>,
     st: Segment<'a>,
     envelope: &Envelope<'a>,
+    tree: &mut Tree<'a>,
 ) -> Result<TransactionSet<'a>, EdiError> {
     if st.get(1) != "837" {
         return Err(st.error(Some(1), "only 837 transaction sets are accepted here"));
@@ -88,12 +102,15 @@ fn read_set<'a>(
         receiver_id: envelope.gs.get(3),
         st_index: st.index,
         segment_count: 0,
-        header: Loop::new("header"),
+        tree: Default::default(),
+        header: LoopId::default(),
+        loops: (LoopId::default(), LoopId::default()),
         contexts: Vec::new(),
         claims: Vec::new(),
         errors: Vec::new(),
     };
-    let mut header = Builder::new(format, Loop::new("header"));
+    let mut loops = Builder::new(format);
+    set.header = loops.open(tree, "header", None);
     let mut open = Open::Header;
     let mut count = 1usize;
     let mut hl_ids = HashMap::new();
@@ -103,59 +120,53 @@ fn read_set<'a>(
         match seg.tag {
             tag::SE => {
                 check_trailer(&seg, count, control)?;
-                close(&mut set, open);
+                loops.finish(tree);
                 break;
             }
             tag::ISA | tag::IEA | tag::GS | tag::GE | tag::ST => {
                 return Err(seg.error(None, format!("the transaction {control} ends without an SE segment")));
             }
             tag::BHT if count == 2 => {
-                header.push(seg);
+                loops.push(tree, seg);
             }
             _ if count == 2 => {
                 set.errors.push(seg.error(None, "BHT must be the first segment after ST").fault(Fault::MissingSegment));
-                header.push(seg);
+                loops.push(tree, seg);
             }
             tag::HL => {
-                close(&mut set, std::mem::replace(&mut open, Open::Header));
                 let index = open_context(&mut set, &mut hl_ids, seg);
-                let root = set.contexts[index].loop_.clone();
-                open = Open::Context(index, Builder::new(format, root));
+                set.contexts[index].loop_ = loops.open(tree, set.contexts[index].level.loop_id(), Some(seg));
+                open = Open::Context(index);
             }
             tag::CLM => {
-                close(&mut set, std::mem::replace(&mut open, Open::Header));
                 let context = set.contexts.len().checked_sub(1).filter(|&c| set.contexts[c].level != Level::Billing);
-                let mut claim = Claim { context, claim: Loop::new("2300"), errors: Vec::new() };
+                let claim_loop = loops.open(tree, "2300", Some(seg));
+                let mut claim = Claim { context, claim: claim_loop, number: seg.get(1), errors: Vec::new() };
                 if context.is_none() {
                     claim.errors.push(
                         seg.error(None, "a claim (CLM) must follow a subscriber (HL*22) or patient (HL*23) loop")
                             .fault(Fault::UnexpectedSegment),
                     );
                 }
-                let mut root = Loop::new("2300");
-                root.segments.push(seg);
                 set.claims.push(claim);
-                open = Open::Claim(set.claims.len() - 1, Builder::new(format, root));
+                open = Open::Claim(set.claims.len() - 1);
             }
             _ => {
-                let (placed, within, errors) = match &mut open {
-                    Open::Header => (header.push(seg), header.current(), &mut set.errors),
-                    Open::Context(i, b) => (b.push(seg), b.current(), &mut set.contexts[*i].errors),
-                    Open::Claim(i, b) => {
-                        let claim = &mut set.claims[*i];
-                        if claim.claim.segments.len() >= MAX_CLAIM_SEGMENTS {
-                            return Err(seg.error(None, format!("a claim has more than {MAX_CLAIM_SEGMENTS} segments")));
-                        }
-                        (b.push(seg), b.current(), &mut claim.errors)
+                if matches!(open, Open::Claim(_)) && loops.len() >= MAX_CLAIM_SEGMENTS {
+                    return Err(seg.error(None, format!("a claim has more than {MAX_CLAIM_SEGMENTS} segments")));
+                }
+                if !loops.push(tree, seg) {
+                    let fault = unplaced(&seg, loops.current(tree));
+                    match open {
+                        Open::Header => set.errors.push(fault),
+                        Open::Context(i) => set.contexts[i].errors.push(fault),
+                        Open::Claim(i) => set.claims[i].errors.push(fault),
                     }
-                };
-                if !placed {
-                    errors.push(unplaced(&seg, within));
                 }
             }
         }
     }
-    set.header = header.finish();
+    set.loops = (set.header, tree.next_id());
     set.segment_count = count;
     Ok(set)
 }
@@ -168,17 +179,6 @@ fn unplaced(seg: &Segment<'_>, within: &str) -> EdiError {
             .fault(Fault::UnexpectedSegment)
     } else {
         seg.error(None, format!("segment {} is not part of an 837", seg.id)).fault(Fault::UnknownSegment)
-    }
-}
-
-fn close<'a>(set: &mut TransactionSet<'a>, open: Open<'a>) {
-    match open {
-        Open::Header => {}
-        Open::Context(i, b) => set.contexts[i].loop_ = b.finish(),
-        Open::Claim(i, b) => {
-            // The placeholder claim loop gets its content.
-            set.claims[i].claim = b.finish();
-        }
     }
 }
 
@@ -222,10 +222,9 @@ fn open_context<'a>(set: &mut TransactionSet<'a>, ids: &mut HashMap<&'a str, usi
         (Some(want), _) => errors
             .push(hl.error(Some(2), format!("must name the HL of its {} loop; {parent_id:?} does not", want.name()))),
     }
-    let mut root = Loop::new(level.loop_id());
-    // The HL itself is written afresh (ids renumbered); it stays here for positions and errors.
-    root.segments.push(hl);
-    set.contexts.push(Context { level, hl_id: hl.get(1), parent, hl, loop_: root, errors });
+    // The loop (with the HL itself, written afresh with ids renumbered, kept for positions and
+    // errors) is opened by the caller.
+    set.contexts.push(Context { level, hl_id: hl.get(1), parent, hl, loop_: LoopId::default(), errors });
     // Ids that count up are found by position; only the others need the map. The first HL of
     // an id keeps it: a repeated id is already a fault of its own HL01.
     if hl.get(1).parse::<usize>().ok() != Some(expected) {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::super::segments::{Delimiters, Segment};
-use super::{Claim, Format, Level, Loop, TransactionSet};
+use super::{Claim, Format, Level, Loop, TransactionSet, Tree};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredLoop {
@@ -51,25 +51,34 @@ fn text_of(seg: &Segment<'_>) -> String {
 }
 
 impl StoredLoop {
-    pub fn of(l: &Loop<'_>) -> Self {
+    pub fn of(l: &Loop<'_, '_>) -> Self {
         Self {
-            id: l.id.to_owned(),
-            segments: l.segments.iter().map(text_of).collect(),
-            children: l.children.iter().map(Self::of).collect(),
+            id: l.id().to_owned(),
+            segments: l.segments().iter().map(text_of).collect(),
+            children: l.children().map(|c| Self::of(&c)).collect(),
         }
     }
 
-    /// The loop read back; `None` if a segment's text is not a segment.
-    pub fn view(&self, delimiters: Delimiters) -> Option<Loop<'_>> {
-        let id = super::loops::known_id(&self.id)?;
-        let segments = self
-            .segments
-            .iter()
-            .enumerate()
-            .map(|(i, text)| Segment::from_text(i + 1, text, delimiters))
-            .collect::<Option<Vec<_>>>()?;
-        let children = self.children.iter().map(|c| c.view(delimiters)).collect::<Option<Vec<_>>>()?;
-        Some(Loop { id, segments, children })
+    /// The loop read back (the root of the tree); `None` if a segment's text is not a segment.
+    pub fn view(&self, delimiters: Delimiters) -> Option<Tree<'_>> {
+        fn add<'s>(tree: &mut Tree<'s>, l: &'s StoredLoop, delimiters: Delimiters) -> Option<()> {
+            let id = super::loops::known_id(&l.id)?;
+            let segments = l
+                .segments
+                .iter()
+                .enumerate()
+                .map(|(i, text)| Segment::from_text(i + 1, text, delimiters))
+                .collect::<Option<Vec<_>>>()?;
+            let node = tree.open(id, segments);
+            for c in &l.children {
+                add(tree, c, delimiters)?;
+            }
+            tree.close(node);
+            Some(())
+        }
+        let mut tree = Tree::default();
+        add(&mut tree, self, delimiters)?;
+        Some(tree)
     }
 }
 
@@ -86,7 +95,7 @@ impl StoredClaim {
                 Level::Subscriber => &mut subscriber,
                 Level::Patient => &mut patient,
             };
-            *slot = Some(StoredLoop::of(&c.loop_));
+            *slot = Some(StoredLoop::of(&set.loop_of(c.loop_)));
         }
         Some(Self {
             format: set.format.name().to_owned(),
@@ -99,11 +108,11 @@ impl StoredClaim {
             .iter()
             .map(|&b| b as char)
             .collect(),
-            header: StoredLoop::of(&set.header),
+            header: StoredLoop::of(&set.loop_of(set.header)),
             billing: billing?,
             subscriber: subscriber?,
             patient,
-            claim: StoredLoop::of(&claim.claim),
+            claim: StoredLoop::of(&set.loop_of(claim.claim)),
             lacking: Vec::new(),
         })
     }

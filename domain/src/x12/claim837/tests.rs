@@ -30,9 +30,9 @@ fn reads_the_sample_file() {
     assert_eq!(first.lines[0].line_control_number.as_ref().unwrap().as_str(), "CLM05000000L1");
     assert!(drafts.iter().all(|d| d.result.is_ok()));
     // The loops are kept whole.
-    let claim = &set.claims[0].claim;
+    let claim = set.loop_of(set.claims[0].claim);
     assert_eq!(claim.children_of("2400").count(), 3);
-    assert_eq!(set.contexts[0].loop_.child("2010AA").unwrap().segments.len(), 4);
+    assert_eq!(set.loop_of(set.contexts[0].loop_).child("2010AA").unwrap().segments().len(), 4);
 }
 
 /// The sample with one change, its SE count kept right (unless the change is to the SE).
@@ -149,19 +149,16 @@ fn a_claim_is_stored_whole_and_read_back_the_same() {
             let d = back.delimiters().unwrap();
             assert_eq!(d, file.delimiters);
             let view = back.claim.view(d).unwrap();
-            let texts = |l: &Loop<'_>| {
-                let mut w = Vec::new();
-                l.walk(&mut w);
-                w.iter().map(|(s, id)| format!("{id} {} {}", s.id, s.elements_text())).collect::<Vec<_>>()
+            let texts = |l: &Loop<'_, '_>| {
+                l.walk().map(|(s, id)| format!("{id} {} {}", s.id, s.elements_text())).collect::<Vec<_>>()
             };
-            assert_eq!(texts(&view), texts(&claim.claim));
+            assert_eq!(texts(&view.root()), texts(&set.loop_of(claim.claim)));
             assert_eq!(
-                back.subscriber.view(d).unwrap().child("2010BA").unwrap().segments[0].get(9),
-                set.contexts[1 + set.claims.iter().position(|c| std::ptr::eq(c, claim)).unwrap()]
-                    .loop_
+                back.subscriber.view(d).unwrap().root().child("2010BA").unwrap().segments()[0].get(9),
+                set.loop_of(set.contexts[1 + set.claims.iter().position(|c| std::ptr::eq(c, claim)).unwrap()].loop_)
                     .child("2010BA")
                     .unwrap()
-                    .segments[0]
+                    .segments()[0]
                     .get(9)
             );
         }
@@ -190,7 +187,7 @@ fn reads_an_institutional_claim_with_a_patient_loop() {
     assert_eq!(draft.lines[1].units.to_string(), "3");
     assert_eq!(draft.total_charge().unwrap().to_string(), "1250.00");
     // The attending provider is kept in its loop.
-    assert_eq!(set.claims[0].claim.child("2310A").unwrap().segments[0].get(3), "WELBY");
+    assert_eq!(set.loop_of(set.claims[0].claim).child("2310A").unwrap().segments()[0].get(3), "WELBY");
     // Without the statement dates the claim is refused, naming what is missing.
     let text = INSTITUTIONAL.replace("DTP*434*RD8*20261101-20261101~\n", "").replace("SE*39*0001", "SE*38*0001");
     let file = parse_837(text.as_bytes()).unwrap();
@@ -241,7 +238,7 @@ mod properties {
                     let stored = StoredClaim::of(set, claim, file.delimiters).unwrap();
                     let d = stored.delimiters().unwrap();
                     let back = stored.claim.view(d).unwrap();
-                    prop_assert_eq!(StoredLoop::of(&back), stored.claim.clone());
+                    prop_assert_eq!(StoredLoop::of(&back.root()), stored.claim.clone());
                 }
             }
         }
@@ -277,9 +274,7 @@ mod writing {
         let d = c.delimiters().unwrap();
         let mut out = Vec::new();
         let mut put = |l: &StoredLoop| {
-            let mut walked = Vec::new();
-            l.view(d).unwrap().walk(&mut walked);
-            out.extend(walked.iter().filter(|(s, _)| s.id != "HL").map(|(s, id)| {
+            out.extend(l.view(d).unwrap().walk().filter(|(s, _)| s.id != "HL").map(|(s, id)| {
                 let elements: Vec<String> =
                     (1..=s.element_count()).map(|n| s.components(n).collect::<Vec<_>>().join("\u{1f}")).collect();
                 format!("{id}:{}:{}", s.id, elements.join("\u{1d}"))
@@ -479,4 +474,32 @@ fn real_files() {
             }
         }
     }
+}
+
+/// A segment of the claim's own loop sent after its lines (HI after the first LX loop) is kept
+/// in the claim's loop, where the guide puts it and where it is written back; the other loops
+/// and claims of the set are where they were.
+#[test]
+fn a_segment_back_in_an_outer_loop_is_kept_in_it() {
+    let hi = "HI*ABK:E119*ABF:F419~\n";
+    let moved =
+        SAMPLE.replacen(hi, "", 1).replacen("REF*6R*CLM05000000L1~\n", &format!("REF*6R*CLM05000000L1~\n{hi}"), 1);
+    assert_ne!(moved, SAMPLE);
+    let (file, plain) = (parse_837(moved.as_bytes()).unwrap(), parse_837(SAMPLE.as_bytes()).unwrap());
+    let (set, plain_set) = (&file.sets[0], &plain.sets[0]);
+    let claim = set.loop_of(set.claims[0].claim);
+    assert_eq!(claim.segments().iter().map(|s| s.id).collect::<Vec<_>>(), ["CLM", "HI"]);
+    assert_eq!(claim.children_of("2400").map(|l| l.segments().len()).collect::<Vec<_>>(), [4, 4, 4]);
+    // The HI stands at its place in the file (the 999 names it there), in loop 2300.
+    let hi_index = claim.segments()[1].index;
+    assert_eq!(hi_index, plain_set.loop_of(plain_set.claims[0].claim).segments()[1].index + 4);
+    assert_eq!(set.loops_by_segment()[&hi_index], "2300");
+    assert_eq!(set.span(&set.claims[0]), plain_set.span(&plain_set.claims[0]));
+    for (c, p) in set.claims.iter().zip(&plain_set.claims) {
+        let stored = StoredClaim::of(set, c, file.delimiters).unwrap();
+        assert_eq!(stored, StoredClaim::of(plain_set, p, plain.delimiters).unwrap());
+    }
+    let drafts: Vec<_> = project(set, today()).into_iter().map(|p| p.result.unwrap()).collect();
+    let plain_drafts: Vec<_> = project(plain_set, today()).into_iter().map(|p| p.result.unwrap()).collect();
+    assert_eq!(drafts, plain_drafts);
 }

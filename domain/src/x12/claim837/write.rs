@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::super::envelope::{id_qualifier, id_text};
 use super::super::segments::{Delimiters, Segment};
-use super::{Loop, StoredClaim};
+use super::{Loop, StoredClaim, Tree};
 
 /// Claims per transaction set: the guides ask for at most 5,000.
 pub const CLAIMS_PER_SET: usize = 5_000;
@@ -44,11 +44,11 @@ pub enum WriteError {
 const DELIMITER_SETS: [[u8; 4]; 4] = [*b"*:^~", *b"|>^~", *b"|>{\x1c", *b"\x1d\x1f\x1e\x1c"];
 
 struct Viewed<'a> {
-    billing: Loop<'a>,
-    subscriber: Loop<'a>,
-    patient: Option<Loop<'a>>,
-    claim: Loop<'a>,
-    header: Loop<'a>,
+    billing: Tree<'a>,
+    subscriber: Tree<'a>,
+    patient: Option<Tree<'a>>,
+    claim: Tree<'a>,
+    header: Tree<'a>,
     delimiters: Delimiters,
 }
 
@@ -126,8 +126,8 @@ pub fn write_837(claims: &[StoredClaim], envelope: &Envelope837) -> Result<Strin
         // The submitter and receiver are those of the first claim.
         let first = &set[0];
         for id in ["1000A", "1000B"] {
-            if let Some(l) = first.header.child(id) {
-                w.walk(l, first.delimiters, false);
+            if let Some(l) = first.header.root().child(id) {
+                w.walk(&l, first.delimiters, false);
             }
         }
         let mut hl = 0usize;
@@ -136,37 +136,37 @@ pub fn write_837(claims: &[StoredClaim], envelope: &Envelope837) -> Result<Strin
         let mut patient_key = None;
         let (mut billing_hl, mut subscriber_hl) = (0, 0);
         for c in set.iter() {
-            let bk = key(&c.billing);
+            let bk = key(&c.billing.root());
             if billing_key.as_ref() != Some(&bk) {
                 hl += 1;
                 billing_hl = hl;
                 w.raw(&["HL", &hl.to_string(), "", "20", "1"]);
-                w.walk(&c.billing, c.delimiters, true);
+                w.walk(&c.billing.root(), c.delimiters, true);
                 billing_key = Some(bk);
                 subscriber_key = None;
             }
             // Claims of the subscriber as patient, and those of dependents, go under separate
             // subscriber loops: HL04 says whether patient loops follow.
-            let sk = (key(&c.subscriber), c.patient.is_some());
+            let sk = (key(&c.subscriber.root()), c.patient.is_some());
             if subscriber_key.as_ref() != Some(&sk) {
                 hl += 1;
                 subscriber_hl = hl;
                 let children = if c.patient.is_some() { "1" } else { "0" };
                 w.raw(&["HL", &hl.to_string(), &billing_hl.to_string(), "22", children]);
-                w.walk(&c.subscriber, c.delimiters, true);
+                w.walk(&c.subscriber.root(), c.delimiters, true);
                 subscriber_key = Some(sk);
                 patient_key = None;
             }
             if let Some(patient) = &c.patient {
-                let pk = key(patient);
+                let pk = key(&patient.root());
                 if patient_key.as_ref() != Some(&pk) {
                     hl += 1;
                     w.raw(&["HL", &hl.to_string(), &subscriber_hl.to_string(), "23", "0"]);
-                    w.walk(patient, c.delimiters, true);
+                    w.walk(&patient.root(), c.delimiters, true);
                     patient_key = Some(pk);
                 }
             }
-            w.walk(&c.claim, c.delimiters, false);
+            w.walk(&c.claim.root(), c.delimiters, false);
         }
         let count = w.count + 1;
         w.raw(&["SE", &count.to_string(), &st]);
@@ -176,19 +176,13 @@ pub fn write_837(claims: &[StoredClaim], envelope: &Envelope837) -> Result<Strin
     Ok(w.out)
 }
 
-fn view_of(l: &super::StoredLoop, d: Delimiters, claim: usize) -> Result<Loop<'_>, WriteError> {
+fn view_of(l: &super::StoredLoop, d: Delimiters, claim: usize) -> Result<Tree<'_>, WriteError> {
     l.view(d).ok_or(WriteError::Unreadable(claim))
 }
 
 /// What makes two claims' loops the same loop: their segments' text, HL left out.
-fn key(l: &Loop<'_>) -> String {
-    let mut walked = Vec::new();
-    l.walk(&mut walked);
-    walked
-        .iter()
-        .filter(|(s, _)| s.id != "HL")
-        .map(|(s, _)| format!("{}\u{1}{}\u{2}", s.id, s.elements_text()))
-        .collect()
+fn key(l: &Loop<'_, '_>) -> String {
+    l.walk().filter(|(s, _)| s.id != "HL").map(|(s, _)| format!("{}\u{1}{}\u{2}", s.id, s.elements_text())).collect()
 }
 
 struct Writer {
@@ -212,14 +206,12 @@ impl Writer {
     }
 
     /// Writes a loop's segments (without its HL when `skip_hl`) and its loops, re-delimited.
-    fn walk(&mut self, l: &Loop<'_>, from: Delimiters, skip_hl: bool) {
-        let mut walked = Vec::new();
-        l.walk(&mut walked);
-        for (seg, _) in walked {
+    fn walk(&mut self, l: &Loop<'_, '_>, from: Delimiters, skip_hl: bool) {
+        for seg in l.all_segments() {
             if skip_hl && seg.id == "HL" {
                 continue;
             }
-            self.segment(&seg, from);
+            self.segment(seg, from);
         }
     }
 
