@@ -5,7 +5,7 @@
 
 use overturn_domain::audit::AuditEvent;
 use overturn_domain::denial_workflow::{DenialAction, DenialStatus};
-use overturn_domain::x12::claim837::{Edits, edit};
+use overturn_domain::x12::claim837::{Edits, LineFields, edit};
 use overturn_domain::{ClaimLineDraft, ClaimNumber, ClaimStatus, DiagnosisCode, FrequencyCode, PayerId};
 use overturn_entity::{claim, claim_detail, claim_payment, denial};
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -22,6 +22,10 @@ pub struct Correction {
     pub claim_number: Option<ClaimNumber>,
     pub diagnosis_codes: Option<Vec<DiagnosisCode>>,
     pub lines: Option<Vec<ClaimLineDraft>>,
+    /// With `lines`, each line's place of service, diagnosis pointers and drug, where sent.
+    pub line_fields: Option<Vec<LineFields>>,
+    /// CLM05-1 of a professional claim.
+    pub place_of_service: Option<String>,
     /// Instead of the one of the latest payment.
     pub payer_claim_control_number: Option<PayerId>,
     pub note: Option<String>,
@@ -140,6 +144,13 @@ pub async fn correct(
 
     // The 837 it came in, corrected.
     let detail = match claim_detail::Entity::find_by_id(original_id).one(txn).await? {
+        None if correction.place_of_service.is_some()
+            || correction.line_fields.iter().flatten().any(|f| !f.is_empty()) =>
+        {
+            return Ok(Err(CorrectionError::Unwritable(format!(
+                "claim {original_id} has no 837 loops to carry a place of service, diagnosis pointers or a drug: send it again with its 837 fields (POST /v1/claims) or as an 837"
+            ))));
+        }
         None => None,
         Some(found) => {
             let stored = serde_json::from_str(&found.detail)
@@ -150,6 +161,8 @@ pub async fn correct(
                 payer_claim_control_number: &control_number,
                 diagnoses: correction.diagnosis_codes.as_deref(),
                 lines: correction.lines.as_deref(),
+                line_fields: correction.line_fields.as_deref(),
+                place_of_service: correction.place_of_service.as_deref(),
                 service_date: row.service_date,
             };
             let changed = match edit(&stored, &edits) {

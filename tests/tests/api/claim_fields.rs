@@ -280,13 +280,66 @@ async fn a_correction_of_a_json_claim_is_written_with_its_fields(backend: Backen
     assert!(text.contains("SV1*HC:36415*20.50*UN*1***1~"), "{text}");
     // The payer's claim number follows the referral and authorization, as the guide orders them.
     assert!(text.contains("REF*G1*AUTH-1~\nREF*F8*PCN-77~"), "{text}");
-    let bad = json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-77", "lines": [{"procedure_code": "99213", "charge": "1.00", "diagnosis_pointers": [1]}]}});
+    // The correction has one code: a pointer at a second is named.
+    let bad = json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-77", "lines": [{"procedure_code": "99213", "charge": "1.00", "diagnosis_pointers": [2]}]}});
     let problem = assert_problem(
         app.post(&format!("/v1/claims/{}/corrections", correction["id"].as_str().unwrap()), &bad).await,
         400,
     )
     .await;
-    assert_eq!(error_fields(&problem), ["changes.lines[0].diagnosis_pointers"]);
+    assert_eq!(error_fields(&problem), ["changes.lines[0].diagnosis_pointers[0]"]);
+}
+
+/// The fixes a denial for a wrong place of service, a diagnosis that does not support the
+/// procedure, or a missing drug code asks for: a correction changes the claim's and a line's
+/// place of service, a line's pointers and its NDC; a line that sends none keeps its own.
+async fn a_correction_changes_places_of_service_pointers_and_drugs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let claim = created(app.post_claim(&professional("JSON-C2")).await).await;
+    let id = claim["id"].as_str().unwrap();
+    let lines = json!([
+        {"procedure_code": "99213", "modifiers": ["25"], "charge": "180.00", "place_of_service": "22",
+         "diagnosis_pointers": [2, 1], "ndc": {"code": "00409-0002-02", "quantity": "1", "unit": "UN"}},
+        {"procedure_code": "36415", "charge": "20.50"}
+    ]);
+    let body = json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-78", "place_of_service": "22", "lines": lines}});
+    let correction = created(app.post(&format!("/v1/claims/{id}/corrections"), &body).await).await;
+    let text = claim_837(&app, correction["id"].as_str().unwrap()).await;
+    x12valid(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(text.contains("CLM*JSON-C2*200.50***22:B:7*Y*A*Y*Y~"), "{text}");
+    assert!(text.contains("SV1*HC:99213:25*180.00*UN*1*22**2:1~"), "{text}");
+    assert!(text.contains("LIN**N4*00409000202~\nCTP****1*UN~"), "{text}");
+    // The second line sent no pointers or drug: it keeps its pointer and its NDC.
+    assert!(text.contains("SV1*HC:36415*20.50*UN*1***2~"), "{text}");
+    assert!(text.contains("LIN**N4*00409000101~\nCTP****2.5*ML~"), "{text}");
+    let shown = app.get_json(&format!("/v1/claims/{}", correction["id"].as_str().unwrap())).await;
+    assert_eq!(shown["place_of_service"], "22", "{shown}");
+    assert_eq!(shown["lines"][0]["place_of_service"], "22", "{shown}");
+    assert_eq!(shown["lines"][0]["diagnosis_pointers"], json!([2, 1]), "{shown}");
+    assert_eq!(shown["lines"][0]["ndc"]["code"], "00409000202", "{shown}");
+    assert_eq!(shown["lines"][1]["ndc"]["code"], "00409000101", "{shown}");
+
+    // Named and refused, nothing stored: a place of service that is not one, a pointer past
+    // the codes, either on an institutional claim, or on a claim without its 837 loops.
+    let correction_id = correction["id"].as_str().unwrap();
+    let bad = json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-78", "place_of_service": "2X",
+        "lines": [{"procedure_code": "99213", "charge": "1.00", "diagnosis_pointers": [3]}]}});
+    let problem = assert_problem(app.post(&format!("/v1/claims/{correction_id}/corrections"), &bad).await, 400).await;
+    assert_eq!(error_fields(&problem), ["changes.place_of_service", "changes.lines[0].diagnosis_pointers[0]"]);
+    let file = created(post_file(&app, INSTITUTIONAL, None).await).await;
+    let institutional_id = file["claims"][0]["claim_id"].as_str().unwrap();
+    let pos =
+        json!({"frequency_code": "7", "changes": {"payer_claim_control_number": "PCN-9", "place_of_service": "22"}});
+    let problem =
+        assert_problem(app.post(&format!("/v1/claims/{institutional_id}/corrections"), &pos).await, 422).await;
+    assert!(problem["detail"].as_str().unwrap().contains("professional"), "{problem}");
+    let plain = created(app.post_claim(&claim_body("PLAIN-1")).await).await;
+    let problem =
+        assert_problem(app.post(&format!("/v1/claims/{}/corrections", plain["id"].as_str().unwrap()), &pos).await, 422)
+            .await;
+    assert!(problem["detail"].as_str().unwrap().contains("no 837 loops"), "{problem}");
+    let list = app.get_json("/v1/claims?claim_number=PLAIN-1").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
 }
 
 async fn an_institutional_correction_rewrites_its_revenue_lines(backend: Backend) {
@@ -413,4 +466,5 @@ crate::on_both_backends!(
     bad_837_fields_are_named,
     a_claim_from_a_file_shows_its_837_fields,
     a_correction_of_a_json_claim_is_written_with_its_fields,
+    a_correction_changes_places_of_service_pointers_and_drugs,
 );

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::input::{LineInput, parse_lines};
-use super::{ClaimJson, with_lines};
+use super::{ClaimJson, fields, with_lines};
 use crate::auth::{Allowed, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
@@ -45,16 +45,28 @@ pub struct CorrectionChanges {
     pub diagnosis_codes: Option<Vec<String>>,
     /// All the claim's service lines, as on `POST /v1/claims` (a line without a date takes the
     /// original's service date): on an institutional claim each with its `revenue_code`, on a
-    /// professional one none. Pointers, places of service and NDCs are not changed here.
+    /// professional one none. A line's `place_of_service`, `diagnosis_pointers` (into the
+    /// corrected `diagnosis_codes`) and `ndc` replace the ones of the line at its position;
+    /// left out, that line's stay (pointers only while still in range, else the principal).
+    /// They need a claim that has its 837 loops (from a file, or sent with 837 fields).
     #[schema(max_items = 50)]
     pub lines: Option<Vec<LineInput>>,
+    /// The claim's place of service (CLM05-1) on a professional claim.
+    #[schema(pattern = "^[0-9]{2}$")]
+    pub place_of_service: Option<String>,
     /// The payer's claim control number to cite (REF*F8); by default CLP07 of the original's
     /// latest payment.
     #[schema(min_length = 1, max_length = 80)]
     pub payer_claim_control_number: Option<String>,
 }
 
-fn parse(request: &CorrectionRequest, default_date: chrono::NaiveDate) -> Result<Correction, ApiError> {
+/// `diagnosis_count`: how many diagnosis codes the original has, for pointers when the
+/// correction does not change them.
+fn parse(
+    request: &CorrectionRequest,
+    default_date: chrono::NaiveDate,
+    diagnosis_count: usize,
+) -> Result<Correction, ApiError> {
     let mut e = Errors(Vec::new());
     let frequency = match FrequencyCode::parse(&request.frequency_code) {
         Ok(f @ (FrequencyCode::Replacement | FrequencyCode::Void)) => Some(f),
@@ -82,32 +94,39 @@ fn parse(request: &CorrectionRequest, default_date: chrono::NaiveDate) -> Result
             .filter_map(|(i, c)| e.take(format!("changes.diagnosis_codes[{i}]"), DiagnosisCode::parse(c)))
             .collect::<Vec<_>>()
     });
+    let place_of_service = changes.place_of_service.as_ref().and_then(|p| {
+        let ok = p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
+        if !ok {
+            e.0.push(FieldError::new("changes.place_of_service", "must be a two-digit place of service code"));
+        }
+        ok.then(|| p.clone())
+    });
+    let diagnosis_count = diagnosis_codes.as_ref().map_or(diagnosis_count, Vec::len);
+    let mut line_fields = None;
     let lines = changes.lines.as_ref().map(|lines| {
         if lines.is_empty() || lines.len() > MAX_LINES {
             e.0.push(FieldError::new("changes.lines", format!("must hold 1 to {MAX_LINES} service lines")));
         }
-        // A correction rewrites the lines (SV1, or SV2 with their revenue codes); what else a
-        // professional line carries stays as it was (its pointers, when still in range).
-        for (i, line) in lines.iter().enumerate() {
-            for (name, sent) in [
-                ("place_of_service", line.place_of_service.is_some()),
-                ("diagnosis_pointers", line.diagnosis_pointers.is_some()),
-                ("ndc", line.ndc.is_some()),
-            ] {
-                if sent {
-                    e.0.push(FieldError::new(
-                        format!("changes.lines[{i}].{name}"),
-                        "cannot be changed by a correction: send the corrected claim as a new 837 instead",
-                    ));
-                }
-            }
-        }
+        // Each line's place of service, pointers and drug, checked as on a new claim; the
+        // fields they name are under `changes`.
+        let mut found = Errors(Vec::new());
+        let fields: Vec<_> =
+            lines.iter().enumerate().map(|(i, l)| fields::line(&mut found, i, l, diagnosis_count)).collect();
+        e.0.extend(found.0.into_iter().map(|f| FieldError::new(format!("changes.{}", f.field), f.message)));
+        line_fields = Some(fields);
         parse_lines(&mut e, lines, Some(default_date), "changes.lines").into_iter().flatten().collect::<Vec<_>>()
     });
     match frequency {
-        Some(frequency) if e.0.is_empty() => {
-            Ok(Correction { frequency, claim_number, diagnosis_codes, lines, payer_claim_control_number, note })
-        }
+        Some(frequency) if e.0.is_empty() => Ok(Correction {
+            frequency,
+            claim_number,
+            diagnosis_codes,
+            lines,
+            line_fields,
+            place_of_service,
+            payer_claim_control_number,
+            note,
+        }),
         _ => Err(ApiError::validation(e.0)),
     }
 }
@@ -150,7 +169,8 @@ pub async fn correct_claim(
     let original_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let original = overturn_service::claims::find(&state.db.read, original_id).await?.ok_or_else(not_found)?;
     let request: CorrectionRequest = parse_body(&req, &body)?;
-    let correction = parse(&request, original.service_date)?;
+    let diagnosis_count = original.diagnosis_codes.as_array().map_or(0, Vec::len);
+    let correction = parse(&request, original.service_date, diagnosis_count)?;
     let actor = Actor { key_id: caller.key_id, name: caller.name.clone() };
     let response = idempotency::run(&state.db.write, &req, caller.key_id, &body, async |txn| {
         let corrected = corrections::correct(txn, original_id, &correction, &actor, None, &ClaimJson).await?.map_err(

@@ -487,7 +487,7 @@ pub fn parse(e: &mut Errors, s: &Sent<'_>, today: NaiveDate) -> ClaimFields {
     f
 }
 
-fn line(e: &mut Errors, i: usize, l: &super::LineInput, diagnosis_count: usize) -> LineFields {
+pub(super) fn line(e: &mut Errors, i: usize, l: &super::LineInput, diagnosis_count: usize) -> LineFields {
     let at = |name: &str| format!("lines[{i}].{name}");
     let mut out = LineFields {
         place_of_service: opt(e, at("place_of_service"), l.place_of_service.as_deref(), digits(2, 2)),

@@ -1,11 +1,12 @@
 //! Changing a stored claim's loops for a correction: its frequency (CLM05-3), its number
 //! (CLM01), the payer's claim control number of the claim it replaces (REF*F8), and, when the
-//! correction changes them, its diagnoses (HI) and its service lines (2400: SV1 or SV2).
+//! correction changes them, its place of service (CLM05-1), diagnoses (HI) and service lines
+//! (2400: SV1 or SV2, with each line's place of service, diagnosis pointers and drug, 2410).
 //! Everything else the claim came with stays as it was.
 
 use chrono::NaiveDate;
 
-use super::{Format, StoredClaim, StoredLoop};
+use super::{Format, LineFields, StoredClaim, StoredLoop};
 use crate::claim::ClaimLineDraft;
 use crate::codes::DiagnosisCode;
 
@@ -19,6 +20,11 @@ pub struct Edits<'e> {
     pub payer_claim_control_number: &'e str,
     pub diagnoses: Option<&'e [DiagnosisCode]>,
     pub lines: Option<&'e [ClaimLineDraft]>,
+    /// With `lines`, each line's place of service (SV105), diagnosis pointers (SV107) and drug
+    /// (2410 LIN/CTP), where sent; what a line does not send it keeps from the line it replaces.
+    pub line_fields: Option<&'e [LineFields]>,
+    /// CLM05-1 of a professional claim.
+    pub place_of_service: Option<&'e str>,
     /// The claim's date of service: ICD-10-CM qualifiers from 2015-10-01, ICD-9-CM before.
     pub service_date: NaiveDate,
 }
@@ -33,6 +39,8 @@ pub enum EditError {
     RevenueCodeMissing(usize),
     #[error("line {} of a professional claim cannot carry a revenue_code", .0 + 1)]
     RevenueCodeOnProfessional(usize),
+    #[error("{0} is for professional claims; this claim is institutional (837I)")]
+    ProfessionalOnly(&'static str),
 }
 
 struct Text {
@@ -86,9 +94,17 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
         let total = lines.iter().try_fold(crate::Money::ZERO, |sum, l| sum.checked_add(l.charge));
         elements[2] = total.map(|t| t.to_string()).ok_or(EditError::Unreadable)?;
     }
+    let institutional = stored.format() == Some(Format::Institutional);
     let mut composite: Vec<String> = elements[5].split(t.component).map(str::to_owned).collect();
     composite.resize(composite.len().max(3), String::new());
     composite[2] = edits.frequency.to_owned();
+    if let Some(place) = edits.place_of_service {
+        if institutional {
+            return Err(EditError::ProfessionalOnly("place_of_service"));
+        }
+        t.check(place, &delimiters)?;
+        composite[0] = place.to_owned();
+    }
     elements[5] = composite.join(&t.component.to_string());
     *clm = t.join(&elements);
 
@@ -158,12 +174,23 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
     }
 
     if let Some(lines) = edits.lines {
-        let institutional = stored.format() == Some(Format::Institutional);
+        let no_fields = LineFields::default();
+        let fields = |i: usize| edits.line_fields.and_then(|f| f.get(i)).unwrap_or(&no_fields);
         for (i, line) in lines.iter().enumerate() {
             match (institutional, line.revenue_code.is_some()) {
                 (true, false) => return Err(EditError::RevenueCodeMissing(i)),
                 (false, true) => return Err(EditError::RevenueCodeOnProfessional(i)),
                 _ => {}
+            }
+            let f = fields(i);
+            if institutional && f.place_of_service.is_some() {
+                return Err(EditError::ProfessionalOnly("a line's place_of_service"));
+            }
+            if institutional && !f.diagnosis_pointers.is_empty() {
+                return Err(EditError::ProfessionalOnly("diagnosis_pointers"));
+            }
+            for value in f.place_of_service.iter().chain(f.ndc.iter().flat_map(|n| [&n.code].into_iter())) {
+                t.check(value, &delimiters)?;
             }
         }
         let diagnosis_count = edits.diagnoses.map(<[DiagnosisCode]>::len);
@@ -180,21 +207,34 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
                 procedure.push(c);
                 procedure.push_str(m.as_str());
             }
+            let f = fields(i);
+            let old_sv1 = old.get(i).and_then(|l| l.segments.iter().find(|s| segment_is(s, "SV1", e)));
+            let old_element = |n: usize| old_sv1.and_then(|sv1| sv1.split(e).nth(n)).unwrap_or_default();
             let service = if institutional {
                 let revenue = line.revenue_code.as_ref().map(|r| r.as_str()).unwrap_or_default();
                 format!("SV2{e}{revenue}{e}{procedure}{e}{}{e}UN{e}{}", line.charge, line.units.normalize())
             } else {
-                // The line's diagnosis pointers as they were, if still in range; else the principal.
-                let pointers = old
-                    .get(i)
-                    .and_then(|l| l.segments.iter().find(|s| segment_is(s, "SV1", e)))
-                    .and_then(|sv1| sv1.split(e).nth(7).map(str::to_owned))
-                    .filter(|p| {
-                        let n = diagnosis_count.unwrap_or(12);
-                        !p.is_empty() && p.split(c).all(|x| x.parse::<usize>().is_ok_and(|x| (1..=n).contains(&x)))
+                // The pointers sent; else the line's as they were, if still in range; else the
+                // principal.
+                let sent: Vec<String> = f.diagnosis_pointers.iter().map(u8::to_string).collect();
+                let pointers = Some(sent.join(&c.to_string()))
+                    .filter(|p| !p.is_empty())
+                    .or_else(|| {
+                        Some(old_element(7))
+                            .filter(|p| {
+                                let n = diagnosis_count.unwrap_or(12);
+                                !p.is_empty()
+                                    && p.split(c).all(|x| x.parse::<usize>().is_ok_and(|x| (1..=n).contains(&x)))
+                            })
+                            .map(str::to_owned)
                     })
                     .unwrap_or_else(|| "1".to_owned());
-                format!("SV1{e}{procedure}{e}{}{e}UN{e}{}{e}{e}{e}{pointers}", line.charge, line.units.normalize())
+                let place = f.place_of_service.as_deref().unwrap_or(old_element(5));
+                format!(
+                    "SV1{e}{procedure}{e}{}{e}UN{e}{}{e}{place}{e}{e}{pointers}",
+                    line.charge,
+                    line.units.normalize()
+                )
             };
             let mut segments = vec![
                 format!("LX{e}{}", i + 1),
@@ -205,7 +245,26 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
                 t.check(lcn.as_str(), &delimiters)?;
                 segments.push(format!("REF{e}6R{e}{}", lcn.as_str()));
             }
-            claim.children.push(StoredLoop { id: "2400".into(), segments, children: Vec::new() });
+            // The drug sent; else the one the line it replaces had.
+            let children = match &f.ndc {
+                Some(ndc) => vec![StoredLoop {
+                    id: "2410".into(),
+                    segments: vec![
+                        format!("LIN{e}{e}N4{e}{}", ndc.code),
+                        format!(
+                            "CTP{e}{e}{e}{e}{}{e}{}",
+                            ndc.quantity.as_deref().unwrap_or("1"),
+                            ndc.unit.as_deref().unwrap_or("UN")
+                        ),
+                    ],
+                    children: Vec::new(),
+                }],
+                None => old
+                    .get(i)
+                    .map(|l| l.children.iter().filter(|c| c.id == "2410").cloned().collect())
+                    .unwrap_or_default(),
+            };
+            claim.children.push(StoredLoop { id: "2400".into(), segments, children });
         }
     }
     Ok(out)

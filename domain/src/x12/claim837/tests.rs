@@ -378,6 +378,8 @@ mod editing {
             payer_claim_control_number: "PCN77",
             diagnoses: Some(&codes),
             lines: Some(&lines),
+            line_fields: None,
+            place_of_service: None,
             service_date: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
         };
         let changed = edit(&stored, &edits).unwrap();
