@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use overturn_domain::ApiKeySecret;
+use overturn_domain::identifiers::check_x12_text;
 use overturn_domain::secret_box::SecretKey;
+use overturn_domain::x12::claim837::{Party, Submitter};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -90,6 +92,10 @@ pub struct Settings {
     pub webhook_per_contact: usize,
     /// The key sealing signing secrets at rest; see `Settings::secrets_key`.
     pub secrets_key: Option<SecretKey>,
+    /// Who sends the 837s of JSON claims that name no submitter (loop 1000A), and to whom
+    /// (1000B): the practice's own, set once (`OVERTURN_SUBMITTER_*`, `OVERTURN_RECEIVER_*`).
+    pub submitter: Option<Submitter>,
+    pub receiver: Option<Party>,
 }
 
 /// Every variable `Settings` reads; the README's configuration table documents each one.
@@ -121,6 +127,13 @@ pub const VARIABLES: &[&str] = &[
     "OVERTURN_WEBHOOK_CONCURRENCY",
     "OVERTURN_WEBHOOK_PER_CONTACT",
     "OVERTURN_SECRETS_KEY",
+    "OVERTURN_SUBMITTER_NAME",
+    "OVERTURN_SUBMITTER_ID",
+    "OVERTURN_SUBMITTER_CONTACT",
+    "OVERTURN_SUBMITTER_PHONE",
+    "OVERTURN_SUBMITTER_EMAIL",
+    "OVERTURN_RECEIVER_NAME",
+    "OVERTURN_RECEIVER_ID",
 ];
 
 impl Settings {
@@ -297,6 +310,8 @@ impl Settings {
             secrets_key: get("OVERTURN_SECRETS_KEY")
                 .map(|v| SecretKey::parse(v).map_err(|e| ConfigError::new("OVERTURN_SECRETS_KEY", e.to_string())))
                 .transpose()?,
+            submitter: submitter(get)?,
+            receiver: receiver(get)?,
         })
     }
 }
@@ -338,6 +353,68 @@ fn boolean<'a>(get: impl Fn(&str) -> Option<&'a str>, name: &'static str) -> Res
         None | Some("false" | "0" | "no" | "off") => Ok(false),
         Some("true" | "1" | "yes" | "on") => Ok(true),
         Some(other) => Err(ConfigError::new(name, format!("{other:?} is not true or false"))),
+    }
+}
+
+/// One value of the submitter or receiver as the 837 carries it (no X12 delimiters, bounded).
+fn party_text(variable: &'static str, value: &str, max: usize) -> Result<String, ConfigError> {
+    check_x12_text(value, max).map(|()| value.to_owned()).map_err(|e| ConfigError::new(variable, e.to_string()))
+}
+
+/// `OVERTURN_SUBMITTER_*`: none, or a name, an id, and a phone number or email (the 1000A
+/// loop's PER needs one).
+fn submitter<'v>(get: impl Fn(&str) -> Option<&'v str>) -> Result<Option<Submitter>, ConfigError> {
+    let [name, id, contact, phone, email] =
+        ["NAME", "ID", "CONTACT", "PHONE", "EMAIL"].map(|part| get(&format!("OVERTURN_SUBMITTER_{part}")));
+    if [name, id, contact, phone, email].iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let required = |variable: &'static str, value: Option<&str>, max| match value {
+        Some(v) => party_text(variable, v, max),
+        None => Err(ConfigError::new(variable, "is needed with the other OVERTURN_SUBMITTER_ variables")),
+    };
+    let name = required("OVERTURN_SUBMITTER_NAME", name, 60)?;
+    let id = required("OVERTURN_SUBMITTER_ID", id, 80)?;
+    let contact_name = contact.map(|v| party_text("OVERTURN_SUBMITTER_CONTACT", v, 60)).transpose()?;
+    let phone = phone
+        .map(|v| {
+            if (10..=15).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(v.to_owned())
+            } else {
+                Err(ConfigError::new("OVERTURN_SUBMITTER_PHONE", "must be 10 to 15 digits"))
+            }
+        })
+        .transpose()?;
+    let email = email
+        .map(|v| {
+            party_text("OVERTURN_SUBMITTER_EMAIL", v, 256).and_then(|v| {
+                if v.contains('@') {
+                    Ok(v)
+                } else {
+                    Err(ConfigError::new("OVERTURN_SUBMITTER_EMAIL", "must be an email address"))
+                }
+            })
+        })
+        .transpose()?;
+    if phone.is_none() && email.is_none() {
+        return Err(ConfigError::new(
+            "OVERTURN_SUBMITTER_PHONE",
+            "or OVERTURN_SUBMITTER_EMAIL is needed: the 837 names how to reach the submitter",
+        ));
+    }
+    Ok(Some(Submitter { name, id, contact_name, phone, email }))
+}
+
+/// `OVERTURN_RECEIVER_*`: none, or a name and an id.
+fn receiver<'v>(get: impl Fn(&str) -> Option<&'v str>) -> Result<Option<Party>, ConfigError> {
+    match (get("OVERTURN_RECEIVER_NAME"), get("OVERTURN_RECEIVER_ID")) {
+        (None, None) => Ok(None),
+        (Some(name), Some(id)) => Ok(Some(Party {
+            name: party_text("OVERTURN_RECEIVER_NAME", name, 60)?,
+            id: party_text("OVERTURN_RECEIVER_ID", id, 80)?,
+        })),
+        (None, Some(_)) => Err(ConfigError::new("OVERTURN_RECEIVER_NAME", "is needed with OVERTURN_RECEIVER_ID")),
+        (Some(_), None) => Err(ConfigError::new("OVERTURN_RECEIVER_ID", "is needed with OVERTURN_RECEIVER_NAME")),
     }
 }
 
@@ -437,6 +514,54 @@ mod tests {
         std::fs::write(dir.join("secrets.key"), "not a key").unwrap();
         assert_eq!(embedded.secrets_key().unwrap_err().variable, "OVERTURN_SECRETS_KEY");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_default_submitter_and_receiver_are_whole_or_named() {
+        let none = settings(&[]).unwrap();
+        assert!(none.submitter.is_none() && none.receiver.is_none());
+        let whole = settings(&[
+            ("OVERTURN_SUBMITTER_NAME", "SMITH FAMILY CLINIC"),
+            ("OVERTURN_SUBMITTER_ID", "ETIN123"),
+            ("OVERTURN_SUBMITTER_EMAIL", "billing@example.com"),
+            ("OVERTURN_RECEIVER_NAME", "CLEARINGHOUSE"),
+            ("OVERTURN_RECEIVER_ID", "CLEAR1"),
+        ])
+        .unwrap();
+        let submitter = whole.submitter.unwrap();
+        assert_eq!((submitter.name.as_str(), submitter.id.as_str()), ("SMITH FAMILY CLINIC", "ETIN123"));
+        assert_eq!(submitter.email.as_deref(), Some("billing@example.com"));
+        assert_eq!(whole.receiver.unwrap().id, "CLEAR1");
+        for (pairs, named) in [
+            (
+                &[("OVERTURN_SUBMITTER_NAME", "A CLINIC"), ("OVERTURN_SUBMITTER_PHONE", "8605551212")][..],
+                "OVERTURN_SUBMITTER_ID",
+            ),
+            (
+                &[("OVERTURN_SUBMITTER_NAME", "A CLINIC"), ("OVERTURN_SUBMITTER_ID", "E1")][..],
+                "OVERTURN_SUBMITTER_PHONE",
+            ),
+            (
+                &[
+                    ("OVERTURN_SUBMITTER_NAME", "A*CLINIC"),
+                    ("OVERTURN_SUBMITTER_ID", "E1"),
+                    ("OVERTURN_SUBMITTER_PHONE", "8605551212"),
+                ][..],
+                "OVERTURN_SUBMITTER_NAME",
+            ),
+            (
+                &[
+                    ("OVERTURN_SUBMITTER_NAME", "A"),
+                    ("OVERTURN_SUBMITTER_ID", "E1"),
+                    ("OVERTURN_SUBMITTER_PHONE", "555"),
+                ][..],
+                "OVERTURN_SUBMITTER_PHONE",
+            ),
+            (&[("OVERTURN_RECEIVER_ID", "CLEAR1")][..], "OVERTURN_RECEIVER_NAME"),
+        ] {
+            let err = settings(pairs).unwrap_err();
+            assert_eq!(err.variable, named, "{pairs:?}: {err}");
+        }
     }
 
     #[test]

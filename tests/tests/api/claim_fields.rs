@@ -1,11 +1,12 @@
 //! JSON claims with the fields of an 837: kept and shown, written as an 837P or 837I that
 //! pyx12 accepts and that Overturn reads back as the same claim, and named when missing.
 
+use overturn::startup::ServeRole;
 use serde_json::{Value, json};
 
 use crate::claim_files::{INSTITUTIONAL, PROFESSIONAL, created, post_file};
 use crate::fuzz::{Rng, mutate};
-use crate::helpers::{Backend, TestApp, assert_problem, claim_body, error_fields, spawn_app};
+use crate::helpers::{Backend, TestApp, assert_problem, claim_body, error_fields, spawn_app, spawn_app_with};
 use crate::python::x12valid;
 
 fn address(line1: &str) -> Value {
@@ -456,7 +457,43 @@ async fn mutated_837_fields_never_break_the_server(backend: Backend) {
     assert!(created > 10 && written > 5 && created < 120, "created {created}, written {written}");
 }
 
+/// The practice's submitter and receiver, configured once, stand in for those a JSON claim
+/// does not name; a claim that names its own keeps them; unconfigured, they are still lacking.
+async fn the_configured_submitter_and_receiver_stand_in(backend: Backend) {
+    let parties = [
+        ("OVERTURN_SUBMITTER_NAME", "SMITH FAMILY CLINIC"),
+        ("OVERTURN_SUBMITTER_ID", "ETIN9"),
+        ("OVERTURN_SUBMITTER_PHONE", "8605551212"),
+        ("OVERTURN_RECEIVER_NAME", "CLEARINGHOUSE"),
+        ("OVERTURN_RECEIVER_ID", "CLEAR9"),
+    ];
+    let app = spawn_app_with(backend, ServeRole::All, &parties).await;
+    let mut body = professional("DEF-1");
+    body.as_object_mut().unwrap().remove("submitter");
+    body.as_object_mut().unwrap().remove("receiver");
+    let claim = created(app.post_claim(&body).await).await;
+    assert_eq!((&claim["submitter"]["id"], &claim["receiver"]["id"]), (&json!("ETIN9"), &json!("CLEAR9")), "{claim}");
+    assert!(claim.get("missing_for_837").is_none(), "{claim}");
+    let text = claim_837(&app, claim["id"].as_str().unwrap()).await;
+    x12valid(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(
+        text.contains("NM1*41*2*SMITH FAMILY CLINIC*****46*ETIN9~\nPER*IC*SMITH FAMILY CLINIC*TE*8605551212~"),
+        "{text}"
+    );
+    assert!(text.contains("NM1*40*2*CLEARINGHOUSE*****46*CLEAR9~"), "{text}");
+    let own = created(app.post_claim(&professional("DEF-2")).await).await;
+    assert_eq!((&own["submitter"]["id"], &own["receiver"]["id"]), (&json!("SUB123"), &json!("CLEAR1")), "{own}");
+    assert_eq!(own["submitter"]["email"], "billing@example.com", "{own}");
+
+    let unconfigured = spawn_app(backend).await;
+    let lacking = created(unconfigured.post_claim(&body).await).await;
+    let missing: Vec<&str> =
+        lacking["missing_for_837"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(missing, ["submitter", "receiver"], "{lacking}");
+}
+
 crate::on_both_backends!(
+    the_configured_submitter_and_receiver_stand_in,
     answers_rendered_in_the_claim_transaction_show_the_fields,
     an_institutional_correction_rewrites_its_revenue_lines,
     mutated_837_fields_never_break_the_server,

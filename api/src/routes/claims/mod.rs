@@ -65,7 +65,7 @@ pub async fn create_claim(
     let now = overturn_service::sql::now();
     let parsed = parse_body::<CreateClaimRequest>(&req, &body)
         .and_then(|request| input::parse(request, now).map_err(ApiError::validation));
-    let input::Parsed { draft, submitted_at, fields } = match parsed {
+    let input::Parsed { draft, submitted_at, mut fields } = match parsed {
         Ok(parsed) => parsed,
         // A key already used for another request is refused as such, even when the new body is also invalid.
         Err(err) => {
@@ -75,9 +75,14 @@ pub async fn create_claim(
     let (row, lines) = claims::rows_of(&draft, submitted_at, now);
     audit::note(&req, AuditAction::Create, "claim", [row.id.to_string()], [row.patient_member_id.clone()]);
     let audit = audit::for_transaction(&req, 201);
-    // A claim with 837 fields keeps them as the loops of the 837 they make.
+    // A claim with 837 fields keeps them as the loops of the 837 they make; the practice's
+    // submitter and receiver, when configured, stand in for those it does not name.
     let detail = (fields != ClaimFields::default())
-        .then(|| ClaimDetail::new(None, claim837::build(&draft, &fields), true))
+        .then(|| {
+            fields.submitter = fields.submitter.take().or_else(|| state.settings.submitter.clone());
+            fields.receiver = fields.receiver.take().or_else(|| state.settings.receiver.clone());
+            ClaimDetail::new(None, claim837::build(&draft, &fields), true)
+        })
         .transpose()?;
     let outcome = state.claims.write(PendingClaim { claim: row, lines, idempotency, audit, detail }).await?;
     if !matches!(outcome, Outcome::Created(_) | Outcome::Stored(_)) {
