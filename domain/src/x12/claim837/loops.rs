@@ -66,6 +66,12 @@ impl<'a> Tree<'a> {
         self.nodes.reserve(segments / 4);
     }
 
+    /// Room for exactly this many segments and loops (a stored claim's, counted).
+    pub(super) fn reserve_exact(&mut self, segments: usize, loops: usize) {
+        self.segments.reserve_exact(segments);
+        self.nodes.reserve_exact(loops);
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }

@@ -63,20 +63,28 @@ impl StoredLoop {
     pub fn view(&self, delimiters: Delimiters) -> Option<Tree<'_>> {
         fn add<'s>(tree: &mut Tree<'s>, l: &'s StoredLoop, delimiters: Delimiters) -> Option<()> {
             let id = super::loops::known_id(&l.id)?;
-            let segments = l
-                .segments
-                .iter()
-                .enumerate()
-                .map(|(i, text)| Segment::from_text(i + 1, text, delimiters))
-                .collect::<Option<Vec<_>>>()?;
+            let mut readable = true;
+            let segments = l.segments.iter().enumerate().map_while(|(i, text)| {
+                let segment = Segment::from_text(i + 1, text, delimiters);
+                readable &= segment.is_some();
+                segment
+            });
             let node = tree.open(id, segments);
+            if !readable {
+                return None;
+            }
             for c in &l.children {
                 add(tree, c, delimiters)?;
             }
             tree.close(node);
             Some(())
         }
+        fn count(l: &StoredLoop) -> (usize, usize) {
+            l.children.iter().map(count).fold((l.segments.len(), 1), |(s, n), (cs, cn)| (s + cs, n + cn))
+        }
         let mut tree = Tree::default();
+        let (segments, loops) = count(self);
+        tree.reserve_exact(segments, loops);
         add(&mut tree, self, delimiters)?;
         Some(tree)
     }
