@@ -81,7 +81,8 @@ impl<'a> Tree<'a> {
         LoopId(self.nodes.len() as u32)
     }
 
-    /// A loop and its segments, none of which are out of order: the stored form read back.
+    /// Opens a loop holding `segments`: all of a stored loop's own, or none (the reader's
+    /// `Builder` adds them as they come).
     pub(super) fn open(&mut self, id: &'static str, segments: impl IntoIterator<Item = Segment<'a>>) -> usize {
         let start = self.segments.len() as u32;
         self.segments.extend(segments);
