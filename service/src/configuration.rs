@@ -9,7 +9,7 @@ use std::time::Duration;
 use overturn_domain::ApiKeySecret;
 use overturn_domain::identifiers::check_x12_text;
 use overturn_domain::secret_box::SecretKey;
-use overturn_domain::x12::claim837::{Party, Submitter};
+use overturn_domain::x12::claim837::{PARTY_ID_MAX, PARTY_NAME_MAX, Party, Submitter, check_email, check_phone};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {message}")]
@@ -373,29 +373,14 @@ fn submitter<'v>(get: impl Fn(&str) -> Option<&'v str>) -> Result<Option<Submitt
         Some(v) => party_text(variable, v, max),
         None => Err(ConfigError::new(variable, "is needed with the other OVERTURN_SUBMITTER_ variables")),
     };
-    let name = required("OVERTURN_SUBMITTER_NAME", name, 60)?;
-    let id = required("OVERTURN_SUBMITTER_ID", id, 80)?;
-    let contact_name = contact.map(|v| party_text("OVERTURN_SUBMITTER_CONTACT", v, 60)).transpose()?;
-    let phone = phone
-        .map(|v| {
-            if (10..=15).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
-                Ok(v.to_owned())
-            } else {
-                Err(ConfigError::new("OVERTURN_SUBMITTER_PHONE", "must be 10 to 15 digits"))
-            }
-        })
-        .transpose()?;
-    let email = email
-        .map(|v| {
-            party_text("OVERTURN_SUBMITTER_EMAIL", v, 256).and_then(|v| {
-                if v.contains('@') {
-                    Ok(v)
-                } else {
-                    Err(ConfigError::new("OVERTURN_SUBMITTER_EMAIL", "must be an email address"))
-                }
-            })
-        })
-        .transpose()?;
+    let name = required("OVERTURN_SUBMITTER_NAME", name, PARTY_NAME_MAX)?;
+    let id = required("OVERTURN_SUBMITTER_ID", id, PARTY_ID_MAX)?;
+    let contact_name = contact.map(|v| party_text("OVERTURN_SUBMITTER_CONTACT", v, PARTY_NAME_MAX)).transpose()?;
+    let checked = |variable: &'static str, value: &str, check: fn(&str) -> Result<(), String>| {
+        check(value).map(|()| value.to_owned()).map_err(|e| ConfigError::new(variable, e))
+    };
+    let phone = phone.map(|v| checked("OVERTURN_SUBMITTER_PHONE", v, check_phone)).transpose()?;
+    let email = email.map(|v| checked("OVERTURN_SUBMITTER_EMAIL", v, check_email)).transpose()?;
     if phone.is_none() && email.is_none() {
         return Err(ConfigError::new(
             "OVERTURN_SUBMITTER_PHONE",
@@ -410,8 +395,8 @@ fn receiver<'v>(get: impl Fn(&str) -> Option<&'v str>) -> Result<Option<Party>, 
     match (get("OVERTURN_RECEIVER_NAME"), get("OVERTURN_RECEIVER_ID")) {
         (None, None) => Ok(None),
         (Some(name), Some(id)) => Ok(Some(Party {
-            name: party_text("OVERTURN_RECEIVER_NAME", name, 60)?,
-            id: party_text("OVERTURN_RECEIVER_ID", id, 80)?,
+            name: party_text("OVERTURN_RECEIVER_NAME", name, PARTY_NAME_MAX)?,
+            id: party_text("OVERTURN_RECEIVER_ID", id, PARTY_ID_MAX)?,
         })),
         (None, Some(_)) => Err(ConfigError::new("OVERTURN_RECEIVER_NAME", "is needed with OVERTURN_RECEIVER_ID")),
         (Some(_), None) => Err(ConfigError::new("OVERTURN_RECEIVER_ID", "is needed with OVERTURN_RECEIVER_NAME")),

@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use overturn_domain::codes::RevenueCode;
 use overturn_domain::identifiers::check_x12_text;
 use overturn_domain::x12::claim837::{
-    Address, Admission, ClaimFields, Diagnosis, LineFields, NamedProvider, Ndc, Party, Person, ProviderRole, Submitter,
+    Address, Admission, ClaimFields, Diagnosis, LineFields, NamedProvider, Ndc, PARTY_ID_MAX, PARTY_NAME_MAX, Party,
+    Person, ProviderRole, Submitter, check_email, check_phone,
 };
 use overturn_domain::{DiagnosisCode, FieldError, Npi};
 use rust_decimal::Decimal;
@@ -330,19 +331,17 @@ pub fn parse(e: &mut Errors, s: &Sent<'_>, today: NaiveDate) -> ClaimFields {
     let mut f = ClaimFields::default();
     if let Some(sub) = s.submitter {
         f.submitter = Some(Submitter {
-            name: req(e, "submitter.name".into(), &sub.name, text(60)),
-            id: req(e, "submitter.id".into(), &sub.id, text(80)),
-            contact_name: opt(e, "submitter.contact_name".into(), sub.contact_name.as_deref(), text(60)),
-            phone: opt(e, "submitter.phone".into(), sub.phone.as_deref(), digits(10, 15)),
-            email: opt(e, "submitter.email".into(), sub.email.as_deref(), |v| {
-                text(256)(v).and_then(|v| if v.contains('@') { Ok(v) } else { Err("must be an email address".into()) })
-            }),
+            name: req(e, "submitter.name".into(), &sub.name, text(PARTY_NAME_MAX)),
+            id: req(e, "submitter.id".into(), &sub.id, text(PARTY_ID_MAX)),
+            contact_name: opt(e, "submitter.contact_name".into(), sub.contact_name.as_deref(), text(PARTY_NAME_MAX)),
+            phone: opt(e, "submitter.phone".into(), sub.phone.as_deref(), |v| check_phone(v).map(|()| v.to_owned())),
+            email: opt(e, "submitter.email".into(), sub.email.as_deref(), |v| check_email(v).map(|()| v.to_owned())),
         });
     }
     if let Some(r) = s.receiver {
         f.receiver = Some(Party {
-            name: req(e, "receiver.name".into(), &r.name, text(60)),
-            id: req(e, "receiver.id".into(), &r.id, text(80)),
+            name: req(e, "receiver.name".into(), &r.name, text(PARTY_NAME_MAX)),
+            id: req(e, "receiver.id".into(), &r.id, text(PARTY_ID_MAX)),
         });
     }
     f.provider_tax_id =

@@ -34,6 +34,27 @@ pub struct Party {
     pub id: String,
 }
 
+/// The longest name (NM103) and id (NM109) of a submitter or receiver, and of a contact's
+/// name (PER02).
+pub const PARTY_NAME_MAX: usize = 60;
+pub const PARTY_ID_MAX: usize = 80;
+
+/// A submitter's phone number (PER, TE): 10 to 15 digits. The same rule for a claim's own
+/// submitter and for the practice's configured one.
+pub fn check_phone(value: &str) -> Result<(), String> {
+    if (10..=15).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err("must be 10 to 15 digits".into())
+    }
+}
+
+/// A submitter's email (PER, EM): text an 837 can carry, with an `@`.
+pub fn check_email(value: &str) -> Result<(), String> {
+    crate::identifiers::check_x12_text(value, 256).map_err(|e| e.to_string())?;
+    if value.contains('@') { Ok(()) } else { Err("must be an email address".into()) }
+}
+
 /// The subscriber (2010BA) when the patient is someone else.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Person {

@@ -21,8 +21,8 @@ mod write;
 pub use build::{build, lacking_without_fields};
 pub use edit::{EditError, Edits, edit};
 pub use fields::{
-    Address, Admission, ClaimFields, Diagnosis, LineFields, NamedProvider, Ndc, Party, Person, ProviderRole, Submitter,
-    fields_of,
+    Address, Admission, ClaimFields, Diagnosis, LineFields, NamedProvider, Ndc, PARTY_ID_MAX, PARTY_NAME_MAX, Party,
+    Person, ProviderRole, Submitter, check_email, check_phone, fields_of,
 };
 pub use loops::{Loop, LoopId, Tree};
 pub use project::{Projected, project};
