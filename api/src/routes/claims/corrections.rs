@@ -94,13 +94,9 @@ fn parse(
             .filter_map(|(i, c)| e.take(format!("changes.diagnosis_codes[{i}]"), DiagnosisCode::parse(c)))
             .collect::<Vec<_>>()
     });
-    let place_of_service = changes.place_of_service.as_ref().and_then(|p| {
-        let ok = p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit());
-        if !ok {
-            e.0.push(FieldError::new("changes.place_of_service", "must be a two-digit place of service code"));
-        }
-        ok.then(|| p.clone())
-    });
+    // Checked as a new claim's place of service is.
+    let place_of_service =
+        changes.place_of_service.as_deref().and_then(|p| e.take("changes.place_of_service", fields::digits(2, 2)(p)));
     let diagnosis_count = diagnosis_codes.as_ref().map_or(diagnosis_count, Vec::len);
     let mut line_fields = None;
     let lines = changes.lines.as_ref().map(|lines| {

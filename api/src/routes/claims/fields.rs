@@ -229,7 +229,7 @@ fn one_of<'a>(values: &'a [&'a str], what: &'a str) -> impl Fn(&str) -> Result<S
     }
 }
 
-fn digits(min: usize, max: usize) -> impl Fn(&str) -> Result<String, String> {
+pub(super) fn digits(min: usize, max: usize) -> impl Fn(&str) -> Result<String, String> {
     move |v: &str| {
         if (min..=max).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
             Ok(v.to_owned())
