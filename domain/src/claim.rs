@@ -81,10 +81,14 @@ pub enum ClaimStatus {
     PartiallyPaid,
     Denied,
     Reversed,
+    /// Returned at the front door (999, 277CA): the payer never adjudicated it. A payment
+    /// that comes later settles it as any claim.
+    Rejected,
 }
 
 impl ClaimStatus {
-    pub const ALL: [ClaimStatus; 5] = [Self::Submitted, Self::Paid, Self::PartiallyPaid, Self::Denied, Self::Reversed];
+    pub const ALL: [ClaimStatus; 6] =
+        [Self::Submitted, Self::Paid, Self::PartiallyPaid, Self::Denied, Self::Reversed, Self::Rejected];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,6 +97,7 @@ impl ClaimStatus {
             Self::PartiallyPaid => "partially_paid",
             Self::Denied => "denied",
             Self::Reversed => "reversed",
+            Self::Rejected => "rejected",
         }
     }
 

@@ -27,10 +27,14 @@ pub enum Category {
     NonCovered,
     ProviderEligibility,
     Other,
+    /// Not a payer's denial: a claim the clearinghouse or payer returned at the front door
+    /// (999, 277CA), never adjudicated. Its team comes from the status codes
+    /// (`acknowledgments::work_queue`).
+    Rejection,
 }
 
 impl Category {
-    pub const ALL: [Category; 12] = [
+    pub const ALL: [Category; 13] = [
         Self::Eligibility,
         Self::Authorization,
         Self::Coding,
@@ -43,6 +47,7 @@ impl Category {
         Self::NonCovered,
         Self::ProviderEligibility,
         Self::Other,
+        Self::Rejection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +64,7 @@ impl Category {
             Self::NonCovered => "non_covered",
             Self::ProviderEligibility => "provider_eligibility",
             Self::Other => "other",
+            Self::Rejection => "rejection",
         }
     }
 
@@ -85,7 +91,8 @@ impl Category {
     /// the worklist: they are not a forecast.
     pub fn recoverability(self) -> f64 {
         match self {
-            Self::MissingInformation | Self::Coding => 0.9,
+            // A front-door rejection was never adjudicated: corrected, it is paid as any claim.
+            Self::MissingInformation | Self::Coding | Self::Rejection => 0.9,
             Self::CoordinationOfBenefits => 0.85,
             Self::Eligibility => 0.8,
             Self::Bundling => 0.7,
@@ -103,7 +110,7 @@ impl Category {
         match self {
             Self::Eligibility => Action::VerifyEligibility,
             Self::Authorization => Action::ObtainAuthorization,
-            Self::Coding | Self::Bundling | Self::MissingInformation => Action::CorrectAndResubmit,
+            Self::Coding | Self::Bundling | Self::MissingInformation | Self::Rejection => Action::CorrectAndResubmit,
             Self::MedicalNecessity | Self::TimelyFiling => Action::Appeal,
             Self::CoordinationOfBenefits => Action::BillOtherPayer,
             Self::NonCovered if group == "PR" => Action::BillPatient,

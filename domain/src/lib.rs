@@ -3,6 +3,7 @@
 //! Every value that crosses the API boundary is parsed into one of the newtypes here,
 //! so the rest of the service can trust it ("parse, don't validate").
 
+pub mod acknowledgments;
 pub mod api_key;
 pub mod audit;
 pub mod claim;

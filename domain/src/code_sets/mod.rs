@@ -1,6 +1,7 @@
 //! Claim adjustment reason codes (CARC) and remittance advice remark codes (RARC): the ids
 //! payers put in CAS, MOA/MIA and LQ segments, with a category and a short description in
-//! this project's own words.
+//! this project's own words. Likewise the claim status category and claim status codes of a
+//! 277CA or 277 (STC), in `claim_status`.
 //!
 //! The official wording is licensed by its publishers (X12 for CARC, CMS maintains RARC), so
 //! it is not shipped; `overturn codes import FILE` loads a list a user holds into the
@@ -68,6 +69,12 @@ fn load(text: &'static str) -> Vec<CodeInfo> {
 
 static CARC: LazyLock<Vec<CodeInfo>> = LazyLock::new(|| load(include_str!("carc.txt")));
 static RARC: LazyLock<Vec<CodeInfo>> = LazyLock::new(|| load(include_str!("rarc.txt")));
+static STATUS_CATEGORIES: LazyLock<Vec<CodeInfo>> = LazyLock::new(|| load(include_str!("claim_status_categories.txt")));
+static STATUS_CODES: LazyLock<Vec<CodeInfo>> = LazyLock::new(|| load(include_str!("claim_status_codes.txt")));
+static STATUS_CATEGORY_INDEX: LazyLock<HashMap<&'static str, usize>> =
+    LazyLock::new(|| STATUS_CATEGORIES.iter().enumerate().map(|(i, c)| (c.code, i)).collect());
+static STATUS_CODE_INDEX: LazyLock<HashMap<&'static str, usize>> =
+    LazyLock::new(|| STATUS_CODES.iter().enumerate().map(|(i, c)| (c.code, i)).collect());
 static CARC_INDEX: LazyLock<HashMap<&'static str, usize>> =
     LazyLock::new(|| CARC.iter().enumerate().map(|(i, c)| (c.code, i)).collect());
 static RARC_INDEX: LazyLock<HashMap<&'static str, usize>> =
@@ -78,20 +85,32 @@ static RARC_INDEX: LazyLock<HashMap<&'static str, usize>> =
 pub enum CodeList {
     Carc,
     Rarc,
+    /// Claim status category codes (STC01-1: A7, F1, P2, …).
+    StatusCategory,
+    /// Claim status codes (STC01-2: 21, 562, …).
+    Status,
 }
 
 impl CodeList {
+    /// The list's key as stored with imported descriptions (at most four characters).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Carc => "carc",
             Self::Rarc => "rarc",
+            Self::StatusCategory => "cscc",
+            Self::Status => "csc",
         }
     }
+
+    /// The names `overturn codes import --list` takes.
+    pub const NAMES: &'static str = "carc, rarc, claim-status-category or claim-status";
 
     pub fn parse(value: &str) -> Option<Self> {
         match value.to_ascii_lowercase().as_str() {
             "carc" => Some(Self::Carc),
             "rarc" => Some(Self::Rarc),
+            "claim-status-category" | "cscc" => Some(Self::StatusCategory),
+            "claim-status" | "csc" => Some(Self::Status),
             _ => None,
         }
     }
@@ -100,6 +119,8 @@ impl CodeList {
         let (list, index) = match self {
             Self::Carc => (&*CARC, &*CARC_INDEX),
             Self::Rarc => (&*RARC, &*RARC_INDEX),
+            Self::StatusCategory => (&*STATUS_CATEGORIES, &*STATUS_CATEGORY_INDEX),
+            Self::Status => (&*STATUS_CODES, &*STATUS_CODE_INDEX),
         };
         index.get(code).map(|&i| &list[i])
     }
@@ -108,6 +129,8 @@ impl CodeList {
         match self {
             Self::Carc => &CARC,
             Self::Rarc => &RARC,
+            Self::StatusCategory => &STATUS_CATEGORIES,
+            Self::Status => &STATUS_CODES,
         }
     }
 
@@ -126,6 +149,11 @@ impl CodeList {
                     && b.len() <= letters + 4
                     && b[letters..].iter().all(u8::is_ascii_digit)
             }
+            // A1, F3F, DR01.
+            Self::StatusCategory => {
+                (2..=4).contains(&b.len()) && b[0].is_ascii_uppercase() && b.iter().all(u8::is_ascii_alphanumeric)
+            }
+            Self::Status => (1..=5).contains(&b.len()) && b.iter().all(u8::is_ascii_digit),
         }
     }
 }

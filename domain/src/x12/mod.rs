@@ -6,6 +6,7 @@
 //! missing payer PER, repeated payer or payee loops, claims outside an LX): those are accepted
 //! and recorded as warnings.
 
+pub mod ack;
 pub mod ack999;
 mod balance;
 pub mod claim837;
