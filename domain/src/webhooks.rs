@@ -114,13 +114,21 @@ pub enum EventType {
     ActionRequired,
     FollowupDue,
     DenialCreated,
+    /// A claim returned at the front door (999, 277CA): to payer contacts that ask for it.
+    ClaimRejected,
     /// Sent by `POST /v1/contacts/{id}/test` only; every contact accepts it.
     Ping,
 }
 
 impl EventType {
-    pub const ALL: [Self; 5] =
-        [Self::BalanceDue, Self::ActionRequired, Self::FollowupDue, Self::DenialCreated, Self::Ping];
+    pub const ALL: [Self; 6] = [
+        Self::BalanceDue,
+        Self::ActionRequired,
+        Self::FollowupDue,
+        Self::DenialCreated,
+        Self::ClaimRejected,
+        Self::Ping,
+    ];
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.as_str() == text)
@@ -132,6 +140,7 @@ impl EventType {
             Self::ActionRequired => "patient.action_required",
             Self::FollowupDue => "followup.due",
             Self::DenialCreated => "denial.created",
+            Self::ClaimRejected => "claim.rejected",
             Self::Ping => "ping",
         }
     }
@@ -140,16 +149,16 @@ impl EventType {
     pub fn reaches(self, kind: ContactKind) -> bool {
         match self {
             Self::BalanceDue | Self::ActionRequired => kind == ContactKind::Patient,
-            Self::DenialCreated => kind == ContactKind::Payer,
+            Self::DenialCreated | Self::ClaimRejected => kind == ContactKind::Payer,
             Self::FollowupDue | Self::Ping => true,
         }
     }
 
-    /// Whether a contact without an `events` filter gets it. `denial.created` is sent only
-    /// to payer contacts that ask for it: most payer-facing automation wants the follow-ups,
-    /// not one call per denied line.
+    /// Whether a contact without an `events` filter gets it. `denial.created` and
+    /// `claim.rejected` are sent only to payer contacts that ask for them: most payer-facing
+    /// automation wants the follow-ups, not one call per denied line or rejected claim.
     pub fn by_default(self, kind: ContactKind) -> bool {
-        self.reaches(kind) && self != Self::DenialCreated
+        self.reaches(kind) && !matches!(self, Self::DenialCreated | Self::ClaimRejected)
     }
 }
 

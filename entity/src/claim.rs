@@ -33,6 +33,12 @@ pub struct Model {
     pub replaces_claim_id: Option<Uuid>,
     /// 0 for an original claim; one more than the claim it replaces, under the same number.
     pub revision: i32,
+    /// When the payer (or its clearinghouse) acknowledged taking the claim into adjudication
+    /// (a 277CA category A1, A2 or A5): the status-check clock runs from then.
+    pub accepted_at: Option<DateTimeUtc>,
+    /// JSON text: the latest claim status answer (277) `{category, code, entity, effective_date,
+    /// paid_amount, received_at}`.
+    pub payer_status: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -40,6 +40,13 @@ pub struct Model {
     pub recovered_cents: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// `remittance`, or `acknowledgment` for a front-door rejection (999, 277CA, 277): then
+    /// `remittance_id` names the acknowledgment and `claim_payment_id` is the rejection's own key.
+    pub source: String,
+    /// JSON text of a rejection's status codes `[{category, code, entity, line}]`.
+    pub status_codes: Option<String>,
+    /// A rejection's explanation, the codes in words as they read when it came.
+    pub explanation: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

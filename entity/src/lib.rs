@@ -3,6 +3,9 @@
 //! Money columns are integer cents (`*_cents`): exact on SQLite and PostgreSQL alike. Status
 //! columns are the domain's enums, stored by name (`stored`).
 
+pub mod acknowledgment;
+pub mod acknowledgment_body;
+pub mod acknowledgment_claim;
 pub mod api_key;
 pub mod audit_checkpoint;
 pub mod audit_event;
@@ -12,6 +15,7 @@ pub mod claim;
 pub mod claim_detail;
 pub mod claim_file;
 pub mod claim_file_body;
+pub mod claim_file_set;
 pub mod claim_line;
 pub mod claim_payment;
 pub mod code_description;

@@ -17,6 +17,7 @@ mod m20261207_000009_patient_access;
 mod m20261207_000010_audit_events;
 mod m20261208_000011_claim_files;
 mod m20261208_000012_claim_revisions;
+mod m20261209_000013_acknowledgments;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_audit_events::Migration),
             Box::new(m20261208_000011_claim_files::Migration),
             Box::new(m20261208_000012_claim_revisions::Migration),
+            Box::new(m20261209_000013_acknowledgments::Migration),
         ]
     }
 }

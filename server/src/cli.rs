@@ -40,7 +40,7 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// CARC and RARC lists.
+    /// CARC, RARC and claim status code lists.
     Codes {
         #[command(subcommand)]
         command: CodesCommand,
@@ -49,13 +49,13 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CodesCommand {
-    /// Load an official CARC or RARC list (CSV with a header row naming a code and a
+    /// Load an official CARC, RARC or claim status (category) list (CSV with a header row naming a code and a
     /// description column); its descriptions are shown instead of the built-in summaries.
     Import {
         /// The CSV file.
         file: std::path::PathBuf,
         /// Which list the file holds.
-        #[arg(long, value_parser = ["carc", "rarc"])]
+        #[arg(long, value_parser = ["carc", "rarc", "claim-status", "claim-status-category"])]
         list: String,
     },
 }
@@ -136,7 +136,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Codes { command: CodesCommand::Import { file, list } } => {
-            let list = CodeList::parse(&list).ok_or_else(|| anyhow::anyhow!("--list must be carc or rarc"))?;
+            let list = CodeList::parse(&list).ok_or_else(|| anyhow::anyhow!("--list must be {}", CodeList::NAMES))?;
             let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let rows = import::parse_csv(&bytes, list).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let db = Db::connect(&settings).await?;

@@ -10,7 +10,7 @@ use overturn_domain::audit::{AuditEvent, MAX_LISTED};
 use overturn_domain::x12::EdiError;
 use overturn_domain::x12::ack999::{self, AckControl};
 use overturn_domain::x12::claim837::{ClaimFile, Envelope837, Projected, StoredClaim, project};
-use overturn_entity::{claim, claim_detail, claim_file, claim_file_body};
+use overturn_entity::{claim, claim_detail, claim_file, claim_file_body, claim_file_set};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, QuerySelect,
@@ -238,6 +238,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
         acknowledgment,
     };
     claim_file::Entity::insert(claim_file::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
+    insert_sets(txn, file_id, &sets).await?;
     claim_file_body::Entity::insert(claim_file_body::ActiveModel::from(claim_file_body::Model {
         claim_file_id: file_id,
         content_type: incoming.content_type.chars().take(255).collect(),
@@ -255,6 +256,29 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
     crate::audit::write_in(txn, &events).await?;
     tracing::debug!(read = ?t_read, claims = ?t_claims, total = ?t0.elapsed(), "claim file stored");
     Ok(Received { file: row, outcomes, deliveries })
+}
+
+/// The file's sets by their control numbers, for the 999s that will answer them.
+async fn insert_sets(txn: &DatabaseTransaction, file_id: Uuid, sets: &[SetRecord]) -> Result<(), DbErr> {
+    let cut = |t: &str| t.chars().take(20).collect::<String>();
+    let mut first = 0;
+    let mut rows = Vec::with_capacity(sets.len());
+    for (position, set) in sets.iter().enumerate() {
+        rows.push(claim_file_set::ActiveModel::from(claim_file_set::Model {
+            claim_file_id: file_id,
+            position: position as i32,
+            interchange_control_number: cut(&set.interchange_control_number),
+            group_control_number: cut(&set.group_control_number),
+            transaction_control_number: cut(&set.transaction_control_number),
+            first_claim: first as i32,
+            claim_count: set.claim_count as i32,
+        }));
+        first += set.claim_count;
+    }
+    for chunk in rows.chunks(crate::sql::rows_per_statement::<claim_file_set::Entity>()) {
+        claim_file_set::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    }
+    Ok(())
 }
 
 /// The file's answer lists outcomes, not claims: nothing to render for each.

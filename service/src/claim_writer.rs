@@ -521,6 +521,7 @@ async fn store_rows_and_match(
     followups::schedule_new(&mut trip, follow_ups)?;
     let audit_written = crate::audit::write_in_trip(txn, &mut trip, audited).await?;
     let numbers: Vec<&str> = stored.iter().map(|&i| jobs[i].claim.claim_number.as_str()).collect();
+    crate::acknowledgments::found_for_numbers(&mut trip, &numbers, crate::sql::now());
     let (query, values) = crate::remittance_store::waiting_for_numbers(&trip, &numbers);
     let waiting = txn
         .query_all_raw(trip.then_query(&query, values))

@@ -119,6 +119,8 @@ pub fn rows_of(
         updated_at: now,
         replaces_claim_id: None,
         revision: 0,
+        accepted_at: None,
+        payer_status: None,
     };
     let lines = line_rows(id, &draft.lines);
     (row, lines)

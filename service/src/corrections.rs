@@ -1,6 +1,7 @@
 //! Corrected claims: a replacement (frequency 7) or void (8) of a claim, as a new claim that
 //! names the one it replaces, cites the payer's claim control number of that claim's latest
-//! payment (REF*F8), and moves that claim's open denials to `resubmitted`. A claim that came
+//! payment (REF*F8), and moves that claim's open denials to `resubmitted`. A claim rejected
+//! before adjudication (999, 277CA) is corrected as an original (frequency 1) sent again. A claim that came
 //! in an 837 keeps every loop in its correction, changed only where the correction says.
 
 use overturn_domain::audit::AuditEvent;
@@ -47,6 +48,10 @@ pub enum CorrectionError {
     NoControlNumber(Uuid),
     #[error("a claim numbered {0:?} exists; a correction keeps its own claim's number or takes an unused one")]
     NumberTaken(String),
+    #[error(
+        "claim {0} was not rejected before adjudication: only such a claim is sent again as an original (frequency 1); replace (7) or void (8) a claim the payer adjudicated"
+    )]
+    NotRejected(Uuid),
     #[error("{0}")]
     Unwritable(String),
 }
@@ -85,7 +90,14 @@ pub async fn correct(
     if original.frequency_code == FrequencyCode::Void.code() {
         return Ok(Err(CorrectionError::Voided(original_id)));
     }
+    // A claim returned at the front door (999, 277CA) never reached adjudication: it goes out
+    // again as an original, with no payer's claim number to cite.
+    let resend = correction.frequency == FrequencyCode::Original;
+    if resend && *original.status != ClaimStatus::Rejected {
+        return Ok(Err(CorrectionError::NotRejected(original_id)));
+    }
     let control_number = match &correction.payer_claim_control_number {
+        _ if resend => String::new(),
         Some(given) => given.as_str().to_owned(),
         None => match latest_control_number(txn, &original).await? {
             Some(found) => found,
@@ -114,7 +126,8 @@ pub async fn correct(
         row.claim_number = number.as_str().to_owned();
     }
     row.frequency_code = correction.frequency.code().to_owned();
-    row.payer_claim_control_number = Some(control_number.clone());
+    row.payer_claim_control_number = (!control_number.is_empty()).then(|| control_number.clone());
+    (row.accepted_at, row.payer_status) = (None, None);
     row.replaces_claim_id = Some(original_id);
     // Under the same number, the next revision; under a new one, the first.
     row.revision = if row.claim_number == original.claim_number { original.revision + 1 } else { 0 };

@@ -291,6 +291,26 @@ pub mod payloads {
         pub procedure_code: Option<String>,
     }
 
+    /// `claim.rejected`: a claim was returned at the front door by a 999 or 277CA (to payer
+    /// contacts that ask for it). Its work item is the denial named.
+    #[derive(Debug, Serialize, ToSchema)]
+    pub struct ClaimRejectedData {
+        pub claim_id: Uuid,
+        pub claim_number: String,
+        pub payer_id: String,
+        /// The rejection's work item (a denial of category `rejection`).
+        pub denial_id: Uuid,
+        pub acknowledgment_id: Uuid,
+        /// `999`, `277CA` or `277`.
+        #[schema(example = "277CA")]
+        pub kind: String,
+        pub status_codes: Vec<crate::acknowledgments::StatusCodeRecord>,
+        #[schema(example = "registration")]
+        pub work_queue: String,
+        /// The timely-filing limit: the claim must reach the payer, corrected, by then.
+        pub appeal_deadline: Option<chrono::NaiveDate>,
+    }
+
     /// `followup.due`: a follow-up fell due (to the payer's or the patient's contacts, by its
     /// target). The same follow-up fires again only after a snooze, with a new event id.
     #[derive(Debug, Serialize, ToSchema)]

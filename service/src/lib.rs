@@ -3,6 +3,7 @@
 //! (`overturn-worker`) both call it; it knows neither. `overturn-domain` holds the pure rules
 //! it applies.
 
+pub mod acknowledgments;
 pub mod analytics;
 pub mod audit;
 pub mod backlog;

@@ -52,6 +52,8 @@ pub enum Task {
     FireFollowUps { follow_up_ids: Vec<Uuid> },
     /// Make this attempt of a webhook delivery, if the delivery still expects it.
     DeliverWebhook { delivery_id: Uuid, attempt: u32 },
+    /// Apply the acknowledgments whose claims have arrived since they came.
+    ApplyAcknowledgments {},
 }
 
 /// A topic and payload that name no task this version knows.
@@ -72,6 +74,7 @@ impl Task {
             Self::PlanFollowUps { .. } => "plan_followups",
             Self::FireFollowUps { .. } => "fire_followups",
             Self::DeliverWebhook { .. } => "deliver_webhook",
+            Self::ApplyAcknowledgments {} => "apply_acknowledgments",
         }
     }
 
@@ -86,7 +89,7 @@ impl Task {
     pub fn subject_id(&self) -> Option<Uuid> {
         match self {
             Self::ClassifyRemittance { remittance_id } | Self::PlanFollowUps { remittance_id } => Some(*remittance_id),
-            Self::FireFollowUps { .. } | Self::DeliverWebhook { .. } => None,
+            Self::FireFollowUps { .. } | Self::DeliverWebhook { .. } | Self::ApplyAcknowledgments {} => None,
         }
     }
 }
@@ -147,6 +150,7 @@ mod tests {
             Task::PlanFollowUps { remittance_id: id },
             Task::FireFollowUps { follow_up_ids: vec![id, Uuid::now_v7()] },
             Task::DeliverWebhook { delivery_id: id, attempt: 2 },
+            Task::ApplyAcknowledgments {},
         ];
         for task in tasks {
             let back = Task::from_parts(task.topic(), task.payload()).expect("reads back");

@@ -308,6 +308,19 @@ impl OneTrip {
         Ok(())
     }
 
+    /// Adds a data-modifying statement (an `UPDATE` or `INSERT … SELECT`) whose placeholders
+    /// start at `self.placeholder(0)`; on PostgreSQL it is the `WITH` part named
+    /// `self.next_name()`, which later parts may read when it says `RETURNING`.
+    pub fn statement(&mut self, sql: String, values: Vec<sea_orm::Value>) {
+        self.inserts.push(sql);
+        self.values.extend(values);
+    }
+
+    /// The name the next part gets in PostgreSQL's `WITH`.
+    pub fn next_name(&self) -> String {
+        format!("w{}", self.inserts.len())
+    }
+
     /// The placeholder of the next value the final query binds.
     pub fn placeholder(&self, extra: usize) -> String {
         placeholder(self.backend, self.values.len() + 1 + extra)

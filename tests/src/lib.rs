@@ -33,6 +33,8 @@ pub fn crowd_of_follow_ups(count: usize, payer: &str, due: DateTime<Utc>) -> Vec
                 updated_at: now,
                 replaces_claim_id: None,
                 revision: 0,
+                accepted_at: None,
+                payer_status: None,
             };
             overturn_service::followups::for_claim(&claim, &Default::default(), now)
                 .into_iter()

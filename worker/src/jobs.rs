@@ -82,7 +82,18 @@ async fn run(ctx: &JobContext, job: &Job) -> Result<(), Failure> {
         Task::PlanFollowUps { remittance_id } => plan_follow_ups(ctx, *remittance_id).await,
         Task::FireFollowUps { follow_up_ids } => fire_follow_ups(ctx, follow_up_ids).await,
         Task::DeliverWebhook { delivery_id, attempt } => deliver_webhook(ctx, *delivery_id, *attempt).await,
+        Task::ApplyAcknowledgments {} => apply_acknowledgments(ctx).await,
     }
+}
+
+async fn apply_acknowledgments(ctx: &JobContext) -> Result<(), Failure> {
+    let (applied, deliveries) =
+        overturn_service::acknowledgments::apply_found(&ctx.db).await.map_err(|e| Failure::Transient(e.to_string()))?;
+    if deliveries > 0 {
+        ctx.wake.notify_one();
+    }
+    tracing::info!(applied, deliveries, "waiting acknowledgments applied");
+    Ok(())
 }
 
 async fn classify_remittance(ctx: &JobContext, id: Uuid) -> Result<(), Failure> {

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource.
 
+pub mod acknowledgments;
 pub mod api_keys;
 pub mod audit_events;
 pub mod claim_files;
@@ -41,6 +42,10 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(claim_files::get_claim_file_999)
             .service(claim_files::get_claim_file_837)
             .service(claim_files::export_claims)
+            .service(acknowledgments::create_acknowledgment)
+            .service(acknowledgments::list_acknowledgments)
+            .service(acknowledgments::get_acknowledgment)
+            .service(acknowledgments::list_acknowledgment_claims)
             .service(remittances::create_remittance)
             .service(remittances::list_remittances)
             .service(remittances::get_remittance)

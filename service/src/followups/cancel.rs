@@ -133,7 +133,9 @@ pub async fn reconcile_claims<C: ConnectionTrait>(
             .select_only()
             .columns([claim::Column::Id, claim::Column::Status, claim::Column::PatientResponsibilityCents])
             .filter(any_of(backend, claim::Column::Id, sea_orm::sea_query::ArrayType::Uuid, chunk))
-            .filter(claim::Column::Status.ne(ClaimStatus::Submitted.as_str()))
+            // A claim returned at the front door was never answered: its timely-filing watch
+            // matters more than ever.
+            .filter(claim::Column::Status.is_not_in([ClaimStatus::Submitted.as_str(), ClaimStatus::Rejected.as_str()]))
             .into_tuple()
             .all(db)
             .await?;

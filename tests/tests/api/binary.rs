@@ -240,6 +240,19 @@ async fn codes_import_loads_an_official_list_that_then_wins(backend: Backend) {
     assert_eq!(described.get("45").map(String::as_str), Some("Official text for 45, quoted"));
     assert_eq!(described.get("97").map(String::as_str), overturn_domain::code_sets::carc("97").map(|c| c.description));
     assert!(!described.contains_key("ZZ9"));
+
+    // The claim status codes of 277s likewise, kept apart from the CARC of the same id.
+    let statuses = dir.path().join("csc.csv");
+    std::fs::write(&statuses, "Code,Description\n562,Official words for 562\n45,Official status 45\n").unwrap();
+    let out =
+        command(&db, &["codes", "import", statuses.to_str().unwrap(), "--list", "claim-status"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let codes = ["562", "33"].map(String::from);
+    let described = overturn_service::code_catalog::describe(&conn.read, CodeList::Status, codes).await.unwrap();
+    assert_eq!(described.get("562").map(String::as_str), Some("Official words for 562"));
+    assert_eq!(described.get("33").map(String::as_str), CodeList::Status.lookup("33").map(|c| c.description));
+    let carc = overturn_service::code_catalog::describe(&conn.read, CodeList::Carc, ["45".to_owned()]).await.unwrap();
+    assert_eq!(carc.get("45").map(String::as_str), Some("Official text for 45, quoted"));
 }
 
 #[test]

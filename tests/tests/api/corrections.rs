@@ -123,8 +123,11 @@ async fn corrections_are_checked(backend: Backend) {
     let id = claim["id"].as_str().unwrap();
     // Never paid: no payer's claim control number to cite unless given.
     assert_problem(correct(&app, id, json!({"frequency_code": "7"})).await, 422).await;
+    // An original again (1) is only for a claim rejected before adjudication.
+    let problem = assert_problem(correct(&app, id, json!({"frequency_code": "1"})).await, 422).await;
+    assert!(problem["detail"].as_str().unwrap().contains("not rejected before adjudication"), "{problem}");
     let cases = [
-        (json!({"frequency_code": "1"}), "frequency_code"),
+        (json!({"frequency_code": "9"}), "frequency_code"),
         (json!({"frequency_code": "7", "changes": {"diagnosis_codes": []}}), "changes.diagnosis_codes"),
         (
             json!({"frequency_code": "7", "changes": {"lines": [{"procedure_code": "9921", "charge": "1"}]}}),
@@ -245,8 +248,8 @@ async fn the_revision_migration_keeps_every_claim_and_line(backend: Backend) {
         .exec_without_returning(&conn.write)
         .await
         .unwrap();
-    // And back down: one claim per number again.
-    overturn_migration::Migrator::down(&conn.write, Some(1)).await.unwrap();
+    // And back down past it (and the acknowledgments' migration after it): one claim per number again.
+    overturn_migration::Migrator::down(&conn.write, Some(2)).await.unwrap();
     let rows = conn.read.query_all_raw(Statement::from_string(backend_of, "SELECT id FROM claims")).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(overturn_entity::claim_line::Entity::find().count(&conn.read).await.unwrap(), 1);

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod acknowledgments;
 mod api_keys;
 mod architecture;
 mod audit;

@@ -23,8 +23,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionRequest {
-    /// `7` replacement (the claim as it should have been) or `8` void (withdraw it).
-    #[schema(example = "7", pattern = "^[78]$")]
+    /// `7` replacement (the claim as it should have been) or `8` void (withdraw it); `1` for a
+    /// claim rejected before adjudication (999, 277CA), sent again as an original without
+    /// REF*F8, since the payer never assigned it a number.
+    #[schema(example = "7", pattern = "^[178]$")]
     pub frequency_code: String,
     /// What the correction changes; what it leaves out stays as it was.
     #[serde(default)]
@@ -69,9 +71,12 @@ fn parse(
 ) -> Result<Correction, ApiError> {
     let mut e = Errors(Vec::new());
     let frequency = match FrequencyCode::parse(&request.frequency_code) {
-        Ok(f @ (FrequencyCode::Replacement | FrequencyCode::Void)) => Some(f),
+        Ok(f @ (FrequencyCode::Replacement | FrequencyCode::Void | FrequencyCode::Original)) => Some(f),
         _ => {
-            e.0.push(FieldError::new("frequency_code", "must be \"7\" (replacement) or \"8\" (void)"));
+            e.0.push(FieldError::new(
+                "frequency_code",
+                "must be \"7\" (replacement), \"8\" (void), or \"1\" (a rejected claim sent again)",
+            ));
             None
         }
     };
@@ -127,14 +132,16 @@ fn parse(
     }
 }
 
-/// Correct a claim: a replacement (7) or void (8).
+/// Correct a claim: a replacement (7) or void (8), or a rejected claim sent again (1).
 ///
 /// Creates a new claim with `frequency_code` 7 or 8 that names the claim it replaces
 /// (`replaces_claim_id`), keeps its claim number unless `changes` gives another, and cites the
 /// payer's claim control number of the original's latest payment (CLP07), sent as REF*F8. The
 /// original's open denials move to `resubmitted`. A claim received in an 837 keeps every loop
 /// it came with (`GET /v1/claims/{id}/837` writes the correction). One correction per claim:
-/// to correct again, correct the correction.
+/// to correct again, correct the correction. A claim rejected before adjudication (status
+/// `rejected`, from a 999 or 277CA) is corrected with `frequency_code` 1: a new original under
+/// the same number, without REF*F8; this closes its rejection.
 #[utoipa::path(
     tag = "claims",
     request_body = CorrectionRequest,

@@ -11,9 +11,15 @@ use uuid::Uuid;
 pub struct Claim {
     pub id: Uuid,
     pub claim_number: String,
-    /// `submitted`, `paid`, `partially_paid`, `denied` or `reversed`.
+    /// `submitted`, `paid`, `partially_paid`, `denied`, `reversed`, or `rejected` (returned at
+    /// the front door by a 999 or 277CA, never adjudicated).
     #[schema(example = "submitted")]
     pub status: String,
+    /// When the payer (or its clearinghouse) acknowledged taking the claim into adjudication
+    /// (277CA A1, A2, A5); the status check is timed from then.
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// The payer's latest answer to a status inquiry (277).
+    pub payer_status: Option<overturn_service::acknowledgments::PayerStatus>,
     pub payer: Payer,
     pub patient: Patient,
     pub provider: Provider,
@@ -169,6 +175,8 @@ impl Claim {
             id: row.id,
             claim_number: row.claim_number,
             status: row.status.as_str().to_owned(),
+            accepted_at: row.accepted_at,
+            payer_status: row.payer_status.as_deref().and_then(|s| serde_json::from_str(s).ok()),
             payer: Payer {
                 id: row.payer_id,
                 name: row.payer_name,

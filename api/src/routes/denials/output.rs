@@ -21,8 +21,17 @@ pub struct Denial {
     /// CLP01.
     #[schema(example = "CLM-1002")]
     pub claim_number: String,
+    /// The remittance the denial came from; for a rejection (`source: acknowledgment`), the
+    /// acknowledgment.
     pub remittance_id: Uuid,
+    /// For a rejection, the work item's own key.
     pub claim_payment_id: Uuid,
+    /// `remittance` (an 835's adjustment) or `acknowledgment` (a claim returned at the front
+    /// door by a 999, 277CA or 277: category `rejection`).
+    #[schema(example = "remittance")]
+    pub source: String,
+    /// A rejection's claim status codes, as sent.
+    pub status_codes: Vec<overturn_service::acknowledgments::StatusCodeRecord>,
     /// The payer's id from the 835 (N1*PR, else TRN03): the key of payer rules.
     #[schema(example = "60054")]
     pub payer_id: String,
@@ -48,7 +57,8 @@ pub struct Denial {
     pub explanation: String,
     /// `eligibility`, `authorization`, `coding`, `medical_necessity`, `timely_filing`,
     /// `duplicate`, `bundling`, `missing_information`, `coordination_of_benefits`,
-    /// `non_covered`, `provider_eligibility` or `other`.
+    /// `non_covered`, `provider_eligibility`, `other`, or `rejection` (returned before
+    /// adjudication: its explanation quotes the status codes in words).
     #[schema(example = "authorization")]
     pub category: String,
     /// The team that fixes it: `coding`, `registration`, `clinical` or `billing`.
@@ -93,6 +103,10 @@ impl Denial {
                 explanation.push_str(&format!(". {code}: {text}"));
             }
         }
+        // A rejection's words were written when it came, from its status codes.
+        if let Some(text) = &row.explanation {
+            explanation = text.clone();
+        }
         Self {
             explanation,
             id: row.id,
@@ -100,6 +114,8 @@ impl Denial {
             claim_number: row.claim_number.clone(),
             remittance_id: row.remittance_id,
             claim_payment_id: row.claim_payment_id,
+            source: row.source.clone(),
+            status_codes: row.status_codes.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
             payer_id: row.payer_id.clone(),
             line_number: row.line_number,
             procedure_code: row.procedure_code.clone(),

@@ -16,7 +16,7 @@ pub struct Edits<'e> {
     /// CLM05-3: 7 (replacement) or 8 (void).
     pub frequency: &'e str,
     pub claim_number: Option<&'e str>,
-    /// REF*F8.
+    /// REF*F8; empty for a claim sent again as an original (frequency 1), which has none.
     pub payer_claim_control_number: &'e str,
     pub diagnoses: Option<&'e [DiagnosisCode]>,
     pub lines: Option<&'e [ClaimLineDraft]>,
@@ -108,11 +108,17 @@ pub fn edit(stored: &StoredClaim, edits: &Edits<'_>) -> Result<StoredClaim, Edit
     elements[5] = composite.join(&t.component.to_string());
     *clm = t.join(&elements);
 
-    // REF*F8, in place or after the segments the guide puts before the 2300 REFs.
-    t.check(edits.payer_claim_control_number, &delimiters)?;
-    let f8 = format!("REF{e}F8{e}{}", edits.payer_claim_control_number);
+    // REF*F8, in place or after the segments the guide puts before the 2300 REFs; none for a
+    // claim sent again as an original (the payer never assigned it a number).
     let f8_prefix = format!("REF{e}F8{e}");
+    let f8 = format!("REF{e}F8{e}{}", edits.payer_claim_control_number);
+    if edits.payer_claim_control_number.is_empty() {
+        claim.segments.retain(|s| !s.starts_with(&f8_prefix));
+    } else {
+        t.check(edits.payer_claim_control_number, &delimiters)?;
+    }
     match claim.segments.iter().position(|s| s.starts_with(&f8_prefix)) {
+        _ if edits.payer_claim_control_number.is_empty() => {}
         Some(at) => claim.segments[at] = f8,
         None => {
             // The guide orders the 2300 REFs 4N, F5, EW, 9F, G1, then F8.

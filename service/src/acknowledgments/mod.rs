@@ -1,0 +1,250 @@
+//! Acknowledgments (999, 277CA, 277) in: stored with what each says about each claim, matched
+//! to claims (or to the claim files a 999 answers), and applied in one transaction. A row
+//! whose claim is not on file yet waits; the claim writer marks it `found` when a claim of its
+//! number arrives and queues `Task::ApplyAcknowledgments`, which applies it then.
+//!
+//! Matching reads claims that another request may be creating, so it runs under the matching
+//! lock, exclusive here as for remittances.
+
+mod apply;
+mod matching;
+mod rows;
+
+pub use apply::PayerStatus;
+pub use rows::{SetVerdict, StatusCodeRecord};
+
+use overturn_domain::x12::ack::AckFile;
+use overturn_entity::{acknowledgment, acknowledgment_body, acknowledgment_claim};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::sql::{lock_matching, rows_per_statement};
+
+/// The rows a job applies at a time.
+pub const APPLY_PAGE: u64 = 2_000;
+
+pub struct Incoming<'a> {
+    pub file: &'a AckFile<'a>,
+    pub body: &'a [u8],
+    pub content_type: &'a str,
+    pub api_key_id: Uuid,
+}
+
+/// Everything stored, as the API shows it.
+pub struct Stored {
+    pub acknowledgment: acknowledgment::Model,
+    pub claims: Vec<acknowledgment_claim::Model>,
+    /// Webhook deliveries the rejections made.
+    pub deliveries: usize,
+}
+
+/// Stores, matches and applies an acknowledgment in `txn` (the caller commits).
+pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Result<Stored, DbErr> {
+    lock_matching(txn, true).await?;
+    let now = crate::sql::now();
+    let id = Uuid::now_v7();
+    let kind = incoming.file.kind();
+    let (sets, mut claims) = match incoming.file {
+        AckFile::Implementation(groups) => rows::implementation_rows(txn, id, groups, now).await?,
+        AckFile::Status(file) => (Vec::new(), rows::status_rows(id, file, now)?),
+    };
+    matching::match_rows(txn, &mut claims).await?;
+    for c in claims.iter_mut().filter(|c| c.claim_id.is_some()) {
+        c.applied_at = Some(now);
+    }
+    let sha256 = crate::remittance_store::sha256_hex(incoming.body);
+    let repeat_of: Option<Uuid> = acknowledgment::Entity::find()
+        .select_only()
+        .column(acknowledgment::Column::Id)
+        .filter(acknowledgment::Column::Sha256.eq(sha256.clone()))
+        .order_by_asc(acknowledgment::Column::Id)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    let row = acknowledgment::Model {
+        id,
+        kind: kind.as_str().to_owned(),
+        received_at: now,
+        api_key_id: incoming.api_key_id,
+        byte_size: incoming.body.len() as i64,
+        sha256,
+        repeat_of,
+        transaction_count: incoming.file.transaction_count() as i32,
+        claim_count: claims.len() as i32,
+        matched_count: claims.iter().filter(|c| c.claim_id.is_some()).count() as i32,
+        rejected_count: claims.iter().filter(|c| c.outcome == "rejected").count() as i32,
+        sets: serde_json::to_string(&sets).map_err(|e| DbErr::Custom(e.to_string()))?,
+    };
+    acknowledgment::Entity::insert(acknowledgment::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
+    acknowledgment_body::Entity::insert(acknowledgment_body::ActiveModel::from(acknowledgment_body::Model {
+        acknowledgment_id: id,
+        content_type: incoming.content_type.chars().take(255).collect(),
+        body: incoming.body.to_vec(),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    for chunk in claims.chunks(rows_per_statement::<acknowledgment_claim::Entity>()) {
+        acknowledgment_claim::Entity::insert_many(chunk.iter().cloned().map(acknowledgment_claim::ActiveModel::from))
+            .exec_without_returning(txn)
+            .await?;
+    }
+    let deliveries = apply::apply(txn, &claims, now).await?;
+    Ok(Stored { acknowledgment: row, claims, deliveries })
+}
+
+/// The job's work: rows whose claim has arrived since they came (`found`), matched and applied
+/// a page at a time. Returns how many were applied, and the webhook deliveries made; idempotent (a row applied is `applied`, and
+/// applying is keyed by its cause).
+pub async fn apply_found(db: &DatabaseConnection) -> Result<(usize, usize), DbErr> {
+    let mut applied = 0;
+    let mut deliveries = 0;
+    loop {
+        let txn = crate::db::begin_write(db).await?;
+        lock_matching(&txn, true).await?;
+        let mut rows = acknowledgment_claim::Entity::find()
+            .filter(acknowledgment_claim::Column::State.eq("found"))
+            .order_by_asc(acknowledgment_claim::Column::Id)
+            .limit(APPLY_PAGE)
+            .all(&txn)
+            .await?;
+        if rows.is_empty() {
+            txn.commit().await?;
+            return Ok((applied, deliveries));
+        }
+        let page = rows.len();
+        matching::match_rows(&txn, &mut rows).await?;
+        let now = crate::sql::now();
+        for r in &mut rows {
+            if r.claim_id.is_some() {
+                r.applied_at = Some(now);
+            }
+            acknowledgment_claim::Entity::update_many()
+                .col_expr(acknowledgment_claim::Column::ClaimId, Expr::value(r.claim_id))
+                .col_expr(acknowledgment_claim::Column::MatchedBy, Expr::value(r.matched_by.clone()))
+                .col_expr(acknowledgment_claim::Column::State, Expr::value(r.state.clone()))
+                .col_expr(acknowledgment_claim::Column::AppliedAt, Expr::value(r.applied_at))
+                .filter(acknowledgment_claim::Column::Id.eq(r.id))
+                .exec(&txn)
+                .await?;
+        }
+        deliveries += apply::apply(&txn, &rows, now).await?;
+        let matched: Vec<Uuid> = rows.iter().filter(|r| r.claim_id.is_some()).map(|r| r.acknowledgment_id).collect();
+        for ack in matched.iter().collect::<std::collections::BTreeSet<_>>() {
+            let count = matched.iter().filter(|a| *a == ack).count() as i32;
+            acknowledgment::Entity::update_many()
+                .col_expr(
+                    acknowledgment::Column::MatchedCount,
+                    Expr::col(acknowledgment::Column::MatchedCount).add(count),
+                )
+                .filter(acknowledgment::Column::Id.eq(*ack))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        applied += rows.iter().filter(|r| r.claim_id.is_some()).count();
+        if (page as u64) < APPLY_PAGE {
+            return Ok((applied, deliveries));
+        }
+    }
+}
+
+/// For new claims, in the claim writer's own statement: marks the rows waiting under their
+/// numbers `found`, and when there were any, queues the job that applies them. Nothing waits
+/// in the usual case, so this is one look in a small partial index per batch of claims.
+pub fn found_for_numbers(trip: &mut crate::sql::OneTrip, numbers: &[&str], now: chrono::DateTime<chrono::Utc>) {
+    use sea_orm::Value;
+    let job = crate::outbox::pending_job(&crate::queue::Task::ApplyAcknowledgments {}, now);
+    let (id, created) = (job.id.unwrap(), now);
+    if trip.backend() == sea_orm::DbBackend::Postgres {
+        let array = numbers.iter().map(|n| Value::from(*n)).collect::<Vec<_>>();
+        let marked = trip.next_name();
+        trip.statement(
+            format!(
+                "UPDATE acknowledgment_claims SET state = 'found' WHERE state = 'waiting' AND claim_number = ANY({}::text[]) RETURNING 1",
+                trip.placeholder(0)
+            ),
+            vec![Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(array)))],
+        );
+        trip.statement(
+            format!(
+                "INSERT INTO outbox (id, topic, payload, created_at) SELECT {}, 'apply_acknowledgments', '{{}}'::json, {} \
+                 WHERE EXISTS (SELECT 1 FROM {marked})",
+                trip.placeholder(0),
+                trip.placeholder(1)
+            ),
+            vec![Value::from(id), Value::from(created)],
+        );
+    } else {
+        let marks = vec!["?"; numbers.len()].join(", ");
+        trip.statement(
+            format!(
+                "UPDATE acknowledgment_claims SET state = 'found' WHERE state = 'waiting' AND claim_number IN ({marks})"
+            ),
+            numbers.iter().map(|n| Value::from(*n)).collect(),
+        );
+        trip.statement(
+            "INSERT INTO outbox (id, topic, payload, created_at) SELECT ?, 'apply_acknowledgments', '{}', ? WHERE changes() > 0"
+                .to_owned(),
+            vec![Value::from(id), Value::from(created)],
+        );
+    }
+}
+
+pub async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<acknowledgment::Model>, DbErr> {
+    acknowledgment::Entity::find_by_id(id).one(db).await
+}
+
+/// Newest first, after `before` (the cursor: the last id of the previous page).
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    kind: Option<&str>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<acknowledgment::Model>, DbErr> {
+    let mut select = acknowledgment::Entity::find().order_by_desc(acknowledgment::Column::Id).limit(limit);
+    if let Some(kind) = kind {
+        select = select.filter(acknowledgment::Column::Kind.eq(kind));
+    }
+    if let Some(before) = before {
+        select = select.filter(acknowledgment::Column::Id.lt(before));
+    }
+    select.all(db).await
+}
+
+/// An acknowledgment's claim rows in file order, after the row `after` (the cursor: the last
+/// row of the previous page).
+pub async fn claims_of<C: ConnectionTrait>(
+    db: &C,
+    acknowledgment_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<acknowledgment_claim::Model>, DbErr> {
+    let mut select = acknowledgment_claim::Entity::find()
+        .filter(acknowledgment_claim::Column::AcknowledgmentId.eq(acknowledgment_id))
+        .order_by_asc(acknowledgment_claim::Column::Position)
+        .limit(limit);
+    if let Some(after) = after {
+        let position: Option<i32> = acknowledgment_claim::Entity::find_by_id(after)
+            .select_only()
+            .column(acknowledgment_claim::Column::Position)
+            .filter(acknowledgment_claim::Column::AcknowledgmentId.eq(acknowledgment_id))
+            .into_tuple()
+            .one(db)
+            .await?;
+        select = select.filter(acknowledgment_claim::Column::Position.gt(position.unwrap_or(i32::MAX)));
+    }
+    select.all(db).await
+}
+
+/// What acknowledgments said of a claim, newest first.
+pub async fn of_claim<C: ConnectionTrait>(db: &C, claim_id: Uuid) -> Result<Vec<acknowledgment_claim::Model>, DbErr> {
+    acknowledgment_claim::Entity::find()
+        .filter(acknowledgment_claim::Column::ClaimId.eq(claim_id))
+        .order_by_desc(acknowledgment_claim::Column::Id)
+        .limit(100)
+        .all(db)
+        .await
+}
