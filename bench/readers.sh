@@ -10,7 +10,7 @@ root = pathlib.Path("target/criterion")
 def ns(group, name):
     p = root / group / name / "new" / "estimates.json"
     return json.loads(p.read_text())["median"]["point_estimate"] if p.exists() else None
-for group, readers in [("835", ["reader"]), ("837", ["reader", "reader_and_claims"])]:
+for group, readers in [("835", ["reader"]), ("837", ["reader", "reader_and_claims"]), ("277CA", ["reader"]), ("999", ["reader"])]:
     base = ns(group, "baseline")
     bench = root / group / "baseline" / "new" / "benchmark.json"
     size = json.loads(bench.read_text())["throughput"]["Bytes"] if bench.exists() else None

@@ -3,15 +3,19 @@
 //! (CLP03 of an 835, CLM02 of an 837), about the least any reader must do. `bench/readers.sh`
 //! runs this and prints each reader's throughput as a fraction of the baseline's.
 //!
-//! Files: an 835 of 100,000 claims (about 30 MB) and an 837P of 20,000 claims (about 15 MB).
+//! Files: an 835 of 100,000 claims (about 30 MB), an 837P of 20,000 claims (about 15 MB), a
+//! 277CA of 100,000 claims (about 12 MB) and a 999 answering 50,000 transaction sets, each with a
+//! segment and an element error (about 5 MB).
 
 // The allocator of the `overturn` binary, so the figures are the service's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use overturn_domain::x12::ack::{AckFile, read_acknowledgment};
 use overturn_domain::x12::claim837::{parse_837, project};
 use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
+use overturn_domain::x12::generate_ack::generate_277ca;
 use overturn_domain::x12::generate837::generate_837;
 use overturn_domain::x12::parse_835;
 
@@ -89,6 +93,64 @@ fn readers(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    let ack = generate_277ca(&GeneratorOptions { seed: 6, claims: 100_000, ..Default::default() }, 10);
+    let mut group = c.benchmark_group("277CA");
+    group.throughput(Throughput::Bytes(ack.len() as u64));
+    group.sample_size(20);
+    group.bench_function("baseline", |b| b.iter(|| baseline(std::hint::black_box(ack.as_bytes()), b"STC", 4)));
+    group.bench_function("reader", |b| {
+        b.iter(|| {
+            let Ok(AckFile::Status(file)) = read_acknowledgment(std::hint::black_box(ack.as_bytes())) else {
+                panic!("generated files are valid")
+            };
+            assert_eq!(file.claims.len(), 100_000);
+            file
+        })
+    });
+    group.finish();
+
+    let nine = implementation_ack(50_000);
+    let mut group = c.benchmark_group("999");
+    group.throughput(Throughput::Bytes(nine.len() as u64));
+    group.sample_size(20);
+    group.bench_function("baseline", |b| b.iter(|| baseline(std::hint::black_box(nine.as_bytes()), b"AK9", 2)));
+    group.bench_function("reader", |b| {
+        b.iter(|| {
+            let Ok(AckFile::Implementation(groups)) = read_acknowledgment(std::hint::black_box(nine.as_bytes())) else {
+                panic!("generated files are valid")
+            };
+            assert_eq!(groups[0].sets.len(), 50_000);
+            groups
+        })
+    });
+    group.finish();
+}
+
+/// A 999 answering `sets` transaction sets of one group, every other one rejected with a
+/// segment error, its claim and an element error.
+fn implementation_ack(sets: usize) -> String {
+    use std::fmt::Write;
+    let mut body = String::with_capacity(sets * 100);
+    let mut count = 2;
+    let _ = write!(body, "ST*999*0001*005010X231A1~AK1*HC*77*005010X222A1~");
+    for i in 0..sets {
+        let _ = write!(body, "AK2*837*{:09}*005010X222A1~", i + 1);
+        count += 1;
+        if i % 2 == 0 {
+            let _ = write!(body, "IK3*NM1*12*2010*8~CTX*CLM01:G1-{i}~IK4*9*67*7*1234567890~IK5*R*5~");
+            count += 4;
+        } else {
+            body.push_str("IK5*A~");
+            count += 1;
+        }
+    }
+    let accepted = sets / 2;
+    let _ = write!(body, "AK9*P*{sets}*{sets}*{accepted}~SE*{}*0001~", count + 2);
+    format!(
+        "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*CLINIC9        *261121*0800*^*00501*000000001*0*P*:~\
+         GS*FA*CLEARHOUSE*CLINIC9*20261121*0800*1*X*005010X231A1~{body}GE*1*1~IEA*1*000000001~"
+    )
 }
 
 criterion_group!(benches, readers);

@@ -54,6 +54,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(denials::get_denial)
             .service(denials::act_on_denial)
             .service(denials::analytics::denial_analytics)
+            .service(denials::analytics::rejection_analytics)
             .service(followups::list_follow_ups)
             .service(followups::get_follow_up)
             .service(followups::complete_follow_up)

@@ -15,6 +15,7 @@ mod envelope;
 mod error;
 pub mod generate;
 pub mod generate837;
+pub mod generate_ack;
 mod parse835;
 pub use parse835::{MAX_ADJUSTMENTS, MAX_LINE_REMARKS, MAX_LINES};
 mod remittance;

@@ -5,7 +5,9 @@
 //!   (`--production-date YYYY-MM-DD`: the remittance's date, 2025-01-15 unless given)
 //!
 //! With `--837`, an 837P claim file instead (`overturn_domain::x12::generate837`), its claims
-//! numbered `G<seed>-<n>`, the production date being their date of service.
+//! numbered `G<seed>-<n>`, the production date being their date of service. With `--277ca`, the
+//! 277CA answering that claim file (`overturn_domain::x12::generate_ack`): one claim in ten
+//! rejected.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use overturn_domain::x12::generate::{GeneratorOptions, generate_835};
 fn main() -> ExitCode {
     let mut options = GeneratorOptions { newlines: false, ..Default::default() };
     let mut claims_file = false;
+    let mut claim_ack = false;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -38,17 +41,33 @@ fn main() -> ExitCode {
                 i += 1;
                 continue;
             }
+            ("--277ca", _) => {
+                claim_ack = true;
+                i += 1;
+                continue;
+            }
             ("--newlines", _) => {
                 options.newlines = true;
                 i += 1;
                 continue;
             }
             _ => {
-                eprintln!("usage: gen-835 [--claims N] [--seed N] [--production-date YYYY-MM-DD] [--newlines] [--837]");
+                eprintln!(
+                    "usage: gen-835 [--claims N] [--seed N] [--production-date YYYY-MM-DD] [--newlines] [--837 | --277ca]"
+                );
                 return ExitCode::from(2);
             }
         }
         i += 2;
+    }
+    if claim_ack {
+        let file = overturn_domain::x12::generate_ack::generate_277ca(&options, 10);
+        eprintln!("{} claims, {} bytes", options.claims, file.len());
+        return if std::io::stdout().write_all(file.as_bytes()).is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     if claims_file {
         let file = overturn_domain::x12::generate837::generate_837(&options);

@@ -181,6 +181,37 @@ async fn a_277ca_rejects_and_accepts_claim_by_claim(backend: Backend) {
     numbers.sort();
     assert_eq!(numbers, ["CLM05000001", "CLM05000002"]);
 
+    // Analytics: beside the denials (the category `rejection`, outside the denial rate), and by
+    // status category, code and payer, with the rate over the claims acknowledged.
+    let denials = app.get_json("/v1/analytics/denials?group_by=category").await;
+    let group = denials["groups"].as_array().unwrap().iter().find(|g| g["key"] == "rejection").unwrap().clone();
+    assert_eq!((group["denial_count"].as_i64(), group["denied_claim_payments"].as_i64()), (Some(2), Some(0)));
+    assert_eq!(denials["totals"]["denied_claim_payments"], 0);
+    let by_category = app.get_json("/v1/analytics/rejections").await;
+    assert_eq!(by_category["totals"]["rejection_count"], 2);
+    assert_eq!(by_category["totals"]["acknowledged_claims"], 3);
+    assert_eq!(by_category["totals"]["rejection_rate"], 0.6667);
+    assert_eq!(by_category["totals"]["rejected_amount"], "335.00");
+    let keys: Vec<&str> =
+        by_category["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["A3", "A7"]);
+    let by_code = app.get_json("/v1/analytics/rejections?group_by=code").await;
+    let mut codes: Vec<&str> =
+        by_code["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
+    codes.sort();
+    assert_eq!(codes, ["128", "33", "454", "562"]);
+    let npi_group = by_code["groups"].as_array().unwrap().iter().find(|g| g["key"] == "562").unwrap().clone();
+    assert!(npi_group["description"].as_str().unwrap().contains("national provider identifier"), "{npi_group}");
+    let by_payer = app.get_json("/v1/analytics/rejections?group_by=payer").await;
+    assert_eq!(by_payer["groups"][0]["key"], "60054");
+    assert_eq!(
+        (by_payer["groups"][0]["rejection_count"].as_i64(), by_payer["groups"][0]["acknowledged_claims"].as_i64()),
+        (Some(2), Some(3))
+    );
+    assert_problem(app.get("/v1/analytics/rejections?group_by=reason").await, 400).await;
+    let later = app.get_json("/v1/analytics/rejections?from=2099-01-01").await;
+    assert_eq!(later["totals"]["rejection_count"], 0);
+
     // The same file again: stored as a repeat, nothing changed twice.
     let again = accepted(post_ack(&app, CA).await).await;
     assert_eq!(again["repeat_of"], ack["id"]);
