@@ -22,6 +22,18 @@ use utoipa_actix_web::scope;
 use crate::error::ApiError;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+/// Refuses a body that is not sent as an X12 file (`what`: "an X12 837 file").
+pub(crate) fn require_x12(req: &HttpRequest, what: &str) -> Result<(), ApiError> {
+    let (content_type, essence) = crate::json::media_type(req);
+    match essence.as_str() {
+        "application/edi-x12" | "application/edi_x12" | "application/x12" | "text/plain" => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType(format!(
+            "send {what} as application/edi-x12 (or text/plain) (got {:?})",
+            if content_type.is_empty() { "no Content-Type" } else { content_type }
+        ))),
+    }
+}
+
 /// Service routes, present on every role (orchestrators probe workers too).
 pub fn service_routes(cfg: &mut ServiceConfig) {
     cfg.service(health::health).service(health::ready).service(health::metrics);

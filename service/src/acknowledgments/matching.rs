@@ -31,20 +31,8 @@ pub(super) async fn match_rows<C: ConnectionTrait>(
 
     // 1. The claim number: the latest claim of it, the one no correction replaces.
     let numbers = distinct(rows.iter().filter(|r| open(r)).map(|r| r.claim_number.as_str()));
-    let mut by_number: HashMap<String, Uuid> = HashMap::new();
-    for chunk in numbers.chunks(MAX_PARAMS) {
-        let found: Vec<(Uuid, String, Option<Uuid>)> = claim::Entity::find()
-            .select_only()
-            .column(claim::Column::Id)
-            .column(claim::Column::ClaimNumber)
-            .column(claim::Column::ReplacesClaimId)
-            .filter(strings(backend, claim::Column::ClaimNumber, chunk))
-            .into_tuple()
-            .all(db)
-            .await?;
-        let replaced: HashSet<Uuid> = found.iter().filter_map(|(_, _, r)| *r).collect();
-        by_number.extend(found.into_iter().filter(|(id, _, _)| !replaced.contains(id)).map(|(id, n, _)| (n, id)));
-    }
+    let by_number: HashMap<String, Uuid> =
+        crate::claims::latest_of_numbers(db, &numbers).await?.into_iter().map(|(n, head)| (n, head.id)).collect();
     for r in rows.iter_mut().filter(|r| open(r)) {
         if let Some(id) = by_number.get(&r.claim_number) {
             r.claim_id = Some(*id);

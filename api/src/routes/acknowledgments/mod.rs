@@ -27,37 +27,37 @@ pub use output::{
 use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
-use crate::json::media_type;
 use crate::pagination::{MAX_LIMIT, Page};
 use crate::state::AppState;
 
-fn require_x12(req: &HttpRequest) -> Result<(), ApiError> {
-    let (content_type, essence) = media_type(req);
-    match essence.as_str() {
-        "application/edi-x12" | "application/edi_x12" | "application/x12" | "text/plain" => Ok(()),
-        _ => Err(ApiError::UnsupportedMediaType(format!(
-            "send a 999, 277CA or 277 file as application/edi-x12 (or text/plain) (got {:?})",
-            if content_type.is_empty() { "no Content-Type" } else { content_type }
-        ))),
+/// The words for status codes: imported descriptions first, else built in.
+struct Words {
+    categories: BTreeMap<String, String>,
+    statuses: BTreeMap<String, String>,
+}
+
+impl Words {
+    fn of(&self, list: CodeList, code: &str) -> Option<String> {
+        match list {
+            CodeList::StatusCategory => self.categories.get(code).cloned(),
+            _ => self.statuses.get(code).cloned(),
+        }
     }
 }
 
-/// The words for every status code of these rows: imported descriptions first, else built in.
+/// The words for every status code of these rows.
 async fn describer(
-    db: &sea_orm::DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     rows: &[acknowledgment_claim::Model],
-) -> Result<impl Fn(CodeList, &str) -> Option<String> + use<>, ApiError> {
+) -> Result<Words, ApiError> {
     let codes: Vec<StatusCodeRecord> = rows
         .iter()
         .flat_map(|r| serde_json::from_str::<Vec<StatusCodeRecord>>(&r.status_codes).unwrap_or_default())
         .collect();
-    let categories: BTreeMap<String, String> =
-        code_catalog::describe(db, CodeList::StatusCategory, codes.iter().map(|c| c.category.clone())).await?;
-    let statuses: BTreeMap<String, String> =
-        code_catalog::describe(db, CodeList::Status, codes.iter().map(|c| c.code.clone())).await?;
-    Ok(move |list: CodeList, code: &str| match list {
-        CodeList::StatusCategory => categories.get(code).cloned(),
-        _ => statuses.get(code).cloned(),
+    Ok(Words {
+        categories: code_catalog::describe(db, CodeList::StatusCategory, codes.iter().map(|c| c.category.clone()))
+            .await?,
+        statuses: code_catalog::describe(db, CodeList::Status, codes.iter().map(|c| c.code.clone())).await?,
     })
 }
 
@@ -117,7 +117,7 @@ pub async fn create_acknowledgment(
     caller: Allowed<WriteBilling>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    require_x12(&req)?;
+    crate::routes::require_x12(&req, "a 999, 277CA or 277 file")?;
     let body =
         crate::routes::remittances::read_body(payload, state.settings.max_remittance_bytes, "acknowledgment").await?;
     let key = idempotency::key_from(&req)?.map(|key| idempotency::IdempotencyRecord {
@@ -140,15 +140,14 @@ pub async fn create_acknowledgment(
         deliveries = stored.deliveries;
         note_rows(&req, AuditAction::Create, [stored.acknowledgment.id.to_string()], &stored.claims);
         let sets = serde_json::from_str(&stored.acknowledgment.sets).unwrap_or_default();
-        // Described from the built-in lists here: the answer is made inside the transaction.
-        let describe = |list: CodeList, code: &str| list.lookup(code).map(|c| c.description.to_owned());
         let (claims, claims_next_cursor) = first_page(&stored.claims);
+        let describe = describer(txn, claims).await?;
         Ok((
             StatusCode::ACCEPTED,
             Acknowledgment {
                 summary: AcknowledgmentSummary::from_row(&stored.acknowledgment),
                 transaction_sets: sets,
-                claims: claims.iter().map(|r| AcknowledgmentClaim::from_row(r, &describe)).collect(),
+                claims: claims.iter().map(|r| AcknowledgmentClaim::from_row(r, &|l, c| describe.of(l, c))).collect(),
                 claims_next_cursor,
             },
         ))
@@ -200,7 +199,7 @@ pub async fn get_acknowledgment(
     Ok(web::Json(Acknowledgment {
         summary: AcknowledgmentSummary::from_row(&row),
         transaction_sets: serde_json::from_str(&row.sets).unwrap_or_default(),
-        claims: rows.iter().map(|r| AcknowledgmentClaim::from_row(r, &describe)).collect(),
+        claims: rows.iter().map(|r| AcknowledgmentClaim::from_row(r, &|l, c| describe.of(l, c))).collect(),
         claims_next_cursor,
     }))
 }
@@ -240,7 +239,7 @@ pub async fn list_acknowledgment_claims(
     note_rows(&req, AuditAction::Read, rows.iter().map(|r| r.id.to_string()), &rows);
     let describe = describer(&state.db.read, &rows).await?;
     Ok(web::Json(AcknowledgmentClaimList {
-        items: rows.iter().map(|r| AcknowledgmentClaim::from_row(r, &describe)).collect(),
+        items: rows.iter().map(|r| AcknowledgmentClaim::from_row(r, &|l, c| describe.of(l, c))).collect(),
         next_cursor,
     }))
 }

@@ -19,19 +19,11 @@ pub use output::{ClaimFile, ClaimFileClaim, ClaimFileList, ClaimFileSummary, Seg
 use crate::auth::{Allowed, ReadBilling, WriteBilling};
 use crate::error::{ApiError, Problem};
 use crate::idempotency;
-use crate::json::media_type;
 use crate::pagination::Page;
 use crate::state::AppState;
 
 fn require_x12(req: &HttpRequest) -> Result<(), ApiError> {
-    let (content_type, essence) = media_type(req);
-    match essence.as_str() {
-        "application/edi-x12" | "application/edi_x12" | "application/x12" | "text/plain" => Ok(()),
-        _ => Err(ApiError::UnsupportedMediaType(format!(
-            "send an X12 837 file as application/edi-x12 (or text/plain) (got {:?})",
-            if content_type.is_empty() { "no Content-Type" } else { content_type }
-        ))),
-    }
+    crate::routes::require_x12(req, "an X12 837 file")
 }
 
 /// Receive a claim file.
