@@ -337,6 +337,9 @@ pub mod payloads {
         pub escalation: bool,
         /// For a denial's follow-up: its priority, recomputed as it fired.
         pub priority: Option<i32>,
+        /// For a status check of a claim: the claim status inquiry (276) to send the payer.
+        #[schema(example = "/v1/follow-ups/0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d/276")]
+        pub inquiry_url: Option<String>,
     }
 
     /// `ping`: sent by `POST /v1/contacts/{id}/test`.

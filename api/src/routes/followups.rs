@@ -281,6 +281,45 @@ pub async fn get_follow_up(
     Ok(web::Json(FollowUp::from_row(&row)))
 }
 
+/// The claim status inquiry (276, 005010X212) of a status check.
+///
+/// The question the check asks the payer, for its claim: payer, submitter (the claim's, else
+/// the configured `OVERTURN_SUBMITTER_*`), billing provider, subscriber, the claim's patient
+/// control number (REF*EJ), the payer's claim number when known (REF*1K), charge and dates of
+/// service. Its trace number (TRN02) is the follow-up's id: the payer's 277 echoes it, and
+/// `POST /v1/acknowledgments` matches the answer to the claim by it. The same bytes on every
+/// fetch.
+#[utoipa::path(
+    tag = "follow-ups",
+    params(("id" = Uuid, Path, description = "The status check's id")),
+    responses(
+        (status = 200, description = "The 276", body = String, content_type = "application/edi-x12"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a status check of a claim, or no submitter or receiver to address it", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+#[get("/follow-ups/{id}/276")]
+pub async fn get_follow_up_276(
+    state: web::Data<AppState>,
+    _caller: Allowed<ReadBilling>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    use overturn_service::acknowledgments::inquiry::{InquiryError, inquiry_276};
+    let row = find(&state.db.read, &id).await?;
+    let settings = &state.settings;
+    let text = inquiry_276(&state.db.read, row.id, settings.submitter.as_ref(), settings.receiver.as_ref())
+        .await?
+        .map_err(|e| match e {
+            InquiryError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            e => ApiError::Unprocessable { detail: e.to_string(), errors: Vec::new() },
+        })?;
+    note_follow_ups(&state.db.read, &req, AuditAction::Export, std::slice::from_ref(&row)).await?;
+    Ok(HttpResponse::Ok().content_type("application/edi-x12").body(text))
+}
+
 /// The body of `POST /v1/follow-ups/{id}/complete`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

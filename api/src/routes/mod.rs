@@ -69,6 +69,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(denials::analytics::rejection_analytics)
             .service(followups::list_follow_ups)
             .service(followups::get_follow_up)
+            .service(followups::get_follow_up_276)
             .service(followups::complete_follow_up)
             .service(followups::snooze_follow_up)
             .service(followups::reassign_follow_up)

@@ -16,6 +16,7 @@ mod error;
 pub mod generate;
 pub mod generate837;
 pub mod generate_ack;
+pub mod inquiry276;
 mod parse835;
 pub use parse835::{MAX_ADJUSTMENTS, MAX_LINE_REMARKS, MAX_LINES};
 mod remittance;

@@ -1,5 +1,5 @@
-//! Finding the claim each 277CA or 277 claim row speaks of: by the patient control number
-//! (the claim number), then the payer's claim number (REF*1K: a claim that cites it, or one
+//! Finding the claim each 277CA or 277 claim row speaks of: a 277 answering one of our 276s by
+//! its trace (the status check's id); then by the patient control number (the claim number), then the payer's claim number (REF*1K: a claim that cites it, or one
 //! a payment under it was matched to), then the member id with the date of service and the
 //! charge. A step that finds more than one claim leaves the row `ambiguous` rather than
 //! applied to the wrong one; a row no step finds waits for a claim of its number.
@@ -28,6 +28,38 @@ pub(super) async fn match_rows<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     let open = |r: &acknowledgment_claim::Model| r.claim_id.is_none() && r.state != "ambiguous";
+
+    // 0. A 277 answering one of our 276s carries its trace: the status check, and so its claim.
+    let checks: Vec<Uuid> = rows
+        .iter()
+        .filter(|r| open(r) && r.kind == overturn_domain::x12::ack::AckKind::ClaimStatus.as_str())
+        .filter_map(|r| super::inquiry::follow_up_of_trace(&r.trace))
+        .collect();
+    if !checks.is_empty() {
+        let mut claim_of: HashMap<Uuid, Uuid> = HashMap::new();
+        for chunk in checks.chunks(MAX_PARAMS) {
+            let found: Vec<(Uuid, Option<Uuid>)> = overturn_entity::follow_up::Entity::find()
+                .select_only()
+                .column(overturn_entity::follow_up::Column::Id)
+                .column(overturn_entity::follow_up::Column::ClaimId)
+                .filter(any_of(
+                    backend,
+                    overturn_entity::follow_up::Column::Id,
+                    sea_orm::sea_query::ArrayType::Uuid,
+                    chunk,
+                ))
+                .into_tuple()
+                .all(db)
+                .await?;
+            claim_of.extend(found.into_iter().filter_map(|(f, c)| Some((f, c?))));
+        }
+        for r in rows.iter_mut().filter(|r| open(r)) {
+            if let Some(claim) = super::inquiry::follow_up_of_trace(&r.trace).and_then(|f| claim_of.get(&f)) {
+                r.claim_id = Some(*claim);
+                r.matched_by = Some("inquiry".into());
+            }
+        }
+    }
 
     // 1. The claim number: the latest claim of it, the one no correction replaces.
     let numbers = distinct(rows.iter().filter(|r| open(r)).map(|r| r.claim_number.as_str()));

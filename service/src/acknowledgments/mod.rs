@@ -7,6 +7,7 @@
 //! lock, exclusive here as for remittances.
 
 mod apply;
+pub mod inquiry;
 mod matching;
 mod rows;
 

@@ -266,6 +266,8 @@ pub(super) async fn fired_events<C: ConnectionTrait>(
                 days_left: deadline.map(|d| (d - today).num_days()),
                 escalation,
                 priority: f.denial_id.and_then(|id| priorities.get(&id).copied()),
+                inquiry_url: (f.kind == FollowUpKind::StatusCheck.as_str() && f.claim_id.is_some())
+                    .then(|| format!("/v1/follow-ups/{}/276", f.id)),
             })
             .unwrap_or_default(),
             at: now,

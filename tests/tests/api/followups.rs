@@ -95,6 +95,7 @@ async fn an_unanswered_claim_is_chased_at_the_payer(backend: Backend) {
     assert_eq!(event["data"]["payer_id"], "60054");
     assert_eq!(event["data"]["member_id"], Value::Null);
     assert_eq!(event["data"]["follow_up_id"], check["id"]);
+    assert_eq!(event["data"]["inquiry_url"], format!("/v1/follow-ups/{}/276", check["id"].as_str().unwrap()));
     assert!(!request.body.contains("Doe") && !request.body.contains("MEM1001"), "no PHI: {}", request.body);
 
     // It waits in the worklist, and shows on the claim.
@@ -262,6 +263,7 @@ async fn a_denial_gets_its_reminders_and_a_rule_change_moves_them(backend: Backe
     assert_eq!(rules["updated_follow_ups"], 4, "{rules}");
     let event = receiver.wait_for(1).await.remove(0).json();
     assert_eq!(event["data"]["kind"], "appeal_deadline");
+    assert_eq!(event["data"]["inquiry_url"], Value::Null, "only a status check asks the payer");
     assert_eq!(event["data"]["denial_id"], denial_id);
     assert_eq!(event["data"]["days_left"], 14);
     assert_eq!(event["data"]["appeal_deadline"], (today + chrono::Days::new(14)).to_string());
