@@ -59,9 +59,9 @@ pub fn write_276(inquiry: &Inquiry, control: u32, at: DateTime<Utc>) -> String {
     let mut out = String::new();
     let (sq, sid) = (&inquiry.sender.0, &inquiry.sender.1);
     let (rq, rid) = (&inquiry.receiver.0, &inquiry.receiver.1);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "ISA*00*{:10}*00*{:10}*{}*{:15}*{}*{:15}*{}*{}*^*00501*{control:09}*0*P*:~\n",
+        "ISA*00*{:10}*00*{:10}*{}*{:15}*{}*{:15}*{}*{}*^*00501*{control:09}*0*P*:~",
         "",
         "",
         id_qualifier(sq),
@@ -71,9 +71,9 @@ pub fn write_276(inquiry: &Inquiry, control: u32, at: DateTime<Utc>) -> String {
         at.format("%y%m%d"),
         at.format("%H%M"),
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "GS*HR*{}*{}*{}*{}*{control}*X*005010X212~\n",
+        "GS*HR*{}*{}*{}*{}*{control}*X*005010X212~",
         id_text(sid, 15),
         id_text(rid, 15),
         at.format("%Y%m%d"),
