@@ -24,7 +24,7 @@ use overturn_domain::x12::ack::{AckKind, AckOutcome, StatusCode};
 use overturn_domain::{ClaimStatus, Money};
 use overturn_entity::{acknowledgment_claim, claim, follow_up};
 use sea_orm::sea_query::{ArrayType, Expr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Value};
 use uuid::Uuid;
 
 use super::rows::StatusCodeRecord;
@@ -85,6 +85,18 @@ fn source_words(kind: &str) -> &'static str {
     }
 }
 
+/// What applying needs of a claim (not its names, codes and JSON: a 277CA can name 20,000).
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+struct ClaimFacts {
+    id: Uuid,
+    claim_number: String,
+    payer_id: String,
+    service_date: NaiveDate,
+    total_charge_cents: i64,
+    accepted_at: Option<DateTime<Utc>>,
+    payer_status: Option<String>,
+}
+
 /// Applies `rows` (matched, `claim_id` set) in the caller's transaction; returns the webhook
 /// deliveries made.
 pub(super) async fn apply<C: ConnectionTrait>(
@@ -99,16 +111,27 @@ pub(super) async fn apply<C: ConnectionTrait>(
     let backend = db.get_database_backend();
     let ids: Vec<Uuid> =
         rows.iter().filter_map(|r| r.claim_id).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-    let mut claims: HashMap<Uuid, claim::Model> = HashMap::new();
+    let mut claims: HashMap<Uuid, ClaimFacts> = HashMap::new();
     for chunk in ids.chunks(MAX_PARAMS) {
-        for c in
-            claim::Entity::find().filter(any_of(backend, claim::Column::Id, ArrayType::Uuid, chunk)).all(db).await?
-        {
-            claims.insert(c.id, c);
-        }
+        let found = claim::Entity::find()
+            .select_only()
+            .columns([
+                claim::Column::Id,
+                claim::Column::ClaimNumber,
+                claim::Column::PayerId,
+                claim::Column::ServiceDate,
+                claim::Column::TotalChargeCents,
+                claim::Column::AcceptedAt,
+                claim::Column::PayerStatus,
+            ])
+            .filter(any_of(backend, claim::Column::Id, ArrayType::Uuid, chunk))
+            .into_model::<ClaimFacts>()
+            .all(db)
+            .await?;
+        claims.extend(found.into_iter().map(|c| (c.id, c)));
     }
     let payer_rules = crate::classify::rules_for(db, claims.values().map(|c| c.payer_id.clone())).await?;
-    let rules_of = |c: &claim::Model| payer_rules.get(&c.payer_id).copied().unwrap_or_default();
+    let rules_of = |c: &ClaimFacts| payer_rules.get(&c.payer_id).copied().unwrap_or_default();
 
     let outcome = |r: &acknowledgment_claim::Model| AckOutcome::parse(&r.outcome).unwrap_or(AckOutcome::Pending);
     let rejected: Vec<&acknowledgment_claim::Model> =
@@ -117,7 +140,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
 
     // Accepted into adjudication: a 277CA's (or a 277's) word; a 999's acceptance is only the
     // file's syntax.
-    let accepted: Vec<(&claim::Model, DateTime<Utc>)> = rows
+    let accepted: Vec<(&ClaimFacts, DateTime<Utc>)> = rows
         .iter()
         .filter(|r| outcome(r) == AckOutcome::Accepted && r.kind != AckKind::Implementation.as_str())
         .filter_map(|r| {
@@ -126,7 +149,7 @@ pub(super) async fn apply<C: ConnectionTrait>(
         .collect();
     accept(db, &accepted, &rules_of, now).await?;
 
-    let answers: Vec<(&acknowledgment_claim::Model, &claim::Model)> = rows
+    let answers: Vec<(&acknowledgment_claim::Model, &ClaimFacts)> = rows
         .iter()
         .filter(|r| r.kind == AckKind::ClaimStatus.as_str())
         .filter_map(|r| Some((*r, claims.get(&r.claim_id?)?)))
@@ -138,8 +161,8 @@ pub(super) async fn apply<C: ConnectionTrait>(
 async fn reject<C: ConnectionTrait>(
     db: &C,
     rows: &[&acknowledgment_claim::Model],
-    claims: &HashMap<Uuid, claim::Model>,
-    rules_of: &(dyn Fn(&claim::Model) -> PayerRules + Sync),
+    claims: &HashMap<Uuid, ClaimFacts>,
+    rules_of: &(dyn Fn(&ClaimFacts) -> PayerRules + Sync),
     now: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
     if rows.is_empty() {
@@ -324,8 +347,8 @@ async fn retime_checks<C: ConnectionTrait>(
 
 async fn accept<C: ConnectionTrait>(
     db: &C,
-    accepted: &[(&claim::Model, DateTime<Utc>)],
-    rules_of: &(dyn Fn(&claim::Model) -> PayerRules + Sync),
+    accepted: &[(&ClaimFacts, DateTime<Utc>)],
+    rules_of: &(dyn Fn(&ClaimFacts) -> PayerRules + Sync),
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     if accepted.is_empty() {
@@ -376,8 +399,8 @@ pub struct PayerStatus {
 
 async fn answer<C: ConnectionTrait>(
     db: &C,
-    answers: &[(&acknowledgment_claim::Model, &claim::Model)],
-    rules_of: &(dyn Fn(&claim::Model) -> PayerRules + Sync),
+    answers: &[(&acknowledgment_claim::Model, &ClaimFacts)],
+    rules_of: &(dyn Fn(&ClaimFacts) -> PayerRules + Sync),
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let mut finished = Vec::new();

@@ -22,7 +22,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::sql::{lock_matching, rows_per_statement};
+use crate::sql::{Column, insert_rows, lock_matching};
 
 /// The rows a job applies at a time.
 pub const APPLY_PAGE: u64 = 2_000;
@@ -44,6 +44,7 @@ pub struct Stored {
 
 /// Stores, matches and applies an acknowledgment in `txn` (the caller commits).
 pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Result<Stored, DbErr> {
+    let t0 = std::time::Instant::now();
     lock_matching(txn, true).await?;
     let now = crate::sql::now();
     let id = Uuid::now_v7();
@@ -56,6 +57,7 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     for c in claims.iter_mut().filter(|c| c.claim_id.is_some()) {
         c.applied_at = Some(now);
     }
+    let t_matched = t0.elapsed();
     let sha256 = crate::remittance_store::sha256_hex(incoming.body);
     let repeat_of: Option<Uuid> = acknowledgment::Entity::find()
         .select_only()
@@ -87,13 +89,65 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     }))
     .exec_without_returning(txn)
     .await?;
-    for chunk in claims.chunks(rows_per_statement::<acknowledgment_claim::Entity>()) {
-        acknowledgment_claim::Entity::insert_many(chunk.iter().cloned().map(acknowledgment_claim::ActiveModel::from))
-            .exec_without_returning(txn)
-            .await?;
-    }
+    insert_claim_rows(txn, &claims).await?;
+    let t_stored = t0.elapsed();
     let deliveries = apply::apply(txn, &claims, now).await?;
+    tracing::debug!(read_and_match = ?t_matched, stored = ?t_stored, total = ?t0.elapsed(), claims = claims.len(), "acknowledgment applied");
     Ok(Stored { acknowledgment: row, claims, deliveries })
+}
+
+const CLAIM_COLUMNS: [Column; 20] = [
+    Column::new("id", "uuid"),
+    Column::new("acknowledgment_id", "uuid"),
+    Column::new("position", "int4"),
+    Column::new("kind", "text"),
+    Column::new("claim_number", "text"),
+    Column::new("trace", "text"),
+    Column::nullable("payer_claim_number", "text"),
+    Column::nullable("member_id", "text"),
+    Column::nullable("service_date", "date"),
+    Column::nullable("charge_cents", "int8"),
+    Column::nullable("paid_cents", "int8"),
+    Column::nullable("effective_date", "date"),
+    Column::new("outcome", "text"),
+    Column::new("status_codes", "text"),
+    Column::nullable("message", "text"),
+    Column::nullable("claim_id", "uuid"),
+    Column::nullable("matched_by", "text"),
+    Column::new("state", "text"),
+    Column::new("received_at", "timestamptz"),
+    Column::nullable("applied_at", "timestamptz"),
+];
+
+/// The claim rows, built as the bulk insert wants them (a 277CA can hold 20,000).
+async fn insert_claim_rows<C: ConnectionTrait>(txn: &C, rows: &[acknowledgment_claim::Model]) -> Result<(), DbErr> {
+    use sea_orm::Value;
+    let mut values = Vec::with_capacity(rows.len() * CLAIM_COLUMNS.len());
+    for r in rows {
+        values.extend([
+            Value::from(r.id),
+            Value::from(r.acknowledgment_id),
+            Value::from(r.position),
+            Value::from(r.kind.clone()),
+            Value::from(r.claim_number.clone()),
+            Value::from(r.trace.clone()),
+            Value::from(r.payer_claim_number.clone()),
+            Value::from(r.member_id.clone()),
+            Value::from(r.service_date),
+            Value::from(r.charge_cents),
+            Value::from(r.paid_cents),
+            Value::from(r.effective_date),
+            Value::from(r.outcome.clone()),
+            Value::from(r.status_codes.clone()),
+            Value::from(r.message.clone()),
+            Value::from(r.claim_id),
+            Value::from(r.matched_by.clone()),
+            Value::from(r.state.clone()),
+            Value::from(r.received_at),
+            Value::from(r.applied_at),
+        ]);
+    }
+    insert_rows(txn, "acknowledgment_claims", &CLAIM_COLUMNS, values).await
 }
 
 /// The job's work: rows whose claim has arrived since they came (`found`), matched and applied
