@@ -31,7 +31,8 @@ pub struct Model {
     pub claim_id: Option<Uuid>,
     /// `claim_number`, `payer_claim_number`, `member_and_service`, `claim_file`.
     pub matched_by: Option<String>,
-    /// `applied`, `waiting` (no claim yet), `found` (its claim came; to apply), `ambiguous`.
+    /// `applied`, `waiting` (no claim yet), `found` (its claim came; to apply), `ambiguous`, or
+    /// `repeat` (the same file received before: shown, never applied).
     pub state: String,
     pub received_at: DateTimeUtc,
     pub applied_at: Option<DateTimeUtc>,

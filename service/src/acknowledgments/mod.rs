@@ -54,10 +54,6 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         AckFile::Status(file) => (Vec::new(), rows::status_rows(id, file, now)?),
     };
     matching::match_rows(txn, &mut claims).await?;
-    for c in claims.iter_mut().filter(|c| c.claim_id.is_some()) {
-        c.applied_at = Some(now);
-    }
-    let t_matched = t0.elapsed();
     let sha256 = crate::remittance_store::sha256_hex(incoming.body);
     let repeat_of: Option<Uuid> = acknowledgment::Entity::find()
         .select_only()
@@ -67,6 +63,16 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         .into_tuple()
         .one(txn)
         .await?;
+    // The same file again is kept, and shown matched, but does nothing: applied now it could
+    // reach a claim corrected since the first receipt (the latest claim of the number).
+    for c in &mut claims {
+        if repeat_of.is_some() {
+            c.state = "repeat".into();
+        } else if c.claim_id.is_some() {
+            c.applied_at = Some(now);
+        }
+    }
+    let t_matched = t0.elapsed();
     let row = acknowledgment::Model {
         id,
         kind: kind.as_str().to_owned(),
@@ -91,7 +97,7 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     .await?;
     insert_claim_rows(txn, &claims).await?;
     let t_stored = t0.elapsed();
-    let deliveries = apply::apply(txn, &claims, now).await?;
+    let deliveries = if repeat_of.is_some() { 0 } else { apply::apply(txn, &claims, now).await? };
     tracing::debug!(read_and_match = ?t_matched, stored = ?t_stored, total = ?t0.elapsed(), claims = claims.len(), "acknowledgment applied");
     Ok(Stored { acknowledgment: row, claims, deliveries })
 }

@@ -215,6 +215,7 @@ async fn a_277ca_rejects_and_accepts_claim_by_claim(backend: Backend) {
     // The same file again: stored as a repeat, nothing changed twice.
     let again = accepted(post_ack(&app, CA).await).await;
     assert_eq!(again["repeat_of"], ack["id"]);
+    assert!(again["claims"].as_array().unwrap().iter().all(|c| c["state"] == "repeat" && c["claim_id"].is_string()));
     assert_eq!(rejections(&app).await.len(), 2);
     let contact_id = contact["id"].as_str().unwrap();
     assert_eq!(
@@ -240,11 +241,16 @@ async fn a_277ca_rejects_and_accepts_claim_by_claim(backend: Backend) {
     crate::python::x12valid(&written).unwrap_or_else(|e| panic!("pyx12 refused the resent claim: {e}\n{written}"));
     let item = app.get_json(&format!("/v1/denials/{}", npi_item["id"].as_str().unwrap())).await;
     assert_eq!(item["status"], "resubmitted");
+    // The old 277CA received once more does not reach the claim sent again.
+    let third = accepted(post_ack(&app, CA).await).await;
+    assert_eq!(third["claims"][1]["claim_id"], resent["id"], "the latest claim of the number");
+    assert_eq!(app.get_json(&format!("/v1/claims/{}", resent["id"].as_str().unwrap())).await["status"], "submitted");
+    assert_eq!(rejections(&app).await.len(), 2);
 
     // Listed, read back, paged.
     let list = app.get_json("/v1/acknowledgments?kind=277CA").await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    assert_eq!(list["items"][0]["id"], again["id"], "newest first");
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    assert_eq!(list["items"][0]["id"], third["id"], "newest first");
     let shown = app.get_json(&format!("/v1/acknowledgments/{}", ack["id"].as_str().unwrap())).await;
     assert_eq!(shown["claims"], ack["claims"]);
     let page = app.get_json(&format!("/v1/acknowledgments/{}/claims?limit=2", ack["id"].as_str().unwrap())).await;

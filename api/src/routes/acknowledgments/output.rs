@@ -24,7 +24,7 @@ pub struct AcknowledgmentSummary {
     pub matched_count: i32,
     pub rejected_count: i32,
     /// The first receipt of the same bytes, when this file was received before. A repeat is
-    /// stored, but changes nothing the first did not.
+    /// stored and its claims matched, but it is not applied again.
     pub repeat_of: Option<Uuid>,
 }
 
@@ -84,7 +84,8 @@ pub struct AcknowledgmentClaim {
     pub matched_by: Option<String>,
     /// `applied`; `waiting` for its claim (applied when a claim of its number arrives);
     /// `found` (its claim arrived, being applied); `ambiguous` (more than one claim fits:
-    /// left alone rather than misapplied).
+    /// left alone rather than misapplied); `repeat` (the file was received before: matched for
+    /// the record, never applied).
     #[schema(example = "applied")]
     pub state: String,
     /// TRN02: the patient control number in a 277CA, the inquiry's trace in a 277, the set's
