@@ -294,6 +294,17 @@ fn parse_transaction<'a>(
             message: "the payer loop has no technical contact (PER*BL)".into(),
         });
     }
+    // The arrays were sized from the whole rest of the file: in a file of many transactions each
+    // would keep room for all the ones after it. Keep what this one used (a large single
+    // transaction, sized about right, is left as it is).
+    fn fit<T>(v: &mut Vec<T>) {
+        if v.capacity() > 4 * v.len() + 64 {
+            v.shrink_to_fit();
+        }
+    }
+    fit(&mut claims);
+    fit(&mut lines);
+    fit(&mut adjustments);
     let transaction = Transaction {
         interchange_control_number: interchange,
         group_control_number: group,

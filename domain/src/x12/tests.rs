@@ -114,6 +114,19 @@ fn several_interchanges_in_one_file() {
     assert_eq!(parsed.transactions[2].interchange_control_number, "000000202");
 }
 
+/// A file of many small transactions keeps room for what each holds, not for the rest of the
+/// file once per transaction (500 interchanges once reserved a million claims).
+#[test]
+fn many_transactions_keep_only_the_room_they_use() {
+    let many = vec![BASIC; 500].join("\n");
+    let parsed = parse(&many).unwrap();
+    assert_eq!(parsed.transactions.len(), 500);
+    let used: usize = parsed.transactions.iter().map(|t| t.claims.len() + t.lines.len() + t.adjustments.len()).sum();
+    let room: usize =
+        parsed.transactions.iter().map(|t| t.claims.capacity() + t.lines.capacity() + t.adjustments.capacity()).sum();
+    assert!(room <= 4 * used + 3 * 64 * 500, "room for {room} items, {used} used");
+}
+
 fn error_of(text: &str) -> EdiError {
     parse(text).expect_err("must be refused")
 }
