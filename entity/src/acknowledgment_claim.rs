@@ -34,6 +34,8 @@ pub struct Model {
     /// `applied`, `waiting` (no claim yet), `found` (its claim came; to apply), `ambiguous`, or
     /// `repeat` (the same file received before: shown, never applied).
     pub state: String,
+    /// A 999 set waiting for its claim file (`claim_number` empty, `trace` its ST02): its GS06.
+    pub group_control_number: Option<String>,
     pub received_at: DateTimeUtc,
     pub applied_at: Option<DateTimeUtc>,
 }

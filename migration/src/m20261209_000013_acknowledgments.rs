@@ -56,6 +56,7 @@ enum AcknowledgmentClaims {
     ClaimId,
     MatchedBy,
     State,
+    GroupControlNumber,
     ReceivedAt,
     AppliedAt,
 }
@@ -160,6 +161,8 @@ impl MigrationTrait for Migration {
                     .col(uuid_null(AcknowledgmentClaims::ClaimId))
                     .col(string_len_null(AcknowledgmentClaims::MatchedBy, 32))
                     .col(string_len(AcknowledgmentClaims::State, 16))
+                    // A 999's set that no claim file had yet: its GS06, waiting with its ST02 (`trace`).
+                    .col(string_len_null(AcknowledgmentClaims::GroupControlNumber, 20))
                     .col(timestamp_with_time_zone(AcknowledgmentClaims::ReceivedAt))
                     .col(timestamp_with_time_zone_null(AcknowledgmentClaims::AppliedAt))
                     .foreign_key(

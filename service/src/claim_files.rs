@@ -239,6 +239,7 @@ pub async fn receive(txn: &DatabaseTransaction, incoming: Incoming<'_>) -> Resul
     };
     claim_file::Entity::insert(claim_file::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
     insert_sets(txn, file_id, &sets).await?;
+    deliveries += crate::acknowledgments::claim_file_arrived(txn, file_id, &sets, &outcomes, now).await?;
     claim_file_body::Entity::insert(claim_file_body::ActiveModel::from(claim_file_body::Model {
         claim_file_id: file_id,
         content_type: incoming.content_type.chars().take(255).collect(),

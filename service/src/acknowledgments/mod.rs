@@ -82,9 +82,10 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
         sha256,
         repeat_of,
         transaction_count: incoming.file.transaction_count() as i32,
-        claim_count: claims.len() as i32,
+        // A 999's set waiting for its claim file is no claim (yet).
+        claim_count: claims.iter().filter(|c| !c.claim_number.is_empty()).count() as i32,
         matched_count: claims.iter().filter(|c| c.claim_id.is_some()).count() as i32,
-        rejected_count: claims.iter().filter(|c| c.outcome == "rejected").count() as i32,
+        rejected_count: claims.iter().filter(|c| c.outcome == "rejected" && !c.claim_number.is_empty()).count() as i32,
         sets: serde_json::to_string(&sets).map_err(|e| DbErr::Custom(e.to_string()))?,
     };
     acknowledgment::Entity::insert(acknowledgment::ActiveModel::from(row.clone())).exec_without_returning(txn).await?;
@@ -102,7 +103,7 @@ pub async fn store<C: ConnectionTrait>(txn: &C, incoming: Incoming<'_>) -> Resul
     Ok(Stored { acknowledgment: row, claims, deliveries })
 }
 
-const CLAIM_COLUMNS: [Column; 20] = [
+const CLAIM_COLUMNS: [Column; 21] = [
     Column::new("id", "uuid"),
     Column::new("acknowledgment_id", "uuid"),
     Column::new("position", "int4"),
@@ -121,6 +122,7 @@ const CLAIM_COLUMNS: [Column; 20] = [
     Column::nullable("claim_id", "uuid"),
     Column::nullable("matched_by", "text"),
     Column::new("state", "text"),
+    Column::nullable("group_control_number", "text"),
     Column::new("received_at", "timestamptz"),
     Column::nullable("applied_at", "timestamptz"),
 ];
@@ -149,6 +151,7 @@ async fn insert_claim_rows<C: ConnectionTrait>(txn: &C, rows: &[acknowledgment_c
             Value::from(r.claim_id),
             Value::from(r.matched_by.clone()),
             Value::from(r.state.clone()),
+            Value::from(r.group_control_number.clone()),
             Value::from(r.received_at),
             Value::from(r.applied_at),
         ]);
@@ -308,4 +311,119 @@ pub async fn of_claim<C: ConnectionTrait>(db: &C, claim_id: Uuid) -> Result<Vec<
         .limit(100)
         .all(db)
         .await
+}
+
+/// For a claim file just stored (in its transaction): the 999 sets that waited for it (by its
+/// sets' GS06 and ST02) become rows for the claims created from those sets, applied now.
+/// Returns the webhook deliveries made.
+pub async fn claim_file_arrived<C: ConnectionTrait>(
+    txn: &C,
+    file_id: Uuid,
+    sets: &[crate::claim_files::SetRecord],
+    outcomes: &[crate::claim_files::ClaimOutcome],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, DbErr> {
+    use crate::claim_files::ClaimStatus;
+    let controls: Vec<String> = sets.iter().map(|s| s.transaction_control_number.clone()).collect();
+    if controls.is_empty() {
+        return Ok(0);
+    }
+    // Few or none: a 999 seldom comes before the file it answers.
+    let mut waiting = Vec::new();
+    for chunk in controls.chunks(crate::sql::MAX_PARAMS) {
+        waiting.extend(
+            acknowledgment_claim::Entity::find()
+                .filter(acknowledgment_claim::Column::State.eq("waiting"))
+                .filter(acknowledgment_claim::Column::ClaimNumber.eq(""))
+                .filter(acknowledgment_claim::Column::GroupControlNumber.is_not_null())
+                .filter(acknowledgment_claim::Column::Trace.is_in(chunk.iter().cloned()))
+                .all(txn)
+                .await?,
+        );
+    }
+    let mut firsts = Vec::with_capacity(sets.len());
+    let mut first = 0;
+    for s in sets {
+        firsts.push(first);
+        first += s.claim_count;
+    }
+    let mut rows = Vec::new();
+    for w in waiting {
+        let found = sets.iter().zip(&firsts).find(|(s, _)| {
+            Some(s.group_control_number.as_str()) == w.group_control_number.as_deref()
+                && s.transaction_control_number == w.trace
+        });
+        let Some((set, &first)) = found else { continue };
+        let next: Option<i32> = acknowledgment_claim::Entity::find()
+            .select_only()
+            .column_as(acknowledgment_claim::Column::Position.max(), "max")
+            .filter(acknowledgment_claim::Column::AcknowledgmentId.eq(w.acknowledgment_id))
+            .into_tuple()
+            .one(txn)
+            .await?
+            .flatten();
+        let mut position = next.unwrap_or(0) as usize + 1;
+        for outcome in outcomes.iter().skip(first).take(set.claim_count) {
+            let (ClaimStatus::Created, Some(claim_id)) = (outcome.status, outcome.claim_id) else { continue };
+            let mut row =
+                rows::blank(w.acknowledgment_id, overturn_domain::x12::ack::AckKind::Implementation, position, now);
+            position += 1;
+            row.claim_number = outcome.claim_number.chars().take(50).collect();
+            row.trace = w.trace.clone();
+            row.member_id = outcome.member_id.clone();
+            row.outcome = w.outcome.clone();
+            row.message = w.message.clone();
+            row.claim_id = Some(claim_id);
+            row.matched_by = Some("claim_file".into());
+            row.state = "applied".into();
+            row.applied_at = Some(now);
+            rows.push(row);
+        }
+        acknowledgment_claim::Entity::update_many()
+            .col_expr(acknowledgment_claim::Column::State, Expr::value("applied"))
+            .col_expr(acknowledgment_claim::Column::MatchedBy, Expr::value("claim_file"))
+            .col_expr(acknowledgment_claim::Column::AppliedAt, Expr::value(now))
+            .filter(acknowledgment_claim::Column::Id.eq(w.id))
+            .exec(txn)
+            .await?;
+        // The 999's verdict on the set names the file now.
+        if let Some(ack) = acknowledgment::Entity::find_by_id(w.acknowledgment_id).one(txn).await? {
+            let mut verdicts: Vec<SetVerdict> = serde_json::from_str(&ack.sets).unwrap_or_default();
+            for v in verdicts.iter_mut().filter(|v| {
+                v.group_control_number == set.group_control_number
+                    && v.transaction_control_number == set.transaction_control_number
+            }) {
+                v.claim_file_id = Some(file_id);
+                v.matched = "matched".into();
+            }
+            let added: Vec<&acknowledgment_claim::Model> =
+                rows.iter().filter(|r| r.acknowledgment_id == ack.id).collect();
+            let rejected = added.iter().filter(|r| r.outcome == "rejected").count() as i32;
+            acknowledgment::Entity::update_many()
+                .col_expr(
+                    acknowledgment::Column::Sets,
+                    Expr::value(serde_json::to_string(&verdicts).unwrap_or_default()),
+                )
+                .col_expr(
+                    acknowledgment::Column::ClaimCount,
+                    Expr::col(acknowledgment::Column::ClaimCount).add(added.len() as i32),
+                )
+                .col_expr(
+                    acknowledgment::Column::MatchedCount,
+                    Expr::col(acknowledgment::Column::MatchedCount).add(added.len() as i32),
+                )
+                .col_expr(
+                    acknowledgment::Column::RejectedCount,
+                    Expr::col(acknowledgment::Column::RejectedCount).add(rejected),
+                )
+                .filter(acknowledgment::Column::Id.eq(ack.id))
+                .exec(txn)
+                .await?;
+        }
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    insert_claim_rows(txn, &rows).await?;
+    apply::apply(txn, &rows, now).await
 }

@@ -74,6 +74,27 @@ fn segment_errors(set: &overturn_domain::x12::ack::SetResponse<'_>) -> NamedErro
         .collect()
 }
 
+/// IK5 (or AK9) codes that refuse: R, and M, W, X for security reasons.
+pub(super) fn set_rejected(code: &str) -> bool {
+    matches!(code, "R" | "M" | "W" | "X")
+}
+
+/// A 999's word on a set for one of its claims: the verdict and the errors that concern it.
+pub(super) fn set_message(verdict: &SetVerdict, errors: Vec<&str>) -> String {
+    let mut message = format!(
+        "transaction set {} of group {}: {} ({})",
+        verdict.transaction_control_number,
+        verdict.group_control_number,
+        if set_rejected(&verdict.code) { "rejected" } else { "accepted" },
+        verdict.code
+    );
+    if !errors.is_empty() {
+        message.push_str(": ");
+        message.push_str(&errors.join("; "));
+    }
+    message
+}
+
 pub(super) fn blank(
     ack_id: Uuid,
     kind: AckKind,
@@ -99,6 +120,7 @@ pub(super) fn blank(
         claim_id: None,
         matched_by: None,
         state: "waiting".to_owned(),
+        group_control_number: None,
         received_at: now,
         applied_at: None,
     }
@@ -240,22 +262,21 @@ pub(super) async fn implementation_rows<C: ConnectionTrait>(
                 .filter(|(claim, _)| claim.as_deref().is_none_or(|n| n == outcome.claim_number))
                 .map(|(_, text)| text.as_str())
                 .collect();
-            let mut message = format!(
-                "transaction set {} of group {}: {} ({})",
-                verdict.transaction_control_number,
-                verdict.group_control_number,
-                if rejected { "rejected" } else { "accepted" },
-                verdict.code
-            );
-            if !mine.is_empty() {
-                message.push_str(": ");
-                message.push_str(&mine.join("; "));
-            }
-            row.message = Some(cut(&message, 2000));
+            row.message = Some(cut(&set_message(verdict, mine), 2000));
             row.claim_id = Some(claim_id);
             row.matched_by = Some("claim_file".to_owned());
             rows.push(row);
         }
+    }
+    // A set no claim file has yet waits for its file, as a row of its own (no claim number).
+    for v in verdicts.iter().filter(|v| v.matched == "unmatched") {
+        let mut row = blank(ack_id, AckKind::Implementation, rows.len(), now);
+        row.trace = cut(&v.transaction_control_number, 50);
+        row.group_control_number = Some(cut(&v.group_control_number, 20));
+        row.outcome =
+            if set_rejected(&v.code) { AckOutcome::Rejected } else { AckOutcome::Accepted }.as_str().to_owned();
+        row.message = Some(cut(&set_message(v, v.errors.iter().map(String::as_str).collect()), 2000));
+        rows.push(row);
     }
     Ok((verdicts, rows))
 }

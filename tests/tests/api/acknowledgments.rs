@@ -304,7 +304,46 @@ async fn a_999_rejecting_a_set_rejects_the_claims_of_its_file(backend: Backend) 
     assert!(ok["claims"].as_array().unwrap().iter().all(|c| c["outcome"] == "accepted"));
     let unknown = accepted(post_ack(&app, &ACCEPTED_999.replace("AK1*HC*5*", "AK1*HC*77*")).await).await;
     assert_eq!(unknown["transaction_sets"][0]["matched"], "unmatched");
-    assert_eq!(unknown["claims"], json!([]));
+    assert_eq!(unknown["claim_count"], 0);
+    // The set waits for its file, as a row without a claim number.
+    let waiting = &unknown["claims"][0];
+    assert_eq!((waiting["claim_number"].as_str(), waiting["state"].as_str()), (Some(""), Some("waiting")));
+    assert_eq!(waiting["trace"], "0001");
+    assert_eq!(rejections(&app).await.len(), 3);
+}
+
+async fn a_999_before_its_claim_file_waits_for_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rejecting = recount(&ACCEPTED_999.replace("IK5*A~", "IK5*R*5~").replace("AK9*A*1*1*1", "AK9*R*1*1*0"));
+    let ack = accepted(post_ack(&app, &rejecting).await).await;
+    assert_eq!(
+        (ack["claim_count"].as_i64(), ack["transaction_sets"][0]["matched"].as_str()),
+        (Some(0), Some("unmatched"))
+    );
+    // The file comes: its three claims are created, then rejected by the 999 that waited.
+    let file = created(post_file(&app, PROFESSIONAL, None).await).await;
+    assert_eq!(file["created_count"], 3);
+    for c in file["claims"].as_array().unwrap() {
+        assert_eq!(
+            app.get_json(&format!("/v1/claims/{}", c["claim_id"].as_str().unwrap())).await["status"],
+            "rejected"
+        );
+    }
+    assert_eq!(rejections(&app).await.len(), 3);
+    let shown = app.get_json(&format!("/v1/acknowledgments/{}", ack["id"].as_str().unwrap())).await;
+    assert_eq!(shown["transaction_sets"][0]["matched"], "matched");
+    assert_eq!(shown["transaction_sets"][0]["claim_file_id"], file["id"]);
+    assert_eq!(
+        (shown["claim_count"].as_i64(), shown["matched_count"].as_i64(), shown["rejected_count"].as_i64()),
+        (Some(3), Some(3), Some(3))
+    );
+    let claims = shown["claims"].as_array().unwrap();
+    assert_eq!(claims[0]["state"], "applied", "the set's own row");
+    let numbers: Vec<&str> = claims[1..].iter().map(|c| c["claim_number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["CLM05000000", "CLM05000001", "CLM05000002"]);
+    // A second file with the same control numbers finds nothing waiting: nothing doubled.
+    let again = created(post_file(&app, &PROFESSIONAL.replace("CLM0500000", "CLM0600000"), None).await).await;
+    assert_eq!(again["created_count"], 3);
     assert_eq!(rejections(&app).await.len(), 3);
 }
 
@@ -551,6 +590,7 @@ crate::on_both_backends!(
     the_migration_indexes_the_sets_of_earlier_claim_files,
     a_277ca_rejects_and_accepts_claim_by_claim,
     a_999_rejecting_a_set_rejects_the_claims_of_its_file,
+    a_999_before_its_claim_file_waits_for_it,
     an_acknowledgment_before_its_claim_waits_for_it,
     a_277_answers_the_status_checks,
     claims_are_matched_by_payer_number_or_member_and_never_guessed,
