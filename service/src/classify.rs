@@ -159,7 +159,8 @@ pub enum ClassifyError {
     Corrupt(String),
 }
 
-const DENIAL_COLUMNS: [Column; 23] = [
+/// The columns of a denial as classification writes it (a rejection adds its own).
+pub(crate) const DENIAL_COLUMNS: [Column; 23] = [
     Column::new("id", "uuid"),
     Column::new("remittance_id", "uuid"),
     Column::new("claim_payment_id", "uuid"),

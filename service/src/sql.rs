@@ -100,6 +100,7 @@ pub fn rows_per_statement<E: sea_orm::EntityTrait>() -> usize {
 }
 
 /// A column `insert_rows` writes: its name, PostgreSQL type and whether it takes NULL.
+#[derive(Debug, Clone, Copy)]
 pub struct Column {
     pub name: &'static str,
     pub pg_type: &'static str,

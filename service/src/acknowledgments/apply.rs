@@ -36,34 +36,9 @@ use crate::sql::{Column, MAX_PARAMS, any_of, insert_rows_if_absent};
 /// Namespace of rejection work items' ids (a UUIDv5 of the claim and what rejected it).
 const REJECTION_NAMESPACE: Uuid = Uuid::from_u128(0x6f76_6572_7475_726e_2d72_656a_6563_7431);
 
-const DENIAL_COLUMNS: [Column; 26] = [
-    Column::new("id", "uuid"),
-    Column::new("remittance_id", "uuid"),
-    Column::new("claim_payment_id", "uuid"),
-    Column::nullable("claim_id", "uuid"),
-    Column::new("claim_number", "text"),
-    Column::new("payer_id", "text"),
-    Column::new("line_position", "int4"),
-    Column::new("adjustment_position", "int4"),
-    Column::nullable("line_number", "int4"),
-    Column::nullable("procedure_code", "text"),
-    Column::nullable("group_code", "text"),
-    Column::nullable("reason_code", "text"),
-    Column::new("remark_codes", "text"),
-    Column::new("category", "text"),
-    Column::new("work_queue", "text"),
-    Column::new("recommended_action", "text"),
-    Column::new("amount_cents", "int8"),
-    Column::nullable("production_date", "date"),
-    Column::nullable("appeal_deadline", "date"),
-    Column::new("priority", "int4"),
-    Column::new("status", "text"),
-    Column::new("created_at", "timestamptz"),
-    Column::new("updated_at", "timestamptz"),
-    Column::new("source", "text"),
-    Column::nullable("status_codes", "text"),
-    Column::nullable("explanation", "text"),
-];
+/// What a rejection's denial row has beyond a classified one's.
+const REJECTION_COLUMNS: [Column; 3] =
+    [Column::new("source", "text"), Column::nullable("status_codes", "text"), Column::nullable("explanation", "text")];
 
 fn codes_of(row: &acknowledgment_claim::Model) -> Vec<StatusCodeRecord> {
     serde_json::from_str(&row.status_codes).unwrap_or_default()
@@ -180,7 +155,7 @@ async fn reject<C: ConnectionTrait>(
         _ => statuses.get(code).cloned(),
     };
     let today = now.date_naive();
-    let mut values = Vec::with_capacity(rows.len() * DENIAL_COLUMNS.len());
+    let mut values = Vec::with_capacity(rows.len() * (crate::classify::DENIAL_COLUMNS.len() + REJECTION_COLUMNS.len()));
     let mut drafts = Vec::new();
     let mut claim_ids = Vec::new();
     for r in rows {
@@ -262,7 +237,8 @@ async fn reject<C: ConnectionTrait>(
             at: now,
         });
     }
-    insert_rows_if_absent(db, "denials", &DENIAL_COLUMNS, values).await?;
+    let columns = [&crate::classify::DENIAL_COLUMNS[..], &REJECTION_COLUMNS[..]].concat();
+    insert_rows_if_absent(db, "denials", &columns, values).await?;
     // A claim the payer has already answered keeps what the payer said.
     let backend = db.get_database_backend();
     for chunk in claim_ids.chunks(MAX_PARAMS) {
