@@ -220,16 +220,8 @@ pub async fn apply_found(db: &DatabaseConnection) -> Result<(usize, usize), DbEr
 /// in the usual case, so this is one look in a small partial index per batch of claims.
 pub fn found_for_numbers(trip: &mut crate::sql::OneTrip, numbers: &[&str], now: chrono::DateTime<chrono::Utc>) {
     use sea_orm::Value;
-    // The outbox row `outbox::pending_job` makes, written by the statement itself.
-    let task = crate::queue::Task::ApplyAcknowledgments {};
-    let job = || {
-        vec![
-            Value::from(Uuid::now_v7()),
-            Value::from(task.topic()),
-            Value::from(task.payload().to_string()),
-            Value::from(now),
-        ]
-    };
+    let job = crate::outbox::pending_job(&crate::queue::Task::ApplyAcknowledgments {}, now);
+    let (id, created) = (job.id.unwrap(), now);
     if trip.backend() == sea_orm::DbBackend::Postgres {
         let array = numbers.iter().map(|n| Value::from(*n)).collect::<Vec<_>>();
         let marked = trip.next_name();
@@ -242,14 +234,12 @@ pub fn found_for_numbers(trip: &mut crate::sql::OneTrip, numbers: &[&str], now: 
         );
         trip.statement(
             format!(
-                "INSERT INTO outbox (id, topic, payload, created_at) SELECT {}, {}, {}::json, {} \
+                "INSERT INTO outbox (id, topic, payload, created_at) SELECT {}, 'apply_acknowledgments', '{{}}'::json, {} \
                  WHERE EXISTS (SELECT 1 FROM {marked})",
                 trip.placeholder(0),
-                trip.placeholder(1),
-                trip.placeholder(2),
-                trip.placeholder(3)
+                trip.placeholder(1)
             ),
-            job(),
+            vec![Value::from(id), Value::from(created)],
         );
     } else {
         let marks = vec!["?"; numbers.len()].join(", ");
@@ -260,8 +250,9 @@ pub fn found_for_numbers(trip: &mut crate::sql::OneTrip, numbers: &[&str], now: 
             numbers.iter().map(|n| Value::from(*n)).collect(),
         );
         trip.statement(
-            "INSERT INTO outbox (id, topic, payload, created_at) SELECT ?, ?, ?, ? WHERE changes() > 0".to_owned(),
-            job(),
+            "INSERT INTO outbox (id, topic, payload, created_at) SELECT ?, 'apply_acknowledgments', '{}', ? WHERE changes() > 0"
+                .to_owned(),
+            vec![Value::from(id), Value::from(created)],
         );
     }
 }
