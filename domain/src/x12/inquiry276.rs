@@ -24,12 +24,12 @@ pub struct Inquiry {
     pub submitter_id: String,
     pub provider_name: String,
     pub provider_npi: String,
-    pub subscriber_last_name: String,
-    pub subscriber_first_name: String,
+    /// The subscriber (2000D), whose member id the payer knows.
+    pub subscriber: Person,
     pub member_id: String,
-    pub birth_date: Option<NaiveDate>,
-    /// F, M or U.
-    pub gender: String,
+    /// The patient when not the subscriber: a dependent (2000E), under whom the claim is asked
+    /// about. `None` when the patient is the subscriber.
+    pub dependent: Option<Person>,
     /// REF*EJ: the claim's patient control number (CLM01).
     pub claim_number: String,
     /// REF*1K, when the payer has assigned one.
@@ -37,6 +37,27 @@ pub struct Inquiry {
     pub charge: Money,
     pub service_from: NaiveDate,
     pub service_to: NaiveDate,
+}
+
+/// A subscriber or dependent as a 276 names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub last_name: String,
+    pub first_name: String,
+    pub birth_date: Option<NaiveDate>,
+    /// F or M; anything else is unknown.
+    pub gender: String,
+}
+
+impl Person {
+    /// DMG: the birth date, and the gender when known (the 276's DMG03 has only F and M).
+    fn demographics(&self) -> Option<String> {
+        let born = self.birth_date?.format("%Y%m%d");
+        Some(match self.gender.as_str() {
+            gender @ ("F" | "M") => format!("DMG*D8*{born}*{gender}"),
+            _ => format!("DMG*D8*{born}"),
+        })
+    }
 }
 
 /// Free text for a 276 element: printable ASCII without the delimiters, trimmed to `max`, in
@@ -100,21 +121,33 @@ pub fn write_276(inquiry: &Inquiry, control: u32, at: DateTime<Utc>) -> String {
             text(&inquiry.provider_name, 60, "PROVIDER"),
             text(&inquiry.provider_npi, 10, "")
         ),
-        "HL*4*3*22*0".into(),
     ];
-    if let Some(born) = inquiry.birth_date {
-        let gender = if matches!(inquiry.gender.as_str(), "F" | "M") { inquiry.gender.as_str() } else { "U" };
-        body.push(format!("DMG*D8*{}*{gender}", born.format("%Y%m%d")));
+    let subscriber = &inquiry.subscriber;
+    let names = |p: &Person| (text(&p.last_name, 60, "UNKNOWN"), text(&p.first_name, 35, "UNKNOWN"));
+    let (last, first) = names(subscriber);
+    let member = text(&inquiry.member_id, 80, "UNKNOWN");
+    match &inquiry.dependent {
+        // The subscriber is the patient: the claim hangs under 2000D, with the subscriber's DMG.
+        None => {
+            body.push("HL*4*3*22*0".into());
+            body.extend(subscriber.demographics());
+            body.push(format!("NM1*IL*1*{last}*{first}****MI*{member}"));
+        }
+        // A dependent: 2000D names the subscriber only, and the claim hangs under 2000E, the
+        // patient, whose DMG the guide requires.
+        Some(patient) => {
+            body.push("HL*4*3*22*1".into());
+            body.push(format!("NM1*IL*1*{last}*{first}****MI*{member}"));
+            body.push("HL*5*4*23".into());
+            body.extend(patient.demographics());
+            let (last, first) = names(patient);
+            body.push(format!("NM1*QC*1*{last}*{first}"));
+        }
     }
-    body.push(format!(
-        "NM1*IL*1*{}*{}****MI*{}",
-        text(&inquiry.subscriber_last_name, 60, "UNKNOWN"),
-        text(&inquiry.subscriber_first_name, 35, "UNKNOWN"),
-        text(&inquiry.member_id, 80, "UNKNOWN")
-    ));
     body.push(format!("TRN*1*{}", text(&inquiry.trace, 50, "INQUIRY")));
-    if let Some(number) = inquiry.payer_claim_number.as_deref().filter(|n| !n.trim().is_empty()) {
-        body.push(format!("REF*1K*{}", text(number, 50, "")));
+    // A payer number left empty once its delimiters are dropped is no number.
+    if let Some(number) = inquiry.payer_claim_number.as_deref().map(|n| text(n, 50, "")).filter(|n| !n.is_empty()) {
+        body.push(format!("REF*1K*{number}"));
     }
     body.push(format!("REF*EJ*{}", text(&inquiry.claim_number, 50, "UNKNOWN")));
     body.push(format!("AMT*T3*{}", inquiry.charge));
@@ -153,11 +186,14 @@ mod tests {
             submitter_id: "CLINIC9".into(),
             provider_name: "Smith Family Clinic".into(),
             provider_npi: "1234567893".into(),
-            subscriber_last_name: "Doe*A".into(),
-            subscriber_first_name: "Jane".into(),
+            subscriber: Person {
+                last_name: "Doe*A".into(),
+                first_name: "Jane".into(),
+                birth_date: NaiveDate::from_ymd_opt(1950, 1, 10),
+                gender: "F".into(),
+            },
             member_id: "M05000000".into(),
-            birth_date: NaiveDate::from_ymd_opt(1950, 1, 10),
-            gender: "F".into(),
+            dependent: None,
             claim_number: "CLM05000000".into(),
             payer_claim_number: Some("PAYER20261121A".into()),
             charge: Money::from_cents(12_000).unwrap(),
@@ -199,11 +235,29 @@ mod tests {
         let mut other = inquiry();
         other.service_to = NaiveDate::from_ymd_opt(2026, 11, 5).unwrap();
         other.payer_claim_number = None;
-        other.birth_date = None;
+        other.subscriber.birth_date = None;
         let text = write_276(&other, 43, at);
         assert!(
             text.contains("DTP*472*RD8*20261102-20261105~") && !text.contains("REF*1K") && !text.contains("DMG"),
             "{text}"
         );
+        // A dependent: the subscriber's level has a child and no DMG; the patient's level
+        // carries the DMG, the name and the claim.
+        let mut child = inquiry();
+        child.dependent = Some(Person {
+            last_name: "Doe".into(),
+            first_name: "Sam".into(),
+            birth_date: NaiveDate::from_ymd_opt(2015, 6, 1),
+            gender: "X".into(),
+        });
+        let text = write_276(&child, 44, at);
+        assert!(
+            text.contains(
+                "HL*4*3*22*1~\nNM1*IL*1*DOEA*JANE****MI*M05000000~\nHL*5*4*23~\nDMG*D8*20150601~\n\
+                 NM1*QC*1*DOE*SAM~\nTRN*1*"
+            ),
+            "{text}"
+        );
+        assert_eq!(text.matches("DMG").count(), 1, "{text}");
     }
 }

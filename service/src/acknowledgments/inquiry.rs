@@ -6,7 +6,7 @@
 
 use overturn_domain::followups::FollowUpKind;
 use overturn_domain::x12::claim837::{Party, StoredClaim, Submitter, fields_of};
-use overturn_domain::x12::inquiry276::{Inquiry, write_276};
+use overturn_domain::x12::inquiry276::{Inquiry, Person, write_276};
 use overturn_entity::{claim, claim_detail, claim_payment, follow_up};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -78,16 +78,26 @@ pub async fn inquiry_276<C: ConnectionTrait>(
             .await?
             .and_then(|p| p.payer_claim_control_number),
     };
-    // The subscriber the claim was filed under: its own loop when the patient is someone else.
-    let subscriber = fields.as_ref().and_then(|f| f.subscriber.clone());
-    let (last, first, born, gender) = match &subscriber {
-        Some(s) => (s.last_name.clone(), s.first_name.clone().unwrap_or_default(), s.date_of_birth, s.gender.clone()),
-        None => (
-            c.patient_last_name.clone(),
-            c.patient_first_name.clone(),
-            Some(c.patient_date_of_birth),
-            fields.as_ref().and_then(|f| f.patient_gender.clone()),
+    // The claim's patient; when the 837 names a subscriber other than the patient, the 276
+    // asks under that subscriber with the patient as a dependent.
+    let patient = Person {
+        last_name: c.patient_last_name.clone(),
+        first_name: c.patient_first_name.clone(),
+        birth_date: Some(c.patient_date_of_birth),
+        gender: fields.as_ref().and_then(|f| f.patient_gender.clone()).unwrap_or_else(|| "U".into()),
+    };
+    let (subscriber, member_id, dependent) = match fields.as_ref().and_then(|f| f.subscriber.as_ref()) {
+        Some(s) => (
+            Person {
+                last_name: s.last_name.clone(),
+                first_name: s.first_name.clone().unwrap_or_default(),
+                birth_date: s.date_of_birth,
+                gender: s.gender.clone().unwrap_or_else(|| "U".into()),
+            },
+            s.member_id.clone().unwrap_or_else(|| c.patient_member_id.clone()),
+            Some(patient),
         ),
+        None => (patient, c.patient_member_id.clone(), None),
     };
     let lines = crate::claims::lines_of(db, &[claim_id]).await?.remove(&claim_id).unwrap_or_default();
     let to = lines.iter().map(|l| l.service_date).max().unwrap_or(c.service_date).max(c.service_date);
@@ -101,11 +111,9 @@ pub async fn inquiry_276<C: ConnectionTrait>(
         submitter_id: submitter.id.clone(),
         provider_name: c.provider_name.clone(),
         provider_npi: c.provider_npi.clone(),
-        subscriber_last_name: last,
-        subscriber_first_name: first,
-        member_id: c.patient_member_id.clone(),
-        birth_date: born,
-        gender: gender.unwrap_or_else(|| "U".into()),
+        subscriber,
+        member_id,
+        dependent,
         claim_number: c.claim_number.clone(),
         payer_claim_number,
         charge: overturn_domain::Money::from_cents(c.total_charge_cents).unwrap_or(overturn_domain::Money::ZERO),

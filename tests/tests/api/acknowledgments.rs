@@ -12,11 +12,11 @@ use crate::helpers::{
 use crate::receiver::{Receiver, verified_independently};
 
 const CA: &str = include_str!("../../../domain/testdata/acks-basic.277ca");
-const STATUS: &str = include_str!("../../../domain/testdata/status-basic.277");
+pub(crate) const STATUS: &str = include_str!("../../../domain/testdata/status-basic.277");
 const ACCEPTED_999: &str = include_str!("../../../domain/testdata/claims-basic-accepted.999");
 
 /// `text` with every SE's count made right again after an edit.
-fn recount(text: &str) -> String {
+pub(crate) fn recount(text: &str) -> String {
     let segments: Vec<&str> = text.split('~').map(str::trim).filter(|s| !s.is_empty()).collect();
     let mut out = Vec::new();
     let mut start = 0;
@@ -35,7 +35,7 @@ fn recount(text: &str) -> String {
 }
 
 /// A 277CA of the given claim loops: (patient control number, member id, STC01, charge).
-fn claim_ack(claims: &[(&str, &str, &str, &str)]) -> String {
+pub(crate) fn claim_ack(claims: &[(&str, &str, &str, &str)]) -> String {
     let mut body = String::from(
         "ISA*00*          *00*          *ZZ*CLEARHOUSE     *ZZ*CLINIC9        *261121*0800*^*00501*000000732*0*P*:~\n\
          GS*HN*CLEARHOUSE*CLINIC9*20261121*0800*732*X*005010X214~\nST*277*0001*005010X214~\n\
@@ -53,7 +53,7 @@ fn claim_ack(claims: &[(&str, &str, &str, &str)]) -> String {
     recount(&body)
 }
 
-async fn post_ack(app: &TestApp, body: &str) -> reqwest::Response {
+pub(crate) async fn post_ack(app: &TestApp, body: &str) -> reqwest::Response {
     app.client
         .post(app.url("/v1/acknowledgments"))
         .bearer_auth(&app.admin_key)
@@ -64,18 +64,18 @@ async fn post_ack(app: &TestApp, body: &str) -> reqwest::Response {
         .expect("request sent")
 }
 
-async fn accepted(res: reqwest::Response) -> Value {
+pub(crate) async fn accepted(res: reqwest::Response) -> Value {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, 202, "{body}");
     body
 }
 
-async fn rejections(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn rejections(app: &TestApp) -> Vec<Value> {
     app.get_json("/v1/denials?category=rejection&limit=500").await["items"].as_array().unwrap().clone()
 }
 
-async fn follow_up(app: &TestApp, claim_number: &str, kind: &str) -> Value {
+pub(crate) async fn follow_up(app: &TestApp, claim_number: &str, kind: &str) -> Value {
     let list = app.get_json(&format!("/v1/follow-ups?claim_number={claim_number}&limit=500")).await;
     list["items"].as_array().unwrap().iter().find(|f| f["kind"] == kind).cloned().unwrap_or(Value::Null)
 }
@@ -442,54 +442,6 @@ async fn an_acceptance_times_the_status_check_from_its_date(backend: Backend) {
     );
 }
 
-async fn a_status_check_asks_with_a_276_and_its_277_finds_the_claim(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let file = created(post_file(&app, PROFESSIONAL, None).await).await;
-    let check = follow_up(&app, "CLM05000000", "status_check").await;
-    let id = check["id"].as_str().unwrap();
-    let res = app.get(&format!("/v1/follow-ups/{id}/276")).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "application/edi-x12");
-    let inquiry = res.text().await.unwrap();
-    let trace = uuid::Uuid::parse_str(id).unwrap().simple().to_string().to_uppercase();
-    for expected in [
-        "GS*HR*CLINIC9*CLEARHOUSE*".to_owned(),
-        "ST*276*0001*005010X212~".to_owned(),
-        "NM1*PR*2*ACME HEALTH PLAN*****PI*60054~".to_owned(),
-        "NM1*1P*2*SMITH FAMILY CLINIC*****XX*1234567893~".to_owned(),
-        "DMG*D8*19500110*M~\nNM1*IL*1*DOEA*JANE****MI*M05000000~".to_owned(),
-        format!("TRN*1*{trace}~\nREF*EJ*CLM05000000~\nAMT*T3*120.00~\nDTP*472*D8*20261102~"),
-    ] {
-        assert!(inquiry.contains(&expected), "{expected}\n{inquiry}");
-    }
-    // The same bytes on every fetch.
-    assert_eq!(app.get(&format!("/v1/follow-ups/{id}/276")).await.text().await.unwrap(), inquiry);
-
-    // The payer's 277 echoes the trace and names no patient control number: found by the trace.
-    let answer = recount(
-        &STATUS
-            .replace("TRN*2*INQ0001", &format!("TRN*2*{trace}"))
-            .replace("REF*EJ*CLM05000000~\n", "")
-            .replace("REF*1K*PAYER20261121A~\n", ""),
-    );
-    let ack = accepted(post_ack(&app, &answer).await).await;
-    assert_eq!(ack["claims"][0]["matched_by"], "inquiry", "{ack}");
-    assert_eq!(ack["claims"][0]["claim_id"], file["claims"][0]["claim_id"]);
-    assert_eq!(follow_up(&app, "CLM05000000", "status_check").await["status"], "completed");
-
-    // Only a status check of a claim asks; an unknown follow-up is 404.
-    let filing = follow_up(&app, "CLM05000001", "timely_filing").await;
-    assert_problem(app.get(&format!("/v1/follow-ups/{}/276", filing["id"].as_str().unwrap())).await, 422).await;
-    assert_problem(app.get("/v1/follow-ups/0192f0c4-3c1e-7a51-9d9c-3f1c2e4b5a6d/276").await, 404).await;
-
-    // A JSON claim without a submitter or receiver, none configured: named.
-    assert_eq!(app.post_claim(&claim_body("PLAIN-1")).await.status(), 201);
-    let plain = follow_up(&app, "PLAIN-1", "status_check").await;
-    let problem =
-        assert_problem(app.get(&format!("/v1/follow-ups/{}/276", plain["id"].as_str().unwrap())).await, 422).await;
-    assert!(problem["detail"].as_str().unwrap().contains("a submitter and a receiver"), "{problem}");
-}
-
 async fn malformed_acknowledgments_are_refused_and_store_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let problem = assert_problem(post_ack(&app, &CA.replace("STC*A7:562:85", "STC*A7:X62:85")).await, 400).await;
@@ -595,6 +547,5 @@ crate::on_both_backends!(
     a_277_answers_the_status_checks,
     claims_are_matched_by_payer_number_or_member_and_never_guessed,
     an_acceptance_times_the_status_check_from_its_date,
-    a_status_check_asks_with_a_276_and_its_277_finds_the_claim,
     malformed_acknowledgments_are_refused_and_store_nothing,
 );

@@ -1,5 +1,6 @@
-//! The independent checkers written in Python (the Standard Webhooks reference library, and
-//! pyx12 for the X12 Overturn writes), provisioned by the tests themselves: on first use, into a virtual environment
+//! The independent checkers written in Python (the Standard Webhooks reference library,
+//! pyx12 for the X12 Overturn writes, and LinuxForHealth's X12 models for the 276, which pyx12
+//! has no 005010X212 map for), provisioned by the tests themselves: on first use, into a virtual environment
 //! under `target/`, pinned, once per run (and kept for the next). Nothing needs installing
 //! by hand; a machine that cannot reach the Python registry gets an error that says so.
 
@@ -8,7 +9,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// What the checkers need, pinned so that every run checks against the same code.
-const REQUIREMENTS: &str = "standardwebhooks==1.1.0\npyx12==4.0.0\n";
+/// LinuxForHealth's X12 0.57 is written against pydantic 1.
+const REQUIREMENTS: &str = "standardwebhooks==1.1.0\npyx12==4.0.0\nlinuxforhealth-x12==0.57.0\npydantic==1.10.26\n";
 
 /// The virtual environment's interpreter, ready to import every pinned package.
 pub fn interpreter() -> &'static Path {
@@ -77,6 +79,42 @@ pub fn x12valid(x12: &str) -> Result<(), String> {
     // logs) and exits 1 either way.
     let said = format!("{stdout}{stderr}");
     if said.trim_end().ends_with(": OK") && !said.contains("ERROR") { Ok(()) } else { Err(format!("{stdout}{stderr}")) }
+}
+
+/// Reads every one of `files` with LinuxForHealth's models of the 276 (005010X212): its loops,
+/// segments, qualifiers, dates and SE counts, each as the guide allows. `Err` names the first
+/// file refused (its index in `files`) and what the models said.
+pub fn claim_status_inquiries_valid(files: &[String]) -> Result<(), String> {
+    const CHECK: &str = r#"
+import sys
+from linuxforhealth.x12.io import X12ModelReader
+for i, path in enumerate(sys.argv[1:]):
+    try:
+        with X12ModelReader(path) as reader:
+            kinds = [type(m).__name__ for m in reader.models()]
+    except Exception as e:
+        sys.exit(f"file {i}: {type(e).__name__}: {e}")
+    if kinds != ["HealthCareClaimsStatusRequest"]:
+        sys.exit(f"file {i}: read as {kinds}, not one 276")
+print("OK", len(sys.argv) - 1)
+"#;
+    let python = interpreter();
+    let dir = tempfile_dir();
+    let paths: Vec<PathBuf> = files.iter().map(|_| dir.join(format!("{}.276", uuid::Uuid::new_v4()))).collect();
+    for (path, text) in paths.iter().zip(files) {
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let out = Command::new(python).arg("-c").arg(CHECK).args(&paths).output();
+    for path in &paths {
+        let _ = std::fs::remove_file(path);
+    }
+    let out = out.map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.success() && stdout.trim() == format!("OK {}", files.len()) {
+        Ok(())
+    } else {
+        Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    }
 }
 
 fn tempfile_dir() -> PathBuf {
