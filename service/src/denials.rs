@@ -352,3 +352,71 @@ async fn follow_ups_after(
     }
     Ok(())
 }
+
+/// Closes the open rejections (work items of category `rejection`) of `claims` as
+/// `resubmitted`, each with an event that says `why`: the payer has shown it has the claim (an
+/// acceptance, a status answer, a remittance), so it was sent again, inside Overturn or not.
+/// `dated_by` keeps a rejection dated after what showed it open (`None`: every one closes).
+/// Returns the rejections closed, with their claims; a second call closes nothing.
+pub async fn close_rejections_of(
+    db: &impl ConnectionTrait,
+    claims: &[(Uuid, Option<NaiveDate>)],
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+    let backend = db.get_database_backend();
+    let open = [DenialStatus::Open.as_str(), DenialStatus::InProgress.as_str()];
+    let cutoff: std::collections::HashMap<Uuid, Option<NaiveDate>> = claims.iter().copied().collect();
+    let ids: Vec<Uuid> = cutoff.keys().copied().collect();
+    let mut closed = Vec::new();
+    for chunk in ids.chunks(MAX_PARAMS) {
+        let found: Vec<(Uuid, Option<Uuid>, String, Option<NaiveDate>)> = denial::Entity::find()
+            .select_only()
+            .columns([
+                denial::Column::Id,
+                denial::Column::ClaimId,
+                denial::Column::Status,
+                denial::Column::ProductionDate,
+            ])
+            .filter(crate::sql::any_of(backend, denial::Column::ClaimId, sea_orm::sea_query::ArrayType::Uuid, chunk))
+            .filter(denial::Column::Category.eq(Category::Rejection.as_str()))
+            .filter(denial::Column::Status.is_in(open))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, claim_id, from, dated) in found {
+            let Some(claim_id) = claim_id else { continue };
+            let until = cutoff.get(&claim_id).copied().flatten();
+            if until.is_some_and(|until| dated.is_some_and(|d| d > until)) {
+                continue;
+            }
+            let moved = denial::Entity::update_many()
+                .col_expr(denial::Column::Status, Expr::value(DenialStatus::Resubmitted.as_str()))
+                .col_expr(denial::Column::UpdatedAt, Expr::value(now))
+                .filter(denial::Column::Id.eq(id))
+                .filter(denial::Column::Status.eq(from.as_str()))
+                .exec(db)
+                .await?;
+            if moved.rows_affected != 1 {
+                continue;
+            }
+            denial_event::Entity::insert(denial_event::ActiveModel::from(denial_event::Model {
+                id: Uuid::now_v7(),
+                denial_id: id,
+                action: DenialAction::Resubmit.name().to_owned(),
+                from_status: Some(from),
+                to_status: DenialStatus::Resubmitted.as_str().to_owned(),
+                assignee: None,
+                note: Some(why.to_owned()),
+                recovered_cents: None,
+                actor_key_id: None,
+                actor_name: "overturn".to_owned(),
+                at: now,
+            }))
+            .exec_without_returning(db)
+            .await?;
+            closed.push((id, claim_id));
+        }
+    }
+    Ok(closed)
+}

@@ -7,6 +7,8 @@
 //!   and the status check is timed from then;
 //! - a status answer (277): the claim's `payer_status`; a final one completes the status check,
 //!   a pending one times it again from the answer's date.
+//! - either of the last two after a rejection dated no later: the payer has the claim again,
+//!   so the rejection closes as `resubmitted` and the claim is `submitted` with a status check.
 //!
 //! Each step is keyed by what caused it (the rejection's work item by claim and codes, the
 //! times by the acknowledgment's own dates), so an acknowledgment applied twice changes
@@ -113,6 +115,19 @@ pub(super) async fn apply<C: ConnectionTrait>(
         rows.iter().copied().filter(|r| outcome(r) == AckOutcome::Rejected).collect();
     let deliveries = reject(db, &rejected, &claims, &rules_of, now).await?;
 
+    // The payer has the claim (accepted into adjudication, or a 277 answering about it): a
+    // rejection dated before that no longer stands.
+    let reached: Vec<(Uuid, Option<NaiveDate>)> = rows
+        .iter()
+        .filter(|r| match outcome(r) {
+            AckOutcome::Accepted => r.kind != AckKind::Implementation.as_str(),
+            AckOutcome::Pending | AckOutcome::Finalized => r.kind == AckKind::ClaimStatus.as_str(),
+            AckOutcome::Rejected => false,
+        })
+        .filter_map(|r| Some((r.claim_id?, Some(r.effective_date.unwrap_or(r.received_at.date_naive())))))
+        .collect();
+    reopen(db, &reached, &claims, &rules_of, now).await?;
+
     // Accepted into adjudication: a 277CA's (or a 277's) word; a 999's acceptance is only the
     // file's syntax.
     let accepted: Vec<(&ClaimFacts, DateTime<Utc>)> = rows
@@ -131,6 +146,55 @@ pub(super) async fn apply<C: ConnectionTrait>(
         .collect();
     answer(db, &answers, &rules_of, now).await?;
     Ok(deliveries)
+}
+
+/// Closes the rejections the payer's news outdates (`reached`: claims with the date of that
+/// news) and puts their claims back to `submitted`, with a status check again (timed by the
+/// acceptance or answer applied next).
+async fn reopen<C: ConnectionTrait>(
+    db: &C,
+    reached: &[(Uuid, Option<NaiveDate>)],
+    claims: &HashMap<Uuid, ClaimFacts>,
+    rules_of: &(dyn Fn(&ClaimFacts) -> PayerRules + Sync),
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if reached.is_empty() {
+        return Ok(());
+    }
+    let why = "the payer has since accepted the claim or answered about it";
+    let closed = crate::denials::close_rejections_of(db, reached, why, now).await?;
+    if closed.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let claim_ids: Vec<Uuid> =
+        closed.iter().map(|c| c.1).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let dates: HashMap<Uuid, Option<NaiveDate>> = reached.iter().copied().collect();
+    let mut first_closed: HashMap<Uuid, Uuid> = HashMap::new();
+    for (denial_id, claim_id) in &closed {
+        first_closed.entry(*claim_id).or_insert(*denial_id);
+    }
+    let mut checks = Vec::new();
+    for chunk in claim_ids.chunks(MAX_PARAMS) {
+        claim::Entity::update_many()
+            .col_expr(claim::Column::Status, Expr::value(ClaimStatus::Submitted.as_str()))
+            .col_expr(claim::Column::UpdatedAt, Expr::value(now))
+            .filter(any_of(backend, claim::Column::Id, ArrayType::Uuid, chunk))
+            .filter(claim::Column::Status.eq(ClaimStatus::Rejected.as_str()))
+            .exec(db)
+            .await?;
+        for c in
+            claim::Entity::find().filter(any_of(backend, claim::Column::Id, ArrayType::Uuid, chunk)).all(db).await?
+        {
+            // One check per claim, keyed by the first rejection closed: applied again, none more.
+            // Timed from the payer's news, as the acceptance would time it.
+            let since = dates.get(&c.id).copied().flatten().map_or(now, rules::start_of);
+            if let (Some(denial_id), Some(facts)) = (first_closed.get(&c.id), claims.get(&c.id)) {
+                checks.push(crate::followups::for_resubmission(&c, *denial_id, &rules_of(facts), since));
+            }
+        }
+    }
+    crate::followups::schedule(db, &checks).await
 }
 
 async fn reject<C: ConnectionTrait>(

@@ -89,8 +89,9 @@ pub async fn cancel<C: ConnectionTrait>(
 }
 
 /// What settling claims means for their follow-ups: a payer response ends the status check
-/// and the timely-filing watch; a claim paid in full ends the chasing of its denials; a
-/// balance gone (paid, or reversed) ends the patient's balance reminder.
+/// and the timely-filing watch, and closes the claim's open rejections; a claim paid in full
+/// ends the chasing of its denials; a balance gone (paid, or reversed) ends the patient's
+/// balance reminder.
 pub(super) async fn claims_settled<C: ConnectionTrait>(
     db: &C,
     settled: &[(Uuid, ClaimStatus, i64)],
@@ -106,6 +107,10 @@ pub(super) async fn claims_settled<C: ConnectionTrait>(
     if !paid.is_empty() {
         n += cancel(db, Scope::DenialsOfClaims(&paid), "the claim was paid", now).await?;
     }
+    // A rejection the payer has since adjudicated no longer stands: the claim reached it again.
+    let answered: Vec<(Uuid, Option<chrono::NaiveDate>)> = answered.into_iter().map(|id| (id, None)).collect();
+    crate::denials::close_rejections_of(db, &answered, "the payer has since answered the claim with a remittance", now)
+        .await?;
     let no_balance: Vec<Uuid> = settled.iter().filter(|s| !settlement::patient_owes(s.1, s.2)).map(|s| s.0).collect();
     if !no_balance.is_empty() {
         n += cancel(db, Scope::BalancesOfClaims(&no_balance), "the patient owes nothing on the claim", now).await?;
