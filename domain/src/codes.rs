@@ -8,7 +8,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
     #[error(
-        "is not an ICD-10-CM code: a letter, a digit, a letter or digit, then up to four letters or digits after an optional dot (e.g. \"E11.9\")"
+        "is not an ICD-10-CM code: a letter, two letters or digits, then up to four letters or digits after an optional dot (e.g. \"E11.9\")"
     )]
     Diagnosis,
     #[error(
@@ -68,7 +68,8 @@ impl DiagnosisCode {
         let c = category.as_bytes();
         let ok = c.len() == 3
             && c[0].is_ascii_uppercase()
-            && c[1].is_ascii_digit()
+            // A digit almost always; FY2026 opened QA0, the first category with a letter here.
+            && c[1].is_ascii_alphanumeric()
             && c[2].is_ascii_alphanumeric()
             && etiology.len() <= 4
             && etiology.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -207,11 +208,13 @@ mod tests {
         assert_eq!(DiagnosisCode::parse("S72.001A").unwrap().as_str(), "S72.001A");
         assert_eq!(DiagnosisCode::parse("M1A.0110").unwrap().as_str(), "M1A.0110");
         assert_eq!(DiagnosisCode::parse("U071").unwrap().as_str(), "U07.1");
+        // FY2026's genetic disorders: a letter in the category's second place.
+        assert_eq!(DiagnosisCode::parse("QA00101").unwrap().as_str(), "QA0.0101");
     }
 
     #[test]
     fn malformed_diagnosis_codes_are_refused() {
-        for bad in ["", "E1", "11.9", "E.119", "E11.", "E11.12345", "EE1.9", "E11-9", "E11.9 X"] {
+        for bad in ["", "E1", "11.9", "E.119", "E11.", "E11.12345", "E11-9", "E11.9 X", "1A0.1", "E1.19"] {
             assert_eq!(DiagnosisCode::parse(bad), Err(CodeError::Diagnosis), "{bad:?}");
         }
     }
@@ -242,7 +245,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsed_diagnosis_codes_are_a_fixed_point(s in "[A-Za-z][0-9][0-9A-Za-z]\\.?[0-9A-Za-z]{0,4}") {
+        fn parsed_diagnosis_codes_are_a_fixed_point(s in "[A-Za-z][0-9A-Za-z][0-9A-Za-z]\\.?[0-9A-Za-z]{0,4}") {
             if let Ok(code) = DiagnosisCode::parse(&s) {
                 prop_assert_eq!(DiagnosisCode::parse(code.as_str()).unwrap(), code);
             }

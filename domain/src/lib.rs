@@ -17,6 +17,7 @@ pub mod hex;
 pub mod identifiers;
 pub mod money;
 pub mod npi;
+pub mod scrub;
 pub mod secret_box;
 pub mod settlement;
 pub mod webhook_address;
