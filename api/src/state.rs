@@ -29,4 +29,6 @@ pub struct AppState {
     pub jobs: Arc<JobMetrics>,
     /// Writes and seals this process's PHI access events.
     pub audit: overturn_service::audit::Recorder,
+    /// The code sets claims are scrubbed against.
+    pub code_sets: Arc<overturn_service::scrubbing::CodeSetCache>,
 }

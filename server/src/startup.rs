@@ -77,6 +77,7 @@ impl Application {
             relay_wake: relay_wake.clone(),
             jobs: jobs.clone(),
             audit,
+            code_sets: Arc::new(overturn_service::scrubbing::CodeSetCache::shipped()),
         };
         let server = overturn_api::startup::http_server(state, listener, role.serves_api())?;
 

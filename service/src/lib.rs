@@ -35,6 +35,7 @@ pub mod priorities;
 pub mod queue;
 pub mod remittance_store;
 pub mod remittances;
+pub mod scrubbing;
 pub mod sql;
 pub mod webhook_client;
 pub mod worklist;

@@ -43,6 +43,7 @@ pub fn service_routes(cfg: &mut ServiceConfig) {
 pub fn api_routes(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/v1")
+            .service(claims::scrub_claim)
             .service(claims::create_claim)
             .service(claims::list_claims)
             .service(claims::get_claim)

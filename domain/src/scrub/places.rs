@@ -3,8 +3,11 @@
 
 use chrono::NaiveDate;
 
+/// A year, month and day.
+type Ymd = (i32, u32, u32);
+
 /// (code, name, in use from; `None` for codes older than ICD-10).
-const PLACES: [(&str, &str, Option<(i32, u32, u32)>); 52] = [
+const PLACES: [(&str, &str, Option<Ymd>); 52] = [
     ("01", "pharmacy", None),
     ("02", "telehealth provided other than in the patient's home", None),
     ("03", "school", None),

@@ -193,7 +193,8 @@ proptest! {
         ),
     ) {
         let start = day(2015, 1, 1);
-        let built: Vec<(String, Vec<String>, u32, NaiveDate, Vec<u8>, Option<String>)> = lines
+        type Line = (String, Vec<String>, u32, NaiveDate, Vec<u8>, Option<String>);
+        let built: Vec<Line> = lines
             .into_iter()
             .map(|(code, mods, units, offset, pointers, pos)| (code, mods, units, start + chrono::Duration::days(offset), pointers, pos))
             .collect();

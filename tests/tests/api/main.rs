@@ -26,6 +26,7 @@ mod receiver;
 mod rejections;
 mod remittances;
 mod schema;
+mod scrubbing;
 mod service;
 mod webhook_client;
 mod workers;

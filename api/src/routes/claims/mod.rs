@@ -5,6 +5,7 @@ mod corrections;
 mod fields;
 mod input;
 mod output;
+mod scrub;
 mod x12;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -20,6 +21,7 @@ pub use answer::ClaimJson;
 pub use corrections::{CorrectionChanges, CorrectionRequest, correct_claim};
 pub use input::{CreateClaimRequest, LineInput, PatientInput, PayerInput, ProviderInput};
 pub use output::{Claim, ClaimLine, ClaimList, Patient, Payer, Provider};
+pub use scrub::{ClaimEdit, EditSource, ScrubResult, scrub_claim};
 pub use x12::get_claim_837;
 
 use crate::audit;
