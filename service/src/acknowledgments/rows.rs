@@ -49,8 +49,12 @@ struct MatchedSet {
 
 /// What a 999 says of each segment in error, in words: `NM1 at position 12 in loop 2010
 /// (code 8), element 9 (code 7, value "123")`, with the claim it names if any. At most 20 per set.
-fn segment_errors(set: &overturn_domain::x12::ack::SetResponse<'_>) -> NamedErrors {
-    set.errors
+fn segment_errors<'a>(
+    group: &overturn_domain::x12::ack::GroupResponse<'a>,
+    set: &overturn_domain::x12::ack::SetResponse<'a>,
+) -> NamedErrors {
+    group
+        .errors_of(set)
         .iter()
         .take(20)
         .map(|e| {
@@ -62,7 +66,7 @@ fn segment_errors(set: &overturn_domain::x12::ack::SetResponse<'_>) -> NamedErro
             if let Some(n) = e.claim_number {
                 text.push_str(&format!(" of claim {n}"));
             }
-            for el in &e.elements {
+            for el in group.elements_of(e) {
                 text.push_str(&format!(", element {} (code {}", el.position, el.code));
                 if let Some(v) = el.value {
                     text.push_str(&format!(", value {:?}", v.chars().take(40).collect::<String>()));
@@ -208,7 +212,7 @@ pub(super) async fn implementation_rows<C: ConnectionTrait>(
             controls.dedup();
             controls.into_iter().map(|t| (t, g.code, g.rejected(), Vec::new())).collect()
         } else {
-            g.sets.iter().map(|s| (s.control_number.to_owned(), s.code, s.rejected(), segment_errors(s))).collect()
+            g.sets.iter().map(|s| (s.control_number.to_owned(), s.code, s.rejected(), segment_errors(g, s))).collect()
         };
         for (control, code, rejected, errors) in answers {
             let fits: Vec<&&claim_file_set::Model> =

@@ -81,12 +81,33 @@ pub struct GroupResponse<'a> {
     pub received: u32,
     pub accepted: u32,
     pub sets: Vec<SetResponse<'a>>,
+    /// Every set's segment errors, IK5 codes and element errors, each set and error naming its
+    /// range: three arrays for the group rather than three per set, since a 999 can answer
+    /// for tens of thousands of sets.
+    pub faults: Vec<SegmentFault<'a>>,
+    pub elements: Vec<ElementFault<'a>>,
+    pub set_codes: Vec<&'a str>,
 }
 
-impl GroupResponse<'_> {
+impl<'a> GroupResponse<'a> {
     /// Whether the group was refused whole.
     pub fn rejected(&self) -> bool {
         rejected_code(self.code)
+    }
+
+    /// The set's segment errors (IK3 loops).
+    pub fn errors_of(&self, set: &SetResponse<'a>) -> &[SegmentFault<'a>] {
+        &self.faults[set.errors.0 as usize..set.errors.1 as usize]
+    }
+
+    /// The set's own error codes (IK502–IK506).
+    pub fn set_errors_of(&self, set: &SetResponse<'a>) -> &[&'a str] {
+        &self.set_codes[set.set_errors.0 as usize..set.set_errors.1 as usize]
+    }
+
+    /// A segment error's element errors (IK4).
+    pub fn elements_of(&self, fault: &SegmentFault<'a>) -> &[ElementFault<'a>] {
+        &self.elements[fault.elements.0 as usize..fault.elements.1 as usize]
     }
 }
 
@@ -99,9 +120,10 @@ pub struct SetResponse<'a> {
     pub control_number: &'a str,
     /// IK501: A, E, M, R, W or X.
     pub code: &'a str,
-    /// IK502–IK506: the set's own error codes.
-    pub set_errors: Vec<&'a str>,
-    pub errors: Vec<SegmentFault<'a>>,
+    /// IK502–IK506: the set's own error codes, a range of the group's `set_codes`.
+    pub set_errors: (u32, u32),
+    /// Its segment errors, a range of the group's `faults`.
+    pub errors: (u32, u32),
 }
 
 impl SetResponse<'_> {
@@ -127,7 +149,8 @@ pub struct SegmentFault<'a> {
     pub code: &'a str,
     /// The claim it concerns (a CTX*CLM01 context), when named.
     pub claim_number: Option<&'a str>,
-    pub elements: Vec<ElementFault<'a>>,
+    /// Its element errors, a range of the group's `elements`.
+    pub elements: (u32, u32),
 }
 
 /// An IK4: an element in error.

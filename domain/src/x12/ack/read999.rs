@@ -70,6 +70,11 @@ fn read_set<'a>(cursor: &mut Cursor<'a>, st: Segment<'a>) -> Result<GroupRespons
     let functional_id = ak1.required(1, "the functional identifier acknowledged")?;
     let group_control_number = ak1.required(2, "the group control number acknowledged")?;
     let mut sets: Vec<SetResponse<'a>> = Vec::new();
+    let mut faults: Vec<SegmentFault<'a>> = Vec::new();
+    let mut elements: Vec<ElementFault<'a>> = Vec::new();
+    let mut set_codes: Vec<&'a str> = Vec::new();
+    // Ranges are u32: the file's size bounds every count far below that.
+    let at = |n: usize| n as u32;
     // The AK2 loop being read, until its IK5.
     let mut open: Option<SetResponse<'a>> = None;
     let mut segments = 2usize;
@@ -85,40 +90,47 @@ fn read_set<'a>(cursor: &mut Cursor<'a>, st: Segment<'a>) -> Result<GroupRespons
                 if totals.is_some() {
                     return Err(out_of_place(&seg, "SE after AK9"));
                 }
+                let start = at(faults.len());
                 open = Some(SetResponse {
                     set_id: seg.required(1, "the transaction set identifier")?,
                     control_number: seg.required(2, "the transaction set control number acknowledged")?,
                     code: "",
-                    set_errors: Vec::new(),
-                    errors: Vec::new(),
+                    set_errors: (0, 0),
+                    errors: (start, start),
                 });
             }
             IK3 => {
                 let Some(set) = open.as_mut() else { return Err(out_of_place(&seg, "AK2 before IK3")) };
-                if set.errors.len() >= MAX_SEGMENT_ERRORS {
+                if (set.errors.1 - set.errors.0) as usize >= MAX_SEGMENT_ERRORS {
                     return Err(seg.error(None, format!("a set reports at most {MAX_SEGMENT_ERRORS} segment errors")));
                 }
                 let position = count(&seg, 2, "the segment position")?;
-                set.errors.push(SegmentFault {
+                let start = at(elements.len());
+                faults.push(SegmentFault {
                     segment_id: seg.required(1, "the segment id in error")?,
                     position,
                     loop_id: seg.get(3),
                     code: seg.required(4, "the segment syntax error code")?,
                     claim_number: None,
-                    elements: Vec::new(),
+                    elements: (start, start),
                 });
+                set.errors.1 = at(faults.len());
             }
             CTX => {
                 // A context names the claim (CTX*CLM01:number) or the segment; only the first is
                 // kept, on the segment error it follows.
-                let fault = open.as_mut().and_then(|s| s.errors.last_mut());
+                let fault = open.as_ref().filter(|s| s.errors.1 > s.errors.0).and_then(|_| faults.last_mut());
                 let Some(fault) = fault else { return Err(out_of_place(&seg, "IK3 before CTX")) };
-                if seg.component(1, 1) == "CLM01" && !seg.component(1, 2).is_empty() {
-                    fault.claim_number = Some(seg.component(1, 2));
+                let separator = char::from(seg.component_separator());
+                if let Some(("CLM01", rest)) = seg.get(1).split_once(separator) {
+                    let number = rest.split(separator).next().unwrap_or("");
+                    if !number.is_empty() {
+                        fault.claim_number = Some(number);
+                    }
                 }
             }
             IK4 => {
-                let fault = open.as_mut().and_then(|s| s.errors.last_mut());
+                let fault = open.as_ref().filter(|s| s.errors.1 > s.errors.0).and_then(|_| faults.last_mut());
                 let Some(fault) = fault else { return Err(out_of_place(&seg, "IK3 before IK4")) };
                 let position = seg.component(1, 1);
                 let position =
@@ -127,20 +139,26 @@ fn read_set<'a>(cursor: &mut Cursor<'a>, st: Segment<'a>) -> Result<GroupRespons
                     } else {
                         position.parse().expect("checked digits")
                     };
-                if fault.elements.len() >= 99 {
+                if fault.elements.1 - fault.elements.0 >= 99 {
                     return Err(seg.error(None, "a segment error names at most 99 elements"));
                 }
                 let value = seg.get(4);
-                fault.elements.push(ElementFault {
+                elements.push(ElementFault {
                     position,
                     code: seg.required(3, "the element syntax error code")?,
                     value: (!value.is_empty()).then_some(value),
                 });
+                fault.elements.1 = at(elements.len());
             }
             IK5 => {
                 let Some(mut set) = open.take() else { return Err(out_of_place(&seg, "AK2 before IK5")) };
-                set.code = one_of(&seg, 1, &["A", "E", "M", "R", "W", "X"], "a transaction set acknowledgment code")?;
-                set.set_errors = (2..=6).map(|n| seg.get(n)).filter(|c| !c.is_empty()).collect();
+                set.code = match seg.get(1) {
+                    code @ ("A" | "E" | "M" | "R" | "W" | "X") => code,
+                    _ => one_of(&seg, 1, &["A", "E", "M", "R", "W", "X"], "a transaction set acknowledgment code")?,
+                };
+                let start = at(set_codes.len());
+                set_codes.extend((2..=6).map(|n| seg.get(n)).filter(|c| !c.is_empty()));
+                set.set_errors = (start, at(set_codes.len()));
                 sets.push(set);
             }
             AK9 => {
@@ -175,6 +193,9 @@ fn read_set<'a>(cursor: &mut Cursor<'a>, st: Segment<'a>) -> Result<GroupRespons
                     received,
                     accepted,
                     sets,
+                    faults,
+                    elements,
+                    set_codes,
                 });
             }
             tag::ISA | tag::IEA | tag::GS | tag::GE | tag::ST => {

@@ -128,10 +128,11 @@ fn the_999s_this_service_writes_read_back() {
         assert_eq!((set.code, groups[0].code), (set_code, group_code), "{written}");
         assert_eq!((groups[0].group_control_number, set.control_number), ("5", "0001"));
         if set_code == "E" {
-            assert_eq!(set.errors.len(), 1);
-            let e = &set.errors[0];
+            let errors = groups[0].errors_of(set);
+            assert_eq!(errors.len(), 1);
+            let e = &errors[0];
             assert_eq!((e.segment_id, e.loop_id, e.claim_number), ("SV1", "2400", Some("CLM05000000")));
-            assert_eq!(e.elements[0].position, 1);
+            assert_eq!(groups[0].elements_of(e)[0].position, 1);
         }
     }
 }
