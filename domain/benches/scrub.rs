@@ -60,8 +60,9 @@ fn code_sets(rng: &mut Rng) -> CodeSets {
         indicator: [0, 1, 1, 1, 9][i % 5],
     });
     let ptp = PtpSet::new("2026Q1 (synthetic)", ptp).expect("codes are well formed");
+    // 15,000 distinct codes, as CMS's practitioner MUE table has about that many.
     let mue: Vec<(String, u32, u8)> =
-        (0..15_000).map(|i| (procedure(rng), 1 + (i % 4) as u32, 1 + (i % 3) as u8)).collect();
+        (0..15_000).map(|i| (format!("{:05}", 10_000 + i * 2), 1 + (i % 4) as u32, 1 + (i % 3) as u8)).collect();
     let mue = MueSet::new("2026Q1 (synthetic)", mue.iter().map(|(c, v, m)| (c.as_str(), *v, *m))).unwrap();
     CodeSets { icd10cm: Icd10CmYears::shipped(), ptp: Some(Arc::new(ptp)), mue: Some(Arc::new(mue)), hcpcs: None }
 }

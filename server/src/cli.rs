@@ -1,4 +1,4 @@
-//! `overturn serve | migrate | keys create | codes import`.
+//! `overturn serve | migrate | keys create | codes import | audit verify`.
 
 use std::process::ExitCode;
 
@@ -49,14 +49,20 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CodesCommand {
-    /// Load an official CARC, RARC or claim status (category) list (CSV with a header row naming a code and a
-    /// description column); its descriptions are shown instead of the built-in summaries.
+    /// Load an official CARC, RARC or claim status (category) list (`codes import FILE --list
+    /// carc`: CSV with a header row naming a code and a description column; its descriptions
+    /// are shown instead of the built-in summaries), or a code set the scrubber checks claims
+    /// against (`codes import icd10cm FILE --fiscal-year YYYY`: the CDC's ICD-10-CM order file).
     Import {
-        /// The CSV file.
-        file: std::path::PathBuf,
-        /// Which list the file holds.
+        /// `icd10cm` and then the file, or the CSV file of a `--list`.
+        #[arg(num_args = 1..=2, required = true)]
+        args: Vec<String>,
+        /// Which list a CSV file holds.
         #[arg(long, value_parser = ["carc", "rarc", "claim-status", "claim-status-category"])]
-        list: String,
+        list: Option<String>,
+        /// The fiscal year (1 October to 30 September) an ICD-10-CM order file is for.
+        #[arg(long)]
+        fiscal_year: Option<i32>,
     },
 }
 
@@ -135,17 +141,20 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Codes { command: CodesCommand::Import { file, list } } => {
-            let list = CodeList::parse(&list).ok_or_else(|| anyhow::anyhow!("--list must be {}", CodeList::NAMES))?;
-            let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let rows = import::parse_csv(&bytes, list).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let db = Db::connect(&settings).await?;
-            db.migrate().await?;
-            let source = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let count = code_catalog::import(&db.write, list, rows, &source).await?;
-            db.close().await;
-            eprintln!("imported {count} {} descriptions from {}", list.as_str().to_uppercase(), file.display());
-            Ok(())
+        Command::Codes { command: CodesCommand::Import { args, list, fiscal_year } } => {
+            match (args.as_slice(), list, fiscal_year) {
+                ([kind, file], None, Some(year)) if kind == "icd10cm" => import_icd10cm(&settings, file, year).await,
+                ([kind, _], None, None) if kind == "icd10cm" => {
+                    anyhow::bail!("codes import icd10cm needs --fiscal-year YYYY (FY2027 runs from 2026-10-01)")
+                }
+                ([kind, _], ..) => {
+                    anyhow::bail!("codes import: {kind:?} is not a code set this version imports (icd10cm)")
+                }
+                ([file], Some(list), None) => import_list(&settings, file.into(), &list).await,
+                _ => anyhow::bail!(
+                    "codes import FILE --list carc|rarc|claim-status|claim-status-category, or codes import icd10cm FILE --fiscal-year YYYY"
+                ),
+            }
         }
         Command::Keys { command: KeysCommand::Create { name, role } } => {
             let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("--role must be admin, billing or portal"))?;
@@ -163,4 +172,47 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import_list(settings: &Settings, file: std::path::PathBuf, list: &str) -> anyhow::Result<()> {
+    let list = CodeList::parse(list).ok_or_else(|| anyhow::anyhow!("--list must be {}", CodeList::NAMES))?;
+    let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let rows = import::parse_csv(&bytes, list).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    let source = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let count = code_catalog::import(&db.write, list, rows, &source).await?;
+    db.close().await;
+    eprintln!("imported {count} {} descriptions from {}", list.as_str().to_uppercase(), file.display());
+    Ok(())
+}
+
+/// The most an order file may weigh: a year's is about 15 MB.
+const MAX_ORDER_FILE_BYTES: u64 = 64 << 20;
+
+async fn import_icd10cm(settings: &Settings, file: &str, year: i32) -> anyhow::Result<()> {
+    use overturn_domain::scrub::icd10cm::{Icd10Cm, parse_order_file};
+    if !(2016..=2100).contains(&year) {
+        anyhow::bail!("--fiscal-year {year}: ICD-10-CM fiscal years run from 2016 (services from 2015-10-01)");
+    }
+    let path = std::path::Path::new(file);
+    let size = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?.len();
+    if size > MAX_ORDER_FILE_BYTES {
+        anyhow::bail!("{file}: {size} bytes is more than an ICD-10-CM order file ({MAX_ORDER_FILE_BYTES} at most)");
+    }
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
+    let rows = parse_order_file(&bytes).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    // Built once here as the servers will build it, so that nothing a server cannot load is stored.
+    Icd10Cm::new(year, "", rows.iter().map(|r| (r.code.as_str(), r.billable)))
+        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (count, billable) = overturn_service::scrubbing::import_icd10cm(&db.write, year, rows, &source).await?;
+    db.close().await;
+    eprintln!(
+        "imported ICD-10-CM FY{year}: {count} codes, {billable} billable, from {file}; running servers reload within {} s",
+        overturn_service::scrubbing::REFRESH.as_secs()
+    );
+    Ok(())
 }

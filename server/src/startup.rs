@@ -61,6 +61,8 @@ impl Application {
         let jobs = Arc::new(JobMetrics::default());
         let (stop_background, stop) = watch::channel(false);
         let (audit, audit_task) = overturn_service::audit::Recorder::start(db.write.clone(), stop.clone());
+        let code_sets = Arc::new(overturn_service::scrubbing::CodeSetCache::load(&db.read).await?);
+        tokio::spawn(overturn_service::scrubbing::keep_fresh(code_sets.clone(), db.read.clone(), stop.clone()));
         let state = AppState {
             db: db.clone(),
             settings: settings.clone(),
@@ -77,7 +79,7 @@ impl Application {
             relay_wake: relay_wake.clone(),
             jobs: jobs.clone(),
             audit,
-            code_sets: Arc::new(overturn_service::scrubbing::CodeSetCache::shipped()),
+            code_sets,
         };
         let server = overturn_api::startup::http_server(state, listener, role.serves_api())?;
 

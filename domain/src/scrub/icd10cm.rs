@@ -190,6 +190,68 @@ impl Icd10CmYears {
     }
 }
 
+/// One line of the CDC's order file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRow {
+    /// Without its dot, as the file has it.
+    pub code: String,
+    pub billable: bool,
+    pub short_description: String,
+    pub long_description: String,
+}
+
+/// The most lines an order file may hold: a year has about 98,000.
+pub const MAX_ORDER_LINES: usize = 200_000;
+
+/// Reads the CDC's order file (`icd10cm-order-YYYY.txt`), fixed width: order number (5), a
+/// space, the code (7, padded), a space, 0 (header) or 1 (billable), a space, the short
+/// description (60), a space, the long description. Any fault names its line.
+pub fn parse_order_file(bytes: &[u8]) -> Result<Vec<OrderRow>, String> {
+    // The CDC's files are ASCII; Latin-1 covers the odd accented word of older releases.
+    let text: String = match std::str::from_utf8(bytes) {
+        Ok(t) => t.to_owned(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    };
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        if rows.len() >= MAX_ORDER_LINES {
+            return Err(format!("more than {MAX_ORDER_LINES} codes: this is not an ICD-10-CM order file"));
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let field = |from: usize, to: usize| chars.get(from..to.min(chars.len())).map(|c| c.iter().collect::<String>());
+        let order = field(0, 5).unwrap_or_default();
+        if order.len() != 5 || !order.chars().all(|c| c.is_ascii_digit()) || chars.len() < 16 {
+            return Err(format!(
+                "line {n}: expected the order file's fixed width (5-digit order number, code, 0/1 flag, descriptions)"
+            ));
+        }
+        let code = field(6, 13).unwrap_or_default().trim().to_owned();
+        if pack(&code).is_none() || !code.starts_with(|c: char| c.is_ascii_uppercase()) || code.len() < 3 {
+            return Err(format!("line {n}: {code:?} is not an ICD-10-CM code"));
+        }
+        let billable = match chars[14] {
+            '0' => false,
+            '1' => true,
+            other => return Err(format!("line {n}: the header/billable flag is {other:?}, not 0 or 1")),
+        };
+        rows.push(OrderRow {
+            code,
+            billable,
+            short_description: field(16, 76).unwrap_or_default().trim().to_owned(),
+            long_description: field(77, chars.len()).unwrap_or_default().trim().to_owned(),
+        });
+    }
+    if rows.is_empty() {
+        return Err("the file holds no codes".into());
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +288,44 @@ mod tests {
         assert_eq!(packed.iter().map(|p| unpack(*p)).collect::<Vec<_>>(), codes);
         assert_eq!(pack("E11.9"), None);
         assert_eq!(pack("E11999999"), None);
+    }
+
+    #[test]
+    fn order_files_are_read_by_column_and_faults_name_their_line() {
+        let line = |n: u32, code: &str, flag: u8, short: &str, long: &str| {
+            format!("{n:05} {code:<7} {flag} {short:<60} {long}")
+        };
+        let long = "Cholera due to Vibrio cholerae 01, biovar cholerae";
+        let file = format!(
+            "{}\n{}\r\n",
+            line(1, "A00", 0, "Cholera", "Cholera"),
+            line(2, "A000", 1, "Cholera d/t vib cholerae", long)
+        );
+        let rows = parse_order_file(file.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[1].code.as_str(), rows[1].billable), ("A000", true));
+        assert_eq!(rows[0].short_description, "Cholera");
+        assert_eq!(rows[1].long_description, long);
+        let bad = file.replace("A000    1", "A000    7");
+        assert!(parse_order_file(bad.as_bytes()).unwrap_err().starts_with("line 2:"));
+        assert!(parse_order_file(b"").is_err());
+        assert!(parse_order_file(b"code,description\nA00,Cholera\n").unwrap_err().starts_with("line 1:"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_read_or_refused_without_panicking(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = parse_order_file(&bytes);
+        }
+
+        #[test]
+        fn lines_of_the_right_shape_are_read_back(code in "[A-Z][0-9A-Z]{2,6}", flag in 0u8..2, short in "[ -~]{0,60}") {
+            let line = format!("00001 {code:<7} {flag} {short:<60} long words");
+            let rows = parse_order_file(line.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(&rows[0].code, &code);
+            proptest::prop_assert_eq!(rows[0].billable, flag == 1);
+            proptest::prop_assert_eq!(&rows[0].short_description, short.trim());
+        }
     }
 
     #[test]

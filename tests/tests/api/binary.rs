@@ -255,6 +255,82 @@ async fn codes_import_loads_an_official_list_that_then_wins(backend: Backend) {
     assert_eq!(carc.get("45").map(String::as_str), Some("Official text for 45, quoted"));
 }
 
+/// `codes import icd10cm FILE --fiscal-year YYYY` stores a year from the CDC's order file, all
+/// or nothing; a server's code sets load it at start and reload it when it changes, and claims
+/// of that year are then checked against it instead of the nearest shipped year.
+async fn codes_import_icd10cm_loads_a_fiscal_year_the_scrubber_then_uses(backend: Backend) {
+    use overturn_domain::scrub::{ScrubClaim, ScrubLine, Severity};
+    let db = TestDatabase::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let line = |n: u32, code: &str, flag: u8, words: &str| format!("{n:05} {code:<7} {flag} {words:<60} {words}\n");
+    let order = dir.path().join("icd10cm-order-2027.txt");
+    let mut text = line(1, "E11", 0, "Type 2 diabetes mellitus");
+    text += &line(2, "E119", 1, "Type 2 diabetes mellitus without complications");
+    text += &line(3, "ZZ991", 1, "A code new in this year");
+    std::fs::write(&order, &text).unwrap();
+    let settings = overturn_service::configuration::Settings::from_map(&db.vars).unwrap();
+    let conn = overturn_service::db::Db::connect(&settings).await.unwrap();
+    conn.migrate().await.unwrap();
+    let cache = overturn_service::scrubbing::CodeSetCache::load(&conn.read).await.unwrap();
+
+    // Refused whole: a bad flag names its line; no year; a code set this version does not know.
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, text.replace("ZZ991   1", "ZZ991   x")).unwrap();
+    for (args, said) in [
+        (vec!["codes", "import", "icd10cm", bad.to_str().unwrap(), "--fiscal-year", "2027"], "line 3"),
+        (vec!["codes", "import", "icd10cm", order.to_str().unwrap()], "--fiscal-year"),
+        (vec!["codes", "import", "icd10pcs", order.to_str().unwrap()], "icd10pcs"),
+        (vec!["codes", "import", "icd10cm", order.to_str().unwrap(), "--fiscal-year", "2015"], "2016"),
+    ] {
+        let out = command(&db, &args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(said), "{args:?}: {stderr}");
+    }
+    assert!(!cache.refresh(&conn.read).await.unwrap(), "nothing was stored");
+
+    let out = command(&db, &["codes", "import", "icd10cm", order.to_str().unwrap(), "--fiscal-year", "2027"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("FY2027: 3 codes, 2 billable"), "{stderr}");
+
+    let claim = |codes: Vec<&'static str>| ScrubClaim {
+        service_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+        statement_period: None,
+        diagnoses: codes,
+        place_of_service: None,
+        lines: vec![ScrubLine {
+            procedure_code: Some("99213"),
+            modifiers: vec![],
+            units: 1.into(),
+            service_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            place_of_service: None,
+            diagnosis_pointers: &[],
+        }],
+    };
+    // Before the reload: FY2027 is not loaded, so the shipped FY2026 stands in with a warning.
+    let before = overturn_domain::scrub::scrub(&claim(vec!["E11.9"]), &cache.current());
+    assert_eq!(before.iter().map(|e| e.code.as_str()).collect::<Vec<_>>(), ["ICD10_YEAR_NOT_LOADED"]);
+    assert!(cache.refresh(&conn.read).await.unwrap(), "the import is seen");
+    assert!(!cache.refresh(&conn.read).await.unwrap(), "and loaded once");
+    let sets = cache.current();
+    assert!(overturn_domain::scrub::scrub(&claim(vec!["E11.9", "ZZ9.91"]), &sets).is_empty());
+    let edits = overturn_domain::scrub::scrub(&claim(vec!["E11", "I10"]), &sets);
+    let got: Vec<(&str, Severity, &str)> =
+        edits.iter().map(|e| (e.code.as_str(), e.severity, e.source.version.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("ICD10_NOT_BILLABLE", Severity::Error, "FY2027 (imported from icd10cm-order-2027.txt)"),
+            ("ICD10_DELETED", Severity::Error, "FY2027 (imported from icd10cm-order-2027.txt)"),
+        ],
+        "this year's own set: absence is an error now, and I10 (in the shipped years, not in this one) deleted"
+    );
+    // A server started now loads it at once.
+    let fresh = overturn_service::scrubbing::CodeSetCache::load(&conn.read).await.unwrap();
+    assert!(overturn_domain::scrub::scrub(&claim(vec!["ZZ9.91"]), &fresh.current()).is_empty());
+}
+
 #[test]
 fn bad_configuration_stops_the_process_and_names_the_variable() {
     let cases = [
@@ -291,6 +367,7 @@ fn an_address_in_use_is_reported() {
 
 crate::on_both_backends!(
     codes_import_loads_an_official_list_that_then_wins,
+    codes_import_icd10cm_loads_a_fiscal_year_the_scrubber_then_uses,
     keys_create_then_serve_then_sigterm,
     bootstrap_key_is_created_once_and_revocation_sticks,
     environment_proxies_do_not_carry_webhooks,
