@@ -39,6 +39,9 @@ pub struct Problem {
     /// For a refused EDI file: what was expected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// For a claim the scrubber refused: every edit, errors and warnings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edits: Option<Vec<crate::routes::claims::ClaimEdit>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +86,9 @@ pub enum ApiError {
     /// Well-formed, but refused by a rule (a webhook URL pointing inside the network).
     #[error("{detail}")]
     Unprocessable { detail: String, errors: Vec<FieldError> },
+    /// A claim the scrubber refused (an `error` edit, without `?scrub=warn`).
+    #[error("{detail}")]
+    Scrubbed { detail: String, edits: Vec<overturn_domain::scrub::Edit> },
     #[error("{0}")]
     BadRequest(String),
     #[error("the X12 file was refused: {0}")]
@@ -126,6 +132,7 @@ impl ApiError {
         match self {
             Self::Validation { .. } => "validation-error",
             Self::Unprocessable { .. } => "refused",
+            Self::Scrubbed { .. } => "scrub-errors",
             Self::BadRequest(_) => "bad-request",
             Self::Edi(_) => "invalid-edi",
             Self::PayloadTooLarge(_) => "payload-too-large",
@@ -217,7 +224,9 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::IdempotencyMismatch | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyMismatch | Self::Unprocessable { .. } | Self::Scrubbed { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) | Self::QueueUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -257,6 +266,12 @@ impl ResponseError for ApiError {
             segment_id: edi.as_ref().map(|e| e.segment_id.clone()),
             element: edi.as_ref().map(|e| e.element),
             message: edi.map(|e| e.message),
+            edits: match self {
+                Self::Scrubbed { edits, .. } => {
+                    Some(edits.iter().cloned().map(crate::routes::claims::ClaimEdit::from).collect())
+                }
+                _ => None,
+            },
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_JSON);
@@ -298,6 +313,7 @@ pub fn ensure_problem_json<B: MessageBody + 'static>(
         segment_id: None,
         element: None,
         message: None,
+        edits: None,
     };
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let (req, mut response) = res.into_parts();

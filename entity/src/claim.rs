@@ -39,6 +39,9 @@ pub struct Model {
     /// JSON text: the latest claim status answer (277) `{category, code, entity, effective_date,
     /// paid_amount, received_at}`.
     pub payer_status: Option<String>,
+    /// JSON text: the scrubber's edits the claim was stored with (warnings, and errors a
+    /// `?scrub=warn` request let through); `None` for a clean claim.
+    pub edits: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,7 +18,7 @@ mod m20261207_000010_audit_events;
 mod m20261208_000011_claim_files;
 mod m20261208_000012_claim_revisions;
 mod m20261209_000013_acknowledgments;
-mod m20261210_000014_code_sets;
+mod m20261210_000014_scrubbing;
 
 pub struct Migrator;
 
@@ -39,7 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000011_claim_files::Migration),
             Box::new(m20261208_000012_claim_revisions::Migration),
             Box::new(m20261209_000013_acknowledgments::Migration),
-            Box::new(m20261210_000014_code_sets::Migration),
+            Box::new(m20261210_000014_scrubbing::Migration),
         ]
     }
 }

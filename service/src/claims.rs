@@ -121,6 +121,7 @@ pub fn rows_of(
         revision: 0,
         accepted_at: None,
         payer_status: None,
+        edits: None,
     };
     let lines = line_rows(id, &draft.lines);
     (row, lines)

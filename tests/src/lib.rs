@@ -35,6 +35,7 @@ pub fn crowd_of_follow_ups(count: usize, payer: &str, due: DateTime<Utc>) -> Vec
                 revision: 0,
                 accepted_at: None,
                 payer_status: None,
+                edits: None,
             };
             overturn_service::followups::for_claim(&claim, &Default::default(), now)
                 .into_iter()

@@ -79,4 +79,49 @@ async fn a_claim_is_scrubbed_without_being_stored(backend: Backend) {
     assert_eq!(app.get_json("/v1/claims").await["items"], json!([]));
 }
 
-crate::on_both_backends!(a_claim_is_scrubbed_without_being_stored);
+/// `POST /v1/claims` scrubs: an error edit refuses the claim (422 with every edit, nothing
+/// stored) unless `?scrub=warn`, which stores it with its edits; warnings alone never refuse
+/// and are kept on the claim.
+async fn a_claim_with_errors_is_refused_unless_the_caller_says_warn(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut body = claim_body("SCRUB-ERR");
+    body["diagnosis_codes"] = json!(["E11", "I10"]);
+    let res = app.post_claim(&body).await;
+    let problem = assert_problem(res, 422).await;
+    assert_eq!(problem["type"], "https://overturn.dev/problems/scrub-errors", "{problem}");
+    assert_eq!(problem["edits"][0]["code"], "ICD10_NOT_BILLABLE", "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("E11 is a header"), "{problem}");
+    assert_eq!(app.get_json("/v1/claims?claim_number=SCRUB-ERR").await["items"], json!([]), "nothing stored");
+
+    // Let through on request: stored, and its edits with it.
+    let res = app.request(Method::POST, "/v1/claims?scrub=warn", Some(&app.admin_key), Some(&body)).await;
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(created["edits"][0]["code"], "ICD10_NOT_BILLABLE", "{created}");
+    assert_eq!(created["edits"][0]["severity"], "error", "{created}");
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(app.get_json(&format!("/v1/claims/{id}")).await["edits"], created["edits"]);
+
+    // Warnings alone: created, the warning kept; a clean claim has none.
+    let mut later = claim_body("SCRUB-WARN");
+    later["service_date"] = json!("2026-11-02");
+    for line in later["lines"].as_array_mut().unwrap() {
+        line["service_date"] = json!("2026-11-02");
+    }
+    let res = app.post_claim(&later).await;
+    assert_eq!(res.status(), 201);
+    let stored: Value = res.json().await.unwrap();
+    assert_eq!(stored["edits"][0]["code"], "ICD10_YEAR_NOT_LOADED", "{stored}");
+    let clean: Value = app.post_claim(&claim_body("SCRUB-CLEAN")).await.json().await.unwrap();
+    assert_eq!(clean["edits"], json!([]), "{clean}");
+
+    // An unknown mode is named.
+    let res =
+        app.request(Method::POST, "/v1/claims?scrub=maybe", Some(&app.admin_key), Some(&claim_body("SCRUB-Q"))).await;
+    let problem = assert_problem(res, 400).await;
+    assert_eq!(problem["errors"][0]["field"], "scrub", "{problem}");
+}
+
+crate::on_both_backends!(
+    a_claim_is_scrubbed_without_being_stored,
+    a_claim_with_errors_is_refused_unless_the_caller_says_warn
+);

@@ -9,6 +9,7 @@ mod scrub;
 mod x12;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use overturn_domain::scrub::Severity;
 use overturn_domain::{ClaimNumber, ClaimStatus, FieldError, MemberId, PayerId};
 use overturn_entity::claim;
 use overturn_service::claims::{self, ClaimFilter};
@@ -38,17 +39,23 @@ use overturn_service::claim_writer::{ClaimAnswer, ClaimDetail, Outcome, PendingC
 /// Create a claim.
 ///
 /// Codes are format-checked, the NPI check digit verified, and money must be a decimal
-/// string with at most two places. `total_charge` is the sum of the line charges.
+/// string with at most two places. `total_charge` is the sum of the line charges. The claim
+/// is scrubbed first (as `POST /v1/claims/scrub` does): an `error` edit refuses it with 422
+/// and every edit, unless `?scrub=warn`; the edits it is stored with are its `edits`.
 #[utoipa::path(
     tag = "claims",
     request_body = CreateClaimRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat a POST safely: the same key and body return the first response", pattern = "^[!-~]{1,255}$"),
+        ("scrub" = Option<String>, Query, description = "`error` (the default): an error edit refuses the claim; `warn`: the claim is stored with its edits", pattern = "^(error|warn)$"),
+    ),
     responses(
         (status = 201, description = "Created", body = Claim),
         (status = 400, description = "Malformed or invalid body", body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A claim with this claim_number exists", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The scrubber found errors (`edits` lists every edit)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -74,7 +81,23 @@ pub async fn create_claim(
             return Err(idempotency::check_unusable(&state.db.read, idempotency.as_ref()).await?.unwrap_or(err));
         }
     };
-    let (row, lines) = claims::rows_of(&draft, submitted_at, now);
+    // The scrubber's edits: an error refuses the claim unless the caller asked for warnings.
+    let edits = state.code_sets.scrub(&draft, Some(&fields));
+    let warn_only = scrub_mode(&req)?;
+    let errors = edits.iter().filter(|e| e.severity == Severity::Error).count();
+    if errors > 0 && !warn_only {
+        let first = edits.iter().find(|e| e.severity == Severity::Error).map(|e| e.message.clone()).unwrap_or_default();
+        let detail = if errors == 1 {
+            format!("the claim would be refused: {first}")
+        } else {
+            format!("the claim would be refused for {errors} errors, the first: {first}")
+        };
+        return Err(ApiError::Scrubbed { detail, edits });
+    }
+    let (mut row, lines) = claims::rows_of(&draft, submitted_at, now);
+    if !edits.is_empty() {
+        row.edits = Some(serde_json::to_string(&edits).map_err(|e| ApiError::Internal(e.into()))?);
+    }
     audit::note(&req, AuditAction::Create, "claim", [row.id.to_string()], [row.patient_member_id.clone()]);
     let audit = audit::for_transaction(&req, 201);
     // A claim with 837 fields keeps them as the loops of the 837 they make; the practice's
@@ -104,6 +127,24 @@ pub async fn create_claim(
             "a claim with claim_number {:?} already exists",
             draft.claim_number.as_str()
         ))),
+    }
+}
+
+#[derive(Deserialize)]
+struct ScrubQuery {
+    scrub: Option<String>,
+}
+
+/// `?scrub=warn` stores a claim despite its error edits; `?scrub=error` (the default) refuses it.
+fn scrub_mode(req: &HttpRequest) -> Result<bool, ApiError> {
+    let query = web::Query::<ScrubQuery>::from_query(req.query_string())
+        .map_err(|e| ApiError::BadRequest(format!("the query string is malformed: {e}")))?;
+    match query.scrub.as_deref() {
+        None | Some("error") => Ok(false),
+        Some("warn") => Ok(true),
+        Some(other) => {
+            Err(ApiError::validation(vec![FieldError::new("scrub", format!("{other:?} is not warn or error"))]))
+        }
     }
 }
 

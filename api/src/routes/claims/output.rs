@@ -64,6 +64,9 @@ pub struct Claim {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<crate::error::ValidationError>)]
     pub missing_for_837: Vec<FieldError>,
+    /// The scrubber's edits the claim was stored with: warnings, and errors a `?scrub=warn`
+    /// request let through; empty for a clean claim.
+    pub edits: Vec<super::ClaimEdit>,
     #[schema(value_type = String, example = "200.00")]
     pub total_charge: Money,
     #[schema(value_type = String, example = "0.00")]
@@ -177,6 +180,14 @@ impl Claim {
             status: row.status.as_str().to_owned(),
             accepted_at: row.accepted_at,
             payer_status: row.payer_status.as_deref().and_then(|s| serde_json::from_str(s).ok()),
+            edits: row
+                .edits
+                .as_deref()
+                .and_then(|s| serde_json::from_str::<Vec<overturn_domain::scrub::Edit>>(s).ok())
+                .unwrap_or_default()
+                .into_iter()
+                .map(super::ClaimEdit::from)
+                .collect(),
             payer: Payer {
                 id: row.payer_id,
                 name: row.payer_name,

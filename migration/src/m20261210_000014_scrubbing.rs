@@ -1,6 +1,6 @@
-//! Code sets imported for the scrubber (`overturn codes import icd10cm`): each set's import
-//! (which the servers watch to reload), and the ICD-10-CM codes of each imported fiscal year
-//! with the CDC's descriptions.
+//! Scrubbing: the code sets imported for the scrubber (`overturn codes import icd10cm`), each
+//! set's import (which the servers watch to reload) and the ICD-10-CM codes of each imported
+//! fiscal year with the CDC's descriptions; and the edits a claim was stored with.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -26,6 +26,12 @@ enum Icd10cmCodes {
     Billable,
     ShortDescription,
     LongDescription,
+}
+
+#[derive(DeriveIden)]
+enum Claims {
+    Table,
+    Edits,
 }
 
 #[sea_orm_migration::async_trait::async_trait]
@@ -56,10 +62,13 @@ impl MigrationTrait for Migration {
                     .primary_key(Index::create().col(Icd10cmCodes::FiscalYear).col(Icd10cmCodes::Code))
                     .to_owned(),
             )
-            .await
+            .await?;
+        // A JSON array of the claim's edits (warnings, and errors let through with ?scrub=warn).
+        manager.alter_table(Table::alter().table(Claims::Table).add_column(text_null(Claims::Edits)).to_owned()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.alter_table(Table::alter().table(Claims::Table).drop_column(Claims::Edits).to_owned()).await?;
         manager.drop_table(Table::drop().table(Icd10cmCodes::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(CodeSets::Table).to_owned()).await
     }
