@@ -16,19 +16,12 @@ use overturn_domain::scrub::ncci::{MueSet, PtpEdit, PtpSet};
 use overturn_domain::scrub::{CodeSets, ScrubClaim, ScrubLine, scrub};
 use rust_decimal::Decimal;
 
-/// xorshift64*: the same sets and claims on every run.
-struct Rng(u64);
+/// The same sets and claims on every run.
+struct Rng(overturn_domain::x12::generate::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 }
 
@@ -123,7 +116,7 @@ fn view(c: &OwnedClaim) -> ScrubClaim<'_> {
 }
 
 fn scrubbing(c: &mut Criterion) {
-    let mut rng = Rng(0x5C2B_0000_0000_0001);
+    let mut rng = Rng(overturn_domain::x12::generate::Rng(0x5C2B_0000_0000_0001));
     let before = resident_kib();
     let sets = code_sets(&mut rng);
     let _ = icd10cm::shipped();

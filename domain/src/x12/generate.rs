@@ -47,7 +47,8 @@ pub struct GeneratedTotals {
     pub provider_adjustment_cents: i64,
 }
 
-pub(super) struct Rng(pub(super) u64);
+/// splitmix64: the generators' and benchmarks' deterministic numbers, so a run can be repeated.
+pub struct Rng(pub u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -59,7 +60,7 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    pub(super) fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
