@@ -356,7 +356,8 @@ async fn follow_ups_after(
 /// Closes the open rejections (work items of category `rejection`) of `claims` as
 /// `resubmitted`, each with an event that says `why`: the payer has shown it has the claim (an
 /// acceptance, a status answer, a remittance), so it was sent again, inside Overturn or not.
-/// `dated_by` keeps a rejection dated after what showed it open (`None`: every one closes).
+/// Each claim comes with the date of that news: a rejection dated after it stays open (`None`:
+/// every one of the claim's closes).
 /// Returns the rejections closed, with their claims; a second call closes nothing.
 pub async fn close_rejections_of(
     db: &impl ConnectionTrait,

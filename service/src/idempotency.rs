@@ -77,8 +77,25 @@ pub async fn claim(txn: &impl ConnectionTrait, record: Option<IdempotencyRecord>
 /// Whether the key was used before with another request (for a request refused before it
 /// reached the database: the key's error is the one the client must see).
 pub async fn used_for_another(db: &impl ConnectionTrait, record: &IdempotencyRecord) -> Result<bool, DbErr> {
-    let stored = idempotency_key::Entity::find_by_id((record.api_key_id, record.key.clone())).one(db).await?;
-    Ok(stored.is_some_and(|s| s.request_hash != record.request_hash))
+    Ok(matches!(earlier_use(db, record).await?, Some(Claimed::Mismatch)))
+}
+
+/// What a first use of the key answered, read without claiming it: `Replay` for the same
+/// request, `Mismatch` for another, `None` when unused (or still being answered). For a
+/// request refused by a rule whose data can change between two sends (the scrubber's code
+/// sets): a repeat of a request that was once stored gets that first answer, not a refusal.
+pub async fn earlier_use(db: &impl ConnectionTrait, record: &IdempotencyRecord) -> Result<Option<Claimed>, DbErr> {
+    let Some(stored) = idempotency_key::Entity::find_by_id((record.api_key_id, record.key.clone())).one(db).await?
+    else {
+        return Ok(None);
+    };
+    if stored.request_hash != record.request_hash {
+        return Ok(Some(Claimed::Mismatch));
+    }
+    Ok(u16::try_from(stored.response_status)
+        .ok()
+        .filter(|s| *s > 0)
+        .map(|status| Claimed::Replay { status, body: stored.response_body }))
 }
 
 /// Records the answer; call inside the request's transaction, right before the commit.

@@ -114,6 +114,24 @@ async fn a_claim_with_errors_is_refused_unless_the_caller_says_warn(backend: Bac
     let clean: Value = app.post_claim(&claim_body("SCRUB-CLEAN")).await.json().await.unwrap();
     assert_eq!(clean["edits"], json!([]), "{clean}");
 
+    // A key used before for another request: the key's error, not the scrubber's.
+    let send = |key: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url("/v1/claims"))
+                .bearer_auth(&app.admin_key)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(send("scrub-key-1", claim_body("SCRUB-KEY")).await.status(), 201);
+    let problem = assert_problem(send("scrub-key-1", body.clone()).await, 422).await;
+    assert_eq!(problem["type"], "https://overturn.dev/problems/idempotency-key-reused", "{problem}");
+
     // An unknown mode is named.
     let res =
         app.request(Method::POST, "/v1/claims?scrub=maybe", Some(&app.admin_key), Some(&claim_body("SCRUB-Q"))).await;

@@ -13,6 +13,7 @@ use overturn_domain::scrub::Severity;
 use overturn_domain::{ClaimNumber, ClaimStatus, FieldError, MemberId, PayerId};
 use overturn_entity::claim;
 use overturn_service::claims::{self, ClaimFilter};
+use overturn_service::idempotency::Claimed;
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -92,6 +93,14 @@ pub async fn create_claim(
         } else {
             format!("the claim would be refused for {errors} errors, the first: {first}")
         };
+        // The same request sent again after the code sets changed still gets its first answer.
+        if let Some(record) = idempotency.as_ref() {
+            match overturn_service::idempotency::earlier_use(&state.db.read, record).await? {
+                Some(Claimed::Replay { status, body }) => return Ok(idempotency::replay(status, body)),
+                Some(Claimed::Mismatch) => return Err(ApiError::IdempotencyMismatch),
+                _ => {}
+            }
+        }
         return Err(ApiError::Scrubbed { detail, edits });
     }
     let (mut row, lines) = claims::rows_of(&draft, submitted_at, now);
