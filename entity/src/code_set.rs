@@ -13,6 +13,9 @@ pub struct Model {
     pub source: String,
     pub row_count: i32,
     pub imported_at: DateTimeUtc,
+    /// A set kept whole (`ncci_ptp`, `mue`): its rows packed and gzip-compressed; `None` for a
+    /// set kept in its own table (ICD-10-CM).
+    pub data: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

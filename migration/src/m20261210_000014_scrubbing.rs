@@ -16,6 +16,7 @@ enum CodeSets {
     Source,
     RowCount,
     ImportedAt,
+    Data,
 }
 
 #[derive(DeriveIden)]
@@ -47,6 +48,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(CodeSets::Source, 255))
                     .col(integer(CodeSets::RowCount))
                     .col(timestamp_with_time_zone(CodeSets::ImportedAt))
+                    // A set kept whole (NCCI PTP, MUE): its rows packed and compressed.
+                    .col(blob_null(CodeSets::Data))
                     .to_owned(),
             )
             .await?;

@@ -52,9 +52,10 @@ pub enum CodesCommand {
     /// Load an official CARC, RARC or claim status (category) list (`codes import FILE --list
     /// carc`: CSV with a header row naming a code and a description column; its descriptions
     /// are shown instead of the built-in summaries), or a code set the scrubber checks claims
-    /// against (`codes import icd10cm FILE --fiscal-year YYYY`: the CDC's ICD-10-CM order file).
+    /// against: `codes import icd10cm FILE --fiscal-year YYYY` (the CDC's ICD-10-CM order file),
+    /// `codes import ncci-ptp FILE` and `codes import mue FILE` (CMS's practitioner tables).
     Import {
-        /// `icd10cm` and then the file, or the CSV file of a `--list`.
+        /// `icd10cm`, `ncci-ptp` or `mue` and then the file, or the CSV file of a `--list`.
         #[arg(num_args = 1..=2, required = true)]
         args: Vec<String>,
         /// Which list a CSV file holds.
@@ -147,8 +148,13 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 ([kind, _], None, None) if kind == "icd10cm" => {
                     anyhow::bail!("codes import icd10cm needs --fiscal-year YYYY (FY2027 runs from 2026-10-01)")
                 }
+                ([kind, file], None, None) if kind == "ncci-ptp" || kind == "mue" => {
+                    import_ncci(&settings, kind, file).await
+                }
                 ([kind, _], ..) => {
-                    anyhow::bail!("codes import: {kind:?} is not a code set this version imports (icd10cm)")
+                    anyhow::bail!(
+                        "codes import: {kind:?} is not a code set this version imports (icd10cm, ncci-ptp, mue)"
+                    )
                 }
                 ([file], Some(list), None) => import_list(&settings, file.into(), &list).await,
                 _ => anyhow::bail!(
@@ -212,6 +218,45 @@ async fn import_icd10cm(settings: &Settings, file: &str, year: i32) -> anyhow::R
     db.close().await;
     eprintln!(
         "imported ICD-10-CM FY{year}: {count} codes, {billable} billable, from {file}; running servers reload within {} s",
+        overturn_service::scrubbing::REFRESH.as_secs()
+    );
+    Ok(())
+}
+
+/// The most a PTP or MUE table may weigh: CMS's practitioner PTP table is about 100 MB.
+const MAX_NCCI_FILE_BYTES: u64 = 512 << 20;
+
+async fn import_ncci(settings: &Settings, kind: &str, file: &str) -> anyhow::Result<()> {
+    use overturn_domain::scrub::ncci::{MueSet, PtpSet};
+    use overturn_domain::scrub::ncci_files::{parse_mue, parse_ptp};
+    use overturn_service::scrubbing::{MUE, PTP, import_whole};
+    let path = std::path::Path::new(file);
+    let size = std::fs::metadata(path).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?.len();
+    if size > MAX_NCCI_FILE_BYTES {
+        anyhow::bail!("{file}: {size} bytes is more than a {kind} table ({MAX_NCCI_FILE_BYTES} at most)");
+    }
+    let started = std::time::Instant::now();
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
+    let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let version = format!("{source} (imported {})", overturn_service::sql::now().format("%Y-%m-%d"));
+    let (name, rows, data) = if kind == "mue" {
+        let rows = parse_mue(&bytes).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        let set = MueSet::new(&version, rows.iter().map(|(c, v, m)| (c.as_str(), *v, *m)))
+            .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        (MUE, rows.len(), set.to_stored())
+    } else {
+        let rows = parse_ptp(&bytes).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        let count = rows.len();
+        let set = PtpSet::new(&version, rows).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        (PTP, count, set.to_stored())
+    };
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    import_whole(&db.write, name, &version, &source, rows, data).await?;
+    db.close().await;
+    eprintln!(
+        "imported {kind}: {rows} rows from {file} in {:.1} s; running servers reload within {} s",
+        started.elapsed().as_secs_f64(),
         overturn_service::scrubbing::REFRESH.as_secs()
     );
     Ok(())

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use overturn_domain::ClaimDraft;
 use overturn_domain::scrub::icd10cm::{Icd10Cm, Icd10CmYears, OrderRow};
+use overturn_domain::scrub::ncci::{MueSet, PtpSet};
 use overturn_domain::scrub::{CodeSets, Edit, ScrubClaim, scrub};
 use overturn_domain::x12::claim837::ClaimFields;
 use overturn_entity::{code_set, icd10cm_code};
@@ -18,6 +19,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTra
 
 /// How often a process looks for sets imported since it loaded its own.
 pub const REFRESH: Duration = Duration::from_secs(30);
+
+/// The `code_sets` names of the sets kept whole.
+pub const PTP: &str = "ncci_ptp";
+pub const MUE: &str = "mue";
 
 /// The `code_sets` name of an imported ICD-10-CM year.
 fn icd10cm_name(year: i32) -> String {
@@ -67,7 +72,7 @@ impl CodeSetCache {
             return Ok(false);
         }
         let mut years = Icd10CmYears::shipped();
-        for set in code_set::Entity::find().all(db).await? {
+        for set in code_set::Entity::find().filter(code_set::Column::Name.starts_with("icd10cm:")).all(db).await? {
             let Some(year) = set.name.strip_prefix("icd10cm:").and_then(|y| y.parse::<i32>().ok()) else { continue };
             let codes: Vec<(String, bool)> = icd10cm_code::Entity::find()
                 .select_only()
@@ -80,7 +85,16 @@ impl CodeSetCache {
                 .map_err(|e| DbErr::Custom(format!("imported ICD-10-CM FY{year}: {e}")))?;
             years = years.with(Arc::new(built));
         }
-        let sets = CodeSets { icd10cm: years, ..self.current().as_ref().clone() };
+        let mut sets = CodeSets { icd10cm: years, ptp: None, mue: None, hcpcs: None };
+        for set in code_set::Entity::find().filter(code_set::Column::Name.is_in([PTP, MUE])).all(db).await? {
+            let data = set.data.as_deref().unwrap_or_default();
+            let broken = |e: String| DbErr::Custom(format!("the stored {} set: {e}", set.name));
+            if set.name == PTP {
+                sets.ptp = Some(Arc::new(PtpSet::from_stored(set.version.clone(), data).map_err(broken)?));
+            } else {
+                sets.mue = Some(Arc::new(MueSet::from_stored(set.version.clone(), data).map_err(broken)?));
+            }
+        }
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(sets);
         *self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = imports;
         Ok(true)
@@ -144,9 +158,34 @@ pub async fn import_icd10cm(
         source,
         row_count: count as i32,
         imported_at: crate::sql::now(),
+        data: None,
     };
     code_set::Entity::delete_by_id(row.name.clone()).exec(&txn).await?;
     code_set::Entity::insert(code_set::ActiveModel::from(row)).exec_without_returning(&txn).await?;
     txn.commit().await?;
     Ok((count, billable))
+}
+
+/// Stores a set kept whole (`PTP` or `MUE`, already built and packed), replacing the one
+/// before in one statement pair: a server reloading sees the old set or the new, never a mix.
+pub async fn import_whole(
+    db: &DatabaseConnection,
+    name: &str,
+    version: &str,
+    source: &str,
+    rows: usize,
+    data: Vec<u8>,
+) -> Result<(), DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    let row = code_set::Model {
+        name: name.to_owned(),
+        version: version.chars().take(255).collect(),
+        source: source.chars().take(255).collect(),
+        row_count: rows as i32,
+        imported_at: crate::sql::now(),
+        data: Some(data),
+    };
+    code_set::Entity::delete_by_id(row.name.clone()).exec(&txn).await?;
+    code_set::Entity::insert(code_set::ActiveModel::from(row)).exec_without_returning(&txn).await?;
+    txn.commit().await
 }

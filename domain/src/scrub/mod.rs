@@ -5,6 +5,7 @@
 
 pub mod icd10cm;
 pub mod ncci;
+pub mod ncci_files;
 pub mod places;
 #[cfg(test)]
 mod tests;

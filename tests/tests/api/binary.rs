@@ -331,6 +331,79 @@ async fn codes_import_icd10cm_loads_a_fiscal_year_the_scrubber_then_uses(backend
     assert!(overturn_domain::scrub::scrub(&claim(vec!["ZZ9.91"]), &fresh.current()).is_empty());
 }
 
+/// `codes import ncci-ptp FILE` and `codes import mue FILE` store CMS's practitioner tables
+/// whole (a bad row names its line and stores nothing; a new file replaces the old), and the
+/// scrubber then refuses the pairs and units they forbid.
+async fn codes_import_ncci_tables_are_what_the_scrubber_then_refuses(backend: Backend) {
+    use overturn_domain::scrub::{ScrubClaim, ScrubLine};
+    let db = TestDatabase::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ptp = dir.path().join("ccipra-v321r0-f1.txt");
+    let ptp_text = "CPT only copyright 2025 American Medical Association\n\
+                    Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\tModifier\tRationale\n\
+                    80053\t82947\t*\t19960101\t*\t0\tPanel\n\
+                    99213\t36415\t\t20100101\t*\t1\tMisuse of column two code\n";
+    std::fs::write(&ptp, ptp_text).unwrap();
+    let mue = dir.path().join("mue-practitioner.txt");
+    std::fs::write(&mue, "HCPCS/CPT Code\tMUE Values\tMAI\tRationale\n99213\t1\t2 Date of Service Edit: Policy\tx\n")
+        .unwrap();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, ptp_text.replace("\t0\tPanel", "\t7\tPanel")).unwrap();
+    let run = |args: Vec<String>| {
+        let out = command(&db, &args.iter().map(String::as_str).collect::<Vec<_>>()).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let (ok, said) = run(vec!["codes".into(), "import".into(), "ncci-ptp".into(), path(&bad)]);
+    assert!(!ok && said.contains("line 3"), "{said}");
+    let (ok, said) = run(vec!["codes".into(), "import".into(), "ncci-ptp".into(), path(&ptp)]);
+    assert!(ok && said.contains("imported ncci-ptp: 2 rows"), "{said}");
+    let (ok, said) = run(vec!["codes".into(), "import".into(), "mue".into(), path(&mue)]);
+    assert!(ok && said.contains("imported mue: 1 rows"), "{said}");
+
+    let settings = overturn_service::configuration::Settings::from_map(&db.vars).unwrap();
+    let conn = overturn_service::db::Db::connect(&settings).await.unwrap();
+    let cache = overturn_service::scrubbing::CodeSetCache::load(&conn.read).await.unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 3, 4).unwrap();
+    let line = |code: &'static str, units: u32| ScrubLine {
+        procedure_code: Some(code),
+        modifiers: vec![],
+        units: units.into(),
+        service_date: day,
+        place_of_service: None,
+        diagnosis_pointers: &[],
+    };
+    let claim = |lines| ScrubClaim {
+        service_date: day,
+        statement_period: None,
+        diagnoses: vec!["E11.9"],
+        place_of_service: None,
+        lines,
+    };
+    let codes = |edits: Vec<overturn_domain::scrub::Edit>| {
+        edits.into_iter().map(|e| (e.code, e.field, e.source.version)).collect::<Vec<_>>()
+    };
+    let edits = codes(overturn_domain::scrub::scrub(
+        &claim(vec![line("80053", 1), line("82947", 1), line("99213", 1), line("99213", 1)]),
+        &cache.current(),
+    ));
+    let version = |file: &str| format!("{file} (imported {})", overturn_service::sql::now().format("%Y-%m-%d"));
+    assert_eq!(
+        edits,
+        [
+            ("NCCI_PTP".to_owned(), "lines[1].procedure_code".to_owned(), version("ccipra-v321r0-f1.txt")),
+            ("MUE_UNITS".to_owned(), "lines[3].units".to_owned(), version("mue-practitioner.txt")),
+        ]
+    );
+    // A new table replaces the old whole: the panel pair is gone from it.
+    std::fs::write(&ptp, ptp_text.replace("80053\t82947\t*\t19960101\t*\t0\tPanel\n", "")).unwrap();
+    let (ok, said) = run(vec!["codes".into(), "import".into(), "ncci-ptp".into(), path(&ptp)]);
+    assert!(ok && said.contains("1 rows"), "{said}");
+    assert!(cache.refresh(&conn.read).await.unwrap());
+    let edits = overturn_domain::scrub::scrub(&claim(vec![line("80053", 1), line("82947", 1)]), &cache.current());
+    assert!(edits.is_empty(), "{edits:?}");
+}
+
 #[test]
 fn bad_configuration_stops_the_process_and_names_the_variable() {
     let cases = [
@@ -368,6 +441,7 @@ fn an_address_in_use_is_reported() {
 crate::on_both_backends!(
     codes_import_loads_an_official_list_that_then_wins,
     codes_import_icd10cm_loads_a_fiscal_year_the_scrubber_then_uses,
+    codes_import_ncci_tables_are_what_the_scrubber_then_refuses,
     keys_create_then_serve_then_sigterm,
     bootstrap_key_is_created_once_and_revocation_sticks,
     environment_proxies_do_not_carry_webhooks,

@@ -77,6 +77,10 @@ async fn a_claim_is_scrubbed_without_being_stored(backend: Backend) {
     let res = app.request(Method::POST, "/v1/claims/scrub", Some(&portal), Some(&claim_body("SCRUB-6"))).await;
     assert_problem(res, 403).await;
     assert_eq!(app.get_json("/v1/claims").await["items"], json!([]));
+    // The route takes only POST (not a claim called "scrub").
+    let res = app.get("/v1/claims/scrub").await;
+    assert_eq!(res.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
+    assert_problem(res, 405).await;
 }
 
 /// `POST /v1/claims` scrubs: an error edit refuses the claim (422 with every edit, nothing

@@ -174,13 +174,17 @@ pub async fn get_claim(
     _caller: Allowed<ReadBilling>,
     req: HttpRequest,
     id: web::Path<String>,
-) -> Result<web::Json<Claim>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
+    // `GET /v1/claims/scrub` lands here: answer as that POST-only route does (405).
+    if id.as_str() == "scrub" {
+        return crate::routes::fixed_route_answer(&req);
+    }
     let not_found = || ApiError::NotFound(format!("no claim with id {:?}", id.as_str()));
     let claim_id = Uuid::parse_str(&id).map_err(|_| not_found())?;
     let row = claims::find(&state.db.read, claim_id).await?.ok_or_else(not_found)?;
     audit::note(&req, AuditAction::Read, "claim", [row.id.to_string()], [row.patient_member_id.clone()]);
     let mut claims = with_lines(&state.db.read, vec![row]).await?;
-    claims.pop().map(web::Json).ok_or_else(not_found)
+    claims.pop().map(|claim| HttpResponse::Ok().json(claim)).ok_or_else(not_found)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
