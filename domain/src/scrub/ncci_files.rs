@@ -28,88 +28,72 @@ fn text_of(bytes: &[u8]) -> String {
     }
 }
 
-/// The practitioner PTP table: column 1, column 2, `*` when in existence before 1996,
-/// effective date, deletion date (`*` for none), modifier indicator (0, 1, 9), rationale.
-pub fn parse_ptp(bytes: &[u8]) -> Result<Vec<PtpEdit>, String> {
+/// The rows of a table: the lines from the first one that starts with a code, each with at
+/// least `min_fields` fields (`expected` names them), read by `row`; a fault names its line.
+fn read_rows<T>(
+    bytes: &[u8],
+    table: &str,
+    min_fields: usize,
+    expected: &str,
+    row: impl Fn(&[&str]) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
     let text = text_of(bytes);
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
         let f = fields(line);
-        if rows.is_empty() && !is_row(&f) {
-            continue;
-        }
-        if line.trim().is_empty() {
+        if (rows.is_empty() && !is_row(&f)) || line.trim().is_empty() {
             continue;
         }
         if rows.len() >= MAX_STORED_ROWS {
-            return Err(format!("more than {MAX_STORED_ROWS} rows: this is not a PTP table"));
+            return Err(format!("more than {MAX_STORED_ROWS} rows: this is not {table}"));
         }
-        let bad = |what: &str| format!("line {n}: {what}");
-        if f.len() < 6 {
-            return Err(bad(
-                "expected column 1, column 2, prior to 1996, effective date, deletion date, modifier indicator",
-            ));
+        if f.len() < min_fields {
+            return Err(format!("line {}: expected {expected}", i + 1));
         }
-        for code in &f[..2] {
-            if pack(code).is_none() {
-                return Err(bad(&format!("{code:?} is not a CPT or HCPCS code")));
-            }
-        }
-        let effective = date(f[3]).ok_or_else(|| bad(&format!("effective date {:?} is not YYYYMMDD", f[3])))?;
+        rows.push(row(&f).map_err(|e| format!("line {}: {e}", i + 1))?);
+    }
+    if rows.is_empty() {
+        return Err(format!("the file holds no rows of {table} ({expected})"));
+    }
+    Ok(rows)
+}
+
+fn code_of(text: &str) -> Result<String, String> {
+    pack(text).map(|_| text.to_owned()).ok_or_else(|| format!("{text:?} is not a CPT or HCPCS code"))
+}
+
+/// The practitioner PTP table: column 1, column 2, `*` when in existence before 1996,
+/// effective date, deletion date (`*` for none), modifier indicator (0, 1, 9), rationale.
+pub fn parse_ptp(bytes: &[u8]) -> Result<Vec<PtpEdit>, String> {
+    let expected = "column 1, column 2, prior to 1996, effective date, deletion date, modifier indicator";
+    read_rows(bytes, "a PTP table", 6, expected, |f| {
+        let effective = date(f[3]).ok_or_else(|| format!("effective date {:?} is not YYYYMMDD", f[3]))?;
         let deleted = match f[4] {
             "*" | "" => None,
-            d => Some(date(d).ok_or_else(|| bad(&format!("deletion date {d:?} is not YYYYMMDD or *")))?),
+            d => Some(date(d).ok_or_else(|| format!("deletion date {d:?} is not YYYYMMDD or *"))?),
         };
         let indicator = match f[5] {
             "0" => 0,
             "1" => 1,
             "9" => 9,
-            other => return Err(bad(&format!("modifier indicator {other:?} is not 0, 1 or 9"))),
+            other => return Err(format!("modifier indicator {other:?} is not 0, 1 or 9")),
         };
-        rows.push(PtpEdit { column1: f[0].to_owned(), column2: f[1].to_owned(), effective, deleted, indicator });
-    }
-    if rows.is_empty() {
-        return Err("the file holds no PTP rows (column 1 and column 2 codes)".into());
-    }
-    Ok(rows)
+        Ok(PtpEdit { column1: code_of(f[0])?, column2: code_of(f[1])?, effective, deleted, indicator })
+    })
 }
 
 /// The practitioner MUE table: code, MUE value, adjudication indicator (its text starts with
 /// 1, 2 or 3: "2 Date of Service Edit: Policy"), rationale.
 pub fn parse_mue(bytes: &[u8]) -> Result<Vec<(String, u32, u8)>, String> {
-    let text = text_of(bytes);
-    let mut rows = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
-        let f = fields(line);
-        if rows.is_empty() && !is_row(&f) {
-            continue;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        if rows.len() >= MAX_STORED_ROWS {
-            return Err(format!("more than {MAX_STORED_ROWS} rows: this is not an MUE table"));
-        }
-        let bad = |what: &str| format!("line {n}: {what}");
-        if f.len() < 3 {
-            return Err(bad("expected code, MUE value, adjudication indicator"));
-        }
-        if pack(f[0]).is_none() {
-            return Err(bad(&format!("{:?} is not a CPT or HCPCS code", f[0])));
-        }
-        let value: u32 = f[1].parse().map_err(|_| bad(&format!("MUE value {:?} is not a whole number", f[1])))?;
+    read_rows(bytes, "an MUE table", 3, "code, MUE value, adjudication indicator", |f| {
+        let code = code_of(f[0])?;
+        let value: u32 = f[1].parse().map_err(|_| format!("MUE value {:?} is not a whole number", f[1]))?;
         let mai = match f[2].chars().next() {
             Some(c @ '1'..='3') => c as u8 - b'0',
-            _ => return Err(bad(&format!("adjudication indicator {:?} does not start with 1, 2 or 3", f[2]))),
+            _ => return Err(format!("adjudication indicator {:?} does not start with 1, 2 or 3", f[2])),
         };
-        rows.push((f[0].to_owned(), value, mai));
-    }
-    if rows.is_empty() {
-        return Err("the file holds no MUE rows".into());
-    }
-    Ok(rows)
+        Ok((code, value, mai))
+    })
 }
 
 #[cfg(test)]
